@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# deps.sh: install what bookpipe needs to build and test, only what is missing.
+#
+# Debian packages come from apt; DuckDB comes from the npm registry as two
+# pinned packages (the shared library from @duckdb/node-bindings-linux-x64,
+# the header from duckdb), verified by sha256 and unpacked into deps/duckdb.
+# Set DUCKDB_DIR=/path (with include/duckdb.h and lib/libduckdb.so, or both
+# files directly in it) to use an installed DuckDB instead.
+#
+# Usage: scripts/deps.sh [build|test]   (test adds the packages tests need)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+what=${1:-build}
+
+DUCKDB_VERSION=1.4.4
+DUCKDB_LIB_PKG="@duckdb/node-bindings-linux-x64@${DUCKDB_VERSION}-r.1"
+DUCKDB_LIB_SHA256=8ac460b152cd05a95065a414879bb09e40534b1fb7a80a7afe6969b6ce039029
+DUCKDB_HDR_PKG="duckdb@${DUCKDB_VERSION}"
+DUCKDB_HDR_SHA256=5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed
+
+build_pkgs="gcc make pkg-config libarchive-dev libjansson-dev ca-certificates"
+# npm fetches DuckDB; a machine with Node.js from elsewhere already has it.
+command -v npm >/dev/null 2>&1 || build_pkgs="$build_pkgs npm"
+test_pkgs="libcmocka-dev zip unzip"
+
+say() { printf 'deps: %s\n' "$*" >&2; }
+
+missing_pkgs() {
+  local p out=""
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      out="$out $p"
+    fi
+  done
+  printf '%s' "$out"
+}
+
+install_debian() {
+  local need
+  need=$(missing_pkgs "$@")
+  [ -z "$need" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "missing Debian packages:$need"
+    say "install them with: sudo apt-get install$need   (or run this script as root)"
+    exit 1
+  fi
+  say "installing Debian packages:$need"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || { say "apt-get update failed; check the network or your apt sources"; exit 1; }
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $need >/dev/null ||
+    { say "apt-get install failed for:$need"; exit 1; }
+}
+
+# fetch_npm PKG SHA256 DIR: npm pack PKG into DIR, verify its checksum,
+# print the tarball's path.
+fetch_npm() {
+  local pkg=$1 sum=$2 dir=$3 tgz
+  mkdir -p "$dir"
+  tgz=$(cd "$dir" && npm pack --silent "$pkg" 2>/dev/null | tail -n 1) ||
+    { say "could not fetch $pkg from the npm registry"; exit 1; }
+  if ! echo "$sum  $dir/$tgz" | sha256sum -c --status; then
+    say "checksum mismatch for $pkg ($dir/$tgz); refusing to use it"
+    rm -f "$dir/$tgz"
+    exit 1
+  fi
+  printf '%s\n' "$dir/$tgz"
+}
+
+install_duckdb() {
+  if [ -n "${DUCKDB_DIR:-}" ]; then
+    say "using DuckDB from DUCKDB_DIR=$DUCKDB_DIR"
+    return 0
+  fi
+  local dest=$here/deps/duckdb stamp
+  stamp="$dest/.version"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DUCKDB_VERSION" ] &&
+     [ -f "$dest/lib/libduckdb.so" ] && [ -f "$dest/include/duckdb.h" ]; then
+    return 0
+  fi
+  say "fetching DuckDB $DUCKDB_VERSION (library and header) from the npm registry"
+  local cache=$here/deps/cache lib hdr tmp
+  lib=$(fetch_npm "$DUCKDB_LIB_PKG" "$DUCKDB_LIB_SHA256" "$cache")
+  hdr=$(fetch_npm "$DUCKDB_HDR_PKG" "$DUCKDB_HDR_SHA256" "$cache")
+  tmp=$(mktemp -d)
+  tar -xzf "$lib" -C "$tmp" package/libduckdb.so
+  tar -xzf "$hdr" -C "$tmp" package/src/duckdb/src/include/duckdb.h
+  rm -rf "$dest"
+  mkdir -p "$dest/lib" "$dest/include"
+  mv "$tmp/package/libduckdb.so" "$dest/lib/"
+  mv "$tmp/package/src/duckdb/src/include/duckdb.h" "$dest/include/"
+  rm -rf "$tmp" "$cache"
+  echo "$DUCKDB_VERSION" > "$stamp"
+  say "DuckDB $DUCKDB_VERSION ready in deps/duckdb"
+}
+
+pkgs=$build_pkgs
+[ "$what" = test ] && pkgs="$pkgs $test_pkgs"
+# shellcheck disable=SC2086
+install_debian $pkgs
+install_duckdb

@@ -1,0 +1,77 @@
+/* cli.h: what the subcommands share: the command table, flag parsing and
+ * the warehouse flags every warehouse-touching command takes.
+ *
+ * Commands only parse arguments and call the library; messages start with
+ * "bookpipe <command>:" and go to stderr, results go to stdout. */
+#ifndef BP_CLI_H
+#define BP_CLI_H
+
+#include <stdbool.h>
+
+#include "../core/err.h"
+#include "../wh/wh.h"
+
+#define BOOKPIPE_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *usage;  /* the full --help text of the command */
+} cli_cmd;
+
+/* The warehouse flags, parsed in one place for every command. */
+typedef struct {
+    const char *target;     /* --target (duckdb) */
+    const char *warehouse;  /* --warehouse FILE */
+    const char *schema;     /* --schema NAME */
+} cli_wh;
+
+#define CLI_WH_HELP                                                                   \
+    "  --warehouse FILE   DuckDB warehouse file (default ./bookpipe.duckdb)\n"        \
+    "  --schema NAME      schema of the loaded tables (default books_schema)\n"       \
+    "  --target NAME      warehouse target (default duckdb)\n"
+
+#define CLI_EXIT_HELP                                                                 \
+    "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad or missing input,\n"      \
+    "            4 warehouse error, 5 lake error.\n"
+
+void cli_wh_defaults(cli_wh *w);
+
+/* Argument cursor: flags are "--name value" or "--name=value". */
+typedef struct {
+    int argc, i;
+    char **argv;
+    const char *cmd;
+    const char *val;    /* value of the flag just matched */
+    bool failed;
+} cli_args;
+
+void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv);
+/* Is the current argument --name (taking a value when with_value)? On a
+ * match the cursor moves past it and a->val holds the value. */
+bool cli_flag(cli_args *a, const char *name, bool with_value);
+/* Match one of the warehouse flags into w. */
+bool cli_wh_flag(cli_args *a, cli_wh *w);
+/* Parse an integer flag value within [lo, hi]; complains on failure. */
+bool cli_int(cli_args *a, long long lo, long long hi, long long *out);
+
+/* Open the warehouse named by w; read_only for commands that only read. */
+bp_status cli_wh_open(const cli_wh *w, bool read_only, wh **out, bp_err *err);
+
+/* Print "bookpipe CMD: msg" to stderr and return the exit code for st. */
+int cli_fail(const char *cmd, bp_status st, const char *msg);
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Did the user ask for help? (-h, --help) */
+bool cli_wants_help(int argc, char **argv);
+
+int cmd_run(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+extern const cli_cmd cli_commands[];
+
+#endif

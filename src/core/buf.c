@@ -1,0 +1,95 @@
+/* buf.c: the growable bounded buffer. */
+#include "buf.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUF_DEFAULT_LIMIT ((size_t)1 << 30)
+
+void buf_free(buf *b)
+{
+    if (!b)
+        return;
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+bp_status buf_reserve(buf *b, size_t n)
+{
+    size_t limit = b->limit ? b->limit : BUF_DEFAULT_LIMIT;
+    if (n > limit || b->len > limit - n)
+        return BP_ENOMEM;
+    size_t need = b->len + n + 1;
+    if (need <= b->cap)
+        return BP_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return BP_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return BP_OK;
+}
+
+bp_status buf_add(buf *b, const void *s, size_t n)
+{
+    if (buf_reserve(b, n) != BP_OK)
+        return BP_ENOMEM;
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return BP_OK;
+}
+
+bp_status buf_addc(buf *b, char c) { return buf_add(b, &c, 1); }
+
+bp_status buf_adds(buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
+
+bp_status buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return BP_EINTERNAL;
+    if (buf_reserve(b, (size_t)n) != BP_OK)
+        return BP_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return BP_OK;
+}
+
+bp_status buf_add_sqlstr(buf *b, const char *s)
+{
+    if (buf_addc(b, '\'') != BP_OK)
+        return BP_ENOMEM;
+    for (; *s; s++)
+        if ((*s == '\'' && buf_addc(b, '\'') != BP_OK) || buf_addc(b, *s) != BP_OK)
+            return BP_ENOMEM;
+    return buf_addc(b, '\'');
+}
+
+bp_status buf_add_ident(buf *b, const char *s)
+{
+    int plain = (*s && (islower((unsigned char)*s) || *s == '_'));
+    for (const char *q = s; plain && *q; q++)
+        plain = islower((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_';
+    if (plain)
+        return buf_adds(b, s);
+    if (buf_addc(b, '"') != BP_OK)
+        return BP_ENOMEM;
+    for (; *s; s++)
+        if ((*s == '"' && buf_addc(b, '"') != BP_OK) || buf_addc(b, *s) != BP_OK)
+            return BP_ENOMEM;
+    return buf_addc(b, '"');
+}

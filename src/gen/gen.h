@@ -1,0 +1,30 @@
+/* gen.h: a generator of Book-Crossing-shaped datasets.
+ *
+ * At scale 1 it writes the real row counts with the shape measured in
+ * shared/data/PROFILE.md: heavy-tailed book popularity and user activity,
+ * 61.5% implicit ratings, the raw ISBN forms, year and age anomalies, HTML
+ * entities, mojibake, the Kaggle `\"` scars, shifted Books rows and the
+ * location variants. Same seed, same bytes. */
+#ifndef BP_GEN_H
+#define BP_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/err.h"
+
+typedef struct {
+    const char *out;   /* folder, created if missing */
+    double scale;      /* 1 = the real row counts */
+    uint64_t seed;
+    bool bx;           /* original release format instead of Kaggle */
+} gen_opts;
+
+typedef struct {
+    uint64_t books, users, ratings;
+    char files[3][4096];
+} gen_report;
+
+bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err);
+
+#endif

@@ -1,0 +1,41 @@
+/* ingest.h: extract -> clean -> warehouse -> lake, as one atomic run.
+ *
+ * ingest_run reads the three sources, cleans them row by row, loads the
+ * tables and their quarantine and audit rows into the warehouse inside one
+ * transaction, writes the lake files, and commits. Any failure rolls the
+ * warehouse back and removes the run's lake files: the previous good
+ * warehouse and lake stay exactly as they were. */
+#ifndef BP_INGEST_H
+#define BP_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../clean/clean.h"
+#include "../core/err.h"
+#include "../wh/wh.h"
+
+typedef struct {
+    const char *data;     /* folder or zip */
+    const char *schema;   /* books_schema */
+    const char *lake;     /* lake root folder, or NULL for none */
+    clean_config clean;
+    bool progress;        /* live progress on stderr */
+} ingest_opts;
+
+typedef struct {
+    int64_t run_id;
+    char label[SRC_NTABLES][256];
+    char format[SRC_NTABLES][8];
+    clean_stats st[SRC_NTABLES];
+    uint64_t bytes[SRC_NTABLES];
+    double t_clean, t_load, t_lake, t_commit, t_total;  /* seconds */
+} ingest_report;
+
+bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *err);
+
+/* The next run id: one more than any in the warehouse or the lake. */
+bp_status ingest_next_run_id(wh *w, const char *schema, const char *lake, int64_t *out,
+                             bp_err *err);
+
+#endif

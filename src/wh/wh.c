@@ -1,0 +1,95 @@
+/* wh.c: target selection and the helpers shared by every warehouse. */
+#include "wh.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/buf.h"
+
+static const wh_ops *const targets[] = {&wh_duckdb_ops};
+
+bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err)
+{
+    const char *t = cfg->target ? cfg->target : "duckdb";
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
+        if (strcmp(targets[i]->name, t) == 0)
+            return targets[i]->open(cfg, out, err);
+    return bp_fail(err, BP_EUSAGE, "unknown target '%s' (this build supports: duckdb)", t);
+}
+
+void wh_close(wh *w)
+{
+    if (w)
+        w->ops->close(w);
+}
+
+bp_status wh_begin(wh *w, bp_err *err) { return wh_exec(w, "BEGIN TRANSACTION", err); }
+bp_status wh_commit(wh *w, bp_err *err) { return wh_exec(w, "COMMIT", err); }
+void wh_rollback(wh *w) { wh_exec(w, "ROLLBACK", NULL); }
+
+struct int_ctx {
+    long long v;
+    bool set;
+};
+
+static int take_int(void *ctx, size_t ncols, const wh_col *cols, const char *const *vals)
+{
+    struct int_ctx *c = ctx;
+    (void)cols;
+    if (ncols > 0 && vals[0]) {
+        char *end;
+        c->v = strtoll(vals[0], &end, 10);
+        c->set = *end == 0;
+    }
+    return 1;
+}
+
+bp_status wh_query_int(wh *w, const char *sql, long long dflt, long long *out, bp_err *err)
+{
+    struct int_ctx c = {0, false};
+    bp_status st = wh_query(w, sql, take_int, &c, err);
+    if (st != BP_OK)
+        return st;
+    *out = c.set ? c.v : dflt;
+    return BP_OK;
+}
+
+static const char *sql_type(col_type t)
+{
+    switch (t) {
+    case COL_INT: return "INTEGER";
+    case COL_BIGINT: return "BIGINT";
+    case COL_BOOL: return "BOOLEAN";
+    case COL_TIMESTAMP: return "TIMESTAMP";
+    default: return "VARCHAR";
+    }
+}
+
+bp_status wh_create_table(wh *w, const char *schema, const table_def *def, bool replace,
+                          bp_err *err)
+{
+    buf sql = {0};
+    bp_status st = BP_ENOMEM;
+    if (replace) {
+        if (buf_adds(&sql, "DROP TABLE IF EXISTS ") || buf_add_ident(&sql, schema) ||
+            buf_addc(&sql, '.') || buf_add_ident(&sql, def->name) || buf_adds(&sql, "; "))
+            goto done;
+    }
+    if (buf_adds(&sql, "CREATE TABLE IF NOT EXISTS ") || buf_add_ident(&sql, schema) ||
+        buf_addc(&sql, '.') || buf_add_ident(&sql, def->name) || buf_adds(&sql, " ("))
+        goto done;
+    for (int c = 0; c < def->ncols; c++) {
+        if ((c && buf_adds(&sql, ", ")) || buf_add_ident(&sql, def->cols[c].name) ||
+            buf_printf(&sql, " %s%s", sql_type(def->cols[c].type),
+                       def->cols[c].not_null ? " NOT NULL" : ""))
+            goto done;
+    }
+    if (buf_adds(&sql, ")"))
+        goto done;
+    st = wh_exec(w, sql.p, err);
+done:
+    if (st == BP_ENOMEM)
+        bp_fail(err, st, "out of memory");
+    buf_free(&sql);
+    return st;
+}
