@@ -275,7 +275,16 @@ static bool unshift_books(cleaner *c, const csv_reader *r, csv_cell f[8])
         tl--;
     f[0] = csv_field(r, 0);
     f[1] = cell_of(title.p, tl);
-    f[2] = cell_of(split + 2, title.len - (size_t)(split - title.p) - 2);
+    /* the author keeps the broken quote's leftovers on either side */
+    const char *a = split + 2;
+    size_t an = title.len - (size_t)(split - title.p) - 2;
+    while (an && (*a == '"' || *a == '\\')) {
+        a++;
+        an--;
+    }
+    while (an && (a[an - 1] == '"' || a[an - 1] == '\\'))
+        an--;
+    f[2] = cell_of(a, an);
     f[3] = yr;
     f[4] = csv_field(r, 3);
     f[5] = csv_field(r, 4);

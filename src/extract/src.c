@@ -14,6 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* libarchive leaves the message NULL for a plain end of data. */
+static const char *ar_msg(struct archive *a)
+{
+    const char *m = archive_error_string(a);
+    return m ? m : "unexpected end of data";
+}
+
 struct src_stream {
     int fd;                 /* plain file, or -1 */
     struct archive *ar;     /* zip member or gzip file, or NULL */
@@ -94,7 +101,7 @@ static bp_status discover_zip(const char *zip, src_set *set, bp_err *err)
     bp_status st = BP_OK;
     if (archive_read_open_filename(a, zip, 1 << 16) != ARCHIVE_OK) {
         st = bp_fail(err, BP_EINPUT, "%s: not a readable zip file: %s", zip,
-                     archive_error_string(a));
+                     ar_msg(a));
         goto done;
     }
     struct archive_entry *ent;
@@ -107,7 +114,7 @@ static bp_status discover_zip(const char *zip, src_set *set, bp_err *err)
     }
     if (r != ARCHIVE_EOF)
         st = bp_fail(err, BP_EINPUT, "%s: damaged or truncated zip file: %s", zip,
-                     archive_error_string(a));
+                     ar_msg(a));
 done:
     archive_read_free(a);
     return st;
@@ -150,7 +157,7 @@ static bp_status open_archive(src_stream *s, const src_set *set, src_table t, bp
         archive_read_support_format_raw(s->ar);
     }
     if (archive_read_open_filename(s->ar, path, 1 << 16) != ARCHIVE_OK)
-        return bp_fail(err, BP_EINPUT, "%s: cannot open: %s", path, archive_error_string(s->ar));
+        return bp_fail(err, BP_EINPUT, "%s: cannot open: %s", path, ar_msg(s->ar));
     struct archive_entry *ent;
     int r;
     while ((r = archive_read_next_header(s->ar, &ent)) == ARCHIVE_OK) {
@@ -160,7 +167,7 @@ static bp_status open_archive(src_stream *s, const src_set *set, src_table t, bp
         archive_read_data_skip(s->ar);
     }
     return bp_fail(err, BP_EINPUT, "%s: cannot find %s again: %s", path, set->file[t].name,
-                   r == ARCHIVE_EOF ? "no such member" : archive_error_string(s->ar));
+                   r == ARCHIVE_EOF ? "no such member" : ar_msg(s->ar));
 }
 
 bp_status src_open(const src_set *set, src_table t, src_stream **out, bp_err *err)
@@ -196,7 +203,7 @@ ssize_t src_read(src_stream *s, void *dst, size_t n, bp_err *err)
         got = archive_read_data(s->ar, dst, n);
         if (got < 0) {
             bp_fail(err, BP_EINPUT, "%s: damaged or truncated data: %s", s->label,
-                    archive_error_string(s->ar));
+                    ar_msg(s->ar));
             return -1;
         }
     } else {

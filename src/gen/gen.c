@@ -547,7 +547,6 @@ bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err)
     if (mkdir(o->out, 0755) != 0 && errno != EEXIST)
         return bp_fail(err, BP_EIO, "%s: cannot create folder: %s", o->out, strerror(errno));
     gen_ctx g;
-    rng_seed(&g.r, o->seed);
     uint64_t nb = (uint64_t)llround((o->bx ? 271379 : 271360) * o->scale);
     uint64_t nu = (uint64_t)llround(278858 * o->scale);
     uint64_t nr = (uint64_t)llround(1149780 * o->scale);
@@ -562,6 +561,8 @@ bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err)
         if (st != BP_OK)
             return st;
         snprintf(rep->files[t], sizeof rep->files[t], "%s", f.path);
+        /* one stream per table, so that both formats get the same users */
+        rng_seed(&g.r, o->seed * 3 + (uint64_t)t);
         if (t == 0)
             st = write_books(&g, &f, g.nbooks);
         else if (t == 1)

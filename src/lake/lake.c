@@ -118,6 +118,10 @@ bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err)
 {
     char dir[4096];
+    struct stat sb;
+    if (stat(root, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        return bp_fail(err, BP_ELAKE, "lake folder %s: exists but is not a folder; give "
+                       "--lake a folder", root);
     for (int i = 0; i < ntables; i++) {
         snprintf(dir, sizeof dir, "%s/%s", root, tables[i]);
         sweep_table(dir);

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# run.sh BOOKPIPE: the integration tests (golden files, end to end, bad
+# input, CLI). Each check prints "ok - name" or "not ok - name"; the last
+# line is "N passed, N failed". Exit status is non-zero on any failure.
+set -uo pipefail
+
+bp=$(realpath "${1:-./bookpipe}")
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/bookpipe-test.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
+# check NAME COMMAND...: passes when the command succeeds
+check() { local name=$1; shift; if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi; }
+
+q() { "$bp" query --csv --warehouse "$1" "$2" | tail -n +2; }
+
+# ---- CLI -------------------------------------------------------------------
+cli_tests() {
+    check "help lists the commands" bash -c "'$bp' --help | grep -q 'run ' && '$bp' --help | grep -q 'query'"
+    for c in run ingest query gen version; do
+        check "$c --help" bash -c "'$bp' $c --help | grep -q 'usage: bookpipe $c'"
+    done
+    "$bp" nosuch >/dev/null 2>&1
+    check "unknown command exits 2" test $? -eq 2
+    "$bp" run >/dev/null 2>err.txt
+    check "run without --data exits 2 and says why" bash -c "test $? -eq 2 && grep -q -- '--data' err.txt"
+    check "version names DuckDB" bash -c "'$bp' version | grep -q 'DuckDB v'"
+}
+
+# ---- golden files ------------------------------------------------------------
+golden_tests() {
+    for c in kaggle bx; do
+        rm -f "g_$c.duckdb"
+        if ! "$bp" run --quiet --no-lake --data "$here/golden/$c/input" --warehouse "g_$c.duckdb"; then
+            not_ok "golden $c: run"
+            continue
+        fi
+        "$here/golden/dump.sh" "$bp" "g_$c.duckdb" "got_$c"
+        for f in books users ratings quarantine audit; do
+            if d=$(diff -u "$here/golden/$c/expected/$f.csv" "got_$c/$f.csv"); then
+                ok "golden $c: $f"
+            else
+                not_ok "golden $c: $f" "$d"
+            fi
+        done
+    done
+}
+
+# rows_read = rows_loaded + rows_quarantined for every source of the last
+# run, and the tables and quarantine hold exactly those rows.
+reconciles() {
+    local wh=$1 bad
+    bad=$(q "$wh" "
+      WITH a AS (SELECT * FROM load_audit WHERE run_id = (SELECT max(run_id) FROM load_audit)),
+      t AS (SELECT 'books' AS table_name, count(*) AS n FROM books
+            UNION ALL SELECT 'users', count(*) FROM users
+            UNION ALL SELECT 'ratings', count(*) FROM ratings),
+      qq AS (SELECT source, count(*) AS n FROM quarantine
+             WHERE run_id = (SELECT max(run_id) FROM load_audit) GROUP BY source)
+      SELECT a.source FROM a JOIN t USING (table_name) LEFT JOIN qq USING (source)
+      WHERE a.rows_read <> a.rows_loaded + a.rows_quarantined
+         OR a.rows_loaded <> t.n OR a.rows_quarantined <> coalesce(qq.n, 0)
+         OR a.rows_read = 0")
+    local n
+    n=$(q "$wh" "SELECT count(*) FROM load_audit WHERE run_id = (SELECT max(run_id) FROM load_audit)")
+    [ -z "$bad" ] && [ "$n" = 3 ]
+}
+
+# A snapshot of what a failed run must not change: table contents (counts
+# and checksums), run history, and the lake's files and pointers.
+snapshot() {
+    local wh=$1 lake=$2
+    q "$wh" "SELECT (SELECT count(*) FROM books), (SELECT count(*) FROM users),
+               (SELECT count(*) FROM ratings), (SELECT count(*) FROM quarantine),
+               (SELECT max(run_id) FROM load_audit), (SELECT count(*) FROM load_audit),
+               (SELECT sum(hash(isbn, title)) FROM books), (SELECT sum(hash(user_id, country)) FROM users)"
+    (cd "$lake" && find . | sort && readlink */latest && md5sum */latest/*.parquet)
+}
+
+# ---- end to end ------------------------------------------------------------
+e2e_tests() {
+    check "gen kaggle" "$bp" gen --out data --scale 0.02 --seed 7 --zip
+    check "gen is deterministic" bash -c "'$bp' gen --out data2 --scale 0.02 --seed 7 >/dev/null && cmp data/Ratings.csv data2/Ratings.csv && cmp data/Users.csv data2/Users.csv && cmp data/Books.csv data2/Books.csv"
+    check "run on generated data" "$bp" run --quiet --data data --warehouse e2e.duckdb --lake lake
+    check "every source reconciles" reconciles e2e.duckdb
+    local n b u r
+    for t in books users ratings; do
+        n=$(q e2e.duckdb "SELECT count(*) FROM $t")
+        r=$(q e2e.duckdb "SELECT count(*) FROM read_parquet('lake/$t/latest/$t.parquet')")
+        check "lake $t reads back with the same count ($n)" test "$n" = "$r" -a "$n" -gt 0
+    done
+    check "latest points at run=1" test "$(readlink lake/books/latest)" = "run=1"
+    check "quarantine raw text is kept" test "$(q e2e.duckdb "SELECT count(*) FROM quarantine WHERE raw IS NULL OR line < 2")" = 0
+    check "implicit ratings are flagged" test "$(q e2e.duckdb "SELECT count(*) FROM ratings WHERE is_implicit <> (rating = 0)")" = 0
+    b=$(q e2e.duckdb "SELECT count(*) FROM books")
+    check "second run" "$bp" run --quiet --data data --warehouse e2e.duckdb --lake lake
+    check "second run gets run id 2 and moves latest" test "$(q e2e.duckdb "SELECT max(run_id) FROM load_audit")" = 2 -a "$(readlink lake/users/latest)" = "run=2"
+    check "second run replaces, not appends" test "$(q e2e.duckdb "SELECT count(*) FROM books")" = "$b"
+    check "first run's lake files stay" test -f lake/books/run=1/books.parquet
+    check "run from the zip" "$bp" run --quiet --data data/book-recommendation-dataset.zip --warehouse zip.duckdb --no-lake
+    check "zip gives the same rows" test "$(q zip.duckdb "SELECT count(*), sum(rating) FROM ratings")" = "$(q e2e.duckdb "SELECT count(*), sum(rating) FROM ratings")"
+    mkdir -p gz && cp data/Books.csv data/Ratings.csv gz/ && gzip -c data/Users.csv > gz/Users.csv.gz
+    check "run with a .csv.gz member" "$bp" run --quiet --data gz --warehouse gz.duckdb --no-lake
+    check "gz gives the same users" test "$(q gz.duckdb "SELECT count(*), count(country) FROM users")" = "$(q e2e.duckdb "SELECT count(*), count(country) FROM users")"
+    check "gen bx" "$bp" gen --out bxdata --scale 0.02 --seed 7 --format bx
+    check "run on the bx format" "$bp" run --quiet --data bxdata --warehouse bx.duckdb --lake bxlake
+    check "bx reconciles" reconciles bx.duckdb
+    check "bx detected as bx" test "$(q bx.duckdb "SELECT DISTINCT format FROM load_audit")" = bx
+    check "bx and kaggle agree on users" test "$(q bx.duckdb "SELECT count(*), count(age), count(country) FROM users")" = "$(q e2e.duckdb "SELECT count(*), count(age), count(country) FROM users")"
+    check "all text is valid UTF-8 (DuckDB checks on load)" test "$(q e2e.duckdb "SELECT count(*) FROM users WHERE country LIKE '%\"%' OR country LIKE '%\\\\%'")" = 0
+    check "query --csv prints a header" bash -c "'$bp' query --csv --warehouse e2e.duckdb 'SELECT 1 AS a, 2 AS b' | head -1 | grep -qx 'a,b'"
+    check "query prints an aligned table" bash -c "'$bp' query --warehouse e2e.duckdb 'SELECT 42 AS answer' | grep -q '(1 row)'"
+    "$bp" query --warehouse e2e.duckdb "SELEC nonsense" >/dev/null 2>err.txt
+    check "bad SQL exits 4 with DuckDB's message" bash -c "test $? -eq 4 && grep -q 'bookpipe query:.*syntax' err.txt"
+    "$bp" query --warehouse missing.duckdb "SELECT 1" >/dev/null 2>err.txt
+    check "query on a missing warehouse says so" bash -c "test $? -eq 4 && grep -q 'no warehouse at missing.duckdb' err.txt"
+    check "query is read-only" bash -c "! '$bp' query --warehouse e2e.duckdb 'DELETE FROM books' 2>/dev/null && test \$('$bp' query --csv --warehouse e2e.duckdb 'SELECT count(*) FROM books' | tail -1) = $b"
+}
+
+# ---- bad input -------------------------------------------------------------
+# bad_case NAME EXIT PATTERN DATA [extra args]: the run fails with EXIT, one
+# line on stderr matching PATTERN, and the warehouse and lake are untouched.
+bad_case() {
+    local name=$1 want=$2 pat=$3 data=$4
+    shift 4
+    local before after rc
+    before=$(snapshot e2e.duckdb lake)
+    "$bp" run --quiet --data "$data" --warehouse e2e.duckdb --lake lake "$@" >/dev/null 2>err.txt
+    rc=$?
+    after=$(snapshot e2e.duckdb lake)
+    if [ "$rc" -ne "$want" ]; then
+        not_ok "bad input: $name: exit $rc, want $want" "$(cat err.txt)"
+    elif [ "$(wc -l < err.txt)" -ne 1 ] || ! grep -qE "$pat" err.txt; then
+        not_ok "bad input: $name: message" "$(cat err.txt)"
+    elif [ "$before" != "$after" ]; then
+        not_ok "bad input: $name: warehouse or lake changed" "$(diff <(echo "$before") <(echo "$after"))"
+    else
+        ok "bad input: $name ($(cat err.txt))"
+    fi
+}
+
+bad_input_tests() {
+    bad_case "missing folder" 3 "/nonexistent/folder: No such file" /nonexistent/folder
+    mkdir -p empty && cp data/Books.csv data/Ratings.csv empty/ && : > empty/Users.csv
+    bad_case "empty file" 3 "Users.csv: the file is empty" empty
+    mkdir -p header && cp data/Books.csv data/Users.csv header/ && { echo "a,b,c"; tail -n +2 data/Ratings.csv; } > header/Ratings.csv
+    bad_case "wrong header" 3 "Ratings.csv: line 1: unexpected header \"a,b,c\"" header
+    local zsize
+    zsize=$(stat -c %s data/book-recommendation-dataset.zip)
+    head -c $((zsize * 9 / 10)) data/book-recommendation-dataset.zip > truncated.zip
+    bad_case "truncated zip" 3 "truncated.zip.*(damaged|truncated)" truncated.zip
+    mkdir -p binary && cp data/Users.csv data/Ratings.csv binary/ && head -c 100000 /dev/urandom > binary/Books.csv && printf '\0\0\0' >> binary/Books.csv
+    bad_case "binary file" 3 "Books.csv: (holds binary data|line)" binary
+    mkdir -p longrec && cp data/Books.csv data/Users.csv longrec/ && { cat data/Ratings.csv; head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' 'x'; } > longrec/Ratings.csv
+    bad_case "a failure in the last file rolls back the first two" 3 "Ratings.csv: line [0-9]+: a record longer than 16 MiB" longrec
+    : > notadir
+    bad_case "lake path is a file" 5 "lake folder notadir.*not a folder" data --lake notadir
+    # a read-only lake: root ignores permissions, so run as nobody
+    if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+        mkdir -p ro && cp e2e.duckdb ro/ && cp -a lake ro/lake && chown -R nobody ro && chmod 755 ro
+        chown -R root ro/lake && chmod -R a-w ro/lake
+        local before after rc
+        before=$(snapshot ro/e2e.duckdb ro/lake)
+        setpriv --reuid=nobody --regid=nogroup --clear-groups "$bp" run --quiet --data data \
+            --warehouse ro/e2e.duckdb --lake ro/lake >/dev/null 2>err.txt
+        rc=$?
+        after=$(snapshot ro/e2e.duckdb ro/lake)
+        if [ "$rc" -eq 5 ] && grep -q "Permission denied" err.txt && [ "$before" = "$after" ]; then
+            ok "bad input: read-only lake folder ($(cat err.txt))"
+        else
+            not_ok "bad input: read-only lake folder: exit $rc" "$(cat err.txt)"
+        fi
+    elif [ "$(id -u)" != 0 ]; then
+        mkdir -p rolake && chmod 555 rolake
+        bad_case "read-only lake folder" 5 "Permission denied" data --lake rolake
+    else
+        not_ok "bad input: read-only lake folder: needs setpriv (util-linux) when run as root"
+    fi
+}
+
+cli_tests
+golden_tests
+e2e_tests
+bad_input_tests
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
