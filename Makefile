@@ -66,7 +66,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbookpipe.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
 
 demo: deps bookpipe
-	scripts/demo.sh
+	scripts/demo.sh $(DATA)
 
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done

@@ -15,6 +15,7 @@ void cli_wh_defaults(cli_wh *w)
     w->target = "duckdb";
     w->warehouse = "bookpipe.duckdb";
     w->schema = "books_schema";
+    w->memory_limit = NULL;
 }
 
 void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv)
@@ -90,7 +91,7 @@ bp_status cli_wh_open(const cli_wh *w, bool read_only, wh **out, bp_err *err)
                            "`bookpipe run --data DIR` or name it with --warehouse",
                            w->warehouse, strerror(errno));
     }
-    wh_config cfg = {w->target, w->warehouse, read_only};
+    wh_config cfg = {w->target, w->warehouse, read_only, w->memory_limit};
     return wh_open(&cfg, out, err);
 }
 

@@ -25,6 +25,7 @@ typedef struct {
     const char *target;     /* --target (duckdb) */
     const char *warehouse;  /* --warehouse FILE */
     const char *schema;     /* --schema NAME */
+    const char *memory_limit; /* engine memory cap (run: --memory-limit) */
 } cli_wh;
 
 #define CLI_WH_HELP                                                                   \

@@ -1,6 +1,7 @@
 /* cmd_run.c: `bookpipe run` and `bookpipe ingest`. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../pipeline/ingest.h"
@@ -20,6 +21,8 @@ static int parse(const char *cmd, int argc, char **argv, run_args *ra)
     memset(&ra->o, 0, sizeof ra->o);
     clean_config_default(&ra->o.clean);
     ra->o.lake = "lake";
+    /* bounded memory during the load; DuckDB spills what does not fit */
+    ra->w.memory_limit = "256MB";
     ra->quiet = false;
     long long v;
     while (a.i < argc && !a.failed) {
@@ -31,6 +34,8 @@ static int parse(const char *cmd, int argc, char **argv, run_args *ra)
             ra->o.lake = a.val;
         else if (cli_flag(&a, "--no-lake", false))
             ra->o.lake = NULL;
+        else if (cli_flag(&a, "--memory-limit", true))
+            ra->w.memory_limit = a.val;
         else if (cli_flag(&a, "--quiet", false))
             ra->quiet = true;
         else if (cli_flag(&a, "--min-age", true)) {
@@ -71,8 +76,16 @@ static void print_summary(const run_args *ra, const ingest_report *r)
     if (ra->o.lake)
         printf("  lake:   %s/{books,users,ratings}/run=%lld/ (and latest ->)\n", ra->o.lake,
                (long long)r->run_id);
+    uint64_t bytes = r->bytes[0] + r->bytes[1] + r->bytes[2];
+    uint64_t rows = r->st[0].read + r->st[1].read + r->st[2].read;
+    struct rusage ru;
+    long rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024 : -1;
     printf("  stages: read+clean %.2f s, warehouse %.2f s, lake %.2f s, commit %.2f s\n",
            r->t_clean, r->t_load, r->t_lake, r->t_commit);
+    printf("  input:  %.1f MB, %llu rows: %.1f MB/s, %.0f rows/s; peak RSS %ld MB\n",
+           (double)bytes / 1e6, (unsigned long long)rows,
+           r->t_total > 0 ? (double)bytes / 1e6 / r->t_total : 0.0,
+           r->t_total > 0 ? (double)rows / r->t_total : 0.0, rss_mb);
 }
 
 static int run_common(const char *cmd, int argc, char **argv)

@@ -16,6 +16,7 @@ static const char run_usage[] =
     "  --no-lake          skip the lake\n"
     "  --min-age N        ages below become NULL (default 5)\n"
     "  --max-age N        ages above become NULL (default 100)\n"
+    "  --memory-limit SZ  DuckDB's memory cap during the load (default 256MB)\n"
     "  --quiet            no progress or summary, only errors\n"
     CLI_WH_HELP
     "\n" CLI_EXIT_HELP;

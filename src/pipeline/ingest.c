@@ -1,7 +1,9 @@
 /* ingest.c: the load stages of the pipeline, in one transaction. */
 #include "ingest.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -85,23 +87,128 @@ static bp_status detect_dialect(csv_reader *r, const char *label, csv_dialect *d
     return BP_OK;
 }
 
+/* ---- the producer: read and clean on a thread of its own ----------------
+ *
+ * Reading and cleaning (one core) overlap with the warehouse appends (the
+ * other core). Filled batches travel to the loading thread through a small
+ * queue; each kind of batch has a fixed pool, which bounds memory: the
+ * producer waits when the loader falls behind. */
+
+enum { K_QUARANTINE = SRC_NTABLES, K_NKINDS, POOL = 4 };
+enum { IT_BATCH, IT_DONE, IT_ERROR };
+
 typedef struct {
-    wh *w;
+    int type, kind;
+    batch *b;
+} item;
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    item q[K_NKINDS * POOL + 2];
+    size_t head, n;
+    batch *pool[K_NKINDS][POOL];
+    int npool[K_NKINDS];
+    bool cancel;
+} chan;
+
+typedef struct {
+    chan ch;
+    const src_set *set;
     const ingest_opts *o;
     ingest_report *rep;
     int64_t run_id;
-    batch *q;
-    wh_loader *ql;
-    double t_load;
-} run_ctx;
+    bp_err err;      /* the producer's error, handed over with IT_ERROR */
+    double t_clean;
+} producer;
 
-static bp_status flush(run_ctx *x, wh_loader *l, batch *b, bp_err *err)
+static void chan_push(chan *c, item it)
 {
-    double t0 = now_s();
-    bp_status st = x->w->ops->load_batch(l, b, err);
-    x->t_load += now_s() - t0;
+    pthread_mutex_lock(&c->mu);
+    c->q[(c->head + c->n) % (sizeof c->q / sizeof c->q[0])] = it;
+    c->n++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static item chan_pop(chan *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->n == 0)
+        pthread_cond_wait(&c->cv, &c->mu);
+    item it = c->q[c->head];
+    c->head = (c->head + 1) % (sizeof c->q / sizeof c->q[0]);
+    c->n--;
+    pthread_mutex_unlock(&c->mu);
+    return it;
+}
+
+/* An empty batch of this kind, waiting for the loader to return one;
+ * NULL when the run was cancelled. */
+static batch *chan_take(chan *c, int kind)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->npool[kind] == 0 && !c->cancel)
+        pthread_cond_wait(&c->cv, &c->mu);
+    batch *b = c->cancel ? NULL : c->pool[kind][--c->npool[kind]];
+    pthread_mutex_unlock(&c->mu);
+    return b;
+}
+
+static void chan_give(chan *c, int kind, batch *b)
+{
     batch_clear(b);
-    return st;
+    pthread_mutex_lock(&c->mu);
+    c->pool[kind][c->npool[kind]++] = b;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void chan_cancel(chan *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->cancel = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static const table_def *kind_def(int kind)
+{
+    return kind == K_QUARANTINE ? &clean_quarantine_def : clean_table_def((src_table)kind);
+}
+
+static bp_status chan_init(chan *c)
+{
+    memset(c, 0, sizeof *c);
+    if (pthread_mutex_init(&c->mu, NULL) != 0)
+        return BP_EINTERNAL;
+    if (pthread_cond_init(&c->cv, NULL) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        return BP_EINTERNAL;
+    }
+    for (int k = 0; k < K_NKINDS; k++)
+        for (int i = 0; i < POOL; i++) {
+            batch *b = batch_new(kind_def(k));
+            if (!b)
+                return BP_ENOMEM;
+            c->pool[k][c->npool[k]++] = b;
+        }
+    return BP_OK;
+}
+
+/* Free the pools; every batch must be back in its pool or in the queue. */
+static void chan_free(chan *c)
+{
+    for (int k = 0; k < K_NKINDS; k++)
+        for (int i = 0; i < c->npool[k]; i++)
+            batch_free(c->pool[k][i]);
+    for (size_t i = 0; i < c->n; i++) {
+        item *it = &c->q[(c->head + i) % (sizeof c->q / sizeof c->q[0])];
+        if (it->type == IT_BATCH)
+            batch_free(it->b);
+    }
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
 }
 
 static void progress(const ingest_opts *o, const char *label, uint64_t rows, bool done)
@@ -113,15 +220,27 @@ static void progress(const ingest_opts *o, const char *label, uint64_t rows, boo
     fflush(stderr);
 }
 
-/* Read, clean and load one source. */
-static bp_status load_table(run_ctx *x, const src_set *set, src_table t, bp_err *err)
+/* Hand a full (or final) batch over and get an empty one back. */
+static bp_status pass_on(producer *p, int kind, batch **b)
+{
+    if ((*b)->n)
+        chan_push(&p->ch, (item){IT_BATCH, kind, *b});
+    else
+        chan_give(&p->ch, kind, *b);
+    *b = chan_take(&p->ch, kind);
+    return *b ? BP_OK : bp_fail(&p->err, BP_EINTERNAL, "cancelled");
+}
+
+/* Read and clean one source into batches. */
+static bp_status clean_table(producer *p, src_table t, batch **q)
 {
     src_stream *s = NULL;
     csv_reader *r = NULL;
     cleaner *c = NULL;
     batch *b = NULL;
-    wh_loader *l = NULL;
+    const src_set *set = p->set;
     const char *label = set->file[t].label;
+    bp_err *err = &p->err;
     bp_status st = src_open(set, t, &s, err);
     if (st != BP_OK)
         return st;
@@ -130,8 +249,8 @@ static bp_status load_table(run_ctx *x, const src_set *set, src_table t, bp_err 
     if (!set->is_zip && !set->file[t].gz && stat(set->file[t].name, &sb) == 0)
         hint = (size_t)sb.st_size;
     r = csv_new(s, (csv_dialect){',', false});
-    c = clean_new(t, &x->o->clean, label, hint);
-    b = batch_new(clean_table_def(t));
+    c = clean_new(t, &p->o->clean, label, hint);
+    b = chan_take(&p->ch, t);
     if (!r || !c || !b) {
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
@@ -141,58 +260,137 @@ static bp_status load_table(run_ctx *x, const src_set *set, src_table t, bp_err 
     if ((st = detect_dialect(r, src_label(s), &d, &fmt, err)) != BP_OK)
         goto done;
     csv_set_dialect(r, d);
-    snprintf(x->rep->format[t], sizeof x->rep->format[t], "%s",
+    snprintf(p->rep->format[t], sizeof p->rep->format[t], "%s",
              fmt == SRC_FMT_BX ? "bx" : "kaggle");
     int got = csv_next(r, err);
-    if (got < 0) {
-        st = err ? err->status : BP_EINPUT;
-        goto done;
-    }
-    if (got == 0) {
-        st = bp_fail(err, BP_EINPUT, "%s: the file is empty (expected a header line)",
-                     src_label(s));
+    if (got == 0)
+        bp_fail(err, BP_EINPUT, "%s: the file is empty (expected a header line)", src_label(s));
+    if (got <= 0) {
+        st = err->status;
         goto done;
     }
     if ((st = clean_header(c, r, src_label(s), err)) != BP_OK)
         goto done;
-    if ((st = x->w->ops->load_begin(x->w, x->o->schema, clean_table_def(t), &l, err)) != BP_OK)
-        goto done;
     uint64_t n = 0;
     while ((got = csv_next(r, err)) > 0) {
-        if ((st = clean_record(c, r, x->run_id, b, x->q)) != BP_OK) {
+        if ((st = clean_record(c, r, p->run_id, b, *q)) != BP_OK) {
             bp_fail(err, st, "%s: line %llu: out of memory", label,
                     (unsigned long long)csv_line(r));
             goto done;
         }
-        if (batch_full(b) && (st = flush(x, l, b, err)) != BP_OK)
+        if (batch_full(b) && (st = pass_on(p, t, &b)) != BP_OK)
             goto done;
-        if (batch_full(x->q) && (st = flush(x, x->ql, x->q, err)) != BP_OK)
+        if (batch_full(*q) && (st = pass_on(p, K_QUARANTINE, q)) != BP_OK)
             goto done;
         if ((++n & 0x3FFFF) == 0)
-            progress(x->o, label, n, false);
+            progress(p->o, label, n, false);
     }
     if (got < 0) {
-        st = err ? err->status : BP_EINPUT;
+        st = err->status;
         goto done;
     }
-    if ((st = flush(x, l, b, err)) != BP_OK)
+    if ((st = pass_on(p, t, &b)) != BP_OK)
         goto done;
-    progress(x->o, label, n, true);
-    x->rep->st[t] = *clean_get_stats(c);
-    x->rep->bytes[t] = src_bytes(s);
+    progress(p->o, label, n, true);
+    p->rep->st[t] = *clean_get_stats(c);
+    p->rep->bytes[t] = src_bytes(s);
 done:
-    if (l) {
-        double t0 = now_s();
-        bp_err tmp;
-        bp_status e = x->w->ops->load_end(l, st == BP_OK ? err : &tmp);
-        x->t_load += now_s() - t0;
-        if (st == BP_OK)
-            st = e;
-    }
-    batch_free(b);
+    if (b)
+        chan_give(&p->ch, t, b);
     clean_free(c);
     csv_free(r);
     src_close(s);
+    return st;
+}
+
+static void *produce(void *arg)
+{
+    producer *p = arg;
+    double t0 = now_s();
+    bp_status st = BP_OK;
+    batch *q = chan_take(&p->ch, K_QUARANTINE);
+    if (!q)
+        st = bp_fail(&p->err, BP_EINTERNAL, "cancelled");
+    for (int t = 0; t < SRC_NTABLES && st == BP_OK; t++)
+        st = clean_table(p, (src_table)t, &q);
+    if (q && st == BP_OK && q->n) {
+        chan_push(&p->ch, (item){IT_BATCH, K_QUARANTINE, q});
+        q = NULL;
+    }
+    if (q)
+        chan_give(&p->ch, K_QUARANTINE, q);
+    p->t_clean = now_s() - t0;
+    chan_push(&p->ch, (item){st == BP_OK ? IT_DONE : IT_ERROR, 0, NULL});
+    return NULL;
+}
+
+/* Load what the producer sends until it is done; on a load error, cancel
+ * it and drain the queue so that it can finish. */
+static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, double *t_load,
+                         bp_err *err)
+{
+    bp_status st = BP_OK;
+    for (;;) {
+        item it = chan_pop(&p->ch);
+        if (it.type == IT_DONE)
+            return st;
+        if (it.type == IT_ERROR) {
+            if (st == BP_OK && err)
+                *err = p->err;
+            return st == BP_OK ? p->err.status : st;
+        }
+        if (st == BP_OK) {
+            double t0 = now_s();
+            st = w->ops->load_batch(loaders[it.kind], it.b, err);
+            *t_load += now_s() - t0;
+            if (st != BP_OK)
+                chan_cancel(&p->ch);
+        }
+        chan_give(&p->ch, it.kind, it.b);
+    }
+}
+
+/* Open the loaders, run producer and loader, close the loaders. */
+static bp_status load_all(wh *w, const ingest_opts *o, const src_set *set, ingest_report *rep,
+                          int64_t run_id, bp_err *err)
+{
+    producer *p = calloc(1, sizeof *p);
+    wh_loader *loaders[K_NKINDS] = {NULL};
+    bp_status st;
+    if (!p)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    p->set = set;
+    p->o = o;
+    p->rep = rep;
+    p->run_id = run_id;
+    if ((st = chan_init(&p->ch)) != BP_OK) {
+        bp_fail(err, st, "cannot set up the loading queue");
+        goto done;
+    }
+    for (int k = 0; k < K_NKINDS; k++)
+        if ((st = w->ops->load_begin(w, o->schema, kind_def(k), &loaders[k], err)) != BP_OK)
+            goto done;
+    pthread_t th;
+    if (pthread_create(&th, NULL, produce, p) != 0) {
+        st = bp_fail(err, BP_EINTERNAL, "cannot start the cleaning thread");
+        goto done;
+    }
+    st = consume(w, p, loaders, &rep->t_load, err);
+    pthread_join(th, NULL);
+    rep->t_clean = p->t_clean;
+done:
+    for (int k = 0; k < K_NKINDS; k++) {
+        if (!loaders[k])
+            continue;
+        bp_err tmp;
+        double t0 = now_s();
+        bp_status e = w->ops->load_end(loaders[k], st == BP_OK ? err : &tmp);
+        rep->t_load += now_s() - t0;
+        if (st == BP_OK)
+            st = e;
+    }
+    chan_free(&p->ch);
+    free(p);
     return st;
 }
 
@@ -218,7 +416,8 @@ static const char *nname(int i) { return clean_nreason_name((clean_nreason)i); }
 static const char *rname(int i) { return clean_repair_name((clean_repair)i); }
 static const char *qname(int i) { return clean_qreason_name((clean_qreason)i); }
 
-static bp_status write_audit(run_ctx *x, bp_err *err)
+static bp_status write_audit(wh *w, const char *schema, const ingest_report *rep,
+                             int64_t run_id, bp_err *err)
 {
     batch *a = batch_new(&clean_audit_def);
     wh_loader *l = NULL;
@@ -228,18 +427,18 @@ static bp_status write_audit(run_ctx *x, bp_err *err)
         goto done;
     int64_t ts = now_us();
     for (int t = 0; t < SRC_NTABLES; t++) {
-        const clean_stats *s = &x->rep->st[t];
-        const char *lab = x->rep->label[t];
-        batch_set_int(a, 0, x->run_id);
+        const clean_stats *s = &rep->st[t];
+        const char *lab = rep->label[t];
+        batch_set_int(a, 0, run_id);
         batch_set_int(a, 3, (int64_t)s->read);
         batch_set_int(a, 4, (int64_t)s->loaded);
         batch_set_int(a, 5, (int64_t)s->quarantined);
         batch_set_int(a, 6, (int64_t)s->repaired);
-        batch_set_int(a, 11, (int64_t)x->rep->bytes[t]);
+        batch_set_int(a, 11, (int64_t)rep->bytes[t]);
         batch_set_int(a, 12, ts);
         if (batch_set_text(a, 1, lab, strlen(lab)) ||
             batch_set_text(a, 2, table_names[t], strlen(table_names[t])) ||
-            batch_set_text(a, 10, x->rep->format[t], strlen(x->rep->format[t])) ||
+            batch_set_text(a, 10, rep->format[t], strlen(rep->format[t])) ||
             counts_json(&js, s->nulled, N_NREASONS, nname) ||
             batch_set_text(a, 7, js.p, js.len) ||
             counts_json(&js, s->repairs, R_NKINDS, rname) ||
@@ -249,11 +448,11 @@ static bp_status write_audit(run_ctx *x, bp_err *err)
             goto done;
         batch_commit(a);
     }
-    if ((st = x->w->ops->load_begin(x->w, x->o->schema, &clean_audit_def, &l, err)) != BP_OK)
+    if ((st = w->ops->load_begin(w, schema, &clean_audit_def, &l, err)) != BP_OK)
         goto done;
-    st = x->w->ops->load_batch(l, a, err);
+    st = w->ops->load_batch(l, a, err);
     bp_err tmp;
-    bp_status e = x->w->ops->load_end(l, st == BP_OK ? err : &tmp);
+    bp_status e = w->ops->load_end(l, st == BP_OK ? err : &tmp);
     if (st == BP_OK)
         st = e;
 done:
@@ -264,21 +463,20 @@ done:
     return st;
 }
 
-static bp_status create_tables(run_ctx *x, bp_err *err)
+static bp_status create_tables(wh *w, const char *schema, bp_err *err)
 {
     buf sql = {0};
     bp_status st = BP_ENOMEM;
-    if (buf_adds(&sql, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&sql, x->o->schema))
+    if (buf_adds(&sql, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&sql, schema))
         goto done;
-    if ((st = wh_exec(x->w, sql.p, err)) != BP_OK)
+    if ((st = wh_exec(w, sql.p, err)) != BP_OK)
         goto done;
     for (int t = 0; t < SRC_NTABLES; t++)
-        if ((st = wh_create_table(x->w, x->o->schema, clean_table_def((src_table)t), true,
-                                  err)) != BP_OK)
+        if ((st = wh_create_table(w, schema, clean_table_def((src_table)t), true, err)) != BP_OK)
             goto done;
-    if ((st = wh_create_table(x->w, x->o->schema, &clean_quarantine_def, false, err)) != BP_OK)
+    if ((st = wh_create_table(w, schema, &clean_quarantine_def, false, err)) != BP_OK)
         goto done;
-    st = wh_create_table(x->w, x->o->schema, &clean_audit_def, false, err);
+    st = wh_create_table(w, schema, &clean_audit_def, false, err);
 done:
     if (st == BP_ENOMEM)
         bp_fail(err, st, "out of memory");
@@ -296,43 +494,27 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         return st;
     for (int t = 0; t < SRC_NTABLES; t++)
         snprintf(rep->label[t], sizeof rep->label[t], "%s", set.file[t].label);
-    run_ctx x = {w, o, rep, 0, NULL, NULL, 0};
-    if ((st = ingest_next_run_id(w, o->schema, o->lake, &x.run_id, err)) != BP_OK)
+    int64_t run_id;
+    if ((st = ingest_next_run_id(w, o->schema, o->lake, &run_id, err)) != BP_OK)
         return st;
-    rep->run_id = x.run_id;
+    rep->run_id = run_id;
     bool lake_prepared = false, in_tx = false;
     if (o->lake) {
-        if ((st = lake_prepare(o->lake, table_names, SRC_NTABLES, x.run_id, err)) != BP_OK)
+        if ((st = lake_prepare(o->lake, table_names, SRC_NTABLES, run_id, err)) != BP_OK)
             goto fail;
         lake_prepared = true;
     }
     if ((st = wh_begin(w, err)) != BP_OK)
         goto fail;
     in_tx = true;
-    if ((st = create_tables(&x, err)) != BP_OK)
-        goto fail;
-    x.q = batch_new(&clean_quarantine_def);
-    if (!x.q) {
-        st = bp_fail(err, BP_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if ((st = w->ops->load_begin(w, o->schema, &clean_quarantine_def, &x.ql, err)) != BP_OK)
-        goto fail;
-    for (int t = 0; t < SRC_NTABLES; t++)
-        if ((st = load_table(&x, &set, (src_table)t, err)) != BP_OK)
-            goto fail;
-    if ((st = flush(&x, x.ql, x.q, err)) != BP_OK)
-        goto fail;
-    st = w->ops->load_end(x.ql, err);
-    x.ql = NULL;
-    if (st != BP_OK || (st = write_audit(&x, err)) != BP_OK)
+    if ((st = create_tables(w, o->schema, err)) != BP_OK ||
+        (st = load_all(w, o, &set, rep, run_id, err)) != BP_OK ||
+        (st = write_audit(w, o->schema, rep, run_id, err)) != BP_OK)
         goto fail;
     double t1 = now_s();
-    rep->t_clean = t1 - t0 - x.t_load;
-    rep->t_load = x.t_load;
     if (o->lake)
         for (int t = 0; t < SRC_NTABLES; t++)
-            if ((st = lake_export(w, o->lake, o->schema, table_names[t], x.run_id, err)) != BP_OK)
+            if ((st = lake_export(w, o->lake, o->schema, table_names[t], run_id, err)) != BP_OK)
                 goto fail;
     double t2 = now_s();
     rep->t_lake = t2 - t1;
@@ -340,20 +522,14 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         goto fail;
     in_tx = false;
     rep->t_commit = now_s() - t2;
-    batch_free(x.q);
-    if (o->lake && (st = lake_publish(o->lake, table_names, SRC_NTABLES, x.run_id, err)) != BP_OK)
+    if (o->lake && (st = lake_publish(o->lake, table_names, SRC_NTABLES, run_id, err)) != BP_OK)
         return st;
     rep->t_total = now_s() - t0;
     return BP_OK;
 fail:
-    if (x.ql) {
-        bp_err tmp;
-        w->ops->load_end(x.ql, &tmp);
-    }
-    batch_free(x.q);
     if (in_tx)
         wh_rollback(w);
     if (lake_prepared)
-        lake_discard(o->lake, table_names, SRC_NTABLES, x.run_id);
+        lake_discard(o->lake, table_names, SRC_NTABLES, run_id);
     return st;
 }

@@ -20,6 +20,7 @@ typedef struct {
     const char *target;  /* "duckdb" */
     const char *path;    /* DuckDB file, ":memory:" for none */
     bool read_only;
+    const char *memory_limit;  /* engine memory cap ("512MB"), NULL for the default */
 } wh_config;
 
 typedef struct {

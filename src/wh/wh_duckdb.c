@@ -49,6 +49,11 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         st = bp_fail(err, BP_EWH, "cannot set DuckDB read-only mode");
         goto fail;
     }
+    if (cfg->memory_limit && duckdb_set_config(conf, "memory_limit", cfg->memory_limit) !=
+                                 DuckDBSuccess) {
+        st = bp_fail(err, BP_EUSAGE, "bad memory limit '%s' (try 512MB or 2GB)", cfg->memory_limit);
+        goto fail;
+    }
     /* no network: never try to download extensions */
     duckdb_set_config(conf, "autoinstall_known_extensions", "false");
     const char *p = strcmp(d->path, ":memory:") == 0 ? NULL : d->path;
