@@ -10,6 +10,7 @@
 
 #include "../clean/isbn.h"
 #include "../core/buf.h"
+#include "../core/fs.h"
 
 /* ---- random numbers ----------------------------------------------------- */
 
@@ -544,8 +545,8 @@ bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err)
 {
     if (o->scale <= 0 || o->scale > 100)
         return bp_fail(err, BP_EUSAGE, "scale must be above 0 and at most 100");
-    if (mkdir(o->out, 0755) != 0 && errno != EEXIST)
-        return bp_fail(err, BP_EIO, "%s: cannot create folder: %s", o->out, strerror(errno));
+    if (fs_mkdir_p(o->out, BP_EIO, "output folder", err) != BP_OK)
+        return BP_EIO;
     gen_ctx g;
     uint64_t nb = (uint64_t)llround((o->bx ? 271379 : 271360) * o->scale);
     uint64_t nu = (uint64_t)llround(278858 * o->scale);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/buf.h"
+#include "../core/fs.h"
 
 static void run_dir(char *out, size_t n, const char *root, const char *table, int64_t run)
 {
@@ -24,27 +25,6 @@ static void tmp_path(char *out, size_t n, const char *root, const char *table, i
 void lake_file_path(char *out, size_t n, const char *root, const char *table, int64_t run)
 {
     snprintf(out, n, "%s/%s/run=%lld/%s.parquet", root, table, (long long)run, table);
-}
-
-static bp_status mkdir_p(const char *path, bp_err *err)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return bp_fail(err, BP_ELAKE, "lake folder %s: cannot create: %s", tmp,
-                           strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return bp_fail(err, BP_ELAKE, "lake folder %s: cannot create: %s", tmp, strerror(errno));
-    struct stat sb;
-    if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return bp_fail(err, BP_ELAKE, "lake folder %s: exists but is not a folder", tmp);
-    return BP_OK;
 }
 
 /* Parse "run=<n>" into n. */
@@ -126,7 +106,7 @@ bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
         snprintf(dir, sizeof dir, "%s/%s", root, tables[i]);
         sweep_table(dir);
         run_dir(dir, sizeof dir, root, tables[i], run_id);
-        if (mkdir_p(dir, err) != BP_OK)
+        if (fs_mkdir_p(dir, BP_ELAKE, "lake folder", err) != BP_OK)
             return BP_ELAKE;
         if (access(dir, W_OK) != 0)
             return bp_fail(err, BP_ELAKE, "lake folder %s: not writable: %s", dir,

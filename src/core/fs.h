@@ -1,0 +1,11 @@
+/* fs.h: small file-system helpers shared by the lake and the generator. */
+#ifndef BP_FS_H
+#define BP_FS_H
+
+#include "err.h"
+
+/* mkdir -p: create path and its parents. Fails with st (and a message
+ * naming what) when a part cannot be created or is not a folder. */
+bp_status fs_mkdir_p(const char *path, bp_status st, const char *what, bp_err *err);
+
+#endif
