@@ -154,28 +154,6 @@ static void print_table(const out_ctx *o)
         printf("(%zu row%s)\n", o->nrows, o->nrows == 1 ? "" : "s");
 }
 
-static bp_status set_schema(wh *w, const char *schema, bp_err *err)
-{
-    buf sql = {0};
-    long long n = 0;
-    bp_status st = BP_ENOMEM;
-    if (buf_adds(&sql, "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ") ||
-        buf_add_sqlstr(&sql, schema))
-        goto done;
-    if ((st = wh_query_int(w, sql.p, 0, &n, err)) != BP_OK || n == 0)
-        goto done;
-    buf_reset(&sql);
-    st = BP_ENOMEM;
-    if (buf_adds(&sql, "SET search_path = ") || buf_add_sqlstr(&sql, schema))
-        goto done;
-    st = wh_exec(w, sql.p, err);
-done:
-    if (st == BP_ENOMEM)
-        bp_fail(err, st, "out of memory");
-    buf_free(&sql);
-    return st;
-}
-
 int cmd_query(int argc, char **argv)
 {
     cli_args a;
@@ -207,7 +185,7 @@ int cmd_query(int argc, char **argv)
     wh *w = NULL;
     bp_status st = cli_wh_open(&wf, true, &w, &err);
     if (st == BP_OK)
-        st = set_schema(w, wf.schema, &err);
+        st = wh_use_schema(w, wf.schema, &err);
     if (st == BP_OK)
         st = wh_query(w, sql, on_row, &o, &err);
     wh_close(w);

@@ -80,8 +80,8 @@ static void print_summary(const run_args *ra, const ingest_report *r)
     uint64_t rows = r->st[0].read + r->st[1].read + r->st[2].read;
     struct rusage ru;
     long rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024 : -1;
-    printf("  stages: read+clean %.2f s, warehouse %.2f s, lake %.2f s, commit %.2f s\n",
-           r->t_clean, r->t_load, r->t_lake, r->t_commit);
+    printf("  stages: read+clean %.2f s and warehouse load %.2f s (overlapping), lake %.2f s, "
+           "commit %.2f s\n", r->t_clean, r->t_load, r->t_lake, r->t_commit);
     printf("  input:  %.1f MB, %llu rows: %.1f MB/s, %.0f rows/s; peak RSS %ld MB\n",
            (double)bytes / 1e6, (unsigned long long)rows,
            r->t_total > 0 ? (double)bytes / 1e6 / r->t_total : 0.0,

@@ -34,25 +34,18 @@ static int64_t now_us(void)
 bp_status ingest_next_run_id(wh *w, const char *schema, const char *lake, int64_t *out,
                              bp_err *err)
 {
-    buf sql = {0};
-    long long max = 0, exists = 0;
-    bp_status st = BP_ENOMEM;
-    if (buf_adds(&sql, "SELECT count(*) FROM information_schema.tables WHERE table_schema = ") ||
-        buf_add_sqlstr(&sql, schema) || buf_adds(&sql, " AND table_name = 'load_audit'"))
-        goto done;
-    st = wh_query_int(w, sql.p, 0, &exists, err);
-    if (st != BP_OK || !exists)
-        goto done;
-    buf_reset(&sql);
-    st = BP_ENOMEM;
-    if (buf_adds(&sql, "SELECT max(run_id) FROM ") || buf_add_ident(&sql, schema) ||
-        buf_adds(&sql, ".load_audit"))
-        goto done;
-    st = wh_query_int(w, sql.p, 0, &max, err);
-done:
-    if (st == BP_ENOMEM)
-        bp_fail(err, st, "out of memory");
-    buf_free(&sql);
+    bool exists;
+    long long max = 0;
+    bp_status st = wh_exists(w, schema, "load_audit", &exists, err);
+    if (st == BP_OK && exists) {
+        buf sql = {0};
+        if (buf_adds(&sql, "SELECT max(run_id) FROM ") || buf_add_ident(&sql, schema) ||
+            buf_adds(&sql, ".load_audit"))
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+        else
+            st = wh_query_int(w, sql.p, 0, &max, err);
+        buf_free(&sql);
+    }
     if (st == BP_OK) {
         int64_t lm = lake ? lake_max_run(lake) : 0;
         *out = (max > lm ? max : lm) + 1;

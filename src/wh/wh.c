@@ -93,3 +93,44 @@ done:
     buf_free(&sql);
     return st;
 }
+
+bp_status wh_exists(wh *w, const char *schema, const char *table, bool *out, bp_err *err)
+{
+    buf sql = {0};
+    long long n = 0;
+    bp_status st = BP_ENOMEM;
+    *out = false;
+    if (table) {
+        if (buf_adds(&sql, "SELECT count(*) FROM information_schema.tables WHERE table_schema = ") ||
+            buf_add_sqlstr(&sql, schema) || buf_adds(&sql, " AND table_name = ") ||
+            buf_add_sqlstr(&sql, table))
+            goto done;
+    } else if (buf_adds(&sql, "SELECT count(*) FROM information_schema.schemata "
+                              "WHERE schema_name = ") ||
+               buf_add_sqlstr(&sql, schema)) {
+        goto done;
+    }
+    st = wh_query_int(w, sql.p, 0, &n, err);
+    *out = n > 0;
+done:
+    if (st == BP_ENOMEM)
+        bp_fail(err, st, "out of memory");
+    buf_free(&sql);
+    return st;
+}
+
+bp_status wh_use_schema(wh *w, const char *schema, bp_err *err)
+{
+    bool exists;
+    bp_status st = wh_exists(w, schema, NULL, &exists, err);
+    if (st != BP_OK || !exists)
+        return st;
+    buf sql = {0};
+    if (buf_adds(&sql, "SET search_path = ") || buf_add_sqlstr(&sql, schema)) {
+        buf_free(&sql);
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    st = wh_exec(w, sql.p, err);
+    buf_free(&sql);
+    return st;
+}

@@ -74,6 +74,12 @@ void wh_rollback(wh *w);
 /* Run a query that returns one integer (NULL reads as dflt). */
 bp_status wh_query_int(wh *w, const char *sql, long long dflt, long long *out, bp_err *err);
 
+/* Does the schema (or schema.table, when table is not NULL) exist? */
+bp_status wh_exists(wh *w, const char *schema, const char *table, bool *out, bp_err *err);
+
+/* Resolve unqualified names in schema first (when it exists). */
+bp_status wh_use_schema(wh *w, const char *schema, bp_err *err);
+
 /* CREATE TABLE for def in schema; replace drops an existing one first. */
 bp_status wh_create_table(wh *w, const char *schema, const table_def *def, bool replace,
                           bp_err *err);
