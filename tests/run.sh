@@ -184,10 +184,48 @@ bad_input_tests() {
     fi
 }
 
+# The published lake: what readers of `latest` see.
+published() { (cd "$1" && readlink */latest && md5sum */latest/*.parquet); }
+
+# ---- interrupted runs --------------------------------------------------------
+# Ratings.csv is a named pipe, so the run is surely mid-load (books and users
+# appended, uncommitted) when the signal comes.
+interrupt_tests() {
+    mkdir -p fifo && cp data/Books.csv data/Users.csv fifo/ && rm -f fifo/Ratings.csv && mkfifo fifo/Ratings.csv
+    local before pub pid rc
+    before=$(snapshot e2e.duckdb lake)
+    pub=$(published lake)
+    "$bp" run --quiet --data fifo --warehouse e2e.duckdb --lake lake >/dev/null 2>err.txt &
+    pid=$!
+    sleep 0.3
+    kill -INT "$pid"
+    timeout 60 cat data/Ratings.csv > fifo/Ratings.csv
+    wait "$pid"
+    rc=$?
+    if [ "$rc" -eq 130 ] && grep -q "interrupted" err.txt && [ "$before" = "$(snapshot e2e.duckdb lake)" ]; then
+        ok "Ctrl-C mid-load: exit 130, warehouse and lake unchanged"
+    else
+        not_ok "Ctrl-C mid-load: exit $rc" "$(cat err.txt)"
+    fi
+    "$bp" run --quiet --data fifo --warehouse e2e.duckdb --lake lake >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.3
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    if [ "$(snapshot e2e.duckdb lake | head -1)" = "$(echo "$before" | head -1)" ] && [ "$pub" = "$(published lake)" ]; then
+        ok "SIGKILL mid-load: warehouse and published lake unchanged"
+    else
+        not_ok "SIGKILL mid-load: something changed"
+    fi
+    check "the run after a kill succeeds" "$bp" run --quiet --data data --warehouse e2e.duckdb --lake lake
+    check "and sweeps the killed run's leftovers" test -z "$(find lake -name '.*.tmp' -o -type d -empty)"
+}
+
 cli_tests
 golden_tests
 e2e_tests
 bad_input_tests
+interrupt_tests
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

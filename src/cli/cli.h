@@ -35,7 +35,7 @@ typedef struct {
 
 #define CLI_EXIT_HELP                                                                 \
     "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad or missing input,\n"      \
-    "            4 warehouse error, 5 lake error.\n"
+    "            4 warehouse error, 5 lake error, 130 interrupted.\n"
 
 void cli_wh_defaults(cli_wh *w);
 

@@ -1,4 +1,5 @@
 /* cmd_run.c: `bookpipe run` and `bookpipe ingest`. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -88,6 +89,26 @@ static void print_summary(const run_args *ra, const ingest_report *r)
            r->t_total > 0 ? (double)rows / r->t_total : 0.0, rss_mb);
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Ctrl-C and SIGTERM stop the run cleanly (rolled back, lake temps removed). */
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* a blocked read goes on; the flag is polled */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static int run_common(const char *cmd, int argc, char **argv)
 {
     run_args ra;
@@ -100,6 +121,8 @@ static int run_common(const char *cmd, int argc, char **argv)
     if (st != BP_OK)
         return cli_fail(cmd, st, err.msg);
     ingest_report rep;
+    ra.o.stop = &stop_requested;
+    catch_signals();
     st = ingest_run(w, &ra.o, &rep, &err);
     wh_close(w);
     if (st != BP_OK)

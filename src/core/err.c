@@ -51,6 +51,7 @@ const char *bp_strerror(bp_status st)
     case BP_ENOMEM: return "out of memory";
     case BP_EIO: return "I/O error";
     case BP_EINTERNAL: return "internal error";
+    case BP_EINTR: return "interrupted";
     }
     return "unknown error";
 }
@@ -63,6 +64,7 @@ int bp_exit_code(bp_status st)
     case BP_EINPUT: return BP_EXIT_INPUT;
     case BP_EWH: return BP_EXIT_WH;
     case BP_ELAKE: return BP_EXIT_LAKE;
+    case BP_EINTR: return BP_EXIT_INTR;
     default: return BP_EXIT_FAIL;
     }
 }

@@ -18,7 +18,8 @@ typedef enum {
     BP_ELAKE,     /* the lake could not be written */
     BP_ENOMEM,    /* an allocation failed or a limit was hit */
     BP_EIO,       /* other I/O */
-    BP_EINTERNAL  /* a bug */
+    BP_EINTERNAL, /* a bug */
+    BP_EINTR      /* interrupted (Ctrl-C) */
 } bp_status;
 
 /* Exit codes, documented in `bookpipe --help`. */
@@ -29,6 +30,7 @@ enum {
     BP_EXIT_INPUT = 3,  /* bad or missing input data */
     BP_EXIT_WH = 4,     /* warehouse error */
     BP_EXIT_LAKE = 5,   /* lake error */
+    BP_EXIT_INTR = 130, /* interrupted */
 };
 
 typedef struct {

@@ -275,8 +275,14 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
             goto done;
         if (batch_full(*q) && (st = pass_on(p, K_QUARANTINE, q)) != BP_OK)
             goto done;
-        if ((++n & 0x3FFFF) == 0)
-            progress(p->o, label, n, false);
+        if ((++n & 0xFFF) == 0) {
+            if (p->o->stop && *p->o->stop) {
+                st = bp_fail(err, BP_EINTR, "interrupted; the warehouse and lake are unchanged");
+                goto done;
+            }
+            if ((n & 0x3FFFF) == 0)
+                progress(p->o, label, n, false);
+        }
     }
     if (got < 0) {
         st = err->status;
@@ -505,10 +511,14 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         (st = write_audit(w, o->schema, rep, run_id, err)) != BP_OK)
         goto fail;
     double t1 = now_s();
-    if (o->lake)
-        for (int t = 0; t < SRC_NTABLES; t++)
-            if ((st = lake_export(w, o->lake, o->schema, table_names[t], run_id, err)) != BP_OK)
-                goto fail;
+    for (int t = 0; o->lake && t < SRC_NTABLES; t++) {
+        if ((st = lake_export(w, o->lake, o->schema, table_names[t], run_id, err)) != BP_OK)
+            goto fail;
+        if (o->stop && *o->stop) {
+            st = bp_fail(err, BP_EINTR, "interrupted; the warehouse and lake are unchanged");
+            goto fail;
+        }
+    }
     double t2 = now_s();
     rep->t_lake = t2 - t1;
     if ((st = wh_commit(w, err)) != BP_OK)

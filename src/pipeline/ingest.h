@@ -9,6 +9,7 @@
 #define BP_INGEST_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "../clean/clean.h"
@@ -21,6 +22,9 @@ typedef struct {
     const char *lake;     /* lake root folder, or NULL for none */
     clean_config clean;
     bool progress;        /* live progress on stderr */
+    /* Set (from a signal handler) to stop the run; it then fails with
+     * BP_EINTR and rolls back like any other failure. */
+    volatile sig_atomic_t *stop;
 } ingest_opts;
 
 typedef struct {
