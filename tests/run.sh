@@ -108,6 +108,12 @@ e2e_tests() {
     mkdir -p gz && cp data/Books.csv data/Ratings.csv gz/ && gzip -c data/Users.csv > gz/Users.csv.gz
     check "run with a .csv.gz member" "$bp" run --quiet --data gz --warehouse gz.duckdb --no-lake
     check "gz gives the same users" test "$(q gz.duckdb "SELECT count(*), count(country) FROM users")" = "$(q e2e.duckdb "SELECT count(*), count(country) FROM users")"
+    # more quarantined rows than the loader keeps in flight: it pauses and resumes
+    mkdir -p junk && cp data/Books.csv data/Users.csv junk/
+    awk -F, 'NR > 1 && NR % 2 == 0 { $2 = "JUNK" NR } { print }' OFS=, data/Ratings.csv > junk/Ratings.csv
+    check "half the ratings quarantined" "$bp" run --quiet --data junk --warehouse junk.duckdb --no-lake
+    check "and it still reconciles" reconciles junk.duckdb
+    check "with over 8192 quarantined" test "$(q junk.duckdb "SELECT count(*) > 8192 FROM quarantine WHERE reason = 'isbn_malformed'")" = true
     check "gen bx" "$bp" gen --out bxdata --scale 0.02 --seed 7 --format bx
     check "run on the bx format" "$bp" run --quiet --data bxdata --warehouse bx.duckdb --lake bxlake
     check "bx reconciles" reconciles bx.duckdb

@@ -88,7 +88,7 @@ static bp_status detect_dialect(csv_reader *r, const char *label, csv_dialect *d
  * producer waits when the loader falls behind. */
 
 enum { K_QUARANTINE = SRC_NTABLES, K_NKINDS, POOL = 4 };
-enum { IT_BATCH, IT_DONE, IT_ERROR };
+enum { IT_BATCH, IT_TABLE_END, IT_DONE, IT_ERROR };
 
 typedef struct {
     int type, kind;
@@ -311,7 +311,8 @@ static void *produce(void *arg)
     if (!q)
         st = bp_fail(&p->err, BP_EINTERNAL, "cancelled");
     for (int t = 0; t < SRC_NTABLES && st == BP_OK; t++)
-        st = clean_table(p, (src_table)t, &q);
+        if ((st = clean_table(p, (src_table)t, &q)) == BP_OK)
+            chan_push(&p->ch, (item){IT_TABLE_END, t, NULL});
     if (q && st == BP_OK && q->n) {
         chan_push(&p->ch, (item){IT_BATCH, K_QUARANTINE, q});
         q = NULL;
@@ -331,6 +332,8 @@ static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, double *
     bp_status st = BP_OK;
     for (;;) {
         item it = chan_pop(&p->ch);
+        if (it.type == IT_TABLE_END)
+            continue;
         if (it.type == IT_DONE)
             return st;
         if (it.type == IT_ERROR) {
@@ -347,6 +350,128 @@ static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, double *
         }
         chan_give(&p->ch, it.kind, it.b);
     }
+}
+
+/* ---- the pull path: the warehouse's own threads take the batches ---------
+ *
+ * One INSERT per table pulls that table's batches (wh_ops.load_source).
+ * Quarantine batches that arrive meanwhile are parked; when the whole
+ * quarantine pool is parked the INSERT is paused (ends early), the parked
+ * rows are appended, and a new INSERT goes on where it stopped. */
+
+enum { S_RUN, S_PAUSED, S_TABLE_END, S_DONE, S_ERROR };
+
+typedef struct {
+    producer *p;
+    int table, state, nparked;
+    batch *parked[POOL];
+    pthread_mutex_t mu;
+} pull_ctx;
+
+static const batch *pull_next(void *ctx)
+{
+    pull_ctx *x = ctx;
+    const batch *out = NULL;
+    pthread_mutex_lock(&x->mu);
+    while (x->state == S_RUN && !out) {
+        item it = chan_pop(&x->p->ch);
+        if (it.type == IT_BATCH && it.kind == x->table) {
+            out = it.b;
+        } else if (it.type == IT_BATCH) {
+            x->parked[x->nparked++] = it.b;
+            if (x->nparked == POOL)
+                x->state = S_PAUSED;
+        } else {
+            x->state = it.type == IT_TABLE_END ? S_TABLE_END
+                       : it.type == IT_DONE    ? S_DONE
+                                               : S_ERROR;
+        }
+    }
+    pthread_mutex_unlock(&x->mu);
+    return out;
+}
+
+static void pull_done_with(void *ctx, const batch *b)
+{
+    pull_ctx *x = ctx;
+    chan_give(&x->p->ch, x->table, (batch *)b);
+}
+
+static bp_status append_quarantine(wh *w, wh_loader *ql, producer *p, batch *b, double *t_load,
+                                   bp_status st, bp_err *err)
+{
+    if (st == BP_OK) {
+        double t0 = now_s();
+        st = w->ops->load_batch(ql, b, err);
+        *t_load += now_s() - t0;
+    }
+    chan_give(&p->ch, K_QUARANTINE, b);
+    return st;
+}
+
+/* After a failure, let the producer finish: cancel it and take back what
+ * it sends. */
+static void drain(producer *p)
+{
+    chan_cancel(&p->ch);
+    for (;;) {
+        item it = chan_pop(&p->ch);
+        if (it.type == IT_DONE || it.type == IT_ERROR)
+            return;
+        if (it.type == IT_BATCH)
+            chan_give(&p->ch, it.kind, it.b);
+    }
+}
+
+static bp_status consume_pull(wh *w, producer *p, const char *schema, wh_loader *ql,
+                              double *t_load, bp_err *err)
+{
+    pull_ctx x = {.p = p};
+    wh_source src = {pull_next, pull_done_with, &x};
+    bp_status st = BP_OK;
+    if (pthread_mutex_init(&x.mu, NULL) != 0) {
+        drain(p);
+        return bp_fail(err, BP_EINTERNAL, "cannot set up the loader");
+    }
+    for (int t = 0; t < SRC_NTABLES && st == BP_OK; t++) {
+        x.table = t;
+        do {
+            x.state = S_RUN;
+            double t0 = now_s();
+            st = w->ops->load_source(w, schema, clean_table_def((src_table)t), &src, err);
+            *t_load += now_s() - t0;
+            for (int i = 0; i < x.nparked; i++)
+                st = append_quarantine(w, ql, p, x.parked[i], t_load, st, err);
+            x.nparked = 0;
+        } while (st == BP_OK && x.state == S_PAUSED);
+        if (st == BP_OK && x.state == S_ERROR) {
+            *err = p->err;
+            st = p->err.status;
+            goto done; /* the producer has stopped */
+        }
+        if (st == BP_OK && x.state != S_TABLE_END)
+            st = bp_fail(err, BP_EINTERNAL, "loader: %s ended early",
+                         clean_table_def((src_table)t)->name);
+        if (st != BP_OK && x.state != S_DONE) {
+            drain(p);
+            goto done;
+        }
+    }
+    for (;;) { /* the last quarantine batch, then the end */
+        item it = chan_pop(&p->ch);
+        if (it.type == IT_DONE)
+            break;
+        if (it.type == IT_ERROR) {
+            *err = p->err;
+            st = p->err.status;
+            break;
+        }
+        if (it.type == IT_BATCH)
+            st = append_quarantine(w, ql, p, it.b, t_load, st, err);
+    }
+done:
+    pthread_mutex_destroy(&x.mu);
+    return st;
 }
 
 /* Open the loaders, run producer and loader, close the loaders. */
@@ -366,7 +491,8 @@ static bp_status load_all(wh *w, const ingest_opts *o, const src_set *set, inges
         bp_fail(err, st, "cannot set up the loading queue");
         goto done;
     }
-    for (int k = 0; k < K_NKINDS; k++)
+    bool pull = w->ops->load_source != NULL;
+    for (int k = pull ? K_QUARANTINE : 0; k < K_NKINDS; k++)
         if ((st = w->ops->load_begin(w, o->schema, kind_def(k), &loaders[k], err)) != BP_OK)
             goto done;
     pthread_t th;
@@ -374,7 +500,10 @@ static bp_status load_all(wh *w, const ingest_opts *o, const src_set *set, inges
         st = bp_fail(err, BP_EINTERNAL, "cannot start the cleaning thread");
         goto done;
     }
-    st = consume(w, p, loaders, &rep->t_load, err);
+    if (pull)
+        st = consume_pull(w, p, o->schema, loaders[K_QUARANTINE], &rep->t_load, err);
+    else
+        st = consume(w, p, loaders, &rep->t_load, err);
     pthread_join(th, NULL);
     rep->t_clean = p->t_clean;
 done:

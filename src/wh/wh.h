@@ -32,6 +32,15 @@ typedef struct {
  * non-zero stops the query early (not an error). */
 typedef int (*wh_row_fn)(void *ctx, size_t ncols, const wh_col *cols, const char *const *vals);
 
+/* A pull source for wh_ops.load_source: the warehouse asks for batches,
+ * possibly from several of its own threads at once (next and done_with
+ * must be thread-safe). next returns NULL to end this load. */
+typedef struct {
+    const batch *(*next)(void *ctx);
+    void (*done_with)(void *ctx, const batch *b);
+    void *ctx;
+} wh_source;
+
 typedef struct {
     const char *name;
     bp_status (*open)(const wh_config *cfg, wh **out, bp_err *err);
@@ -43,6 +52,10 @@ typedef struct {
     bp_status (*load_batch)(wh_loader *l, const batch *b, bp_err *err);
     /* Flush and free the loader; load_end always frees it. */
     bp_status (*load_end)(wh_loader *l, bp_err *err);
+    /* Optional: append everything src yields to schema.def in parallel
+     * (the engine's threads pull). NULL when the target has no such path. */
+    bp_status (*load_source)(wh *w, const char *schema, const table_def *def, wh_source *src,
+                             bp_err *err);
 } wh_ops;
 
 struct wh {
