@@ -72,6 +72,7 @@ unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
 test: deps-test
+	scripts/check-banned.sh
 	$(MAKE) bookpipe unit
 	tests/run.sh ./bookpipe
 

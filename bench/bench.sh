@@ -26,7 +26,7 @@ bench_run() {
     done
     echo
     echo "== $name ($(du -sh "$data" | cut -f1) of CSV)"
-    echo "$log" | sed -n '2,5p;/stages:/p;/input:/p'
+    echo "$log" | sed -n '1,5p;/stages:/p;/input:/p'
 }
 
 gen scale1 1

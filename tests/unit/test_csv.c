@@ -150,7 +150,7 @@ static void long_records_and_blocks(void **state)
     assert_non_null(t);
     size_t n = 0;
     for (size_t i = 0; i < rows; i++)
-        n += (size_t)sprintf(t + n, "%zu,\"q,%zu\"\n", i, i);
+        n += (size_t)snprintf(t + n, 32, "%zu,\"q,%zu\"\n", i, i);
     t[n++] = '9';
     t[n++] = ',';
     memset(t + n, 'x', big);
