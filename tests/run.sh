@@ -121,6 +121,7 @@ e2e_tests() {
     check "bx and kaggle agree on users" test "$(q bx.duckdb "SELECT count(*), count(age), count(country) FROM users")" = "$(q e2e.duckdb "SELECT count(*), count(age), count(country) FROM users")"
     check "all text is valid UTF-8 (DuckDB checks on load)" test "$(q e2e.duckdb "SELECT count(*) FROM users WHERE country LIKE '%\"%' OR country LIKE '%\\\\%'")" = 0
     check "query --csv prints a header" bash -c "'$bp' query --csv --warehouse e2e.duckdb 'SELECT 1 AS a, 2 AS b' | head -1 | grep -qx 'a,b'"
+    check "query renders lists and structs" bash -c "'$bp' query --csv --warehouse e2e.duckdb \"SELECT [1,2] AS l, {'a': 1} AS s\" | tail -1 | grep -q '1, 2'"
     check "query prints an aligned table" bash -c "'$bp' query --warehouse e2e.duckdb 'SELECT 42 AS answer' | grep -q '(1 row)'"
     "$bp" query --warehouse e2e.duckdb "SELEC nonsense" >/dev/null 2>err.txt
     check "bad SQL exits 4 with DuckDB's message" bash -c "test $? -eq 4 && grep -q 'bookpipe query:.*syntax' err.txt"

@@ -26,7 +26,7 @@ static const char ingest_usage[] =
     "\n"
     "Only the load stages of the pipeline (extract, clean, warehouse, lake);\n"
     "`run` adds the later stages (models, tests) as they are built.\n"
-    "Takes the same options as `bookpipe run`.\n";
+    "Takes the same options as `bookpipe run`.\n\n" CLI_EXIT_HELP;
 
 static const char query_usage[] =
     "usage: bookpipe query [--csv] [options] \"SQL\"\n"

@@ -115,6 +115,37 @@ static bool is_numeric(duckdb_type t)
     }
 }
 
+static bool is_nested(duckdb_type t)
+{
+    return t == DUCKDB_TYPE_LIST || t == DUCKDB_TYPE_STRUCT || t == DUCKDB_TYPE_MAP ||
+           t == DUCKDB_TYPE_ARRAY || t == DUCKDB_TYPE_UNION;
+}
+
+/* The value API renders nested values (lists, structs) as NULL; when a
+ * result has them, run the query again with every column cast to text. */
+static bp_status query_rendered(duck *d, const char *sql, duckdb_result *res, bp_err *err)
+{
+    if (duckdb_query(d->con, sql, res) != DuckDBSuccess)
+        return duck_fail(err, "DuckDB", duckdb_result_error(res));
+    bool nested = false;
+    for (idx_t c = 0; c < duckdb_column_count(res) && !nested; c++)
+        nested = is_nested(duckdb_column_type(res, c));
+    if (!nested)
+        return BP_OK;
+    buf wrapped = {0};
+    if (buf_adds(&wrapped, "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (") ||
+        buf_adds(&wrapped, sql) || buf_adds(&wrapped, "\n)")) {
+        buf_free(&wrapped);
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    duckdb_destroy_result(res);
+    bp_status st = BP_OK;
+    if (duckdb_query(d->con, wrapped.p, res) != DuckDBSuccess)
+        st = duck_fail(err, "DuckDB", duckdb_result_error(res));
+    buf_free(&wrapped);
+    return st;
+}
+
 static bp_status duck_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
 {
     duck *d = (duck *)w;
@@ -122,10 +153,8 @@ static bp_status duck_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_
     bp_status st = BP_OK;
     wh_col *cols = NULL;
     char **vals = NULL;
-    if (duckdb_query(d->con, sql, &res) != DuckDBSuccess) {
-        st = duck_fail(err, "DuckDB", duckdb_result_error(&res));
+    if ((st = query_rendered(d, sql, &res, err)) != BP_OK)
         goto done;
-    }
     size_t nc = (size_t)duckdb_column_count(&res);
     idx_t nr = duckdb_row_count(&res);
     cols = calloc(nc ? nc : 1, sizeof *cols);
