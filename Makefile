@@ -27,7 +27,7 @@ CPPFLAGS += -I$(DUCKDB_INC)
 LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lm -lpthread
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
-             src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c)
+             src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

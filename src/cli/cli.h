@@ -72,6 +72,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_dbt(int argc, char **argv);
 
 extern const cli_cmd cli_commands[];
 

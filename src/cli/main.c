@@ -56,6 +56,29 @@ static const char gen_usage[] =
     "  --zip              also pack the files into DIR/book-recommendation-dataset.zip\n"
     "\n" CLI_EXIT_HELP;
 
+static const char dbt_usage[] =
+    "usage: bookpipe dbt <build|run|test|seed|compile|ls> [options]\n"
+    "\n"
+    "Run a dbt project without Python: models (.sql with the Jinja subset dbt\n"
+    "projects use), seeds, schema and singular tests, on the warehouse.\n"
+    "Writes target/manifest.json and target/run_results.json as dbt does.\n"
+    "\n"
+    "  --project-dir DIR   the dbt project (default ./project, the bundled one)\n"
+    "  --profiles-dir DIR  where profiles.yml is (default: the project, then ~/.dbt);\n"
+    "                      without a profile, bookpipe's --warehouse and --schema are used\n"
+    "  -t, --target NAME   the profile's output to use\n"
+    "  -s, --select SEL    nodes to run: names, +x, x+, N+x, tag:, path:, ... (dbt syntax)\n"
+    "  --exclude SEL       nodes to leave out\n"
+    "  --vars YAML         variables, e.g. '{min_reviews: 5}'\n"
+    "  --full-refresh      rebuild incremental models and seeds from scratch\n"
+    "  --threads N         nodes run at once (default: the profile's, else 2)\n"
+    "  -q, --quiet         no per-node lines\n"
+    "  --warehouse FILE    DuckDB warehouse when the project has no profile\n"
+    "  --schema NAME       schema when the project has no profile (default books_schema)\n"
+    "\n"
+    "Exit codes: 0 ok, 1 a model or test failed, 2 bad command line, 3 the project\n"
+    "            cannot be read or compiled, 4 warehouse error.\n";
+
 static const char version_usage[] =
     "usage: bookpipe version\n\nPrint bookpipe's version and the DuckDB it runs on.\n";
 
@@ -65,6 +88,7 @@ const cli_cmd cli_commands[] = {
      ingest_usage},
     {"query", cmd_query, "run SQL against the warehouse", query_usage},
     {"gen", cmd_gen, "generate a Book-Crossing-shaped dataset", gen_usage},
+    {"dbt", cmd_dbt, "run a dbt project: build, run, test, seed, compile, ls", dbt_usage},
     {"version", cmd_version, "print the version", version_usage},
     {NULL, NULL, NULL, NULL},
 };

@@ -52,6 +52,9 @@ typedef struct {
     bp_status (*load_batch)(wh_loader *l, const batch *b, bp_err *err);
     /* Flush and free the loader; load_end always frees it. */
     bp_status (*load_end)(wh_loader *l, bp_err *err);
+    /* Another connection to the same warehouse, for parallel work; close
+     * it (wh_close) before the one it came from. */
+    bp_status (*connect_more)(wh *w, wh **out, bp_err *err);
     /* Optional: append everything src yields to schema.def in parallel
      * (the engine's threads pull). NULL when the target has no such path. */
     bp_status (*load_source)(wh *w, const char *schema, const table_def *def, wh_source *src,

@@ -16,6 +16,7 @@ typedef struct {
     duckdb_database db;
     duckdb_connection con;
     char path[4096];
+    bool child;            /* a second connection: the database is its parent's */
     bool scan_registered;
     /* the load_source call in progress (one query at a time) */
     const table_def *src_def;
@@ -86,8 +87,27 @@ static void duck_close(wh *w)
 {
     duck *d = (duck *)w;
     duckdb_disconnect(&d->con);
-    duckdb_close(&d->db);
+    if (!d->child)
+        duckdb_close(&d->db);
     free(d);
+}
+
+static bp_status duck_connect_more(wh *w, wh **out, bp_err *err)
+{
+    duck *d = (duck *)w, *c = calloc(1, sizeof *c);
+    if (!c)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    *c = *d;
+    c->child = true;
+    c->scan_registered = false;
+    c->src = NULL;
+    c->src_def = NULL;
+    if (duckdb_connect(d->db, &c->con) != DuckDBSuccess) {
+        free(c);
+        return bp_fail(err, BP_EWH, "cannot open another connection to %s", d->path);
+    }
+    *out = &c->base;
+    return BP_OK;
 }
 
 static bp_status duck_exec(wh *w, const char *sql, bp_err *err)
@@ -377,4 +397,5 @@ const wh_ops wh_duckdb_ops = {
     .load_batch = duck_load_batch,
     .load_end = duck_load_end,
     .load_source = duck_load_source,
+    .connect_more = duck_connect_more,
 };

@@ -1,0 +1,95 @@
+/* cmd_dbt.c: `bookpipe dbt <command>`, with dbt's flags. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/buf.h"
+#include "../dbt/dbt.h"
+#include "cli.h"
+
+static const char *const commands[] = {"build", "run", "test", "seed", "compile", "ls"};
+
+/* Collect the words after a selection flag until the next flag, as dbt
+ * takes `--select a b`. */
+static const char *words(cli_args *a, buf *b)
+{
+    buf_reset(b);
+    if (a->val)
+        buf_adds(b, a->val);
+    while (a->i < a->argc && a->argv[a->i][0] != '-') {
+        buf_addc(b, ' ');
+        buf_adds(b, a->argv[a->i++]);
+    }
+    return b->p;
+}
+
+int cmd_dbt(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error("dbt", "which dbt command? (build, run, test, seed, compile, ls)");
+    const char *cmd = argv[1];
+    bool known = false;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        known = known || !strcmp(cmd, commands[i]);
+    if (!known)
+        return cli_usage_error("dbt", "unknown dbt command '%s' (build, run, test, seed, "
+                               "compile, ls)", cmd);
+    cli_args a;
+    cli_wh wf;
+    cli_args_init(&a, "dbt", argc - 1, argv + 1);
+    cli_wh_defaults(&wf);
+    dbt_opts o = {0};
+    o.command = cmd;
+    o.project_dir = "project";
+    buf sel = {0}, exc = {0};
+    long long threads = 0;
+    bool target_given = false;
+    while (a.i < a.argc && !a.failed) {
+        if (cli_flag(&a, "--target", true) || cli_flag(&a, "-t", true)) {
+            wf.target = a.val;
+            target_given = true;
+        } else if (cli_wh_flag(&a, &wf)) {
+            continue;
+        } else if (cli_flag(&a, "--project-dir", true)) {
+            o.project_dir = a.val;
+        } else if (cli_flag(&a, "--profiles-dir", true)) {
+            o.profiles_dir = a.val;
+        } else if (cli_flag(&a, "--select", true) || cli_flag(&a, "-s", true) ||
+                   cli_flag(&a, "--models", true) || cli_flag(&a, "-m", true)) {
+            o.select = words(&a, &sel);
+        } else if (cli_flag(&a, "--exclude", true)) {
+            o.exclude = words(&a, &exc);
+        } else if (cli_flag(&a, "--vars", true)) {
+            o.vars = a.val;
+        } else if (cli_flag(&a, "--full-refresh", false)) {
+            o.full_refresh = true;
+        } else if (cli_flag(&a, "--threads", true)) {
+            cli_int(&a, 1, 64, &threads);
+        } else if (cli_flag(&a, "--quiet", false) || cli_flag(&a, "-q", false)) {
+            o.quiet = true;
+        } else {
+            buf_free(&sel);
+            buf_free(&exc);
+            return cli_usage_error("dbt", "unknown argument '%s'", a.argv[a.i]);
+        }
+    }
+    int rc = 0;
+    if (a.failed) {
+        rc = BP_EXIT_USAGE;
+        goto done;
+    }
+    o.threads = (int)threads;
+    o.target = target_given ? wf.target : NULL;
+    o.wh_path = wf.warehouse;
+    o.wh_schema = wf.schema;
+    dbt_summary sum;
+    bp_err err = {0};
+    bp_status st = dbt_main(&o, &sum, &err);
+    if (st != BP_OK)
+        rc = cli_fail("dbt", st, err.msg);
+    else if (sum.error)
+        rc = BP_EXIT_FAIL;
+done:
+    buf_free(&sel);
+    buf_free(&exc);
+    return rc;
+}

@@ -1,0 +1,217 @@
+/* select.c: dbt's node selection: names, tag:, path:, resource_type:,
+ * source:, fqn:, wildcards, graph operators (+x, x+, N+x, x+N, @x), union
+ * (space), intersection (comma) and --exclude. Tests attached to a
+ * selected node are selected too (dbt's eager indirect selection). */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbt_int.h"
+
+static const char *type_name(node_type t)
+{
+    switch (t) {
+    case NT_MODEL: return "model";
+    case NT_SEED: return "seed";
+    case NT_TEST: return "test";
+    default: return "source";
+    }
+}
+
+static bool path_matches(const char *path, const char *pat)
+{
+    size_t n = strlen(pat);
+    while (n && pat[n - 1] == '/')
+        n--;
+    return path && strncmp(path, pat, n) == 0 && (path[n] == 0 || path[n] == '/' || n == 0);
+}
+
+/* Does node n match one method:value atom (no graph operators)? */
+static bool atom_matches(const project *p, const node *n, const char *atom)
+{
+    const char *colon = strchr(atom, ':');
+    if (colon) {
+        size_t ml = (size_t)(colon - atom);
+        const char *v = colon + 1;
+        if (!strncmp(atom, "tag", ml) && ml == 3) {
+            for (int i = 0; i < n->cfg.ntags; i++)
+                if (fnmatch(v, n->cfg.tags[i], 0) == 0)
+                    return true;
+            return false;
+        }
+        if (!strncmp(atom, "path", ml) && ml == 4)
+            return n->type != NT_SOURCE && path_matches(n->path, v);
+        if (!strncmp(atom, "resource_type", ml) && ml == 13)
+            return strcmp(type_name(n->type), v) == 0;
+        if (!strncmp(atom, "source", ml) && ml == 6)
+            return n->type == NT_SOURCE && (fnmatch(v, n->name, 0) == 0 ||
+                                            fnmatch(v, n->src_name, 0) == 0);
+        if (!strncmp(atom, "fqn", ml) && ml == 3) {
+            char fq[1024] = "";
+            for (int i = 0; i < n->nfqn; i++) {
+                strncat(fq, n->fqn[i], sizeof fq - strlen(fq) - 2);
+                if (i + 1 < n->nfqn)
+                    strncat(fq, ".", sizeof fq - strlen(fq) - 1);
+            }
+            return fnmatch(v, fq, 0) == 0;
+        }
+        if (!strncmp(atom, "config.materialized", ml) && ml == 19)
+            return n->cfg.materialized && strcmp(n->cfg.materialized, v) == 0;
+        if (!strncmp(atom, "test_type", ml) && ml == 9)
+            return n->type == NT_TEST && !strcmp(v, n->test_kind ? "generic" : "singular");
+        return false;
+    }
+    if (strchr(atom, '/'))
+        return n->type != NT_SOURCE && path_matches(n->path, atom);
+    (void)p;
+    return n->type != NT_SOURCE && fnmatch(atom, n->name, 0) == 0;
+}
+
+static void mark_up(const project *p, int i, int depth, bool *set)
+{
+    for (int k = 0; k < p->nodes[i].ndeps; k++) {
+        int d = p->nodes[i].deps[k];
+        if (depth != 0 && !set[d]) {
+            set[d] = true;
+            mark_up(p, d, depth > 0 ? depth - 1 : -1, set);
+        } else if (depth != 0) {
+            mark_up(p, d, depth > 0 ? depth - 1 : -1, set);
+        }
+    }
+}
+
+static void mark_down(const project *p, int i, int depth, bool *set)
+{
+    if (depth == 0)
+        return;
+    for (int c = 0; c < p->nnodes; c++)
+        for (int k = 0; k < p->nodes[c].ndeps; k++)
+            if (p->nodes[c].deps[k] == i && !set[c]) {
+                set[c] = true;
+                mark_down(p, c, depth > 0 ? depth - 1 : -1, set);
+            }
+}
+
+/* Evaluate one term with its graph operators into set. */
+static bp_status term(const project *p, const char *t, bool *set, bp_err *err)
+{
+    int up = 0, down = 0;
+    bool at = false;
+    const char *s = t;
+    if (*s == '@') {
+        at = true;
+        s++;
+    }
+    if (isdigit((unsigned char)*s)) {
+        char *e;
+        long v = strtol(s, &e, 10);
+        if (*e == '+') {
+            up = (int)v;
+            s = e + 1;
+        }
+    } else if (*s == '+') {
+        up = -1;
+        s++;
+    }
+    char atom[512];
+    snprintf(atom, sizeof atom, "%s", s);
+    char *plus = strrchr(atom, '+');
+    if (plus && (plus[1] == 0 || isdigit((unsigned char)plus[1]))) {
+        down = plus[1] ? (int)strtol(plus + 1, NULL, 10) : -1;
+        *plus = 0;
+    }
+    if (!*atom)
+        return bp_fail(err, BP_EUSAGE, "empty selector in '%s'", t);
+    bool *base = calloc((size_t)p->nnodes + 1, 1);
+    if (!base)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    bool any = false;
+    for (int i = 0; i < p->nnodes; i++)
+        if (atom_matches(p, &p->nodes[i], atom))
+            base[i] = any = true;
+    for (int i = 0; i < p->nnodes; i++) {
+        if (!base[i])
+            continue;
+        set[i] = true;
+        if (up)
+            mark_up(p, i, up, set);
+        if (down || at)
+            mark_down(p, i, at ? -1 : down, set);
+    }
+    if (at) /* ancestors of all those descendants */
+        for (int i = 0; i < p->nnodes; i++)
+            if (set[i])
+                mark_up(p, i, -1, set);
+    free(base);
+    (void)any;
+    return BP_OK;
+}
+
+/* Evaluate a space-separated union of comma-separated intersections. */
+static bp_status expression(const project *p, const char *expr, bool *out, bp_err *err)
+{
+    size_t n = (size_t)p->nnodes + 1;
+    bool *inter = malloc(n), *t = malloc(n);
+    char *copy = strdup(expr);
+    bp_status st = BP_OK;
+    if (!inter || !t || !copy) {
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+        goto done;
+    }
+    char *save1 = NULL;
+    for (char *word = strtok_r(copy, " \t", &save1); word && st == BP_OK;
+         word = strtok_r(NULL, " \t", &save1)) {
+        memset(inter, 1, n);
+        char *save2 = NULL;
+        for (char *part = strtok_r(word, ",", &save2); part && st == BP_OK;
+             part = strtok_r(NULL, ",", &save2)) {
+            memset(t, 0, n);
+            st = term(p, part, t, err);
+            for (size_t i = 0; i < n; i++)
+                inter[i] = inter[i] && t[i];
+        }
+        for (int i = 0; i < p->nnodes; i++)
+            out[i] = out[i] || inter[i];
+    }
+done:
+    free(inter);
+    free(t);
+    free(copy);
+    return st;
+}
+
+bp_status select_nodes(project *p, const char *select, const char *exclude, bp_err *err)
+{
+    size_t n = (size_t)p->nnodes + 1;
+    bool *sel = calloc(n, 1), *exc = calloc(n, 1);
+    bp_status st = BP_OK;
+    if (!sel || !exc) {
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (select && *select)
+        st = expression(p, select, sel, err);
+    else
+        memset(sel, 1, n);
+    if (st == BP_OK && exclude && *exclude)
+        st = expression(p, exclude, exc, err);
+    if (st != BP_OK)
+        goto done;
+    /* tests follow the nodes they test */
+    for (int i = 0; i < p->nnodes; i++) {
+        node *t = &p->nodes[i];
+        if (t->type != NT_TEST || sel[i])
+            continue;
+        for (int k = 0; k < t->ndeps && !sel[i]; k++)
+            sel[i] = sel[t->deps[k]] && p->nodes[t->deps[k]].type != NT_SOURCE;
+    }
+    for (int i = 0; i < p->nnodes; i++)
+        p->nodes[i].selected = sel[i] && !exc[i] && p->nodes[i].cfg.enabled &&
+                               p->nodes[i].type != NT_SOURCE;
+done:
+    free(sel);
+    free(exc);
+    return st;
+}
