@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../dbt/dbt.h"
 #include "../pipeline/ingest.h"
 #include "cli.h"
 
@@ -12,6 +14,8 @@ typedef struct {
     cli_wh w;
     ingest_opts o;
     bool quiet;
+    bool models;              /* build the dbt project after loading (run only) */
+    const char *project_dir;  /* NULL: the bundled one */
 } run_args;
 
 static int parse(const char *cmd, int argc, char **argv, run_args *ra)
@@ -25,6 +29,8 @@ static int parse(const char *cmd, int argc, char **argv, run_args *ra)
     /* bounded memory during the load; DuckDB spills what does not fit */
     ra->w.memory_limit = "256MB";
     ra->quiet = false;
+    ra->models = strcmp(cmd, "run") == 0;
+    ra->project_dir = NULL;
     long long v;
     while (a.i < argc && !a.failed) {
         if (cli_wh_flag(&a, &ra->w))
@@ -35,6 +41,10 @@ static int parse(const char *cmd, int argc, char **argv, run_args *ra)
             ra->o.lake = a.val;
         else if (cli_flag(&a, "--no-lake", false))
             ra->o.lake = NULL;
+        else if (cli_flag(&a, "--no-models", false))
+            ra->models = false;
+        else if (cli_flag(&a, "--project-dir", true))
+            ra->project_dir = a.val;
         else if (cli_flag(&a, "--memory-limit", true))
             ra->w.memory_limit = a.val;
         else if (cli_flag(&a, "--quiet", false))
@@ -109,6 +119,64 @@ static void catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The bundled dbt project: next to the binary, else ./project. */
+static const char *bundled_project(char *out, size_t n)
+{
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    struct stat sb;
+    if (k > 0) {
+        exe[k] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = 0;
+        snprintf(out, n, "%s/project", exe);
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/dbt_project.yml", out);
+        if (stat(probe, &sb) == 0)
+            return out;
+        /* build/bookpipe: the project is one folder up */
+        snprintf(out, n, "%s/../project", exe);
+        snprintf(probe, sizeof probe, "%s/dbt_project.yml", out);
+        if (stat(probe, &sb) == 0)
+            return out;
+    }
+    snprintf(out, n, "project");
+    return stat("project/dbt_project.yml", &sb) == 0 ? out : NULL;
+}
+
+/* Seeds, models and tests of the project, on the warehouse just loaded. */
+static int build_models(const char *cmd, const run_args *ra)
+{
+    char dir[4200];
+    const char *pd = ra->project_dir ? ra->project_dir : bundled_project(dir, sizeof dir);
+    if (!pd) {
+        fprintf(stderr, "bookpipe %s: no dbt project found (give --project-dir); models "
+                "skipped\n", cmd);
+        return 0;
+    }
+    dbt_opts o = {0};
+    o.command = "build";
+    o.project_dir = pd;
+    o.wh_path = ra->w.warehouse;
+    o.wh_schema = ra->w.schema;
+    o.quiet = true;
+    dbt_summary sum;
+    bp_err err = {0};
+    bp_status st = dbt_main(&o, &sum, &err);
+    if (st != BP_OK)
+        return cli_fail(cmd, st, err.msg);
+    if (!ra->quiet)
+        printf("  models: %s: PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d (%s/target/run_results.json)\n",
+               pd, sum.ok, sum.warn, sum.error, sum.skip, sum.total, pd);
+    if (sum.error) {
+        fprintf(stderr, "bookpipe %s: %d model(s) or test(s) failed; see above and "
+                "`bookpipe dbt build --project-dir %s`\n", cmd, sum.error, pd);
+        return BP_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int run_common(const char *cmd, int argc, char **argv)
 {
     run_args ra;
@@ -129,7 +197,7 @@ static int run_common(const char *cmd, int argc, char **argv)
         return cli_fail(cmd, st, err.msg);
     if (!ra.quiet)
         print_summary(&ra, &rep);
-    return 0;
+    return ra.models ? build_models(cmd, &ra) : 0;
 }
 
 int cmd_run(int argc, char **argv) { return run_common("run", argc, argv); }

@@ -9,11 +9,14 @@ static const char run_usage[] =
     "\n"
     "Run the pipeline: extract the three Book-Crossing files (Kaggle or original\n"
     "BX release, a folder or the Kaggle zip), clean them, load the warehouse and\n"
-    "write the Parquet lake, all or nothing.\n"
+    "write the Parquet lake, all or nothing; then build the dbt project (seeds,\n"
+    "models, tests) on the loaded warehouse.\n"
     "\n"
     "  --data PATH        folder or zip holding Books/Users/Ratings (.csv or .csv.gz)\n"
     "  --lake DIR         Parquet lake folder (default ./lake)\n"
     "  --no-lake          skip the lake\n"
+    "  --no-models        load only; do not build the dbt project\n"
+    "  --project-dir DIR  the dbt project to build (default: the bundled project/)\n"
     "  --min-age N        ages below become NULL (default 5)\n"
     "  --max-age N        ages above become NULL (default 100)\n"
     "  --memory-limit SZ  DuckDB's memory cap during the load (default 256MB)\n"
@@ -25,7 +28,7 @@ static const char ingest_usage[] =
     "usage: bookpipe ingest --data DIR|ZIP [options]\n"
     "\n"
     "Only the load stages of the pipeline (extract, clean, warehouse, lake);\n"
-    "`run` adds the later stages (models, tests) as they are built.\n"
+    "`run` adds the models and tests of the dbt project.\n"
     "Takes the same options as `bookpipe run`.\n\n" CLI_EXIT_HELP;
 
 static const char query_usage[] =

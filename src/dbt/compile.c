@@ -380,9 +380,12 @@ static bp_status generic_test_sql(project *p, node *t, buf *sql, bp_err *err)
                          t->file, m->name, C);
             goto done;
         }
-        buf target = {0};
+        buf target = {0}, expr = {0};
         int self = (int)(t - p->nodes);
-        if ((st = render(p, self, t->file, to, strlen(to), false, false, &target, err)) != BP_OK)
+        buf_printf(&expr, "{{ %s }}", to); /* `to:` is an expression, as dbt reads it */
+        st = render(p, self, t->file, expr.p, expr.len, false, false, &target, err);
+        buf_free(&expr);
+        if (st != BP_OK)
             goto done;
         buf_printf(sql, "with child as (\n  select %s as from_field\n  from %s\n"
                    "  where %s is not null\n),\nparent as (\n  select %s as to_field\n  from %s\n)\n"
@@ -407,8 +410,11 @@ bp_status compile_test_edges(project *p, bp_err *err)
                              ? yml_get_str(t->test_args, "to", NULL) : NULL;
         if (!to)
             continue;
+        buf expr = {0};
         buf_reset(&out);
-        st = render(p, i, t->file, to, strlen(to), true, false, &out, err);
+        buf_printf(&expr, "{{ %s }}", to);
+        st = render(p, i, t->file, expr.p, expr.len, true, false, &out, err);
+        buf_free(&expr);
     }
     buf_free(&out);
     return st;

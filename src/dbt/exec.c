@@ -495,20 +495,42 @@ static bool failed(node_status s) { return s == ST_ERROR || s == ST_SKIPPED || s
 
 /* Nodes node i waits for: its parents in the run, and (for build) the
  * tests of those parents, so a failing test stops what comes after. */
+/* Parents of i that must finish first, looking through ephemeral models
+ * (they are built into their children). 0 waiting, 1 ready, 2 blocked. */
+static int parents_state(runner *r, int i, int depth)
+{
+    project *p = r->p;
+    node *n = &p->nodes[i];
+    int state = 1;
+    for (int k = 0; k < n->ndeps && depth < 64; k++) {
+        int d = n->deps[k];
+        const node *pn = &p->nodes[d];
+        if (pn->type == NT_MODEL && !strcmp(pn->cfg.materialized, "ephemeral")) {
+            int s = parents_state(r, d, depth + 1);
+            if (s == 0)
+                return 0;
+            if (s == 2)
+                state = 2;
+            continue;
+        }
+        if (!pn->in_run)
+            continue;
+        if (!r->done[d])
+            return 0;
+        if (failed(pn->status))
+            state = 2;
+    }
+    return state;
+}
+
 static int ready_state(runner *r, int i)
 {
     project *p = r->p;
     node *n = &p->nodes[i];
-    bool blocked = false;
-    for (int k = 0; k < n->ndeps; k++) {
-        int d = n->deps[k];
-        if (!p->nodes[d].in_run)
-            continue;
-        if (!r->done[d])
-            return 0;
-        if (failed(p->nodes[d].status))
-            blocked = true;
-    }
+    int ps = parents_state(r, i, 0);
+    if (ps == 0)
+        return 0;
+    bool blocked = ps == 2;
     if (n->type != NT_TEST)
         for (int t = 0; t < p->nnodes; t++) {
             node *tn = &p->nodes[t];
@@ -873,9 +895,18 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         }
         sum->total++;
     }
-    if (p->opts.quiet)
-        return;
     char ts[16];
+    if (p->opts.quiet) { /* still say what failed */
+        for (int k = 0; k < r->norder; k++) {
+            node *n = &p->nodes[r->order[k]];
+            if (n->status == ST_ERROR || n->status == ST_FAIL)
+                fprintf(stderr, "%s in %s %s (%s): %s\n",
+                        n->status == ST_FAIL ? "Failure" : "Error",
+                        n->type == NT_TEST ? "test" : "model", n->name, n->path ? n->path : "",
+                        n->message);
+        }
+        return;
+    }
     stamp(ts, sizeof ts);
     printf("%s  \n%s  Finished running", ts, ts);
     const char *sep = " ";

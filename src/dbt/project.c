@@ -393,9 +393,16 @@ static const char *test_name(project *p, const char *kind, const char *model, co
     } else if (strcmp(kind, "relationships") == 0) {
         const char *to = yml_get_str(args, "to", ""), *field = yml_get_str(args, "field", "");
         buf_printf(&b, "__%s__", field);
-        for (const char *s = to; *s; s++)
-            buf_addc(&b, (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                                 (*s >= '0' && *s <= '9') ? *s : '_');
+        bool gap = false; /* runs of other characters become one '_', as in dbt */
+        for (const char *s = to; *s; s++) {
+            bool word = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                        (*s >= '0' && *s <= '9') || *s == '_';
+            if (word)
+                buf_addc(&b, *s);
+            else if (!gap)
+                buf_addc(&b, '_');
+            gap = !word;
+        }
     }
     for (size_t i = 0; i < b.len; i++) /* names are identifiers */
         if (b.p[i] == ' ' || b.p[i] == '\'' || b.p[i] == '"' || b.p[i] == '.')
@@ -479,6 +486,15 @@ static bp_status load_sources(project *p, const yml_node *srcs, const char *file
         if (!sname)
             return bp_fail(err, BP_EINPUT, "%s:%d: a source needs a name", file, s->line);
         const char *schema = yml_get_str(s, "schema", sname);
+        if (strstr(schema, "{{")) { /* dbt renders Jinja in properties */
+            buf b = {0};
+            if (compile_string(p, file, schema, &b, -1, err) != BP_OK) {
+                buf_free(&b);
+                return BP_EINPUT;
+            }
+            schema = proj_str(p, b.p ? b.p : "", b.len);
+            buf_free(&b);
+        }
         const char *db = yml_get_str(s, "database", NULL);
         const yml_node *tables = yml_get(s, "tables");
         for (size_t k = 0; tables && tables->kind == YML_SEQ && k < tables->n; k++) {
