@@ -230,9 +230,66 @@ interrupt_tests() {
     check "and sweeps the killed run's leftovers" test -z "$(find lake -name '.*.tmp' -o -type d -empty)"
 }
 
+# ---- the dbt runner ------------------------------------------------------------
+# The fixture project exercises every feature; expected files were checked
+# by hand (tests/dbt/expected).
+dbt_tests() {
+    local fx="$here/dbt/fixture" exp="$here/dbt/expected" rc
+    export FIXTURE_DB="$work/fixture_db.duckdb"
+    rm -rf "$fx/target"
+    "$bp" dbt build --project-dir "$fx" > build.txt 2>&1
+    rc=$?
+    check "dbt build: exit 1 when a test fails with severity error" test "$rc" -eq 1
+    check "dbt build: pass, warn, fail and skip counted" grep -q 'Done. PASS=11 WARN=1 ERROR=1 SKIP=1 TOTAL=14' build.txt
+    check "dbt build: the child of a failing test is skipped" grep -q 'SKIP relation fx_marts.after_bad' build.txt
+    check "dbt build: severity warn warns" grep -q 'WARN not_null_stg_people_score' build.txt
+    local fdb="$FIXTURE_DB"
+    for t in fx.people fx.stg_people fx_marts.active_people fx_marts.inc_scores; do
+        "$bp" query --csv --warehouse "$fdb" "SELECT * FROM $t ORDER BY 1, 2" > "got_$t.csv"
+        if d=$(diff -u "$exp/$t.csv" "got_$t.csv"); then ok "dbt result set $t"; else not_ok "dbt result set $t" "$d"; fi
+    done
+    if d=$(diff -u "$exp/active_people.sql" "$fx/target/compiled/fixture/models/marts/active_people.sql"); then
+        ok "dbt compiled SQL (ephemeral CTE, if/elif/else, set, var, env_var, target, whitespace control)"
+    else
+        not_ok "dbt compiled SQL" "$d"
+    fi
+    check "dbt column_types and empty seed fields" test "$("$bp" query --csv --warehouse "$fdb" "SELECT data_type FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'joined'" | tail -1)" = DATE
+    check "dbt run_results.json statuses" test "$("$bp" query --csv --warehouse "$fdb" "SELECT string_agg(status || '=' || n, ' ' ORDER BY status) FROM (SELECT status, count(*) AS n FROM (SELECT unnest(results, recursive := true) FROM read_json('$fx/target/run_results.json')) GROUP BY ALL)" | tail -1)" = "fail=1 pass=6 skipped=1 success=5 warn=1"
+    check "dbt manifest.json has nodes and parent_map" test "$("$bp" query --csv --warehouse "$fdb" "SELECT json_array_length(parent_map->'\$.\"model.fixture.active_people\"') FROM read_json('$fx/target/manifest.json', maximum_object_size := 100000000)" | tail -1)" = 1
+    check "dbt incremental run (delete+insert on unique_key)" "$bp" dbt run --project-dir "$fx" -s inc_scores --vars '{bump: 10}' --quiet
+    "$bp" query --csv --warehouse "$fdb" "SELECT * FROM fx_marts.inc_scores ORDER BY 1" > got_inc2.csv
+    if d=$(diff -u "$exp/inc_scores_2.csv" got_inc2.csv); then ok "dbt incremental result"; else not_ok "dbt incremental result" "$d"; fi
+    check "dbt --full-refresh rebuilds the incremental" "$bp" dbt run --project-dir "$fx" -s inc_scores --full-refresh --quiet
+    check "dbt full refresh result" test "$("$bp" query --csv --warehouse "$fdb" "SELECT sum(score) FROM fx_marts.inc_scores" | tail -1)" = 9
+    # selection
+    local sel
+    for sel in "+active_people" "stg_people+" "tag:staging" "path:models/marts,tag:mart" "stg_people+ --exclude tag:mart" "1+inc_scores" "@eph_active" "resource_type:seed people" "test_type:singular"; do
+        # shellcheck disable=SC2086
+        "$bp" dbt ls --project-dir "$fx" -s $sel > got_ls.txt 2>&1
+        local key=${sel//[^a-zA-Z0-9]/_}
+        if d=$(diff -u "$exp/ls_$key.txt" got_ls.txt); then ok "dbt ls -s $sel"; else not_ok "dbt ls -s $sel" "$d"; fi
+    done
+    # errors
+    "$bp" dbt compile --project-dir "$here/dbt/broken" > /dev/null 2>err.txt
+    check "dbt: an unsupported tag is a compile error with file:line:column" bash -c "test $? -eq 3 && grep -q 'broken/models/worse.sql:2:4: {% for %} is not supported' err.txt"
+    "$bp" dbt compile --project-dir "$here/dbt/broken_ref" > /dev/null 2>err.txt
+    check "dbt: a missing ref is a compile error with file:line:column" bash -c "test $? -eq 3 && grep -q 'bad.sql:2:9: ref(.nowhere.): no model or seed named' err.txt"
+    "$bp" dbt build --project-dir "$fx" --target pg > /dev/null 2>err.txt
+    check "dbt: a target type not built yet fails clearly" bash -c "test $? -eq 2 && grep -q \"target type 'postgres' is not built yet\" err.txt"
+    unset FIXTURE_DB
+    "$bp" dbt ls --project-dir "$fx" > /dev/null 2>err.txt
+    check "dbt: a missing env var names the profile key" bash -c "test $? -ne 0 && grep -q \"profiles.yml (path).*Env var required but not provided: 'FIXTURE_DB'\" err.txt"
+    rm -rf "$fx/target"
+    # the bundled project ran inside `bookpipe run`
+    check "the bundled project's marts exist after run" test "$(q e2e.duckdb "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('facts_all', 'dim_age_ratings', 'dim_country_count', 'dim_country_book_ratings', 'top_books', 'data_quality')")" = 6
+    check "age brackets come in age order" test "$(q e2e.duckdb "SELECT string_agg(age_bracket, '|' ORDER BY bracket_order) FROM dim_age_ratings")" = "Under 18|18-24|25-34|35-44|45-54|55-64|65+|Unknown"
+    check "data_quality reconciles with load_audit" test "$(q e2e.duckdb "SELECT sum(row_count) FROM data_quality")" = "$(q e2e.duckdb "SELECT sum(rows_read) FROM load_audit WHERE run_id = (SELECT max(run_id) FROM load_audit)")"
+}
+
 cli_tests
 golden_tests
 e2e_tests
+dbt_tests
 bad_input_tests
 interrupt_tests
 

@@ -523,6 +523,22 @@ static int parents_state(runner *r, int i, int depth)
     return state;
 }
 
+/* Is m a parent of i, directly or through ephemeral models? */
+static bool effective_parent(const project *p, int i, int m, int depth)
+{
+    const node *n = &p->nodes[i];
+    for (int k = 0; k < n->ndeps && depth < 64; k++) {
+        int d = n->deps[k];
+        if (d == m)
+            return true;
+        const node *pn = &p->nodes[d];
+        if (pn->type == NT_MODEL && !strcmp(pn->cfg.materialized, "ephemeral") &&
+            effective_parent(p, d, m, depth + 1))
+            return true;
+    }
+    return false;
+}
+
 static int ready_state(runner *r, int i)
 {
     project *p = r->p;
@@ -536,10 +552,7 @@ static int ready_state(runner *r, int i)
             node *tn = &p->nodes[t];
             if (tn->type != NT_TEST || !tn->in_run || tn->attached < 0)
                 continue;
-            bool parent = false;
-            for (int k = 0; k < n->ndeps && !parent; k++)
-                parent = n->deps[k] == tn->attached;
-            if (!parent)
+            if (!effective_parent(p, i, tn->attached, 0))
                 continue;
             if (!r->done[t])
                 return 0;
@@ -548,6 +561,8 @@ static int ready_state(runner *r, int i)
         }
     return blocked ? 2 : 1;
 }
+
+static void write_compiled(project *p, const node *n);
 
 static void run_one(runner *r, wh *w, int i, int idx)
 {
@@ -571,6 +586,7 @@ static void run_one(runner *r, wh *w, int i, int idx)
     else
         st = run_model(r, w, i, &err);
     n->secs = now_s() - t0;
+    write_compiled(p, n);
     pthread_mutex_lock(&r->mu);
     if (st != BP_OK) {
         n->status = ST_ERROR;
@@ -635,8 +651,11 @@ static void *work(void *arg)
             r->done[skip] = true;
             r->finished++;
             int idx = ++r->next_index;
-            char label[600], what[700];
-            snprintf(what, sizeof what, "SKIP relation %s", kind_label(n, label, sizeof label));
+            char what[700];
+            if (n->type == NT_TEST)
+                snprintf(what, sizeof what, "SKIP test %s", n->name);
+            else
+                snprintf(what, sizeof what, "SKIP relation %s", n->relation);
             line(r, idx, what, "SKIP");
             pthread_cond_broadcast(&r->cv);
             continue;
@@ -870,6 +889,11 @@ static void print_ls(project *p)
     }
 }
 
+static const char *type_word(const node *n)
+{
+    return n->type == NT_TEST ? "test" : n->type == NT_SEED ? "seed" : "model";
+}
+
 static void summary(runner *r, double secs, dbt_summary *sum)
 {
     project *p = r->p;
@@ -901,9 +925,8 @@ static void summary(runner *r, double secs, dbt_summary *sum)
             node *n = &p->nodes[r->order[k]];
             if (n->status == ST_ERROR || n->status == ST_FAIL)
                 fprintf(stderr, "%s in %s %s (%s): %s\n",
-                        n->status == ST_FAIL ? "Failure" : "Error",
-                        n->type == NT_TEST ? "test" : "model", n->name, n->path ? n->path : "",
-                        n->message);
+                        n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
+                        n->path ? n->path : "", n->message);
         }
         return;
     }
@@ -924,9 +947,8 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         node *n = &p->nodes[r->order[k]];
         if (n->status == ST_ERROR || n->status == ST_FAIL)
             printf("%s  \n%s  %s in %s %s (%s)\n%s    %s\n", ts, ts,
-                   n->status == ST_FAIL ? "Failure" : "Error",
-                   n->type == NT_TEST ? "test" : "model", n->name, n->path ? n->path : "", ts,
-                   n->message);
+                   n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
+                   n->path ? n->path : "", ts, n->message);
     }
     printf("%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
            sum->warn, sum->error, sum->skip, sum->total);

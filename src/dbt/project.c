@@ -584,7 +584,8 @@ static const char *profile_value(project *p, const yml_node *out, const char *ke
     if (!raw || !strstr(raw, "{{"))
         return raw;
     buf b = {0};
-    if (compile_string(p, "profiles.yml", raw, &b, -1, err) != BP_OK) {
+    const char *what = proj_strf(p, "%s (%s)", yml_file(p->profiles_doc), key);
+    if (compile_string(p, what ? what : "profiles.yml", raw, &b, -1, err) != BP_OK) {
         *failed = true;
         buf_free(&b);
         return NULL;
