@@ -206,11 +206,14 @@ interrupt_tests() {
     pid=$!
     sleep 0.3
     kill -INT "$pid"
-    # the writer opens the pipe under timeout: if the run stopped before it
-    # reached Ratings.csv, nobody ever reads it
-    timeout 60 bash -c 'cat data/Ratings.csv > fifo/Ratings.csv' 2>/dev/null
+    # feed the pipe in case the run waits on it; if the run stopped before
+    # it reached Ratings.csv nobody reads it, and the writer is ended below
+    timeout 60 bash -c 'cat data/Ratings.csv > fifo/Ratings.csv' 2>/dev/null &
+    local writer=$!
     wait "$pid"
     rc=$?
+    kill "$writer" 2>/dev/null
+    wait "$writer" 2>/dev/null
     if [ "$rc" -eq 130 ] && grep -q "interrupted" err.txt && [ "$before" = "$(snapshot e2e.duckdb lake)" ]; then
         ok "Ctrl-C mid-load: exit 130, warehouse and lake unchanged"
     else

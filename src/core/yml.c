@@ -8,16 +8,11 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "arena.h"
 #include "buf.h"
 
-typedef struct block {
-    struct block *next;
-    size_t used, cap;
-    char data[];
-} block;
-
 struct yml_doc {
-    block *mem;
+    arena mem;
     yml_node *root;
     char file[1024];
     /* anchors seen so far */
@@ -28,44 +23,14 @@ struct yml_doc {
     size_t nanchors, capanchors;
 };
 
-static void *dalloc(yml_doc *d, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (!d->mem || d->mem->used + n > d->mem->cap) {
-        size_t cap = n > 32768 ? n : 32768;
-        block *b = malloc(sizeof *b + cap);
-        if (!b)
-            return NULL;
-        b->next = d->mem;
-        b->used = 0;
-        b->cap = cap;
-        d->mem = b;
-    }
-    void *p = d->mem->data + d->mem->used;
-    d->mem->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-static char *dstrdup(yml_doc *d, const char *s, size_t n)
-{
-    char *c = dalloc(d, n + 1);
-    if (c) {
-        memcpy(c, s, n);
-        c[n] = 0;
-    }
-    return c;
-}
+static void *dalloc(yml_doc *d, size_t n) { return arena_alloc(&d->mem, n); }
+static char *dstrdup(yml_doc *d, const char *s, size_t n) { return arena_strndup(&d->mem, s, n); }
 
 void yml_free(yml_doc *d)
 {
     if (!d)
         return;
-    while (d->mem) {
-        block *b = d->mem->next;
-        free(d->mem);
-        d->mem = b;
-    }
+    arena_free(&d->mem);
     free(d->anchors);
     free(d);
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../core/arena.h"
 #include "../core/buf.h"
 #include "../core/yml.h"
 #include "dbt.h"
@@ -57,7 +58,6 @@ typedef struct {
     bool selected, in_run;
 } node;
 
-typedef struct proj_block proj_block;
 
 typedef struct {
     dbt_opts opts;
@@ -73,7 +73,7 @@ typedef struct {
     int threads;
     node *nodes;
     int nnodes, capnodes;
-    proj_block *mem;
+    arena mem;
 } project;
 
 /* project.c */

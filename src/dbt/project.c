@@ -12,38 +12,9 @@
 
 /* ---- memory: everything lives until proj_free ------------------------------ */
 
-struct proj_block {
-    proj_block *next;
-    size_t used, cap;
-    char data[];
-};
+static void *palloc(project *p, size_t n) { return arena_alloc(&p->mem, n); }
 
-static void *palloc(project *p, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (!p->mem || p->mem->used + n > p->mem->cap) {
-        size_t cap = n > 65536 ? n : 65536;
-        proj_block *b = malloc(sizeof *b + cap);
-        if (!b)
-            return NULL;
-        b->next = p->mem;
-        b->used = 0;
-        b->cap = cap;
-        p->mem = b;
-    }
-    void *r = p->mem->data + p->mem->used;
-    p->mem->used += n;
-    memset(r, 0, n);
-    return r;
-}
-
-const char *proj_str(project *p, const char *s, size_t n)
-{
-    char *c = palloc(p, n + 1);
-    if (c)
-        memcpy(c, s, n);
-    return c;
-}
+const char *proj_str(project *p, const char *s, size_t n) { return arena_strndup(&p->mem, s, n); }
 
 const char *proj_strf(project *p, const char *fmt, ...)
 {
@@ -74,11 +45,7 @@ void proj_free(project *p)
     yml_free(p->vars_doc);
     for (int i = 0; i < p->ndocs; i++)
         yml_free(p->docs[i]);
-    while (p->mem) {
-        proj_block *b = p->mem->next;
-        free(p->mem);
-        p->mem = b;
-    }
+    arena_free(&p->mem);
 }
 
 static int add_node(project *p, node_type t, const char *name, bp_err *err)

@@ -13,13 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- arena -------------------------------------------------------------- */
-
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-} chunk;
+#include "../core/arena.h"
 
 enum { N_TEXT, N_EXPR, N_STMT };
 
@@ -40,7 +34,7 @@ struct jinja_render {
     bp_err *err;
     bool failed;
     size_t err_pos;       /* offset for messages */
-    chunk *arena;
+    arena mem;
     node *nodes;
     size_t nnodes, capnodes;
     var *vars;
@@ -49,33 +43,7 @@ struct jinja_render {
     const char *p, *end;
 };
 
-static void *jalloc(jinja_render *r, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (!r->arena || r->arena->used + n > r->arena->cap) {
-        size_t cap = n > 65536 ? n : 65536;
-        chunk *c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->next = r->arena;
-        c->used = 0;
-        c->cap = cap;
-        r->arena = c;
-    }
-    void *p = r->arena->data + r->arena->used;
-    r->arena->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-static void arena_free(jinja_render *r)
-{
-    while (r->arena) {
-        chunk *c = r->arena->next;
-        free(r->arena);
-        r->arena = c;
-    }
-}
+static void *jalloc(jinja_render *r, size_t n) { return arena_alloc(&r->mem, n); }
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -930,6 +898,6 @@ bp_status jinja_render_text(const char *file, const char *src, size_t n, const j
         st = exec_range(&r, 0, r.nnodes, out, true);
     free(r.nodes);
     free(r.vars);
-    arena_free(&r);
+    arena_free(&r.mem);
     return st;
 }
