@@ -243,11 +243,11 @@ dbt_tests() {
     "$bp" dbt build --project-dir "$fx" > build.txt 2>&1
     rc=$?
     check "dbt build: exit 1 when a test fails with severity error" test "$rc" -eq 1
-    check "dbt build: pass, warn, fail and skip counted" grep -q 'Done. PASS=11 WARN=1 ERROR=1 SKIP=1 TOTAL=14' build.txt
+    check "dbt build: pass, warn, fail and skip counted" grep -q "Done. PASS=12 WARN=1 ERROR=1 SKIP=1 TOTAL=15" build.txt
     check "dbt build: the child of a failing test is skipped" grep -q 'SKIP relation fx_marts.after_bad' build.txt
     check "dbt build: severity warn warns" grep -q 'WARN not_null_stg_people_score' build.txt
     local fdb="$FIXTURE_DB"
-    for t in fx.people fx.stg_people fx_marts.active_people fx_marts.inc_scores; do
+    for t in fx.people fx.stg_people fx.from_source fx_marts.active_people fx_marts.inc_scores; do
         "$bp" query --csv --warehouse "$fdb" "SELECT * FROM $t ORDER BY 1, 2" > "got_$t.csv"
         if d=$(diff -u "$exp/$t.csv" "got_$t.csv"); then ok "dbt result set $t"; else not_ok "dbt result set $t" "$d"; fi
     done
@@ -257,7 +257,7 @@ dbt_tests() {
         not_ok "dbt compiled SQL" "$d"
     fi
     check "dbt column_types and empty seed fields" test "$("$bp" query --csv --warehouse "$fdb" "SELECT data_type FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'joined'" | tail -1)" = DATE
-    check "dbt run_results.json statuses" test "$("$bp" query --csv --warehouse "$fdb" "SELECT string_agg(status || '=' || n, ' ' ORDER BY status) FROM (SELECT status, count(*) AS n FROM (SELECT unnest(results, recursive := true) FROM read_json('$fx/target/run_results.json')) GROUP BY ALL)" | tail -1)" = "fail=1 pass=6 skipped=1 success=5 warn=1"
+    check "dbt run_results.json statuses" test "$("$bp" query --csv --warehouse "$fdb" "SELECT string_agg(status || '=' || n, ' ' ORDER BY status) FROM (SELECT status, count(*) AS n FROM (SELECT unnest(results, recursive := true) FROM read_json('$fx/target/run_results.json')) GROUP BY ALL)" | tail -1)" = "fail=1 pass=6 skipped=1 success=6 warn=1"
     check "dbt manifest.json has nodes and parent_map" test "$("$bp" query --csv --warehouse "$fdb" "SELECT json_array_length(parent_map->'\$.\"model.fixture.active_people\"') FROM read_json('$fx/target/manifest.json', maximum_object_size := 100000000)" | tail -1)" = 1
     check "dbt incremental run (delete+insert on unique_key)" "$bp" dbt run --project-dir "$fx" -s inc_scores --vars '{bump: 10}' --quiet
     "$bp" query --csv --warehouse "$fdb" "SELECT * FROM fx_marts.inc_scores ORDER BY 1" > got_inc2.csv
@@ -266,7 +266,7 @@ dbt_tests() {
     check "dbt full refresh result" test "$("$bp" query --csv --warehouse "$fdb" "SELECT sum(score) FROM fx_marts.inc_scores" | tail -1)" = 9
     # selection
     local sel
-    for sel in "+active_people" "stg_people+" "tag:staging" "path:models/marts,tag:mart" "stg_people+ --exclude tag:mart" "1+inc_scores" "@eph_active" "resource_type:seed people" "test_type:singular"; do
+    for sel in "+active_people" "stg_people+" "tag:staging" "path:models/marts,tag:mart" "stg_people+ --exclude tag:mart" "1+inc_scores" "@eph_active" "resource_type:seed people" "test_type:singular" "source:raw+"; do
         # shellcheck disable=SC2086
         "$bp" dbt ls --project-dir "$fx" -s $sel > got_ls.txt 2>&1
         local key=${sel//[^a-zA-Z0-9]/_}
