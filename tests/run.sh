@@ -279,6 +279,12 @@ dbt_tests() {
     check "dbt: a missing ref is a compile error with file:line:column" bash -c "test $? -eq 3 && grep -q 'bad.sql:2:9: ref(.nowhere.): no model or seed named' err.txt"
     "$bp" dbt build --project-dir "$fx" --target pg > /dev/null 2>err.txt
     check "dbt: a target type not built yet fails clearly" bash -c "test $? -eq 2 && grep -q \"target type 'postgres' is not built yet\" err.txt"
+    mkdir -p withmacros/models withmacros/macros
+    printf 'name: withmacros\n' > withmacros/dbt_project.yml
+    printf 'select 1 as one\n' > withmacros/models/one.sql
+    printf '{%% macro x() %%}1{%% endmacro %%}\n' > withmacros/macros/x.sql
+    "$bp" dbt ls --project-dir withmacros > /dev/null 2>err.txt
+    check "dbt: macros are reported as unsupported, not silently dropped" grep -q "1 macro file(s) found; macros are not supported" err.txt
     unset FIXTURE_DB
     "$bp" dbt ls --project-dir "$fx" > /dev/null 2>err.txt
     check "dbt: a missing env var names the profile key" bash -c "test $? -ne 0 && grep -q \"profiles.yml (path).*Env var required but not provided: 'FIXTURE_DB'\" err.txt"

@@ -71,6 +71,7 @@ typedef struct {
     /* the active target */
     const char *target_name, *target_type, *target_schema, *target_db, *wh_path;
     int threads;
+    int macro_files;
     node *nodes;
     int nnodes, capnodes;
     arena mem;

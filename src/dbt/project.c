@@ -325,6 +325,14 @@ static bp_status on_test_file(project *p, const char *full, const char *rel, bp_
     return read_file(p, full, &n->raw, &n->raw_n, err);
 }
 
+static bp_status on_macro_file(project *p, const char *full, const char *rel, bp_err *err)
+{
+    (void)full;
+    (void)err;
+    p->macro_files += ends_with(rel, ".sql");
+    return BP_OK;
+}
+
 /* The folders listed under key (model-paths, ...), or the default. */
 static bp_status walk_paths(project *p, const char *key, const char *dflt, file_fn fn,
                             bp_err *err)
@@ -703,18 +711,13 @@ bp_status proj_load(project *p, const dbt_opts *o, bp_err *err)
     p->name = yml_get_str(yml_root(p->project_doc), "name", NULL);
     if (!p->name)
         return bp_fail(err, BP_EINPUT, "%s: the project needs a name", path);
-    snprintf(path, sizeof path, "%s/macros", p->dir);
-    DIR *md = opendir(path);
-    if (md) {
-        struct dirent *e;
-        bool any = false;
-        while ((e = readdir(md)))
-            any = any || ends_with(e->d_name, ".sql");
-        closedir(md);
-        if (any)
-            fprintf(stderr, "bookpipe dbt: warning: macros in %s are not supported and are "
-                    "ignored; models that call them fail to compile\n", path);
-    }
+    p->macro_files = 0;
+    if (walk_paths(p, "macro-paths", "macros", on_macro_file, err) != BP_OK)
+        return BP_EINPUT;
+    if (p->macro_files)
+        fprintf(stderr, "bookpipe dbt: warning: %d macro file(s) found; macros are not "
+                "supported and are ignored, so models that call them fail to compile\n",
+                p->macro_files);
     if (load_vars(p, err) != BP_OK || load_profile(p, err) != BP_OK)
         return err ? err->status : BP_EINPUT;
     if (walk_paths(p, "model-paths", "models", on_model_file, err) != BP_OK ||
