@@ -24,7 +24,7 @@ bench_run() {
     shift 2
     for i in 1 2; do
         rm -rf "$out/wh.duckdb" "$out/wh.duckdb.wal" "$out/lake"
-        log=$("$bp" run --data "$data" --warehouse "$out/wh.duckdb" --lake "$out/lake" "$@")
+        log=$("$bp" run --no-models --data "$data" --warehouse "$out/wh.duckdb" --lake "$out/lake" "$@")
     done
     echo
     echo "== $name ($(du -sh "$data" | cut -f1) of CSV)"
@@ -35,7 +35,7 @@ gen scale1 1
 bench_run "generated, scale 1" "$out/scale1"
 gen scale10 10
 bench_run "generated, scale 10" "$out/scale10"
-bench_run "generated, scale 10, --memory-limit 128MB" "$out/scale10" --memory-limit 128MB
+bench_run "generated, scale 10, --memory-limit 256MB" "$out/scale10" --memory-limit 256MB
 if [ -f "$shared/Users.csv.gz" ]; then
     mkdir -p "$out/real"
     cp "$out/scale1/Books.csv" "$out/scale1/Ratings.csv" "$out/real/"

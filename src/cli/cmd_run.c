@@ -27,7 +27,7 @@ static int parse(const char *cmd, int argc, char **argv, run_args *ra)
     clean_config_default(&ra->o.clean);
     ra->o.lake = "lake";
     /* bounded memory during the load; DuckDB spills what does not fit */
-    ra->w.memory_limit = "256MB";
+    ra->w.memory_limit = "128MB";
     ra->quiet = false;
     ra->models = strcmp(cmd, "run") == 0;
     ra->project_dir = NULL;

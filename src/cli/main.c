@@ -19,7 +19,7 @@ static const char run_usage[] =
     "  --project-dir DIR  the dbt project to build (default: the bundled project/)\n"
     "  --min-age N        ages below become NULL (default 5)\n"
     "  --max-age N        ages above become NULL (default 100)\n"
-    "  --memory-limit SZ  DuckDB's memory cap during the load (default 256MB)\n"
+    "  --memory-limit SZ  DuckDB's memory cap during the load (default 128MB)\n"
     "  --quiet            no progress or summary, only errors\n"
     CLI_WH_HELP
     "\n" CLI_EXIT_HELP;

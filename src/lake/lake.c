@@ -122,10 +122,11 @@ bp_status lake_export(wh *engine, const char *root, const char *schema, const ch
     tmp_path(path, sizeof path, root, table, run_id);
     buf sql = {0};
     bp_status st = BP_ENOMEM;
-    if (buf_adds(&sql, "COPY (SELECT * FROM ") || buf_add_ident(&sql, schema) ||
+    /* row order in a lake file is no contract; keeping it costs memory */
+    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") || buf_add_ident(&sql, schema) ||
         buf_addc(&sql, '.') || buf_add_ident(&sql, table) || buf_adds(&sql, ") TO ") ||
         buf_add_sqlstr(&sql, path) ||
-        buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy)")) {
+        buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy); RESET preserve_insertion_order")) {
         bp_fail(err, st, "out of memory");
         goto done;
     }
