@@ -17,9 +17,13 @@ fi
 echo
 ./bookpipe run --data "$data" --warehouse bookpipe.duckdb --lake lake
 echo
+q1="SELECT country, count AS ratings, explicit_count FROM books_schema.dim_country_count ORDER BY count DESC LIMIT 5"
+q2="SELECT rank, title, author, explicit_count, avg_rating, bayes_score FROM books_schema.top_books ORDER BY rank LIMIT 5"
 echo "Try:"
-echo "  ./bookpipe query \"SELECT country, count(*) AS users FROM books_schema.users GROUP BY 1 ORDER BY 2 DESC LIMIT 5\""
+echo "  ./bookpipe query \"$q1\""
 echo
-./bookpipe query "SELECT country, count(*) AS users FROM books_schema.users GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+./bookpipe query "$q1"
+echo
+./bookpipe query "$q2"
 echo
 ./bookpipe query "SELECT source, reason, count(*) AS rows FROM books_schema.quarantine WHERE run_id = (SELECT max(run_id) FROM books_schema.load_audit) GROUP BY ALL ORDER BY 3 DESC"
