@@ -16,6 +16,7 @@ void cli_wh_defaults(cli_wh *w)
     w->warehouse = "bookpipe.duckdb";
     w->schema = "books_schema";
     w->memory_limit = NULL;
+    w->dsn = NULL;
 }
 
 void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv)
@@ -64,6 +65,8 @@ bool cli_wh_flag(cli_args *a, cli_wh *w)
         w->schema = a->val;
     else if (cli_flag(a, "--target", true))
         w->target = a->val;
+    else if (cli_flag(a, "--dsn", true))
+        w->dsn = a->val;
     else
         return false;
     return true;
@@ -91,7 +94,7 @@ bp_status cli_wh_open(const cli_wh *w, bool read_only, wh **out, bp_err *err)
                            "`bookpipe run --data DIR` or name it with --warehouse",
                            w->warehouse, strerror(errno));
     }
-    wh_config cfg = {w->target, w->warehouse, read_only, w->memory_limit};
+    wh_config cfg = {w->target, w->warehouse, read_only, w->memory_limit, w->dsn};
     return wh_open(&cfg, out, err);
 }
 

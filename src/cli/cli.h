@@ -26,12 +26,14 @@ typedef struct {
     const char *warehouse;  /* --warehouse FILE */
     const char *schema;     /* --schema NAME */
     const char *memory_limit; /* engine memory cap (run: --memory-limit) */
+    const char *dsn;        /* --dsn: PostgreSQL conninfo or URI */
 } cli_wh;
 
 #define CLI_WH_HELP                                                                   \
     "  --warehouse FILE   DuckDB warehouse file (default ./bookpipe.duckdb)\n"        \
     "  --schema NAME      schema of the loaded tables (default books_schema)\n"       \
-    "  --target NAME      warehouse target (default duckdb)\n"
+    "  --target NAME      warehouse target: duckdb (default) or postgres\n"          \
+    "  --dsn DSN          postgres: conninfo or URI (default: PGHOST, PGUSER, ...)\n"
 
 #define CLI_EXIT_HELP                                                                 \
     "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad or missing input,\n"      \

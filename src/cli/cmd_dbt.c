@@ -79,6 +79,10 @@ int cmd_dbt(int argc, char **argv)
     }
     o.threads = (int)threads;
     o.target = target_given ? wf.target : NULL;
+    /* without a profile, --target names bookpipe's warehouse target */
+    o.wh_target = target_given && (!strcmp(wf.target, "duckdb") || !strcmp(wf.target, "postgres"))
+                      ? wf.target : NULL;
+    o.wh_dsn = wf.dsn;
     o.wh_path = wf.warehouse;
     o.wh_schema = wf.schema;
     dbt_summary sum;

@@ -72,8 +72,10 @@ static int parse(const char *cmd, int argc, char **argv, run_args *ra)
 
 static void print_summary(const run_args *ra, const ingest_report *r)
 {
-    printf("run %lld loaded into %s (schema %s) in %.2f s\n", (long long)r->run_id,
-           ra->w.warehouse, ra->w.schema, r->t_total);
+    bool duck = !strcmp(ra->w.target, "duckdb");
+    printf("run %lld loaded into %s%s (schema %s) in %.2f s\n", (long long)r->run_id,
+           duck ? "" : "the postgres target", duck ? ra->w.warehouse : "", ra->w.schema,
+           r->t_total);
     printf("  %-22s %-7s %12s %12s %12s %10s\n", "source", "format", "read", "loaded",
            "quarantined", "repaired");
     for (int t = 0; t < SRC_NTABLES; t++) {
@@ -158,6 +160,8 @@ static int build_models(const char *cmd, const run_args *ra)
     dbt_opts o = {0};
     o.command = "build";
     o.project_dir = pd;
+    o.wh_target = ra->w.target;
+    o.wh_dsn = ra->w.dsn;
     o.wh_path = ra->w.warehouse;
     o.wh_schema = ra->w.schema;
     o.quiet = true;

@@ -24,8 +24,10 @@ typedef struct {
     bool full_refresh;
     int threads;               /* 0: the profile's, else 2 */
     /* Used when the project has no profile: bookpipe's own warehouse. */
+    const char *wh_target;     /* duckdb (default) or postgres */
     const char *wh_path;
     const char *wh_schema;
+    const char *wh_dsn;
     bool quiet;                /* no per-node lines */
 } dbt_opts;
 

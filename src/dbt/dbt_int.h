@@ -70,6 +70,7 @@ typedef struct {
     const yml_node *cli_vars;  /* --vars */
     /* the active target */
     const char *target_name, *target_type, *target_schema, *target_db, *wh_path;
+    const char *dsn;           /* postgres: libpq conninfo (holds the password: never print) */
     int threads;
     int macro_files;
     node *nodes;

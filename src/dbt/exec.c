@@ -140,6 +140,7 @@ static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_e
     buf_add_ident(&q, schema);
     buf_addc(&q, '.');
     buf_add_ident(&q, name);
+    buf_adds(&q, w->ops->drop_cascade); /* PostgreSQL: dependent views go too, as in dbt */
     bp_status st = exec_sql(w, q.p, err);
     buf_free(&q);
     return st;
@@ -1009,7 +1010,7 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
                "%d data tests, %d sources\n%s  \n%s  Concurrency: %d threads (target='%s')\n%s  \n",
                ts, ts, models, seeds, tests, sources, ts, ts, threads, p->target_name, ts);
     }
-    wh_config cfg = {"duckdb", p->wh_path, false, NULL};
+    wh_config cfg = {p->target_type, p->wh_path, false, NULL, p->dsn};
     if ((st = wh_open(&cfg, &r.main, err)) != BP_OK)
         goto done;
     if (pthread_mutex_init(&r.mu, NULL) != 0 || pthread_cond_init(&r.cv, NULL) != 0) {

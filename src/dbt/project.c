@@ -570,6 +570,37 @@ static const char *profile_value(project *p, const yml_node *out, const char *ke
     return s;
 }
 
+/* A libpq conninfo from a postgres output (host, port, user, password or
+ * pass, dbname, sslmode); what is missing falls back to the PG* variables. */
+static bp_status pg_dsn(project *p, const yml_node *out, bp_err *err)
+{
+    static const char *const keys[][2] = {{"host", "host"}, {"port", "port"}, {"user", "user"},
+                                          {"password", "password"}, {"pass", "password"},
+                                          {"dbname", "dbname"}, {"database", "dbname"},
+                                          {"sslmode", "sslmode"}, {"connect_timeout", "connect_timeout"}};
+    buf d = {0};
+    bool failed = false;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = profile_value(p, out, keys[i][0], err, &failed);
+        if (failed) {
+            buf_free(&d);
+            return BP_EINPUT;
+        }
+        if (!v)
+            continue;
+        buf_printf(&d, "%s%s='", d.len ? " " : "", keys[i][1]);
+        for (const char *c = v; *c; c++) {
+            if (*c == '\\' || *c == '\'')
+                buf_addc(&d, '\\');
+            buf_addc(&d, *c);
+        }
+        buf_addc(&d, '\'');
+    }
+    p->dsn = proj_str(p, d.p ? d.p : "", d.len);
+    buf_free(&d);
+    return BP_OK;
+}
+
 static bp_status load_profile(project *p, bp_err *err)
 {
     const char *pname = yml_get_str(yml_root(p->project_doc), "profile", NULL);
@@ -591,7 +622,8 @@ static bp_status load_profile(project *p, bp_err *err)
     if (!prof) {
         /* no profile: bookpipe's own warehouse */
         p->target_name = "bookpipe";
-        p->target_type = "duckdb";
+        p->target_type = p->opts.wh_target ? p->opts.wh_target : "duckdb";
+        p->dsn = p->opts.wh_dsn;
         p->target_schema = p->opts.wh_schema ? p->opts.wh_schema : "books_schema";
         p->target_db = "bookpipe";
         p->wh_path = p->opts.wh_path ? p->opts.wh_path : "bookpipe.duckdb";
@@ -613,10 +645,14 @@ static bp_status load_profile(project *p, bp_err *err)
     if (!p->target_type)
         return bp_fail(err, BP_EUSAGE, "%s: output '%s' has no type", yml_file(p->profiles_doc),
                        tname);
-    if (strcmp(p->target_type, "duckdb") != 0)
+    if (!strcmp(p->target_type, "postgres")) {
+        if (pg_dsn(p, out, err) != BP_OK)
+            return BP_EINPUT;
+    } else if (strcmp(p->target_type, "duckdb") != 0) {
         return bp_fail(err, BP_EUSAGE, "%s: target type '%s' is not built yet in bookpipe "
-                       "(this build runs duckdb; postgres and redshift are planned)",
+                       "(this build runs duckdb and postgres; redshift is planned)",
                        yml_file(p->profiles_doc), p->target_type);
+    }
     if (!p->target_schema)
         p->target_schema = "main";
     p->wh_path = dbpath ? dbpath : (p->opts.wh_path ? p->opts.wh_path : "bookpipe.duckdb");

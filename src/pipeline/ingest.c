@@ -326,8 +326,8 @@ static void *produce(void *arg)
 
 /* Load what the producer sends until it is done; on a load error, cancel
  * it and drain the queue so that it can finish. */
-static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, double *t_load,
-                         bp_err *err)
+static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, wh *e,
+                         wh_loader *const *eloaders, double *t_load, bp_err *err)
 {
     bp_status st = BP_OK;
     for (;;) {
@@ -344,6 +344,9 @@ static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, double *
         if (st == BP_OK) {
             double t0 = now_s();
             st = w->ops->load_batch(loaders[it.kind], it.b, err);
+            /* the lake's DuckDB engine gets the same rows */
+            if (st == BP_OK && e && eloaders[it.kind])
+                st = e->ops->load_batch(eloaders[it.kind], it.b, err);
             *t_load += now_s() - t0;
             if (st != BP_OK)
                 chan_cancel(&p->ch);
@@ -475,11 +478,11 @@ done:
 }
 
 /* Open the loaders, run producer and loader, close the loaders. */
-static bp_status load_all(wh *w, const ingest_opts *o, const src_set *set, ingest_report *rep,
-                          int64_t run_id, bp_err *err)
+static bp_status load_all(wh *w, wh *engine, const ingest_opts *o, const src_set *set,
+                          ingest_report *rep, int64_t run_id, bp_err *err)
 {
     producer *p = calloc(1, sizeof *p);
-    wh_loader *loaders[K_NKINDS] = {NULL};
+    wh_loader *loaders[K_NKINDS] = {NULL}, *eloaders[K_NKINDS] = {NULL};
     bp_status st;
     if (!p)
         return bp_fail(err, BP_ENOMEM, "out of memory");
@@ -491,9 +494,13 @@ static bp_status load_all(wh *w, const ingest_opts *o, const src_set *set, inges
         bp_fail(err, st, "cannot set up the loading queue");
         goto done;
     }
-    bool pull = w->ops->load_source != NULL;
+    bool pull = w->ops->load_source != NULL && !engine;
     for (int k = pull ? K_QUARANTINE : 0; k < K_NKINDS; k++)
         if ((st = w->ops->load_begin(w, o->schema, kind_def(k), &loaders[k], err)) != BP_OK)
+            goto done;
+    for (int k = 0; engine && k < SRC_NTABLES; k++)
+        if ((st = engine->ops->load_begin(engine, o->schema, kind_def(k), &eloaders[k], err)) !=
+            BP_OK)
             goto done;
     pthread_t th;
     if (pthread_create(&th, NULL, produce, p) != 0) {
@@ -503,19 +510,24 @@ static bp_status load_all(wh *w, const ingest_opts *o, const src_set *set, inges
     if (pull)
         st = consume_pull(w, p, o->schema, loaders[K_QUARANTINE], &rep->t_load, err);
     else
-        st = consume(w, p, loaders, &rep->t_load, err);
+        st = consume(w, p, loaders, engine, eloaders, &rep->t_load, err);
     pthread_join(th, NULL);
     rep->t_clean = p->t_clean;
 done:
     for (int k = 0; k < K_NKINDS; k++) {
-        if (!loaders[k])
-            continue;
         bp_err tmp;
         double t0 = now_s();
-        bp_status e = w->ops->load_end(loaders[k], st == BP_OK ? err : &tmp);
+        if (loaders[k]) {
+            bp_status e = w->ops->load_end(loaders[k], st == BP_OK ? err : &tmp);
+            if (st == BP_OK)
+                st = e;
+        }
+        if (eloaders[k]) {
+            bp_status e = engine->ops->load_end(eloaders[k], st == BP_OK ? err : &tmp);
+            if (st == BP_OK)
+                st = e;
+        }
         rep->t_load += now_s() - t0;
-        if (st == BP_OK)
-            st = e;
     }
     chan_free(&p->ch);
     free(p);
@@ -600,7 +612,7 @@ static bp_status create_tables(wh *w, const char *schema, bp_err *err)
     if ((st = wh_exec(w, sql.p, err)) != BP_OK)
         goto done;
     for (int t = 0; t < SRC_NTABLES; t++)
-        if ((st = wh_create_table(w, schema, clean_table_def((src_table)t), true, err)) != BP_OK)
+        if ((st = w->ops->replace_table(w, schema, clean_table_def((src_table)t), err)) != BP_OK)
             goto done;
     if ((st = wh_create_table(w, schema, &clean_quarantine_def, false, err)) != BP_OK)
         goto done;
@@ -610,6 +622,35 @@ done:
         bp_fail(err, st, "out of memory");
     buf_free(&sql);
     return st;
+}
+
+/* A scratch DuckDB file for the lake's Parquet when the warehouse is
+ * another database: it gets the same cleaned rows and writes the files. */
+static bp_status open_engine(wh **out, char *path, size_t n, const char *schema, bp_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, n, "%s/bookpipe-lake-%d.duckdb", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    unlink(path);
+    wh_config cfg = {"duckdb", path, false, "128MB", NULL};
+    bp_status st = wh_open(&cfg, out, err);
+    if (st != BP_OK)
+        return st;
+    if ((st = create_tables(*out, schema, err)) != BP_OK) {
+        wh_close(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static void close_engine(wh *e, const char *path)
+{
+    if (!e)
+        return;
+    wh_close(e);
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s.wal", path);
+    unlink(path);
+    unlink(wal);
 }
 
 bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *err)
@@ -627,21 +668,27 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         return st;
     rep->run_id = run_id;
     bool lake_prepared = false, in_tx = false;
+    wh *engine = NULL; /* DuckDB that writes the lake when the warehouse is not DuckDB */
+    char engine_path[4096] = "";
     if (o->lake) {
         if ((st = lake_prepare(o->lake, table_names, SRC_NTABLES, run_id, err)) != BP_OK)
             goto fail;
         lake_prepared = true;
     }
+    if (o->lake && strcmp(w->ops->name, "duckdb") != 0 &&
+        (st = open_engine(&engine, engine_path, sizeof engine_path, o->schema, err)) != BP_OK)
+        goto fail;
     if ((st = wh_begin(w, err)) != BP_OK)
         goto fail;
     in_tx = true;
     if ((st = create_tables(w, o->schema, err)) != BP_OK ||
-        (st = load_all(w, o, &set, rep, run_id, err)) != BP_OK ||
+        (st = load_all(w, engine, o, &set, rep, run_id, err)) != BP_OK ||
         (st = write_audit(w, o->schema, rep, run_id, err)) != BP_OK)
         goto fail;
     double t1 = now_s();
     for (int t = 0; o->lake && t < SRC_NTABLES; t++) {
-        if ((st = lake_export(w, o->lake, o->schema, table_names[t], run_id, err)) != BP_OK)
+        if ((st = lake_export(engine ? engine : w, o->lake, o->schema, table_names[t], run_id,
+                              err)) != BP_OK)
             goto fail;
         if (o->stop && *o->stop) {
             st = bp_fail(err, BP_EINTR, "interrupted; the warehouse and lake are unchanged");
@@ -654,6 +701,8 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         goto fail;
     in_tx = false;
     rep->t_commit = now_s() - t2;
+    close_engine(engine, engine_path);
+    engine = NULL;
     if (o->lake && (st = lake_publish(o->lake, table_names, SRC_NTABLES, run_id, err)) != BP_OK)
         return st;
     rep->t_total = now_s() - t0;
@@ -661,6 +710,7 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
 fail:
     if (in_tx)
         wh_rollback(w);
+    close_engine(engine, engine_path);
     if (lake_prepared)
         lake_discard(o->lake, table_names, SRC_NTABLES, run_id);
     return st;

@@ -17,10 +17,11 @@ typedef struct wh wh;
 typedef struct wh_loader wh_loader;
 
 typedef struct {
-    const char *target;  /* "duckdb" */
+    const char *target;  /* "duckdb" (default) or "postgres" */
     const char *path;    /* DuckDB file, ":memory:" for none */
     bool read_only;
     const char *memory_limit;  /* engine memory cap ("512MB"), NULL for the default */
+    const char *dsn;     /* postgres: a libpq conninfo or URI; NULL: the PG* variables */
 } wh_config;
 
 typedef struct {
@@ -55,6 +56,12 @@ typedef struct {
     /* Another connection to the same warehouse, for parallel work; close
      * it (wh_close) before the one it came from. */
     bp_status (*connect_more)(wh *w, wh **out, bp_err *err);
+    /* Replace a loaded table's contents inside the running transaction.
+     * DuckDB drops and creates it; PostgreSQL keeps the table (views that
+     * depend on it stay valid) and truncates it. */
+    bp_status (*replace_table)(wh *w, const char *schema, const table_def *def, bp_err *err);
+    /* Words of this dialect: "CASCADE" where DROP needs it for dependents. */
+    const char *drop_cascade;
     /* Optional: append everything src yields to schema.def in parallel
      * (the engine's threads pull). NULL when the target has no such path. */
     bp_status (*load_source)(wh *w, const char *schema, const table_def *def, wh_source *src,
@@ -65,7 +72,7 @@ struct wh {
     const wh_ops *ops;
 };
 
-extern const wh_ops wh_duckdb_ops;
+extern const wh_ops wh_duckdb_ops, wh_pg_ops;
 
 /* The DuckDB library's version ("v1.4.4"). */
 const char *wh_duckdb_version(void);

@@ -385,6 +385,12 @@ static bp_status duck_load_source(wh *w, const char *schema, const table_def *de
     return st;
 }
 
+static bp_status duck_replace_table(wh *w, const char *schema, const table_def *def,
+                                   bp_err *err)
+{
+    return wh_create_table(w, schema, def, true, err);
+}
+
 const char *wh_duckdb_version(void) { return duckdb_library_version(); }
 
 const wh_ops wh_duckdb_ops = {
@@ -398,4 +404,6 @@ const wh_ops wh_duckdb_ops = {
     .load_end = duck_load_end,
     .load_source = duck_load_source,
     .connect_more = duck_connect_more,
+    .replace_table = duck_replace_table,
+    .drop_cascade = "",
 };

@@ -1,0 +1,417 @@
+/* wh_pg.c: the PostgreSQL warehouse, over libpq.
+ *
+ * Connection settings follow libpq's conventions (PG* variables, ~/.pgpass,
+ * service files, or a conninfo/URI in --dsn); bookpipe never prints a
+ * password: messages name host, port, database and user only.
+ * Loading streams each batch into COPY ... FROM STDIN (text format). One
+ * COPY can be open per connection, so the loader switches COPY between
+ * tables when batches of another table arrive (quarantine rows are rare).
+ * Reloads truncate and refill the tables inside the run's transaction:
+ * views that depend on them stay valid, readers see the old rows until the
+ * commit (they wait on the lock meanwhile), and a failure leaves the old. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/buf.h"
+#include "wh.h"
+
+typedef struct {
+    wh base;
+    PGconn *conn;
+    wh_loader *active;   /* the loader whose COPY is open */
+    char where[512];     /* "host:port/db as user", for messages */
+} pg;
+
+struct wh_loader {
+    pg *p;
+    const table_def *def;
+    char *copy_sql;
+    buf row;
+};
+
+/* libpq's message, first line, without trailing newline. */
+static const char *pg_msg(PGconn *c)
+{
+    static _Thread_local char m[512];
+    snprintf(m, sizeof m, "%s", c ? PQerrorMessage(c) : "no connection");
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        m[--n] = 0;
+    char *nl = strchr(m, '\n');
+    if (nl)
+        *nl = ';';
+    return m;
+}
+
+static bp_status pg_fail(pg *p, bp_err *err, const char *what)
+{
+    return bp_fail(err, BP_EWH, "PostgreSQL (%s): %s: %s", p->where, what, pg_msg(p->conn));
+}
+
+static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
+{
+    pg *p = calloc(1, sizeof *p);
+    if (!p)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    p->base.ops = &wh_pg_ops;
+    const char *timeout = getenv("PGCONNECT_TIMEOUT");
+    const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
+    const char *vals[] = {cfg->dsn && *cfg->dsn ? cfg->dsn : NULL, timeout ? timeout : "10",
+                          "bookpipe", NULL};
+    if (!vals[0]) { /* no dsn: the PG* variables alone */
+        keys[0] = "connect_timeout";
+        vals[0] = vals[1];
+        keys[1] = "fallback_application_name";
+        vals[1] = "bookpipe";
+        keys[2] = NULL;
+    }
+    p->conn = PQconnectdbParams(keys, vals, 1);
+    if (!p->conn) {
+        free(p);
+        return bp_fail(err, BP_ENOMEM, "out of memory connecting to PostgreSQL");
+    }
+    snprintf(p->where, sizeof p->where, "%s:%s/%s as %s", PQhost(p->conn) ? PQhost(p->conn) : "?",
+             PQport(p->conn) ? PQport(p->conn) : "?", PQdb(p->conn) ? PQdb(p->conn) : "?",
+             PQuser(p->conn) ? PQuser(p->conn) : "?");
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        bp_status st = bp_fail(err, BP_EWH, "cannot connect to PostgreSQL (%s): %s; check "
+                               "PGHOST, PGPORT, PGDATABASE, PGUSER and the password (PGPASSWORD "
+                               "or ~/.pgpass), or give --dsn", p->where, pg_msg(p->conn));
+        PQfinish(p->conn);
+        free(p);
+        return st;
+    }
+    /* quiet NOTICEs (CREATE ... IF NOT EXISTS) */
+    PGresult *r = PQexec(p->conn, "SET client_min_messages = warning");
+    PQclear(r);
+    if (cfg->read_only) {
+        r = PQexec(p->conn, "SET default_transaction_read_only = on");
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+            bp_status st = pg_fail(p, err, "cannot make the session read-only");
+            PQfinish(p->conn);
+            free(p);
+            return st;
+        }
+    }
+    *out = &p->base;
+    return BP_OK;
+}
+
+static void pg_close(wh *w)
+{
+    pg *p = (pg *)w;
+    PQfinish(p->conn);
+    free(p);
+}
+
+static bp_status end_copy(pg *p, bp_err *err);
+
+static bp_status pg_exec(wh *w, const char *sql, bp_err *err)
+{
+    pg *p = (pg *)w;
+    if (p->active && end_copy(p, err) != BP_OK)
+        return BP_EWH;
+    PGresult *r = PQexec(p->conn, sql);
+    ExecStatusType s = PQresultStatus(r);
+    bp_status st = BP_OK;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        st = bp_fail(err, BP_EWH, "PostgreSQL: %s", r ? PQresultErrorMessage(r) : pg_msg(p->conn));
+    PQclear(r);
+    if (st != BP_OK && err) { /* one line */
+        size_t n = strlen(err->msg);
+        while (n && err->msg[n - 1] == '\n')
+            err->msg[--n] = 0;
+    }
+    return st;
+}
+
+static bool numeric_oid(Oid t)
+{
+    return t == 20 || t == 21 || t == 23 || t == 700 || t == 701 || t == 1700 || t == 26;
+}
+
+static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+{
+    pg *p = (pg *)w;
+    if (p->active && end_copy(p, err) != BP_OK)
+        return BP_EWH;
+    PGresult *r = PQexec(p->conn, sql);
+    ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+        bp_status st = bp_fail(err, BP_EWH, "PostgreSQL: %s",
+                               r ? PQresultErrorMessage(r) : pg_msg(p->conn));
+        PQclear(r);
+        if (err) {
+            size_t n = strlen(err->msg);
+            while (n && err->msg[n - 1] == '\n')
+                err->msg[--n] = 0;
+        }
+        return st;
+    }
+    int nc = PQnfields(r), nr = PQntuples(r);
+    wh_col *cols = calloc((size_t)(nc ? nc : 1), sizeof *cols);
+    const char **vals = calloc((size_t)(nc ? nc : 1), sizeof *vals);
+    bp_status st = BP_OK;
+    if (!cols || !vals) {
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int c = 0; c < nc; c++) {
+        cols[c].name = PQfname(r, c);
+        cols[c].numeric = numeric_oid(PQftype(r, c));
+    }
+    if (nr == 0 && fn && nc)
+        fn(ctx, (size_t)nc, cols, NULL);
+    for (int i = 0; i < nr && fn; i++) {
+        for (int c = 0; c < nc; c++)
+            vals[c] = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+        if (fn(ctx, (size_t)nc, cols, vals))
+            break;
+    }
+done:
+    free(cols);
+    free(vals);
+    PQclear(r);
+    return st;
+}
+
+/* ---- COPY ------------------------------------------------------------------- */
+
+static bp_status start_copy(pg *p, wh_loader *l, bp_err *err)
+{
+    PGresult *r = PQexec(p->conn, l->copy_sql);
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (!ok)
+        return pg_fail(p, err, "COPY could not start");
+    p->active = l;
+    return BP_OK;
+}
+
+static bp_status end_copy(pg *p, bp_err *err)
+{
+    p->active = NULL;
+    if (PQputCopyEnd(p->conn, NULL) != 1)
+        return pg_fail(p, err, "COPY could not finish");
+    bp_status st = BP_OK;
+    PGresult *r;
+    while ((r = PQgetResult(p->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && st == BP_OK)
+            st = bp_fail(err, BP_EWH, "PostgreSQL (%s): COPY failed: %s", p->where,
+                         PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    return st;
+}
+
+static bp_status pg_load_begin(wh *w, const char *schema, const table_def *def, wh_loader **out,
+                               bp_err *err)
+{
+    wh_loader *l = calloc(1, sizeof *l);
+    buf sql = {0};
+    if (!l)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    l->p = (pg *)w;
+    l->def = def;
+    bool bad = buf_adds(&sql, "COPY ") || buf_add_ident(&sql, schema) || buf_addc(&sql, '.') ||
+               buf_add_ident(&sql, def->name) || buf_adds(&sql, " (");
+    for (int c = 0; c < def->ncols && !bad; c++)
+        bad = (c && buf_adds(&sql, ", ")) || buf_add_ident(&sql, def->cols[c].name);
+    bad = bad || buf_adds(&sql, ") FROM STDIN");
+    if (bad) {
+        buf_free(&sql);
+        free(l);
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    l->copy_sql = sql.p;
+    *out = l;
+    return BP_OK;
+}
+
+/* Text COPY escapes: backslash, tab, newline and carriage return. */
+static bool add_escaped(buf *b, const char *s, size_t n)
+{
+    if (buf_reserve(b, n * 2))
+        return false;
+    char *o = b->p + b->len;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+            *o++ = '\\';
+            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+        }
+        *o++ = c;
+    }
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = 0;
+    return true;
+}
+
+static bool add_value(buf *b, const batch *bt, int c, size_t r, col_type t)
+{
+    const batch_col *col = &bt->col[c];
+    if (col->null[r])
+        return buf_adds(b, "\\N") == BP_OK;
+    switch (t) {
+    case COL_BOOL:
+        return buf_addc(b, col->i[r] ? 't' : 'f') == BP_OK;
+    case COL_TIMESTAMP: {
+        time_t s = (time_t)(col->i[r] / 1000000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        char ts[64];
+        strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+        return buf_printf(b, "%s.%06lld", ts, (long long)(col->i[r] % 1000000)) == BP_OK;
+    }
+    case COL_TEXT: {
+        size_t n;
+        const char *s = batch_text(bt, c, r, &n);
+        return add_escaped(b, s, n);
+    }
+    default:
+        return buf_printf(b, "%lld", (long long)col->i[r]) == BP_OK;
+    }
+}
+
+static bp_status pg_load_batch(wh_loader *l, const batch *b, bp_err *err)
+{
+    pg *p = l->p;
+    if (b->n == 0)
+        return BP_OK;
+    if (p->active != l) {
+        if (p->active && end_copy(p, err) != BP_OK)
+            return BP_EWH;
+        if (start_copy(p, l, err) != BP_OK)
+            return BP_EWH;
+    }
+    buf_reset(&l->row);
+    for (size_t r = 0; r < b->n; r++) {
+        for (int c = 0; c < l->def->ncols; c++) {
+            if ((c && buf_addc(&l->row, '\t')) || !add_value(&l->row, b, c, r, l->def->cols[c].type))
+                return bp_fail(err, BP_ENOMEM, "out of memory");
+        }
+        if (buf_addc(&l->row, '\n'))
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    if (PQputCopyData(p->conn, l->row.p, (int)l->row.len) != 1)
+        return pg_fail(p, err, "sending rows failed");
+    return BP_OK;
+}
+
+static bp_status pg_load_end(wh_loader *l, bp_err *err)
+{
+    bp_status st = BP_OK;
+    if (l->p->active == l)
+        st = end_copy(l->p, err);
+    buf_free(&l->row);
+    free(l->copy_sql);
+    free(l);
+    return st;
+}
+
+static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
+{
+    pg *p = (pg *)w;
+    const char *dsn = PQdb(p->conn);
+    (void)dsn;
+    /* the same settings as the first connection: reuse its parameters */
+    PQconninfoOption *opts = PQconninfo(p->conn);
+    if (!opts)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    const char *keys[64], *vals[64];
+    int n = 0;
+    for (PQconninfoOption *o = opts; o->keyword && n < 63; o++)
+        if (o->val && *o->val) {
+            keys[n] = o->keyword;
+            vals[n++] = o->val;
+        }
+    keys[n] = vals[n] = NULL;
+    pg *c = calloc(1, sizeof *c);
+    bp_status st = BP_OK;
+    if (!c) {
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+        goto done;
+    }
+    c->base.ops = &wh_pg_ops;
+    snprintf(c->where, sizeof c->where, "%s", p->where);
+    c->conn = PQconnectdbParams(keys, vals, 0);
+    if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+        st = bp_fail(err, BP_EWH, "cannot open another connection to PostgreSQL (%s): %s",
+                     p->where, pg_msg(c->conn));
+        PQfinish(c->conn);
+        free(c);
+        goto done;
+    }
+    PGresult *r = PQexec(c->conn, "SET client_min_messages = warning");
+    PQclear(r);
+    *out = &c->base;
+done:
+    PQconninfoFree(opts);
+    return st;
+}
+
+struct ncols_ctx {
+    long long n;
+};
+
+static int take_n(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+{
+    (void)cols;
+    struct ncols_ctx *c = ctx;
+    if (vals && nc && vals[0])
+        c->n = strtoll(vals[0], NULL, 10);
+    return 1;
+}
+
+/* Keep the table (dependent views stay valid) and empty it; create it the
+ * first time. A table whose columns differ from def is an error. */
+static bp_status pg_replace_table(wh *w, const char *schema, const table_def *def, bp_err *err)
+{
+    bp_status st = wh_create_table(w, schema, def, false, err);
+    if (st != BP_OK)
+        return st;
+    buf q = {0};
+    buf_adds(&q, "SELECT count(*) FROM information_schema.columns WHERE table_schema = ");
+    buf_add_sqlstr(&q, schema);
+    buf_adds(&q, " AND table_name = ");
+    buf_add_sqlstr(&q, def->name);
+    buf_adds(&q, " AND column_name IN (");
+    for (int c = 0; c < def->ncols; c++) {
+        buf_adds(&q, c ? ", " : "");
+        buf_add_sqlstr(&q, def->cols[c].name);
+    }
+    buf_adds(&q, ")");
+    struct ncols_ctx n = {0};
+    if ((st = pg_query(w, q.p, take_n, &n, err)) == BP_OK && n.n != def->ncols)
+        st = bp_fail(err, BP_EWH, "table %s.%s exists with other columns than bookpipe loads; "
+                     "drop it or load into another --schema", schema, def->name);
+    buf_reset(&q);
+    if (st == BP_OK) {
+        buf_adds(&q, "TRUNCATE ");
+        buf_add_ident(&q, schema);
+        buf_addc(&q, '.');
+        buf_add_ident(&q, def->name);
+        st = pg_exec(w, q.p, err);
+    }
+    buf_free(&q);
+    return st;
+}
+
+const wh_ops wh_pg_ops = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .query = pg_query,
+    .load_begin = pg_load_begin,
+    .load_batch = pg_load_batch,
+    .load_end = pg_load_end,
+    .connect_more = pg_connect_more,
+    .replace_table = pg_replace_table,
+    .drop_cascade = " CASCADE",
+};
