@@ -168,8 +168,11 @@ static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_er
     if (nr == 0 && fn && nc)
         fn(ctx, (size_t)nc, cols, NULL);
     for (int i = 0; i < nr && fn; i++) {
-        for (int c = 0; c < nc; c++)
+        for (int c = 0; c < nc; c++) {
             vals[c] = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+            if (vals[c] && PQftype(r, c) == 16) /* booleans read as in DuckDB */
+                vals[c] = vals[c][0] == 't' ? "true" : "false";
+        }
         if (fn(ctx, (size_t)nc, cols, vals))
             break;
     }
