@@ -86,6 +86,7 @@ sanitize: deps-test
 bench: deps bookpipe
 	bench/bench.sh ./bookpipe
 	bench/dbt_bench.sh ./bookpipe
+	bench/pg_bench.sh ./bookpipe
 
 clean:
 	rm -rf build build-san bookpipe

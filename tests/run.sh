@@ -247,6 +247,7 @@ pg_tests() {
     else
         not_ok "postgres: readers during a reload saw: $seen (old $old, new $new)" "$(cat pgerr.txt)"
     fi
+    check "postgres: dbt views still work after the reload" test "$(pgq "SELECT count(*) FROM books_schema.stg_ratings")" = "$new"
     # a load killed halfway leaves the previous rows
     "$bp" run --quiet --no-models --no-lake --target postgres --data pgfifo > /dev/null 2>&1 &
     loader=$!
@@ -267,6 +268,22 @@ pg_tests() {
     check "postgres: counts unchanged after the failures" test "$(pgq "SELECT count(*) FROM books_schema.ratings")" = "$new"
     "$bp" query --target postgres "DELETE FROM books_schema.ratings" > /dev/null 2>err.txt
     check "postgres: query is read-only" bash -c "test $? -eq 4 && grep -q 'read-only transaction' err.txt"
+    # the server dies mid-load: a clear error; after recovery, the old rows
+    "$bp" run --quiet --no-models --no-lake --target postgres --data pgfifo > /dev/null 2>err.txt &
+    loader=$!
+    sleep 0.5
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop > /dev/null 2>&1
+    timeout 60 bash -c 'cat half.csv > pgfifo/Ratings.csv' 2>/dev/null
+    wait "$loader"
+    rc=$?
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
+        -o "-p $PGPORT -k $PG_TMP -c listen_addresses=127.0.0.1" start > /dev/null
+    if [ "$rc" -eq 4 ] && [ "$(wc -l < err.txt)" -eq 1 ] && grep -q "server closed the connection" err.txt &&
+       [ "$(pgq "SELECT count(*) FROM books_schema.ratings")" = "$new" ]; then
+        ok "postgres: server killed mid-load: exit 4, old rows after recovery ($(head -c 160 err.txt))"
+    else
+        not_ok "postgres: server killed mid-load: exit $rc" "$(cat err.txt)"
+    fi
     pg_stop
     trap 'rm -rf "$work"' EXIT
 }

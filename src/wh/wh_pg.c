@@ -51,6 +51,14 @@ static bp_status pg_fail(pg *p, bp_err *err, const char *what)
     return bp_fail(err, BP_EWH, "PostgreSQL (%s): %s: %s", p->where, what, pg_msg(p->conn));
 }
 
+/* Server notices (a shutdown warning, say) would go to stderr beside our
+ * own one-line errors; the errors already say what went wrong. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
 {
     pg *p = calloc(1, sizeof *p);
@@ -84,6 +92,7 @@ static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
         free(p);
         return st;
     }
+    PQsetNoticeProcessor(p->conn, quiet_notice, NULL);
     /* quiet NOTICEs (CREATE ... IF NOT EXISTS) */
     PGresult *r = PQexec(p->conn, "SET client_min_messages = warning");
     PQclear(r);
@@ -350,6 +359,7 @@ static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
         free(c);
         goto done;
     }
+    PQsetNoticeProcessor(c->conn, quiet_notice, NULL);
     PGresult *r = PQexec(c->conn, "SET client_min_messages = warning");
     PQclear(r);
     *out = &c->base;
