@@ -46,9 +46,30 @@ static const char *pg_msg(PGconn *c)
     return m;
 }
 
+/* Server messages span lines ("...\n\tThis probably means..."): one line. */
+static bp_status one_line(bp_err *err, bp_status st)
+{
+    if (!err)
+        return st;
+    char *w = err->msg;
+    bool space = false;
+    for (const char *r = err->msg; *r; r++) {
+        bool ws = *r == '\n' || *r == '\t' || *r == '\r' || *r == ' ';
+        if (ws && space)
+            continue;
+        *w++ = ws ? ' ' : *r;
+        space = ws;
+    }
+    while (w > err->msg && w[-1] == ' ')
+        w--;
+    *w = 0;
+    return st;
+}
+
 static bp_status pg_fail(pg *p, bp_err *err, const char *what)
 {
-    return bp_fail(err, BP_EWH, "PostgreSQL (%s): %s: %s", p->where, what, pg_msg(p->conn));
+    return one_line(err, bp_fail(err, BP_EWH, "PostgreSQL (%s): %s: %s", p->where, what,
+                                 pg_msg(p->conn)));
 }
 
 /* Server notices (a shutdown warning, say) would go to stderr beside our
@@ -129,13 +150,9 @@ static bp_status pg_exec(wh *w, const char *sql, bp_err *err)
     ExecStatusType s = PQresultStatus(r);
     bp_status st = BP_OK;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-        st = bp_fail(err, BP_EWH, "PostgreSQL: %s", r ? PQresultErrorMessage(r) : pg_msg(p->conn));
+        st = one_line(err, bp_fail(err, BP_EWH, "PostgreSQL: %s",
+                                   r ? PQresultErrorMessage(r) : pg_msg(p->conn)));
     PQclear(r);
-    if (st != BP_OK && err) { /* one line */
-        size_t n = strlen(err->msg);
-        while (n && err->msg[n - 1] == '\n')
-            err->msg[--n] = 0;
-    }
     return st;
 }
 
@@ -152,14 +169,9 @@ static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_er
     PGresult *r = PQexec(p->conn, sql);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-        bp_status st = bp_fail(err, BP_EWH, "PostgreSQL: %s",
-                               r ? PQresultErrorMessage(r) : pg_msg(p->conn));
+        bp_status st = one_line(err, bp_fail(err, BP_EWH, "PostgreSQL: %s",
+                                              r ? PQresultErrorMessage(r) : pg_msg(p->conn)));
         PQclear(r);
-        if (err) {
-            size_t n = strlen(err->msg);
-            while (n && err->msg[n - 1] == '\n')
-                err->msg[--n] = 0;
-        }
         return st;
     }
     int nc = PQnfields(r), nr = PQntuples(r);
@@ -214,8 +226,8 @@ static bp_status end_copy(pg *p, bp_err *err)
     PGresult *r;
     while ((r = PQgetResult(p->conn))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && st == BP_OK)
-            st = bp_fail(err, BP_EWH, "PostgreSQL (%s): COPY failed: %s", p->where,
-                         PQresultErrorMessage(r));
+            st = one_line(err, bp_fail(err, BP_EWH, "PostgreSQL (%s): COPY failed: %s",
+                                       p->where, PQresultErrorMessage(r)));
         PQclear(r);
     }
     return st;
