@@ -80,6 +80,19 @@ static void quiet_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* Session settings every connection gets: notices neither printed nor
+ * sent (CREATE ... IF NOT EXISTS talks); read-only when asked. */
+static bool setup_session(PGconn *c, bool read_only)
+{
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
+    PGresult *r = PQexec(c, read_only ? "SET client_min_messages = warning; "
+                                        "SET default_transaction_read_only = on"
+                                      : "SET client_min_messages = warning");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
 static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
 {
     pg *p = calloc(1, sizeof *p);
@@ -113,20 +126,11 @@ static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
         free(p);
         return st;
     }
-    PQsetNoticeProcessor(p->conn, quiet_notice, NULL);
-    /* quiet NOTICEs (CREATE ... IF NOT EXISTS) */
-    PGresult *r = PQexec(p->conn, "SET client_min_messages = warning");
-    PQclear(r);
-    if (cfg->read_only) {
-        r = PQexec(p->conn, "SET default_transaction_read_only = on");
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (!ok) {
-            bp_status st = pg_fail(p, err, "cannot make the session read-only");
-            PQfinish(p->conn);
-            free(p);
-            return st;
-        }
+    if (!setup_session(p->conn, cfg->read_only)) {
+        bp_status st = pg_fail(p, err, "cannot set up the session");
+        PQfinish(p->conn);
+        free(p);
+        return st;
     }
     *out = &p->base;
     return BP_OK;
@@ -371,9 +375,7 @@ static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
         free(c);
         goto done;
     }
-    PQsetNoticeProcessor(c->conn, quiet_notice, NULL);
-    PGresult *r = PQexec(c->conn, "SET client_min_messages = warning");
-    PQclear(r);
+    setup_session(c->conn, false);
     *out = &c->base;
 done:
     PQconninfoFree(opts);
