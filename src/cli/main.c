@@ -86,7 +86,8 @@ static const char version_usage[] =
     "usage: bookpipe version\n\nPrint bookpipe's version and the DuckDB it runs on.\n";
 
 const cli_cmd cli_commands[] = {
-    {"run", cmd_run, "extract, clean, load the warehouse and the lake", run_usage},
+    {"run", cmd_run, "extract, clean, load the warehouse and the lake, build the models",
+     run_usage},
     {"ingest", cmd_ingest, "only the load stages (extract, clean, warehouse, lake)",
      ingest_usage},
     {"query", cmd_query, "run SQL against the warehouse", query_usage},
@@ -100,7 +101,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bookpipe <command> [options]\n\n"
                "bookpipe runs the Book-Crossing data pipeline: extract, clean, lake,\n"
-               "warehouse.\n\ncommands:\n");
+               "warehouse (DuckDB or PostgreSQL), dbt-compatible models and tests.\n\n"
+               "commands:\n");
     for (const cli_cmd *c = cli_commands; c->name; c++)
         fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fprintf(f, "\n`bookpipe <command> --help` describes a command.\n\n%s", CLI_EXIT_HELP);
