@@ -114,6 +114,8 @@ e2e_tests() {
     check "half the ratings quarantined" "$bp" run --quiet --data junk --warehouse junk.duckdb --no-lake
     check "and it still reconciles" reconciles junk.duckdb
     check "with over 8192 quarantined" test "$(q junk.duckdb "SELECT count(*) > 8192 FROM quarantine WHERE reason = 'isbn_malformed'")" = true
+    check "a warehouse file named like the schema works" "$bp" run --quiet --no-lake --no-models --data data --warehouse books_schema.duckdb
+    check "and answers queries" test "$(q books_schema.duckdb "SELECT count(*) FROM books_schema.users")" = "$(q e2e.duckdb "SELECT count(*) FROM users")"
     check "gen bx" "$bp" gen --out bxdata --scale 0.02 --seed 7 --format bx
     check "run on the bx format" "$bp" run --quiet --data bxdata --warehouse bx.duckdb --lake bxlake
     check "bx reconciles" reconciles bx.duckdb

@@ -11,12 +11,15 @@
 #include "../core/buf.h"
 #include "wh.h"
 
+#define WH_CATALOG "bookpipe_wh"
+
 typedef struct {
     wh base;
     duckdb_database db;
     duckdb_connection con;
     char path[4096];
     bool child;            /* a second connection: the database is its parent's */
+    bool attached;         /* the file is attached as WH_CATALOG */
     bool scan_registered;
     /* the load_source call in progress (one query at a time) */
     const table_def *src_def;
@@ -50,10 +53,7 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         st = bp_fail(err, BP_ENOMEM, "cannot create a DuckDB configuration");
         goto fail;
     }
-    if (cfg->read_only && duckdb_set_config(conf, "access_mode", "READ_ONLY") != DuckDBSuccess) {
-        st = bp_fail(err, BP_EWH, "cannot set DuckDB read-only mode");
-        goto fail;
-    }
+    /* read-only comes with the ATTACH below */
     if (cfg->memory_limit && duckdb_set_config(conf, "memory_limit", cfg->memory_limit) !=
                                  DuckDBSuccess) {
         st = bp_fail(err, BP_EUSAGE, "bad memory limit '%s' (try 512MB or 2GB)", cfg->memory_limit);
@@ -61,8 +61,11 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
     }
     /* no network: never try to download extensions */
     duckdb_set_config(conf, "autoinstall_known_extensions", "false");
-    const char *p = strcmp(d->path, ":memory:") == 0 ? NULL : d->path;
-    if (duckdb_open_ext(p, &d->db, conf, &oerr) != DuckDBSuccess) {
+    /* The file is attached under a fixed name: DuckDB names a database after
+     * its file, so a warehouse called books_schema.duckdb would make every
+     * books_schema.x ambiguous between catalog and schema. */
+    bool file = strcmp(d->path, ":memory:") != 0;
+    if (duckdb_open_ext(NULL, &d->db, conf, &oerr) != DuckDBSuccess) {
         st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
                      oerr ? oerr : "unknown error");
         duckdb_free(oerr);
@@ -72,6 +75,27 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         st = bp_fail(err, BP_EWH, "cannot connect to the DuckDB warehouse %s", d->path);
         duckdb_close(&d->db);
         goto fail;
+    }
+    if (file) {
+        buf q = {0};
+        buf_adds(&q, "ATTACH ");
+        buf_add_sqlstr(&q, d->path);
+        buf_adds(&q, cfg->read_only ? " AS " WH_CATALOG " (READ_ONLY); USE " WH_CATALOG
+                                    : " AS " WH_CATALOG "; USE " WH_CATALOG);
+        duckdb_result res;
+        if (!q.p || duckdb_query(d->con, q.p, &res) != DuckDBSuccess) {
+            st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
+                         q.p ? duckdb_result_error(&res) : "out of memory");
+            if (q.p)
+                duckdb_destroy_result(&res);
+            buf_free(&q);
+            duckdb_disconnect(&d->con);
+            duckdb_close(&d->db);
+            goto fail;
+        }
+        duckdb_destroy_result(&res);
+        buf_free(&q);
+        d->attached = true;
     }
     duckdb_destroy_config(&conf);
     *out = &d->base;
@@ -105,6 +129,16 @@ static bp_status duck_connect_more(wh *w, wh **out, bp_err *err)
     if (duckdb_connect(d->db, &c->con) != DuckDBSuccess) {
         free(c);
         return bp_fail(err, BP_EWH, "cannot open another connection to %s", d->path);
+    }
+    if (d->attached) {
+        duckdb_result res;
+        bool ok = duckdb_query(c->con, "USE " WH_CATALOG, &res) == DuckDBSuccess;
+        duckdb_destroy_result(&res);
+        if (!ok) {
+            duckdb_disconnect(&c->con);
+            free(c);
+            return bp_fail(err, BP_EWH, "cannot use the warehouse on a second connection");
+        }
     }
     *out = &c->base;
     return BP_OK;
