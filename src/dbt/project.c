@@ -264,6 +264,24 @@ static const char *stem(project *p, const char *rel, const char *ext)
     return proj_str(p, b, strlen(b) - strlen(ext));
 }
 
+/* A node for a file: its ids, fqn and the project tree's configs. */
+static node *file_node(project *p, node_type t, const char *name, const char *full,
+                       const char *rel, const char *materialized, const char *tree, bp_err *err)
+{
+    static const char *const kinds[] = {"model", "seed", "test", "source"};
+    int i = add_node(p, t, name, err);
+    if (i < 0)
+        return NULL;
+    node *n = &p->nodes[i];
+    n->path = rel;
+    n->file = full;
+    n->unique_id = proj_strf(p, "%s.%s.%s", kinds[t], p->name, name);
+    set_fqn(p, n, rel);
+    n->cfg.materialized = materialized;
+    apply_tree(p, n, tree);
+    return n;
+}
+
 static bp_status on_model_file(project *p, const char *full, const char *rel, bp_err *err)
 {
     if (ends_with(rel, ".yml") || ends_with(rel, ".yaml")) {
@@ -277,51 +295,27 @@ static bp_status on_model_file(project *p, const char *full, const char *rel, bp
     if (proj_find(p, NT_MODEL, name) >= 0)
         return bp_fail(err, BP_EINPUT, "%s: a second model named '%s' (model names are unique)",
                        full, name);
-    int i = add_node(p, NT_MODEL, name, err);
-    if (i < 0)
-        return BP_ENOMEM;
-    node *n = &p->nodes[i];
-    n->path = rel;
-    n->file = full;
-    n->unique_id = proj_strf(p, "model.%s.%s", p->name, name);
-    set_fqn(p, n, rel);
-    n->cfg.materialized = "view";
-    apply_tree(p, n, "models");
-    return read_file(p, full, &n->raw, &n->raw_n, err);
+    node *n = file_node(p, NT_MODEL, name, full, rel, "view", "models", err);
+    return n ? read_file(p, full, &n->raw, &n->raw_n, err) : BP_ENOMEM;
 }
 
 static bp_status on_seed_file(project *p, const char *full, const char *rel, bp_err *err)
 {
     if (!ends_with(rel, ".csv"))
         return BP_OK;
-    int i = add_node(p, NT_SEED, stem(p, rel, ".csv"), err);
-    if (i < 0)
-        return BP_ENOMEM;
-    node *n = &p->nodes[i];
-    n->path = rel;
-    n->file = full;
-    n->unique_id = proj_strf(p, "seed.%s.%s", p->name, n->name);
-    set_fqn(p, n, rel);
-    n->cfg.materialized = "seed";
-    apply_tree(p, n, "seeds");
-    return BP_OK;
+    return file_node(p, NT_SEED, stem(p, rel, ".csv"), full, rel, "seed", "seeds", err)
+               ? BP_OK : BP_ENOMEM;
 }
 
 static bp_status on_test_file(project *p, const char *full, const char *rel, bp_err *err)
 {
     if (!ends_with(rel, ".sql") || strstr(rel, "/generic/"))
         return BP_OK;
-    int i = add_node(p, NT_TEST, stem(p, rel, ".sql"), err);
-    if (i < 0)
+    node *n = file_node(p, NT_TEST, stem(p, rel, ".sql"), full, rel, "test", "data_tests", err);
+    if (!n)
         return BP_ENOMEM;
-    node *n = &p->nodes[i];
-    n->path = rel;
-    n->file = full;
-    n->unique_id = proj_strf(p, "test.%s.%s", p->name, n->name);
-    set_fqn(p, n, rel);
-    n->cfg.materialized = "test";
-    n->cfg.severity = "error";
-    apply_tree(p, n, "data_tests");
+    if (!n->cfg.severity) /* unless the data_tests: tree set one */
+        n->cfg.severity = "error";
     return read_file(p, full, &n->raw, &n->raw_n, err);
 }
 
