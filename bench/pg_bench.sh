@@ -21,6 +21,10 @@ t0=$(now)
 "$bp" run --quiet --no-models --no-lake --target postgres --data "$data"
 t1=$(now)
 bp_s=$(calc "$t1 - $t0")
+t0=$(now)
+BOOKPIPE_PG_COPY=binary "$bp" run --quiet --no-models --no-lake --target postgres --data "$data"
+t1=$(now)
+printf '  bookpipe load with COPY in binary format:             %.2f s\n' "$(calc "$t1 - $t0")"
 mkdir -p "$out/pgcsv"
 for t in books users ratings; do
     psql -q -c "\\copy books_schema.$t TO '$out/pgcsv/$t.csv' CSV"

@@ -215,6 +215,11 @@ pg_tests() {
         n=$(q e2e.duckdb "SELECT count(*) FROM $t WHERE $( [ $t = quarantine ] && echo "run_id = (SELECT max(run_id) FROM load_audit)" || echo true)")
         check "postgres: $t has the DuckDB target's rows ($n)" test "$(pgq "SELECT count(*) FROM books_schema.$t")" = "$n"
     done
+    local counts
+    counts=$(pgq "SELECT count(*), sum(rating), count(isbn13), sum(user_id) FROM books_schema.ratings")
+    check "postgres: COPY in binary format loads the same rows" env BOOKPIPE_PG_COPY=binary "$bp" run --quiet --no-models --no-lake --target postgres --data data
+    check "postgres: binary and text agree" test "$(pgq "SELECT count(*), sum(rating), count(isbn13), sum(user_id) FROM books_schema.ratings")" = "$counts"
+    check "postgres: timestamps survive the binary format" test "$(pgq "SELECT max(loaded_at) > now() - interval '1 hour' AND max(loaded_at) < now() + interval '1 minute' FROM books_schema.load_audit")" = true
     check "postgres: the lake reads back" test "$(q e2e.duckdb "SELECT count(*) FROM read_parquet('pglake/ratings/latest/ratings.parquet')")" = "$(pgq "SELECT count(*) FROM books_schema.ratings")"
     for m in dim_age_ratings dim_country_count dim_country_book_ratings top_books top_authors top_publishers books_by_year rating_distribution user_activity stg_users facts_all; do
         "$bp" query --csv --max-rows 0 --warehouse e2e.duckdb "SELECT * FROM $m" | tail -n +2 | sort > duck_$m.csv

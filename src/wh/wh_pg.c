@@ -3,7 +3,8 @@
  * Connection settings follow libpq's conventions (PG* variables, ~/.pgpass,
  * service files, or a conninfo/URI in --dsn); bookpipe never prints a
  * password: messages name host, port, database and user only.
- * Loading streams each batch into COPY ... FROM STDIN (text format). One
+ * Loading streams each batch into COPY ... FROM STDIN (text format; binary
+ * with BOOKPIPE_PG_COPY=binary, measured no faster). One
  * COPY can be open per connection, so the loader switches COPY between
  * tables when batches of another table arrive (quarantine rows are rare).
  * Reloads truncate and refill the tables inside the run's transaction:
@@ -29,6 +30,7 @@ struct wh_loader {
     pg *p;
     const table_def *def;
     char *copy_sql;
+    bool binary;   /* COPY's binary format instead of text */
     buf row;
 };
 
@@ -210,6 +212,9 @@ done:
 
 /* ---- COPY ------------------------------------------------------------------- */
 
+/* The binary format's signature, flags and header extension length. */
+static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+
 static bp_status start_copy(pg *p, wh_loader *l, bp_err *err)
 {
     PGresult *r = PQexec(p->conn, l->copy_sql);
@@ -217,13 +222,19 @@ static bp_status start_copy(pg *p, wh_loader *l, bp_err *err)
     PQclear(r);
     if (!ok)
         return pg_fail(p, err, "COPY could not start");
+    if (l->binary && PQputCopyData(p->conn, copy_header, sizeof copy_header) != 1)
+        return pg_fail(p, err, "sending rows failed");
     p->active = l;
     return BP_OK;
 }
 
 static bp_status end_copy(pg *p, bp_err *err)
 {
+    static const char trailer[2] = {'\xff', '\xff'};
+    bool binary = p->active && p->active->binary;
     p->active = NULL;
+    if (binary && PQputCopyData(p->conn, trailer, 2) != 1)
+        return pg_fail(p, err, "COPY could not finish");
     if (PQputCopyEnd(p->conn, NULL) != 1)
         return pg_fail(p, err, "COPY could not finish");
     bp_status st = BP_OK;
@@ -250,7 +261,10 @@ static bp_status pg_load_begin(wh *w, const char *schema, const table_def *def, 
                buf_add_ident(&sql, def->name) || buf_adds(&sql, " (");
     for (int c = 0; c < def->ncols && !bad; c++)
         bad = (c && buf_adds(&sql, ", ")) || buf_add_ident(&sql, def->cols[c].name);
-    bad = bad || buf_adds(&sql, ") FROM STDIN");
+    /* text unless BOOKPIPE_PG_COPY=binary (see BENCHMARKS.md for the measure) */
+    const char *fmt = getenv("BOOKPIPE_PG_COPY");
+    l->binary = fmt && !strcmp(fmt, "binary");
+    bad = bad || buf_adds(&sql, l->binary ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
     if (bad) {
         buf_free(&sql);
         free(l);
@@ -306,6 +320,45 @@ static bool add_value(buf *b, const batch *bt, int c, size_t r, col_type t)
     }
 }
 
+static bool put_be(buf *b, uint64_t v, int bytes)
+{
+    char t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (char)(v >> (8 * (bytes - 1 - i)));
+    return buf_add(b, t, (size_t)bytes) == BP_OK;
+}
+
+/* One row in COPY's binary format: field count, then length + bytes each. */
+static bool add_binary_row(buf *o, const batch *b, const table_def *def, size_t r)
+{
+    if (!put_be(o, (uint64_t)def->ncols, 2))
+        return false;
+    for (int c = 0; c < def->ncols; c++) {
+        const batch_col *col = &b->col[c];
+        int64_t v = col->i ? col->i[r] : 0;
+        bool ok;
+        if (col->null[r])
+            ok = put_be(o, 0xFFFFFFFFu, 4);
+        else
+            switch (def->cols[c].type) {
+            case COL_INT: ok = put_be(o, 4, 4) && put_be(o, (uint64_t)v, 4); break;
+            case COL_BIGINT: ok = put_be(o, 8, 4) && put_be(o, (uint64_t)v, 8); break;
+            case COL_BOOL: ok = put_be(o, 1, 4) && buf_addc(o, v ? 1 : 0) == BP_OK; break;
+            case COL_TIMESTAMP: /* microseconds since 2000-01-01 */
+                ok = put_be(o, 8, 4) && put_be(o, (uint64_t)(v - INT64_C(946684800000000)), 8);
+                break;
+            default: {
+                size_t n;
+                const char *s = batch_text(b, c, r, &n);
+                ok = put_be(o, n, 4) && buf_add(o, s, n) == BP_OK;
+            }
+            }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bp_status pg_load_batch(wh_loader *l, const batch *b, bp_err *err)
 {
     pg *p = l->p;
@@ -318,7 +371,10 @@ static bp_status pg_load_batch(wh_loader *l, const batch *b, bp_err *err)
             return BP_EWH;
     }
     buf_reset(&l->row);
-    for (size_t r = 0; r < b->n; r++) {
+    for (size_t r = 0; r < b->n && l->binary; r++)
+        if (!add_binary_row(&l->row, b, l->def, r))
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+    for (size_t r = 0; r < b->n && !l->binary; r++) {
         for (int c = 0; c < l->def->ncols; c++) {
             if ((c && buf_addc(&l->row, '\t')) || !add_value(&l->row, b, c, r, l->def->cols[c].type))
                 return bp_fail(err, BP_ENOMEM, "out of memory");
