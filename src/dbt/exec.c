@@ -1038,7 +1038,12 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
         pthread_join(th[t], NULL);
     double secs = now_s() - r.t0;
     summary(&r, secs, sum);
-    st = write_artifacts(&r, secs, err);
+    /* the run happened; artifacts that cannot be written (a read-only
+     * project folder) are worth a warning, not a failure */
+    bp_err aerr = {0};
+    if (write_artifacts(&r, secs, &aerr) != BP_OK)
+        fprintf(stderr, "bookpipe dbt: warning: %s (run results not saved)\n", aerr.msg);
+    st = BP_OK;
 close:
     for (int t = 1; t < threads; t++)
         if (conns[t])
