@@ -15,7 +15,9 @@
 
 #include "clean/clean.h"
 #include "clean/text.h"
+#include "core/yml.h"
 #include "csv/csv.h"
+#include "jinja/jinja.h"
 
 static uint64_t seed = 0x5eed;
 
@@ -118,10 +120,62 @@ static void fuzz_reader_and_cleaners(void **state)
     unlink(path);
 }
 
+/* ---- templates and YAML: errors are fine, crashes are not ---------------- */
+
+static bool fz_lookup(void *ctx, jinja_render *r, const char *name, jinja_val **out)
+{
+    (void)ctx;
+    *out = jinja_str(r, name, strlen(name));
+    return name[0] != 'u'; /* some names are undefined */
+}
+
+static bp_status fz_call(void *ctx, jinja_render *r, const char *name, const jinja_args *a,
+                         jinja_val **out)
+{
+    (void)ctx;
+    if (name[0] == 'e')
+        return jinja_error(r, "no %s", name);
+    *out = a->npos ? (jinja_val *)a->pos[0] : jinja_none(r);
+    return BP_OK;
+}
+
+static const char *const pieces[] = {
+    "{{", "}}", "{%", "%}", "{#", "#}", "-", " ", "if", "elif", "else", "endif", "set", "x",
+    "=", "==", "!=", "and", "or", "not", "in", "(", ")", "[", "]", "{", "}", ",", ":", ".",
+    "'s'", "\"t\"", "'", "\"", "1", "2.5", "ref", "e", "u", "true", "none", "\n", "|", "select"};
+
+static void fuzz_templates_and_yaml(void **state)
+{
+    (void)state;
+    const jinja_env env = {fz_lookup, fz_call, NULL};
+    char t[2048];
+    for (int i = 0; i < 20000; i++) {
+        size_t n = 0;
+        int k = (int)(next() % 40);
+        for (int j = 0; j < k; j++) {
+            const char *p = pieces[next() % (sizeof pieces / sizeof pieces[0])];
+            size_t l = strlen(p);
+            if (n + l >= sizeof t)
+                break;
+            memcpy(t + n, p, l);
+            n += l;
+        }
+        buf out = {0};
+        bp_err err = {0};
+        bp_status st = jinja_render_text("f.sql", t, n, &env, &out, &err);
+        assert_true(st == BP_OK || (st == BP_EINPUT && strstr(err.msg, "f.sql:")));
+        buf_free(&out);
+        yml_doc *d = NULL;
+        if (yml_parse("f.yml", t, n, &d, &err) == BP_OK)
+            yml_free(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuzz_reader_and_cleaners),
+        cmocka_unit_test(fuzz_templates_and_yaml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
