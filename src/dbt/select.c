@@ -127,10 +127,9 @@ static bp_status term(const project *p, const char *t, bool *set, bp_err *err)
     bool *base = calloc((size_t)p->nnodes + 1, 1);
     if (!base)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    bool any = false;
     for (int i = 0; i < p->nnodes; i++)
         if (atom_matches(p, &p->nodes[i], atom))
-            base[i] = any = true;
+            base[i] = true;
     for (int i = 0; i < p->nnodes; i++) {
         if (!base[i])
             continue;
@@ -145,7 +144,6 @@ static bp_status term(const project *p, const char *t, bool *set, bp_err *err)
             if (set[i])
                 mark_up(p, i, -1, set);
     free(base);
-    (void)any;
     return BP_OK;
 }
 

@@ -401,8 +401,6 @@ static bp_status pg_load_end(wh_loader *l, bp_err *err)
 static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
 {
     pg *p = (pg *)w;
-    const char *dsn = PQdb(p->conn);
-    (void)dsn;
     /* the same settings as the first connection: reuse its parameters */
     PQconninfoOption *opts = PQconninfo(p->conn);
     if (!opts)
