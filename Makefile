@@ -27,7 +27,8 @@ CPPFLAGS += -I$(DUCKDB_INC) -I/usr/include/postgresql
 LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lpq -lm -lpthread
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
-             src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c)
+             src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
+             src/orch/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -49,7 +50,7 @@ deps-test:
 	scripts/deps.sh test
 
 bookpipe: $(BUILD)/bookpipe
-	cp $< $@
+	rm -f $@ && cp $< $@
 
 $(BUILD)/bookpipe: $(CLI_OBJ) $(BUILD)/libbookpipe.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -87,6 +88,7 @@ bench: deps bookpipe
 	bench/bench.sh ./bookpipe
 	bench/dbt_bench.sh ./bookpipe
 	bench/pg_bench.sh ./bookpipe
+	bench/orch_bench.sh ./bookpipe
 
 clean:
 	rm -rf build build-san bookpipe

@@ -24,7 +24,7 @@ bench_run() {
     shift 2
     for i in 1 2; do
         rm -rf "$out/wh.duckdb" "$out/wh.duckdb.wal" "$out/lake"
-        log=$("$bp" run --no-models --data "$data" --warehouse "$out/wh.duckdb" --lake "$out/lake" "$@")
+        log=$("$bp" ingest --data "$data" --warehouse "$out/wh.duckdb" --lake "$out/lake" "$@")
     done
     echo
     echo "== $name ($(du -sh "$data" | cut -f1) of CSV)"

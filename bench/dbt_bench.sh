@@ -40,7 +40,7 @@ echo "== bookpipe dbt ls -s +m1000 (selection over the graph)"
 if [ -f "$out/scale1/Ratings.csv" ]; then
     echo "== bookpipe dbt build of the bundled project on scale-1 data"
     rm -f "$out/dbt.duckdb" "$out/dbt.duckdb.wal"
-    "$bp" run --quiet --no-models --no-lake --data "$out/scale1" --warehouse "$out/dbt.duckdb"
+    "$bp" ingest --quiet --no-lake --data "$out/scale1" --warehouse "$out/dbt.duckdb"
     "$bp" dbt build --warehouse "$out/dbt.duckdb" --project-dir "$here/../project" | grep -E "Finished running|Done\."
     "$bp" query --warehouse "$out/dbt.duckdb" \
         "SELECT r.unique_id, round(r.execution_time, 3) AS seconds FROM (SELECT unnest(results, recursive := true) FROM read_json('$here/../project/target/run_results.json')) r WHERE r.unique_id LIKE 'model.%' ORDER BY 2 DESC" --max-rows 20

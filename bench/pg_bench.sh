@@ -16,13 +16,13 @@ now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
 export PGOPTIONS="-c client_min_messages=warning"
 echo "== PostgreSQL target, scale 1 ($(psql -At -c 'show server_version'))"
-"$bp" run --quiet --no-models --no-lake --target postgres --data "$data"   # warm-up, creates tables
+"$bp" ingest --quiet --no-lake --target postgres --data "$data"   # warm-up, creates tables
 t0=$(now)
-"$bp" run --quiet --no-models --no-lake --target postgres --data "$data"
+"$bp" ingest --quiet --no-lake --target postgres --data "$data"
 t1=$(now)
 bp_s=$(calc "$t1 - $t0")
 t0=$(now)
-BOOKPIPE_PG_COPY=binary "$bp" run --quiet --no-models --no-lake --target postgres --data "$data"
+BOOKPIPE_PG_COPY=binary "$bp" ingest --quiet --no-lake --target postgres --data "$data"
 t1=$(now)
 bin_s=$(calc "$t1 - $t0")
 mkdir -p "$out/pgcsv"
@@ -45,7 +45,7 @@ printf '  psql \\copy of the same cleaned rows from CSV:         %.2f s\n' "$cop
 printf '  ratio (\\copy time / bookpipe time): %.2fx\n' "$(calc "$copy_s / $bp_s")"
 rm -rf "$out/pgcsv"
 t0=$(now)
-"$bp" run --target postgres --data "$data" --lake "$out/pglake" | grep -E "models:|stages:"
+"$bp" run --plain --target postgres --data "$data" --lake "$out/pglake" --state-dir "$out/pgstate" | sed -n '/^run [0-9]* completed/,$p'
 t1=$(now)
 printf '  run --target postgres end to end (load + lake + models + tests): %.2f s\n' "$(calc "$t1 - $t0")"
 rm -rf "$out/pglake"

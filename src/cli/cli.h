@@ -9,9 +9,10 @@
 #include <stdbool.h>
 
 #include "../core/err.h"
+#include "../core/version.h"
+#include "../orch/orch.h"
 #include "../wh/wh.h"
 
-#define BOOKPIPE_VERSION "0.1.0"
 
 typedef struct {
     const char *name;
@@ -69,6 +70,43 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Did the user ask for help? (-h, --help) */
 bool cli_wants_help(int argc, char **argv);
 
+/* The flags of `run` (and of `schedule`, which starts runs). */
+#define CLI_MAX_VARS 64
+typedef struct {
+    cli_wh w;
+    const char *data, *lake, *project_dir, *pipeline, *state_dir;
+    bool models, full_refresh;
+    clean_config clean;
+    char *var_keys[CLI_MAX_VARS], *var_vals[CLI_MAX_VARS];
+    char var_store[CLI_MAX_VARS][128];
+    int nvars;
+    const char *select, *from, *only;
+    int jobs;
+    orch_view view;
+} cli_run;
+
+/* A command's own flags besides run's: true when it matched argv[a->i]. */
+typedef bool (*cli_extra_fn)(cli_args *a, void *ctx);
+/* Parse run flags (and the caller's, through extra); returns 0 or an exit code. */
+int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra_fn extra,
+                  void *ctx);
+/* The pipeline file run uses (and the dbt project dir into proj); NULL when
+ * there is none. */
+const char *cli_pipeline_file(const cli_run *cr, char *out, size_t n, char *proj, size_t pn);
+bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, bp_err *err);
+/* The exit code for a run's outcome. */
+int cli_run_exit(const char *cmd, bp_status st, const bp_err *err, const orch_result *res);
+/* Ctrl-C / SIGTERM set the flag that cancels runs. */
+void cli_catch_signals(void);
+bool cli_stop_requested(void);
+
+/* Run sql and print its result as a table (or CSV); returns an exit code. */
+int cli_print_query(wh *w, const char *sql, bool csv, long long max_rows, const char *cmd);
+
+int cmd_runs(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_query(int argc, char **argv);

@@ -158,9 +158,11 @@ int cmd_query(int argc, char **argv)
 {
     cli_args a;
     cli_wh wf;
-    out_ctx o = {0};
+    struct {
+        bool csv;
+        long long max_rows;
+    } o = {false, 1000};
     const char *sql = NULL;
-    o.max_rows = 1000;
     cli_args_init(&a, "query", argc, argv);
     cli_wh_defaults(&wf);
     while (a.i < argc && !a.failed) {
@@ -186,14 +188,24 @@ int cmd_query(int argc, char **argv)
     bp_status st = cli_wh_open(&wf, true, &w, &err);
     if (st == BP_OK)
         st = wh_use_schema(w, wf.schema, &err);
-    if (st == BP_OK)
-        st = wh_query(w, sql, on_row, &o, &err);
+    int rc = st == BP_OK ? cli_print_query(w, sql, o.csv, o.max_rows, "query")
+                         : cli_fail("query", st, err.msg);
     wh_close(w);
+    return rc;
+}
+
+int cli_print_query(wh *w, const char *sql, bool csv, long long max_rows, const char *cmd)
+{
+    out_ctx o = {0};
+    o.csv = csv;
+    o.max_rows = max_rows;
+    bp_err err = {0};
+    bp_status st = wh_query(w, sql, on_row, &o, &err);
     int rc = 0;
     if (st != BP_OK)
-        rc = cli_fail("query", st, err.msg);
+        rc = cli_fail(cmd, st, err.msg);
     else if (o.oom)
-        rc = cli_fail("query", BP_ENOMEM, "out of memory holding the result; use --csv");
+        rc = cli_fail(cmd, BP_ENOMEM, "out of memory holding the result; use --csv");
     else if (!o.csv && o.header_done)
         print_table(&o);
     buf_free(&o.names);

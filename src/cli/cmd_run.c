@@ -6,71 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../dbt/dbt.h"
+#include "../orch/orch.h"
 #include "../pipeline/ingest.h"
 #include "cli.h"
 
-typedef struct {
-    cli_wh w;
-    ingest_opts o;
-    bool quiet;
-    bool models;              /* build the dbt project after loading (run only) */
-    const char *project_dir;  /* NULL: the bundled one */
-} run_args;
-
-static int parse(const char *cmd, int argc, char **argv, run_args *ra)
-{
-    cli_args a;
-    cli_args_init(&a, cmd, argc, argv);
-    cli_wh_defaults(&ra->w);
-    memset(&ra->o, 0, sizeof ra->o);
-    clean_config_default(&ra->o.clean);
-    ra->o.lake = "lake";
-    /* bounded memory during the load; DuckDB spills what does not fit */
-    ra->w.memory_limit = "128MB";
-    ra->quiet = false;
-    ra->models = strcmp(cmd, "run") == 0;
-    ra->project_dir = NULL;
-    long long v;
-    while (a.i < argc && !a.failed) {
-        if (cli_wh_flag(&a, &ra->w))
-            continue;
-        if (cli_flag(&a, "--data", true))
-            ra->o.data = a.val;
-        else if (cli_flag(&a, "--lake", true))
-            ra->o.lake = a.val;
-        else if (cli_flag(&a, "--no-lake", false))
-            ra->o.lake = NULL;
-        else if (cli_flag(&a, "--no-models", false))
-            ra->models = false;
-        else if (cli_flag(&a, "--project-dir", true))
-            ra->project_dir = a.val;
-        else if (cli_flag(&a, "--memory-limit", true))
-            ra->w.memory_limit = a.val;
-        else if (cli_flag(&a, "--quiet", false))
-            ra->quiet = true;
-        else if (cli_flag(&a, "--min-age", true)) {
-            if (cli_int(&a, 0, 1000, &v))
-                ra->o.clean.age_min = (int)v;
-        } else if (cli_flag(&a, "--max-age", true)) {
-            if (cli_int(&a, 0, 1000, &v))
-                ra->o.clean.age_max = (int)v;
-        } else
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[a.i]);
-    }
-    if (a.failed)
-        return BP_EXIT_USAGE;
-    if (!ra->o.data)
-        return cli_usage_error(cmd, "no input: give --data with a folder or the Kaggle zip "
-                                    "(`bookpipe gen --out DIR` makes a dataset)");
-    if (ra->o.clean.age_min > ra->o.clean.age_max)
-        return cli_usage_error(cmd, "--min-age is above --max-age");
-    ra->o.schema = ra->w.schema;
-    ra->o.progress = !ra->quiet && isatty(2);
-    return 0;
-}
-
-static void print_summary(const run_args *ra, const ingest_report *r)
+static void print_summary(const cli_run *ra, const ingest_opts *io, const ingest_report *r)
 {
     bool duck = !strcmp(ra->w.target, "duckdb");
     printf("run %lld loaded into %s%s (schema %s) in %.2f s\n", (long long)r->run_id,
@@ -86,8 +26,8 @@ static void print_summary(const run_args *ra, const ingest_report *r)
     }
     printf("  tables: %s.books, %s.users, %s.ratings, %s.quarantine, %s.load_audit\n",
            ra->w.schema, ra->w.schema, ra->w.schema, ra->w.schema, ra->w.schema);
-    if (ra->o.lake)
-        printf("  lake:   %s/{books,users,ratings}/run=%lld/ (and latest ->)\n", ra->o.lake,
+    if (io->lake)
+        printf("  lake:   %s/{books,users,ratings}/run=%lld/ (and latest ->)\n", io->lake,
                (long long)r->run_id);
     uint64_t bytes = r->bytes[0] + r->bytes[1] + r->bytes[2];
     uint64_t rows = r->st[0].read + r->st[1].read + r->st[2].read;
@@ -103,6 +43,8 @@ static void print_summary(const run_args *ra, const ingest_report *r)
 
 static volatile sig_atomic_t stop_requested;
 
+bool cli_stop_requested(void) { return stop_requested != 0; }
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -110,7 +52,7 @@ static void on_signal(int sig)
 }
 
 /* Ctrl-C and SIGTERM stop the run cleanly (rolled back, lake temps removed). */
-static void catch_signals(void)
+void cli_catch_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -147,62 +89,191 @@ static const char *bundled_project(char *out, size_t n)
     return stat("project/dbt_project.yml", &sb) == 0 ? out : NULL;
 }
 
-/* Seeds, models and tests of the project, on the warehouse just loaded. */
-static int build_models(const char *cmd, const run_args *ra)
+static int ingest_main(int argc, char **argv)
 {
-    char dir[4200];
-    const char *pd = ra->project_dir ? ra->project_dir : bundled_project(dir, sizeof dir);
-    if (!pd) {
-        fprintf(stderr, "bookpipe %s: no dbt project found (give --project-dir); models "
-                "skipped\n", cmd);
-        return 0;
-    }
-    dbt_opts o = {0};
-    o.command = "build";
-    o.project_dir = pd;
-    o.wh_target = ra->w.target;
-    o.wh_dsn = ra->w.dsn;
-    o.wh_path = ra->w.warehouse;
-    o.wh_schema = ra->w.schema;
-    o.quiet = true;
-    dbt_summary sum;
+    cli_run cr;
+    int rc = cli_run_parse("ingest", argc, argv, &cr, NULL, NULL);
+    if (rc)
+        return rc;
+    if (!cr.data)
+        return cli_usage_error("ingest", "no input: give --data with a folder or the Kaggle "
+                               "zip (`bookpipe gen --out DIR` makes a dataset)");
+    ingest_opts io = {0};
+    io.data = cr.data;
+    io.schema = cr.w.schema;
+    io.lake = cr.lake;
+    io.clean = cr.clean;
+    io.progress = cr.view != VIEW_QUIET && isatty(2);
+    io.stop = &stop_requested;
     bp_err err = {0};
-    bp_status st = dbt_main(&o, &sum, &err);
+    wh *w = NULL;
+    bp_status st = cli_wh_open(&cr.w, false, &w, &err);
     if (st != BP_OK)
-        return cli_fail(cmd, st, err.msg);
-    if (!ra->quiet)
-        printf("  models: %s: PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d (%s/target/run_results.json)\n",
-               pd, sum.ok, sum.warn, sum.error, sum.skip, sum.total, pd);
-    if (sum.error) {
-        fprintf(stderr, "bookpipe %s: %d model(s) or test(s) failed; see above and "
-                "`bookpipe dbt build --project-dir %s`\n", cmd, sum.error, pd);
-        return BP_EXIT_FAIL;
-    }
+        return cli_fail("ingest", st, err.msg);
+    ingest_report rep;
+    cli_catch_signals();
+    st = ingest_run(w, &io, &rep, &err);
+    wh_close(w);
+    if (st != BP_OK)
+        return cli_fail("ingest", st, err.msg);
+    if (cr.view != VIEW_QUIET)
+        print_summary(&cr, &io, &rep);
     return 0;
 }
 
-static int run_common(const char *cmd, int argc, char **argv)
+int cmd_ingest(int argc, char **argv) { return ingest_main(argc, argv); }
+
+/* ---- bookpipe run: the pipeline ---------------------------------------------------- */
+
+const char *cli_pipeline_file(const cli_run *cr, char *out, size_t n, char *proj, size_t pn)
 {
-    run_args ra;
-    int rc = parse(cmd, argc, argv, &ra);
-    if (rc)
-        return rc;
-    bp_err err = {0};
-    wh *w = NULL;
-    bp_status st = cli_wh_open(&ra.w, false, &w, &err);
-    if (st != BP_OK)
-        return cli_fail(cmd, st, err.msg);
-    ingest_report rep;
-    ra.o.stop = &stop_requested;
-    catch_signals();
-    st = ingest_run(w, &ra.o, &rep, &err);
-    wh_close(w);
-    if (st != BP_OK)
-        return cli_fail(cmd, st, err.msg);
-    if (!ra.quiet)
-        print_summary(&ra, &rep);
-    return ra.models ? build_models(cmd, &ra) : 0;
+    const char *pd = cr->project_dir ? cr->project_dir : bundled_project(proj, pn);
+    if (pd != proj)
+        snprintf(proj, pn, "%s", pd ? pd : "");
+    if (cr->pipeline)
+        snprintf(out, n, "%s", cr->pipeline);
+    else if (pd)
+        snprintf(out, n, "%s/pipeline.yml", pd);
+    else
+        return NULL;
+    return out;
 }
 
-int cmd_run(int argc, char **argv) { return run_common("run", argc, argv); }
-int cmd_ingest(int argc, char **argv) { return run_common("ingest", argc, argv); }
+bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, bp_err *err)
+{
+    char proj[4200], pfile[4400];
+    if (!cli_pipeline_file(cr, pfile, sizeof pfile, proj, sizeof proj))
+        return bp_fail(err, BP_EINPUT, "no pipeline file: give --pipeline FILE (the bundled "
+                       "project/pipeline.yml was not found)");
+    orch_opts o = {0};
+    o.pipeline = pfile;
+    o.target = cr->w.target;
+    o.warehouse = cr->w.warehouse;
+    o.schema = cr->w.schema;
+    o.dsn = cr->w.dsn;
+    o.memory_limit = cr->w.memory_limit;
+    o.data = cr->data;
+    o.lake = cr->lake;
+    o.project_dir = proj[0] ? proj : NULL;
+    o.state_dir = cr->state_dir;
+    o.models = cr->models;
+    o.clean = cr->clean;
+    o.var_keys = cr->var_keys;
+    o.var_vals = cr->var_vals;
+    o.nvars = cr->nvars;
+    o.select = cr->select;
+    o.from = cr->from;
+    o.only = cr->only;
+    o.full_refresh = cr->full_refresh;
+    o.jobs = cr->jobs;
+    o.trigger = trigger;
+    o.view = cr->view;
+    o.stop = &stop_requested;
+    return orch_run(&o, res, err);
+}
+
+static int add_var(cli_run *cr, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv || cr->nvars >= CLI_MAX_VARS)
+        return cli_usage_error("run", "--var wants key=value (at most %d)", CLI_MAX_VARS);
+    snprintf(cr->var_store[cr->nvars], sizeof cr->var_store[cr->nvars], "%.*s",
+             (int)(eq - kv), kv);
+    cr->var_keys[cr->nvars] = cr->var_store[cr->nvars];
+    cr->var_vals[cr->nvars] = (char *)(eq + 1);
+    cr->nvars++;
+    return 0;
+}
+
+int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra_fn extra,
+                  void *ctx)
+{
+    cli_args args, *a = &args;
+    memset(cr, 0, sizeof *cr);
+    cli_args_init(a, cmd, argc, argv);
+    cli_wh_defaults(&cr->w);
+    clean_config_default(&cr->clean);
+    cr->lake = "lake";
+    cr->w.memory_limit = "128MB";
+    cr->models = true;
+    cr->view = isatty(1) && isatty(2) ? VIEW_TTY : VIEW_PLAIN;
+    long long v;
+    while (a->i < argc && !a->failed) {
+        if (cli_wh_flag(a, &cr->w))
+            continue;
+        if (cli_flag(a, "--data", true))
+            cr->data = a->val;
+        else if (cli_flag(a, "--lake", true))
+            cr->lake = a->val;
+        else if (cli_flag(a, "--no-lake", false))
+            cr->lake = NULL;
+        else if (cli_flag(a, "--no-models", false))
+            cr->models = false;
+        else if (cli_flag(a, "--project-dir", true))
+            cr->project_dir = a->val;
+        else if (cli_flag(a, "--pipeline", true))
+            cr->pipeline = a->val;
+        else if (cli_flag(a, "--state-dir", true))
+            cr->state_dir = a->val;
+        else if (cli_flag(a, "--memory-limit", true))
+            cr->w.memory_limit = a->val;
+        else if (cli_flag(a, "--quiet", false))
+            cr->view = VIEW_QUIET;
+        else if (cli_flag(a, "--json", false))
+            cr->view = VIEW_JSON;
+        else if (cli_flag(a, "--plain", false))
+            cr->view = VIEW_PLAIN;
+        else if (cli_flag(a, "--var", true)) {
+            if (add_var(cr, a->val))
+                return BP_EXIT_USAGE;
+        } else if (cli_flag(a, "--select", true))
+            cr->select = a->val;
+        else if (cli_flag(a, "--from", true))
+            cr->from = a->val;
+        else if (cli_flag(a, "--only", true))
+            cr->only = a->val;
+        else if (cli_flag(a, "--full-refresh", false))
+            cr->full_refresh = true;
+        else if (cli_flag(a, "--jobs", true)) {
+            if (cli_int(a, 1, 256, &v))
+                cr->jobs = (int)v;
+        } else if (cli_flag(a, "--min-age", true)) {
+            if (cli_int(a, 0, 1000, &v))
+                cr->clean.age_min = (int)v;
+        } else if (cli_flag(a, "--max-age", true)) {
+            if (cli_int(a, 0, 1000, &v))
+                cr->clean.age_max = (int)v;
+        } else if (!extra || !extra(a, ctx))
+            return cli_usage_error(cmd, "unknown argument '%s'", argv[a->i]);
+    }
+    if (a->failed)
+        return BP_EXIT_USAGE;
+    if (cr->clean.age_min > cr->clean.age_max)
+        return cli_usage_error(cmd, "--min-age is above --max-age");
+    return 0;
+}
+
+int cli_run_exit(const char *cmd, bp_status st, const bp_err *err, const orch_result *res)
+{
+    if (st != BP_OK)
+        return cli_fail(cmd, st, err->msg);
+    if (!strcmp(res->status, "completed"))
+        return 0;
+    if (!strcmp(res->status, "cancelled"))
+        return BP_EXIT_INTR;
+    int rc = bp_exit_code(res->first_error);
+    return rc ? rc : BP_EXIT_FAIL;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    cli_run cr;
+    int rc = cli_run_parse("run", argc, argv, &cr, NULL, NULL);
+    if (rc)
+        return rc;
+    cli_catch_signals();
+    orch_result res;
+    bp_err err = {0};
+    bp_status st = cli_run_pipeline(&cr, "cli", &res, &err);
+    return cli_run_exit("run", st, &err, &res);
+}

@@ -7,28 +7,92 @@
 static const char run_usage[] =
     "usage: bookpipe run --data DIR|ZIP [options]\n"
     "\n"
-    "Run the pipeline: extract the three Book-Crossing files (Kaggle or original\n"
-    "BX release, a folder or the Kaggle zip), clean them, load the warehouse and\n"
-    "write the Parquet lake, all or nothing; then build the dbt project (seeds,\n"
-    "models, tests) on the loaded warehouse.\n"
+    "Run the pipeline (project/pipeline.yml, or --pipeline FILE): a DAG of blocks\n"
+    "(extract -> clean -> lake | load -> dbt seed -> dbt models -> tests) run in\n"
+    "parallel where the DAG allows, with retries, timeouts and `when` conditions.\n"
+    "Each block that changes data does it atomically, so a failed or cancelled\n"
+    "run leaves the warehouse and the lake at their last complete state.\n"
+    "A block whose inputs (files, settings, SQL, upstream outputs) are unchanged\n"
+    "since its last successful run is skipped (`skipped: up to date`).\n"
+    "Runs are recorded in schema bookpipe_meta (see `bookpipe runs`).\n"
     "\n"
     "  --data PATH        folder or zip holding Books/Users/Ratings (.csv or .csv.gz)\n"
     "  --lake DIR         Parquet lake folder (default ./lake)\n"
-    "  --no-lake          skip the lake\n"
-    "  --no-models        load only; do not build the dbt project\n"
-    "  --project-dir DIR  the dbt project to build (default: the bundled project/)\n"
+    "  --no-lake          no lake (sets var lake to ''; the lake block's when is false)\n"
+    "  --no-models        load only (sets var models to false)\n"
+    "  --pipeline FILE    the pipeline file (default: the project's pipeline.yml)\n"
+    "  --project-dir DIR  the dbt project (default: the bundled project/)\n"
+    "  --var KEY=VALUE    a pipeline variable (repeatable)\n"
+    "  --select LIST      only these blocks (comma list; +b adds upstream, b+ downstream);\n"
+    "                     a block named here runs even when up to date\n"
+    "  --from BLOCK       this block and everything downstream of it\n"
+    "  --only BLOCK       this block alone (its upstream outputs must exist)\n"
+    "  --full-refresh     run every block, up to date or not\n"
+    "  --jobs N           blocks at once (default: the number of cores)\n"
+    "  --json             machine-readable events on stdout, one JSON object per line\n"
+    "  --plain            one line per event even on a terminal\n"
+    "  --quiet            only errors\n"
+    "  --state-dir DIR    local working files (default ./.bookpipe)\n"
     "  --min-age N        ages below become NULL (default 5)\n"
     "  --max-age N        ages above become NULL (default 100)\n"
-    "  --memory-limit SZ  DuckDB's memory cap during the load (default 128MB)\n"
-    "  --quiet            no progress or summary, only errors\n"
+    "  --memory-limit SZ  DuckDB's memory cap (default 128MB)\n"
     CLI_WH_HELP
+    "\n"
+    "One run at a time per warehouse: a second run is refused while one goes on;\n"
+    "the lock of a process that died is taken over.\n"
     "\n" CLI_EXIT_HELP;
+
+static const char runs_usage[] =
+    "usage: bookpipe runs [--limit N] [--csv] [options]\n"
+    "       bookpipe runs show RUN_ID\n"
+    "\n"
+    "List recent pipeline runs (status, trigger, start, duration, block counts),\n"
+    "or the block runs of one run (status, attempts, duration, rows, error).\n"
+    "The history lives in the warehouse: tables bookpipe_meta.runs and\n"
+    "bookpipe_meta.block_runs, queryable with `bookpipe query`.\n"
+    "\n"
+    "  --limit N          runs to list (default 20)\n"
+    "  --csv              CSV output\n"
+    CLI_WH_HELP "\n" CLI_EXIT_HELP;
+
+static const char logs_usage[] =
+    "usage: bookpipe logs RUN_ID BLOCK [options]\n"
+    "\n"
+    "Print the log of one block of a run (all its attempts) and its error.\n"
+    "\n" CLI_WH_HELP "\n" CLI_EXIT_HELP;
+
+static const char schedule_usage[] =
+    "usage: bookpipe schedule [--next N] [--max-runs N] [run options]\n"
+    "\n"
+    "Start runs of the pipeline when its `schedule` (a cron expression: minute\n"
+    "hour day-of-month month day-of-week, or @hourly/@daily/@weekly/@monthly)\n"
+    "says, in the foreground, for hosts without cron. Runs are recorded with\n"
+    "trigger `schedule`; a failed run does not stop the schedule.\n"
+    "Runs missed while bookpipe was not running are not replayed: the next run\n"
+    "is the next time the expression matches after now.\n"
+    "Times are local; set TZ for another zone.\n"
+    "\n"
+    "  --next N           print the next N run times and exit\n"
+    "  --max-runs N       stop after N runs\n"
+    "  (and every option of `bookpipe run`)\n"
+    "\n" CLI_EXIT_HELP;
+
+static const char doctor_usage[] =
+    "usage: bookpipe doctor [run options]\n"
+    "\n"
+    "Check what a run with these options needs: libraries, the pipeline file,\n"
+    "the dbt project, the input data, the warehouse (DuckDB: a writable folder\n"
+    "and disk space; PostgreSQL: credentials, connectivity and privileges), the\n"
+    "lake folder. Prints what is missing and how to fix it; exit 1 on a problem.\n"
+    "Secrets are never printed.\n"
+    "\n"
+    "  (every option of `bookpipe run`)\n";
 
 static const char ingest_usage[] =
     "usage: bookpipe ingest --data DIR|ZIP [options]\n"
     "\n"
-    "Only the load stages of the pipeline (extract, clean, warehouse, lake);\n"
-    "`run` adds the models and tests of the dbt project.\n"
+    "Only the load stages, in one pass and one transaction, without the\n"
+    "orchestrator (extract, clean, warehouse, lake); `run` runs the pipeline.\n"
     "Takes the same options as `bookpipe run`.\n\n" CLI_EXIT_HELP;
 
 static const char query_usage[] =
@@ -86,8 +150,12 @@ static const char version_usage[] =
     "usage: bookpipe version\n\nPrint bookpipe's version and the DuckDB it runs on.\n";
 
 const cli_cmd cli_commands[] = {
-    {"run", cmd_run, "extract, clean, load the warehouse and the lake, build the models",
-     run_usage},
+    {"run", cmd_run, "run the pipeline: extract, clean, lake, load, models, tests", run_usage},
+    {"runs", cmd_runs, "list pipeline runs, or show one run's blocks", runs_usage},
+    {"logs", cmd_logs, "print one block's log of a run", logs_usage},
+    {"schedule", cmd_schedule, "start runs on the pipeline's cron schedule", schedule_usage},
+    {"doctor", cmd_doctor, "check what a run needs and say how to fix what is missing",
+     doctor_usage},
     {"ingest", cmd_ingest, "only the load stages (extract, clean, warehouse, lake)",
      ingest_usage},
     {"query", cmd_query, "run SQL against the warehouse", query_usage},

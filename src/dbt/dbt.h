@@ -8,7 +8,9 @@
 #ifndef BP_DBT_H
 #define BP_DBT_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "../core/err.h"
 #include "../wh/wh.h"
@@ -29,6 +31,12 @@ typedef struct {
     const char *wh_schema;
     const char *wh_dsn;
     bool quiet;                /* no per-node lines */
+    FILE *out;                 /* console lines go here; NULL: stdout */
+    /* An open warehouse to run on (its connect_more gives the threads'
+     * connections); NULL: open the profile's. Left open. */
+    wh *conn;
+    /* When set non-zero, no further node starts; the rest are skipped. */
+    volatile sig_atomic_t *stop;
 } dbt_opts;
 
 typedef struct {

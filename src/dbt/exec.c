@@ -56,11 +56,12 @@ static void line(runner *r, int idx, const char *what, const char *status)
     char ts[16], head[512];
     stamp(ts, sizeof ts);
     int n = snprintf(head, sizeof head, "%d of %d %s ", idx, r->norder, what);
-    printf("%s  %s", ts, head);
+    FILE *f = r->p->opts.out ? r->p->opts.out : stdout;
+    fprintf(f, "%s  %s", ts, head);
     for (int k = n; k < 72; k++)
-        putchar('.');
-    printf(" [%s]\n", status);
-    fflush(stdout);
+        fputc('.', f);
+    fprintf(f, " [%s]\n", status);
+    fflush(f);
 }
 
 static const char *kind_label(const node *n, char *buf, size_t bn)
@@ -547,6 +548,8 @@ static int ready_state(runner *r, int i)
     int ps = parents_state(r, i, 0);
     if (ps == 0)
         return 0;
+    if (p->opts.stop && *p->opts.stop)
+        return 2;
     bool blocked = ps == 2;
     if (n->type != NT_TEST)
         for (int t = 0; t < p->nnodes; t++) {
@@ -648,7 +651,9 @@ static void *work(void *arg)
         if (skip >= 0) {
             node *n = &r->p->nodes[skip];
             n->status = ST_SKIPPED;
-            snprintf(n->message, sizeof n->message, "skipped: an upstream node failed");
+            snprintf(n->message, sizeof n->message, "%s",
+                     r->p->opts.stop && *r->p->opts.stop ? "skipped: the run was cancelled"
+                                                         : "skipped: an upstream node failed");
             r->done[skip] = true;
             r->finished++;
             int idx = ++r->next_index;
@@ -932,26 +937,27 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         return;
     }
     stamp(ts, sizeof ts);
-    printf("%s  \n%s  Finished running", ts, ts);
+    FILE *f = p->opts.out ? p->opts.out : stdout;
+    fprintf(f, "%s  \n%s  Finished running", ts, ts);
     const char *sep = " ";
-    if (seeds) { printf("%s%d seed%s", sep, seeds, seeds == 1 ? "" : "s"); sep = ", "; }
-    if (tables) { printf("%s%d table model%s", sep, tables, tables == 1 ? "" : "s"); sep = ", "; }
-    if (views) { printf("%s%d view model%s", sep, views, views == 1 ? "" : "s"); sep = ", "; }
-    if (incs) { printf("%s%d incremental model%s", sep, incs, incs == 1 ? "" : "s"); sep = ", "; }
-    if (tests) { printf("%s%d data test%s", sep, tests, tests == 1 ? "" : "s"); }
-    printf(" in %.2fs.\n%s  \n", secs, ts);
+    if (seeds) { fprintf(f, "%s%d seed%s", sep, seeds, seeds == 1 ? "" : "s"); sep = ", "; }
+    if (tables) { fprintf(f, "%s%d table model%s", sep, tables, tables == 1 ? "" : "s"); sep = ", "; }
+    if (views) { fprintf(f, "%s%d view model%s", sep, views, views == 1 ? "" : "s"); sep = ", "; }
+    if (incs) { fprintf(f, "%s%d incremental model%s", sep, incs, incs == 1 ? "" : "s"); sep = ", "; }
+    if (tests) { fprintf(f, "%s%d data test%s", sep, tests, tests == 1 ? "" : "s"); }
+    fprintf(f, " in %.2fs.\n%s  \n", secs, ts);
     if (sum->error)
-        printf("%s  Completed with %d error%s\n", ts, sum->error, sum->error == 1 ? "" : "s");
+        fprintf(f, "%s  Completed with %d error%s\n", ts, sum->error, sum->error == 1 ? "" : "s");
     else
-        printf("%s  Completed successfully\n", ts);
+        fprintf(f, "%s  Completed successfully\n", ts);
     for (int k = 0; k < r->norder; k++) {
         node *n = &p->nodes[r->order[k]];
         if (n->status == ST_ERROR || n->status == ST_FAIL)
-            printf("%s  \n%s  %s in %s %s (%s)\n%s    %s\n", ts, ts,
+            fprintf(f, "%s  \n%s  %s in %s %s (%s)\n%s    %s\n", ts, ts,
                    n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
                    n->path ? n->path : "", ts, n->message);
     }
-    printf("%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
+    fprintf(f, "%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
            sum->warn, sum->error, sum->skip, sum->total);
 }
 
@@ -1006,12 +1012,15 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
             seeds += p->nodes[i].type == NT_SEED;
             sources += p->nodes[i].type == NT_SOURCE;
         }
-        printf("%s  Running with bookpipe dbt (dbt-compatible)\n%s  Found %d models, %d seeds, "
+        fprintf(p->opts.out ? p->opts.out : stdout, "%s  Running with bookpipe dbt (dbt-compatible)\n%s  Found %d models, %d seeds, "
                "%d data tests, %d sources\n%s  \n%s  Concurrency: %d threads (target='%s')\n%s  \n",
                ts, ts, models, seeds, tests, sources, ts, ts, threads, p->target_name, ts);
     }
     wh_config cfg = {p->target_type, p->wh_path, false, NULL, p->dsn};
-    if ((st = wh_open(&cfg, &r.main, err)) != BP_OK)
+    if (p->opts.conn) {
+        if ((st = p->opts.conn->ops->connect_more(p->opts.conn, &r.main, err)) != BP_OK)
+            goto done;
+    } else if ((st = wh_open(&cfg, &r.main, err)) != BP_OK)
         goto done;
     if (pthread_mutex_init(&r.mu, NULL) != 0 || pthread_cond_init(&r.cv, NULL) != 0) {
         st = bp_fail(err, BP_EINTERNAL, "cannot set up the scheduler");

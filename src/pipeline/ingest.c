@@ -1,4 +1,5 @@
 /* ingest.c: the load stages of the pipeline, in one transaction. */
+#include <errno.h>
 #include "ingest.h"
 
 #include <pthread.h>
@@ -113,6 +114,7 @@ typedef struct {
     int64_t run_id;
     bp_err err;      /* the producer's error, handed over with IT_ERROR */
     double t_clean;
+    unsigned long long bytes_before; /* of the sources already read */
 } producer;
 
 static void chan_push(chan *c, item it)
@@ -282,6 +284,8 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
             }
             if ((n & 0x3FFFF) == 0)
                 progress(p->o, label, n, false);
+            if (p->o->bytes_done)
+                *p->o->bytes_done = p->bytes_before + src_bytes(s);
         }
     }
     if (got < 0) {
@@ -293,6 +297,9 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
     progress(p->o, label, n, true);
     p->rep->st[t] = *clean_get_stats(c);
     p->rep->bytes[t] = src_bytes(s);
+    p->bytes_before += src_bytes(s);
+    if (p->o->bytes_done)
+        *p->o->bytes_done = p->bytes_before;
 done:
     if (b)
         chan_give(&p->ch, t, b);
@@ -603,7 +610,7 @@ done:
     return st;
 }
 
-static bp_status create_tables(wh *w, const char *schema, bp_err *err)
+static bp_status create_tables(wh *w, const char *schema, bool fresh, bp_err *err)
 {
     buf sql = {0};
     bp_status st = BP_ENOMEM;
@@ -614,9 +621,9 @@ static bp_status create_tables(wh *w, const char *schema, bp_err *err)
     for (int t = 0; t < SRC_NTABLES; t++)
         if ((st = w->ops->replace_table(w, schema, clean_table_def((src_table)t), err)) != BP_OK)
             goto done;
-    if ((st = wh_create_table(w, schema, &clean_quarantine_def, false, err)) != BP_OK)
+    if ((st = wh_create_table(w, schema, &clean_quarantine_def, fresh, err)) != BP_OK)
         goto done;
-    st = wh_create_table(w, schema, &clean_audit_def, false, err);
+    st = wh_create_table(w, schema, &clean_audit_def, fresh, err);
 done:
     if (st == BP_ENOMEM)
         bp_fail(err, st, "out of memory");
@@ -626,31 +633,50 @@ done:
 
 /* A scratch DuckDB file for the lake's Parquet when the warehouse is
  * another database: it gets the same cleaned rows and writes the files. */
-static bp_status open_engine(wh **out, char *path, size_t n, const char *schema, bp_err *err)
+static bp_status open_engine(wh **out, char *path, size_t n, const char *keep,
+                             const char *schema, bp_err *err)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(path, n, "%s/bookpipe-lake-%d.duckdb", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    if (keep)
+        snprintf(path, n, "%s.tmp", keep);
+    else
+        snprintf(path, n, "%s/bookpipe-lake-%d.duckdb", tmp && *tmp ? tmp : "/tmp",
+                 (int)getpid());
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s.wal", path);
     unlink(path);
+    unlink(wal);
     wh_config cfg = {"duckdb", path, false, "128MB", NULL};
     bp_status st = wh_open(&cfg, out, err);
     if (st != BP_OK)
         return st;
-    if ((st = create_tables(*out, schema, err)) != BP_OK) {
+    if ((st = create_tables(*out, schema, false, err)) != BP_OK) {
         wh_close(*out);
         *out = NULL;
     }
     return st;
 }
 
-static void close_engine(wh *e, const char *path)
+/* Close the engine; keep its file at `keep` (renamed from the temporary
+ * path) or remove it. */
+static bp_status close_engine(wh *e, const char *path, const char *keep, bp_err *err)
 {
     if (!e)
-        return;
+        return BP_OK;
     wh_close(e);
     char wal[4200];
     snprintf(wal, sizeof wal, "%s.wal", path);
-    unlink(path);
     unlink(wal);
+    if (!keep) {
+        unlink(path);
+        return BP_OK;
+    }
+    if (rename(path, keep) == 0)
+        return BP_OK;
+    bp_status st = bp_fail(err, BP_EIO, "cannot move the stage file %s into place: %s", path,
+                           strerror(errno));
+    unlink(path);
+    return st;
 }
 
 bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *err)
@@ -663,8 +689,8 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         return st;
     for (int t = 0; t < SRC_NTABLES; t++)
         snprintf(rep->label[t], sizeof rep->label[t], "%s", set.file[t].label);
-    int64_t run_id;
-    if ((st = ingest_next_run_id(w, o->schema, o->lake, &run_id, err)) != BP_OK)
+    int64_t run_id = o->run_id;
+    if (!run_id && (st = ingest_next_run_id(w, o->schema, o->lake, &run_id, err)) != BP_OK)
         return st;
     rep->run_id = run_id;
     bool lake_prepared = false, in_tx = false;
@@ -675,13 +701,14 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
             goto fail;
         lake_prepared = true;
     }
-    if (o->lake && strcmp(w->ops->name, "duckdb") != 0 &&
-        (st = open_engine(&engine, engine_path, sizeof engine_path, o->schema, err)) != BP_OK)
+    if ((o->lake || o->engine_path) && strcmp(w->ops->name, "duckdb") != 0 &&
+        (st = open_engine(&engine, engine_path, sizeof engine_path, o->engine_path, o->schema,
+                          err)) != BP_OK)
         goto fail;
     if ((st = wh_begin(w, err)) != BP_OK)
         goto fail;
     in_tx = true;
-    if ((st = create_tables(w, o->schema, err)) != BP_OK ||
+    if ((st = create_tables(w, o->schema, o->fresh, err)) != BP_OK ||
         (st = load_all(w, engine, o, &set, rep, run_id, err)) != BP_OK ||
         (st = write_audit(w, o->schema, rep, run_id, err)) != BP_OK)
         goto fail;
@@ -701,8 +728,10 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         goto fail;
     in_tx = false;
     rep->t_commit = now_s() - t2;
-    close_engine(engine, engine_path);
+    wh *e = engine;
     engine = NULL;
+    if ((st = close_engine(e, engine_path, o->engine_path, err)) != BP_OK)
+        return st;
     if (o->lake && (st = lake_publish(o->lake, table_names, SRC_NTABLES, run_id, err)) != BP_OK)
         return st;
     rep->t_total = now_s() - t0;
@@ -710,7 +739,7 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
 fail:
     if (in_tx)
         wh_rollback(w);
-    close_engine(engine, engine_path);
+    close_engine(engine, engine_path, NULL, NULL);
     if (lake_prepared)
         lake_discard(o->lake, table_names, SRC_NTABLES, run_id);
     return st;

@@ -8,6 +8,7 @@
 #ifndef BP_INGEST_H
 #define BP_INGEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,6 +26,16 @@ typedef struct {
     /* Set (from a signal handler) to stop the run; it then fails with
      * BP_EINTR and rolls back like any other failure. */
     volatile sig_atomic_t *stop;
+    int64_t run_id;       /* 0: the next free one */
+    /* When the warehouse is not DuckDB: keep a DuckDB copy of the loaded
+     * tables at this path (the orchestrator's stage for the lake block).
+     * Replaced only after the warehouse committed. NULL: none kept. */
+    const char *engine_path;
+    /* Replace the quarantine and audit tables too (a stage holds one run). */
+    bool fresh;
+    /* When set: bytes read so far, summed over the sources (for a
+     * progress bar; the total is their sizes). */
+    _Atomic unsigned long long *bytes_done;
 } ingest_opts;
 
 typedef struct {

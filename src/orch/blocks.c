@@ -1,0 +1,589 @@
+/* blocks.c: what each block type does, and what its fingerprint covers. */
+#include "orch_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/buf.h"
+#include "../core/fs.h"
+#include "../dbt/dbt.h"
+#include "../extract/src.h"
+#include "../lake/lake.h"
+#include "../pipeline/ingest.h"
+#include "meta.h"
+
+extern char **environ;
+
+static const char *const tables[SRC_NTABLES] = {"books", "users", "ratings"};
+
+static bp_status oom(bp_err *err) { return bp_fail(err, BP_ENOMEM, "out of memory"); }
+
+static bool is_duck(const orun *r) { return !strcmp(r->o->target, "duckdb"); }
+
+/* Where the data is: the warehouse's identity (never its password: a DSN
+ * only goes into the hash). */
+static void add_warehouse(fp_state *s, const orun *r)
+{
+    fp_adds(s, r->o->target);
+    fp_adds(s, is_duck(r) ? r->o->warehouse : r->o->dsn);
+    fp_adds(s, r->o->schema);
+}
+
+/* ---- extract: the input files, checksummed (cached by size and mtime) ------------- */
+
+static bp_status file_sum(blk_ctx *c, const char *path, fp_state *s, bp_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return bp_fail(err, BP_EINPUT, "cannot read %s: %s", path, strerror(errno));
+    int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    char sum[17];
+    bp_status st = meta_cached_sum(c->conn, path, (int64_t)sb.st_size, mt, sum, err);
+    if (st != BP_OK)
+        return st;
+    const char *how = "unchanged since last checked";
+    if (!S_ISREG(sb.st_mode)) {
+        /* a pipe or device: reading it here would consume it; it counts as
+         * changed on every run */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(sum, sizeof sum, "%08llx%08llx", (unsigned long long)now.tv_sec & 0xFFFFFFFF,
+                 (unsigned long long)now.tv_nsec);
+        how = "not a regular file: always read";
+    } else if (!sum[0]) {
+        uint64_t h, n;
+        if ((st = fp_file(path, &h, &n, err)) != BP_OK)
+            return st;
+        fp_hex(h, sum);
+        how = "checksummed";
+        if ((st = meta_cache_sum(c->conn, path, (int64_t)sb.st_size, mt, sum, err)) != BP_OK)
+            return st;
+    }
+    c->k->prog_done += (unsigned long long)sb.st_size;
+    fprintf(c->log, "  %s: %lld bytes, checksum %s (%s)\n", path, (long long)sb.st_size, sum,
+            how);
+    fp_adds(s, path);
+    fp_add(s, &sb.st_size, sizeof sb.st_size);
+    fp_adds(s, sum);
+    return BP_OK;
+}
+
+static bp_status extract_inputs(blk_ctx *c, fp_state *s, bp_err *err)
+{
+    const char *data = c->run->o->data;
+    if (!data || !*data)
+        return bp_fail(err, BP_EINPUT, "no input: give --data with a folder or the Kaggle zip "
+                       "(`bookpipe gen --out DIR` makes a dataset)");
+    src_set set;
+    bp_status st = src_discover(data, &set, err);
+    if (st != BP_OK)
+        return st;
+    fp_adds(s, data);
+    struct stat sb;
+    c->k->prog_unit = "bytes";
+    if (set.is_zip) {
+        c->k->prog_total = stat(set.root, &sb) == 0 ? (unsigned long long)sb.st_size : 0;
+        return file_sum(c, set.root, s, err);
+    }
+    for (int t = 0; t < SRC_NTABLES; t++)
+        if (stat(set.file[t].name, &sb) == 0)
+            c->k->prog_total += (unsigned long long)sb.st_size;
+    for (int t = 0; t < SRC_NTABLES && st == BP_OK; t++)
+        st = file_sum(c, set.file[t].name, s, err);
+    return st;
+}
+
+/* ---- clean: read, clean and load the stage tables ------------------------------------ */
+
+static bp_status clean_exec(blk_ctx *c, bp_err *err)
+{
+    orun *r = c->run;
+    blk *k = c->k;
+    src_set set;
+    bp_status st = src_discover(r->o->data, &set, err);
+    if (st != BP_OK)
+        return st;
+    struct stat sb;
+    k->prog_total = 0;
+    k->prog_done = 0;
+    k->prog_unit = "bytes";
+    for (int t = 0; !set.is_zip && t < SRC_NTABLES; t++)
+        if (!set.file[t].gz && stat(set.file[t].name, &sb) == 0)
+            k->prog_total += (unsigned long long)sb.st_size;
+    ingest_opts io = {0};
+    io.data = r->o->data;
+    io.schema = r->stage_schema;
+    io.clean = r->o->clean;
+    io.stop = &k->stop;
+    io.run_id = r->run_id;
+    io.fresh = true;
+    io.bytes_done = &k->prog_done;
+    if (!is_duck(r)) { /* the lake block reads the stage from a local DuckDB copy */
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s", r->stage_file);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        if (slash && (st = fs_mkdir_p(dir, BP_EIO, "state folder", err)) != BP_OK)
+            return st;
+        io.engine_path = r->stage_file;
+    }
+    ingest_report rep;
+    if ((st = ingest_run(c->conn, &io, &rep, err)) != BP_OK)
+        return st;
+    k->rows_in = k->rows_out = 0;
+    fprintf(c->log, "  %-22s %-7s %12s %12s %12s %10s\n", "source", "format", "read", "loaded",
+            "quarantined", "repaired");
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        const clean_stats *x = &rep.st[t];
+        k->rows_in += (int64_t)x->read;
+        k->rows_out += (int64_t)x->loaded;
+        fprintf(c->log, "  %-22s %-7s %12llu %12llu %12llu %10llu\n", rep.label[t],
+                rep.format[t], (unsigned long long)x->read, (unsigned long long)x->loaded,
+                (unsigned long long)x->quarantined, (unsigned long long)x->repaired);
+    }
+    fprintf(c->log, "  staged in schema %s (run %lld) in %.2f s\n", r->stage_schema,
+            (long long)rep.run_id, rep.t_total);
+    return BP_OK;
+}
+
+/* ---- load: the stage becomes the warehouse's tables, in one transaction -------------- */
+
+static bp_status add_copy(buf *q, const char *live, const char *stage, const char *t, bool whole)
+{
+    bp_status st = BP_OK;
+    if (!whole)
+        st = st ? st : buf_adds(q, "DELETE FROM ");
+    if (!whole)
+        st = st ? st : buf_add_ident(q, live);
+    if (!whole)
+        st = st ? st : buf_printf(q, ".%s WHERE run_id IN (SELECT run_id FROM ", t);
+    if (!whole)
+        st = st ? st : buf_add_ident(q, stage);
+    if (!whole)
+        st = st ? st : buf_adds(q, ".load_audit); ");
+    st = st ? st : buf_adds(q, "INSERT INTO ");
+    st = st ? st : buf_add_ident(q, live);
+    st = st ? st : buf_printf(q, ".%s SELECT * FROM ", t);
+    st = st ? st : buf_add_ident(q, stage);
+    st = st ? st : buf_printf(q, ".%s;", t);
+    return st;
+}
+
+static bp_status count_rows(wh *w, const char *schema, const char *t, int64_t *out, bp_err *err)
+{
+    buf q = {0};
+    long long v = 0;
+    bp_status st = buf_adds(&q, "SELECT count(*) FROM ") || buf_add_ident(&q, schema) ||
+                           buf_printf(&q, ".%s", t)
+                       ? oom(err)
+                       : wh_query_int(w, q.p, 0, &v, err);
+    buf_free(&q);
+    *out += v;
+    return st;
+}
+
+static bp_status staged(blk_ctx *c, bp_err *err)
+{
+    bool ok = false;
+    bp_status st = wh_exists(c->conn, c->run->stage_schema, "load_audit", &ok, err);
+    if (st == BP_OK && !ok)
+        st = bp_fail(err, BP_EINPUT, "nothing staged in schema %s: run the clean block first "
+                     "(`bookpipe run --from clean`)", c->run->stage_schema);
+    return st;
+}
+
+static bp_status load_exec(blk_ctx *c, bp_err *err)
+{
+    orun *r = c->run;
+    const char *live = r->o->schema, *stage = r->stage_schema;
+    bp_status st = staged(c, err);
+    int64_t rows = 0;
+    for (int t = 0; st == BP_OK && t < SRC_NTABLES; t++)
+        st = count_rows(c->conn, stage, tables[t], &rows, err);
+    if (st != BP_OK)
+        return st;
+    c->k->rows_in = rows;
+    buf q = {0};
+    if ((st = wh_begin(c->conn, err)) != BP_OK)
+        return st;
+    if (buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&q, live)) {
+        st = oom(err);
+        goto fail;
+    }
+    if ((st = wh_exec(c->conn, q.p, err)) != BP_OK)
+        goto fail;
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        buf_reset(&q);
+        if ((st = c->conn->ops->replace_table(c->conn, live, clean_table_def((src_table)t),
+                                              err)) != BP_OK)
+            goto fail;
+        if (add_copy(&q, live, stage, tables[t], true)) {
+            st = oom(err);
+            goto fail;
+        }
+        if (c->k->stop) {
+            st = bp_fail(err, BP_EINTR, "interrupted; the warehouse is unchanged");
+            goto fail;
+        }
+        if ((st = wh_exec(c->conn, q.p, err)) != BP_OK)
+            goto fail;
+        fprintf(c->log, "  %s.%s replaced from %s.%s\n", live, tables[t], stage, tables[t]);
+    }
+    buf_reset(&q);
+    if ((st = wh_create_table(c->conn, live, &clean_quarantine_def, false, err)) != BP_OK ||
+        (st = wh_create_table(c->conn, live, &clean_audit_def, false, err)) != BP_OK)
+        goto fail;
+    if (add_copy(&q, live, stage, "quarantine", false) ||
+        add_copy(&q, live, stage, "load_audit", false)) {
+        st = oom(err);
+        goto fail;
+    }
+    if ((st = wh_exec(c->conn, q.p, err)) != BP_OK || (st = wh_commit(c->conn, err)) != BP_OK)
+        goto fail;
+    buf_free(&q);
+    c->k->rows_out = rows;
+    fprintf(c->log, "  committed: %lld rows in %s.books, users, ratings (+ quarantine, "
+            "load_audit)\n", (long long)rows, live);
+    return BP_OK;
+fail:
+    wh_rollback(c->conn);
+    buf_free(&q);
+    return st;
+}
+
+static bool load_outputs_ok(blk_ctx *c)
+{
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        bool ok = false;
+        bp_err e;
+        if (wh_exists(c->conn, c->run->o->schema, tables[t], &ok, &e) != BP_OK || !ok)
+            return false;
+    }
+    return true;
+}
+
+/* ---- lake: Parquet files of the staged tables ----------------------------------------- */
+
+static bp_status lake_exec(blk_ctx *c, bp_err *err)
+{
+    orun *r = c->run;
+    const char *root = r->o->lake;
+    if (!root || !*root) {
+        fprintf(c->log, "  no lake folder (--no-lake): nothing to write\n");
+        return BP_OK;
+    }
+    bp_status st = staged(c, err);
+    long long run = 0;
+    buf q = {0};
+    if (st == BP_OK) {
+        if (buf_adds(&q, "SELECT max(run_id) FROM ") || buf_add_ident(&q, r->stage_schema) ||
+            buf_adds(&q, ".load_audit"))
+            st = oom(err);
+        else
+            st = wh_query_int(c->conn, q.p, 0, &run, err);
+    }
+    buf_free(&q);
+    if (st != BP_OK)
+        return st;
+    wh *engine = c->conn;
+    if (!is_duck(r)) {
+        wh_config cfg = {"duckdb", r->stage_file, true, "128MB", NULL};
+        if ((st = wh_open(&cfg, &engine, err)) != BP_OK) {
+            bp_err_prefix(err, "opening the stage copy %s (run the clean block again)",
+                          r->stage_file);
+            return st;
+        }
+    }
+    bool prepared = false;
+    if ((st = lake_prepare(root, tables, SRC_NTABLES, run, err)) != BP_OK)
+        goto done;
+    prepared = true;
+    for (int t = 0; t < SRC_NTABLES && st == BP_OK; t++) {
+        if (c->k->stop)
+            st = bp_fail(err, BP_EINTR, "interrupted; the lake is unchanged");
+        else
+            st = lake_export(engine, root, r->stage_schema, tables[t], run, err);
+    }
+    if (st == BP_OK)
+        st = lake_publish(root, tables, SRC_NTABLES, run, err);
+    if (st == BP_OK)
+        for (int t = 0; t < SRC_NTABLES; t++) {
+            char path[4200];
+            lake_file_path(path, sizeof path, root, tables[t], run);
+            fprintf(c->log, "  wrote %s\n", path);
+        }
+done:
+    if (st != BP_OK && prepared)
+        lake_discard(root, tables, SRC_NTABLES, run);
+    if (engine != c->conn)
+        wh_close(engine);
+    return st;
+}
+
+static bool lake_outputs_ok(blk_ctx *c)
+{
+    const char *root = c->run->o->lake;
+    if (!root || !*root)
+        return true;
+    for (int t = 0; root && t < SRC_NTABLES; t++) {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s/latest/%s.parquet", root, tables[t], tables[t]);
+        if (stat(path, &sb) != 0)
+            return false;
+    }
+    return root != NULL;
+}
+
+/* ---- dbt and test: the project's commands ---------------------------------------------- */
+
+/* Every file of the project that can change what dbt does. */
+static bp_status hash_tree(const char *dir, fp_state *s, int depth, bp_err *err)
+{
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    if (n < 0)
+        return depth ? BP_OK : bp_fail(err, BP_EINPUT, "dbt project %s: %s", dir,
+                                       strerror(errno));
+    bp_status st = BP_OK;
+    for (int i = 0; i < n; i++) {
+        const char *name = ents[i]->d_name;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        struct stat sb;
+        bool skip = name[0] == '.' || !strcmp(name, "target") || !strcmp(name, "logs") ||
+                    !strcmp(name, "dbt_packages") || !strcmp(name, "dashboards");
+        if (st == BP_OK && !skip && stat(path, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode) && depth < 16)
+                st = hash_tree(path, s, depth + 1, err);
+            else if (S_ISREG(sb.st_mode)) {
+                uint64_t h, len;
+                if ((st = fp_file(path, &h, &len, err)) == BP_OK) {
+                    fp_adds(s, name);
+                    fp_add(s, &h, sizeof h);
+                }
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return st;
+}
+
+static bp_status dbt_inputs(blk_ctx *c, fp_state *s, bp_err *err)
+{
+    if (!c->run->project_dir[0])
+        return bp_fail(err, BP_EINPUT, "no dbt project (give --project-dir)");
+    add_warehouse(s, c->run);
+    fp_adds(s, c->run->o->full_refresh ? "full" : "");
+    return hash_tree(c->run->project_dir, s, 0, err);
+}
+
+static bp_status dbt_exec(blk_ctx *c, bp_err *err)
+{
+    orun *r = c->run;
+    const pl_block *b = c->k->b;
+    dbt_opts o = {0};
+    o.command = b->type == BT_TEST ? "test" : b->command;
+    o.project_dir = r->project_dir;
+    o.select = b->select;
+    o.exclude = b->exclude;
+    o.full_refresh = r->o->full_refresh;
+    o.wh_target = r->o->target;
+    o.wh_dsn = r->o->dsn;
+    o.wh_path = r->o->warehouse;
+    o.wh_schema = r->o->schema;
+    o.out = c->log;
+    o.conn = c->conn;
+    o.stop = &c->k->stop;
+    dbt_summary sum;
+    bp_status st = dbt_main(&o, &sum, err);
+    if (st != BP_OK)
+        return st;
+    c->k->rows_in = sum.total;
+    c->k->rows_out = sum.ok + sum.warn;
+    if (c->k->stop)
+        return bp_fail(err, BP_EINTR, "interrupted after %d of %d nodes", sum.ok + sum.warn,
+                       sum.total);
+    if (sum.error)
+        return bp_fail(err, BP_EWH, "dbt %s: %d of %d node(s) failed (PASS=%d WARN=%d ERROR=%d "
+                       "SKIP=%d); see the block's log", o.command, sum.error, sum.total, sum.ok,
+                       sum.warn, sum.error, sum.skip);
+    return BP_OK;
+}
+
+/* ---- shell: a command, its output in the log, cancelled as a process group ------------ */
+
+static char **shell_env(blk_ctx *c)
+{
+    orun *r = c->run;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + (size_t)r->nv + 4, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        env[k++] = environ[i];
+    char **own = env + k;
+    own[0] = NULL;
+    if (asprintf(&own[0], "BOOKPIPE_RUN_ID=%lld", (long long)r->run_id) < 0 ||
+        asprintf(&own[1], "BOOKPIPE_BLOCK=%s", c->k->b->name) < 0 ||
+        asprintf(&own[2], "BOOKPIPE_ATTEMPT=%d", c->k->attempt) < 0)
+        return env; /* fewer variables; the command still runs */
+    int m = 3;
+    for (int i = 0; i < r->nv; i++)
+        if (asprintf(&own[m], "BOOKPIPE_VAR_%s=%s", r->vkeys[i], r->vvals[i]) >= 0)
+            m++;
+    return env;
+}
+
+static void free_env(char **env)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    for (char **p = env + n; *p; p++)
+        free(*p);
+    free(env);
+}
+
+static bp_status shell_exec(blk_ctx *c, bp_err *err)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return bp_fail(err, BP_EIO, "cannot create a pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    posix_spawnattr_setpgroup(&at, 0); /* its own group: cancel kills all of it */
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGINT);
+    sigaddset(&dflt, SIGTERM);
+    posix_spawnattr_setsigdefault(&at, &dflt);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+    char *argv[] = {"/bin/sh", "-c", c->k->b->command, NULL};
+    char **env = shell_env(c);
+    pid_t pid;
+    int rc = env ? posix_spawn(&pid, "/bin/sh", &fa, &at, argv, env) : ENOMEM;
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (env)
+        free_env(env);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return bp_fail(err, BP_EIO, "cannot start /bin/sh: %s", strerror(rc));
+    }
+    char b[4096];
+    bool killed = false;
+    double kill_at = 0;
+    for (;;) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        int k = poll(&p, 1, 100);
+        if (k > 0) {
+            ssize_t got = read(fds[0], b, sizeof b);
+            if (got > 0) {
+                fwrite(b, 1, (size_t)got, c->log);
+                continue;
+            }
+            if (got == 0 || errno != EINTR)
+                break;
+        }
+        if (c->k->stop && !killed) {
+            kill(-pid, SIGTERM);
+            killed = true;
+            kill_at = orch_now() + 3;
+        } else if (killed && orch_now() > kill_at) {
+            kill(-pid, SIGKILL);
+            kill_at = orch_now() + 3600;
+        }
+    }
+    close(fds[0]);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    if (killed)
+        return bp_fail(err, BP_EINTR, "command stopped");
+    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+        return BP_OK;
+    if (WIFEXITED(ws))
+        return bp_fail(err, BP_EIO, "command exited with status %d", WEXITSTATUS(ws));
+    return bp_fail(err, BP_EIO, "command killed by signal %d", WTERMSIG(ws));
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+bp_status blk_inputs(blk_ctx *c, fp_state *s, bp_err *err)
+{
+    orun *r = c->run;
+    switch (c->k->b->type) {
+    case BT_EXTRACT:
+        return extract_inputs(c, s, err);
+    case BT_CLEAN:
+        add_warehouse(s, r);
+        fp_add(s, &r->o->clean, sizeof r->o->clean);
+        return BP_OK;
+    case BT_LOAD:
+        add_warehouse(s, r);
+        return BP_OK;
+    case BT_LAKE:
+        add_warehouse(s, r);
+        fp_adds(s, r->o->lake ? r->o->lake : "");
+        return BP_OK;
+    case BT_DBT:
+    case BT_TEST:
+        return dbt_inputs(c, s, err);
+    default:
+        return BP_OK;
+    }
+}
+
+bool blk_outputs_ok(blk_ctx *c)
+{
+    switch (c->k->b->type) {
+    case BT_LOAD:
+        return load_outputs_ok(c);
+    case BT_LAKE:
+        return lake_outputs_ok(c);
+    default:
+        return true;
+    }
+}
+
+bp_status blk_exec(blk_ctx *c, bp_err *err)
+{
+    switch (c->k->b->type) {
+    case BT_EXTRACT:
+        return BP_OK; /* its work, finding and checksumming the files, was its fingerprint */
+    case BT_CLEAN:
+        return clean_exec(c, err);
+    case BT_LOAD:
+        return load_exec(c, err);
+    case BT_LAKE:
+        return lake_exec(c, err);
+    case BT_DBT:
+    case BT_TEST:
+        return dbt_exec(c, err);
+    case BT_SHELL:
+        return shell_exec(c, err);
+    default:
+        return BP_OK;
+    }
+}

@@ -1,0 +1,68 @@
+/* meta.h: run history and the run lock, kept in the target warehouse.
+ *
+ * Schema bookpipe_meta holds runs (one row per pipeline run), block_runs
+ * (one row per block of a run, with its log) and file_checksums (the
+ * input files' checksums keyed by path, size and mtime, so an unchanged
+ * file is not read again to fingerprint it). Everything is plain SQL that
+ * DuckDB and PostgreSQL both accept, so the web UI and users query it. */
+#ifndef BP_META_H
+#define BP_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/err.h"
+#include "../wh/wh.h"
+
+#define META_SCHEMA "bookpipe_meta"
+
+bp_status meta_init(wh *w, bp_err *err);
+
+/* A new run row (status running); its id is above every earlier run's
+ * and above floor (the data's own run ids). */
+bp_status meta_run_start(wh *w, const char *pipeline, const char *vars_json,
+                         const char *trigger, int64_t floor, int64_t *run_id, bp_err *err);
+bp_status meta_run_end(wh *w, int64_t run_id, const char *status, bp_err *err);
+
+typedef struct {
+    const char *block, *type, *status;
+    int attempt;
+    double started, ended;   /* unix seconds; 0: not yet */
+    int64_t rows_in, rows_out;  /* -1: not known */
+    const char *fingerprint;    /* NULL: none */
+    const char *log, *error;
+} meta_block;
+
+/* Insert (first call for the block in this run) or update its row. */
+bp_status meta_block_put(wh *w, int64_t run_id, const meta_block *b, bool insert,
+                         bp_err *err);
+
+/* The fingerprint of the block's last completed run ("" when none). */
+bp_status meta_last_fp(wh *w, const char *block, char out[17], bp_err *err);
+
+/* A checksum cached for path with this size and mtime ("" when none). */
+bp_status meta_cached_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
+                          char out[17], bp_err *err);
+bp_status meta_cache_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
+                         const char *sum, bp_err *err);
+
+/* ---- the one-run-at-a-time lock ---- */
+
+typedef struct {
+    int fd;               /* DuckDB: the lock file, held with flock */
+    char path[4200];
+    wh *pg;               /* PostgreSQL: the session holding the advisory lock */
+} meta_lock;
+
+/* Take the lock for this warehouse (DuckDB file, or PostgreSQL database
+ * and schema through conn). A lock whose holder died is taken over and
+ * *note says so; a live holder is refused with its pid, host and start. */
+bp_status meta_lock_take(meta_lock *l, const char *target, const char *warehouse,
+                         const char *schema, wh *conn, int64_t run_hint, char *note,
+                         size_t note_n, bp_err *err);
+void meta_lock_release(meta_lock *l);
+
+/* Who holds the DuckDB warehouse's lock ("" when nobody alive). */
+void meta_lock_holder(const char *warehouse, char *out, size_t n);
+
+#endif
