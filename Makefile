@@ -10,7 +10,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 # -Wno-format-truncation: snprintf into fixed message buffers truncates on
 # purpose (bounded by design); gcc flags every such call.
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP $(SANFLAGS)
 BUILD   ?= build
 
 ifdef DUCKDB_DIR
@@ -77,11 +77,13 @@ test: deps-test
 	$(MAKE) bookpipe unit
 	tests/run.sh ./bookpipe
 
+# SANFLAGS, not CFLAGS: a CFLAGS on make's command line would drop the
+# warning and dependency flags above
+SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 sanitize: deps-test
-	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	$(MAKE) BUILD=build-san SANFLAGS="$(SAN)" \
 	  build-san/bookpipe $(patsubst $(BUILD)/%,build-san/%,$(UNIT_BIN))
-	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-san \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-san SANFLAGS="$(SAN)" unit
 	ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-san/bookpipe
 
 bench: deps bookpipe

@@ -294,6 +294,22 @@ pg_tests() {
     else
         not_ok "postgres: server killed mid-load: exit $rc" "$(cat err.txt)"
     fi
+    # the orchestrator on PostgreSQL: history there, one run at a time by advisory lock
+    check "postgres: runs lists the history kept in the server" bash -c "'$bp' runs --target postgres | grep -q completed"
+    check "postgres: runs show lists a run's blocks" bash -c "'$bp' runs show 1 --target postgres | grep -q 'load_warehouse.*completed'"
+    "$bp" run --pipeline "$here/orch/slow.yml" --target postgres --only wait --quiet &
+    local holder=$!
+    sleep 1
+    "$bp" run --pipeline "$here/orch/slow.yml" --target postgres --only wait --quiet 2> err.txt
+    rc=$?
+    wait "$holder"
+    check "postgres: a second concurrent run is refused, naming the holder" bash -c "test $rc -eq 4 && grep -q 'another run is using schema books_schema on this PostgreSQL server: bookpipe pid $holder on host' err.txt"
+    "$bp" run --pipeline "$here/orch/slow.yml" --target postgres --only wait --quiet &
+    holder=$!
+    sleep 1
+    kill -KILL "$holder"
+    wait "$holder" 2>/dev/null
+    check "postgres: the lock of a killed run is free again" "$bp" run --pipeline "$here/orch/dag.yml" --target postgres --only d --quiet
     pg_stop
     trap 'rm -rf "$work"' EXIT
 }
@@ -322,10 +338,11 @@ interrupt_tests() {
     kill "$writer" 2>/dev/null
     wait "$writer" 2>/dev/null
     if [ "$rc" -eq 130 ] && grep -q "interrupted" err.txt && [ "$before" = "$(snapshot e2e.duckdb lake)" ]; then
-        ok "Ctrl-C mid-load: exit 130, warehouse and lake unchanged"
+        ok "Ctrl-C mid-load: exit 130, warehouse and lake unchanged ($(tail -1 err.txt | head -c 120))"
     else
         not_ok "Ctrl-C mid-load: exit $rc" "$(cat err.txt)"
     fi
+    check "the interrupted run is recorded as cancelled" test "$(q e2e.duckdb "SELECT status FROM bookpipe_meta.runs ORDER BY run_id DESC LIMIT 1")" = cancelled
     "$bp" run --quiet --data fifo --warehouse e2e.duckdb --lake lake >/dev/null 2>&1 &
     pid=$!
     sleep 0.3
