@@ -115,8 +115,8 @@ bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
     return BP_OK;
 }
 
-bp_status lake_export(wh *engine, const char *root, const char *schema, const char *table,
-                      int64_t run_id, bp_err *err)
+bp_status lake_export(wh *engine, const char *root, const char *schema, const char *source,
+                      const char *table, int64_t run_id, bp_err *err)
 {
     char path[4096];
     tmp_path(path, sizeof path, root, table, run_id);
@@ -124,7 +124,8 @@ bp_status lake_export(wh *engine, const char *root, const char *schema, const ch
     bp_status st = BP_ENOMEM;
     /* row order in a lake file is no contract; keeping it costs memory */
     if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") || buf_add_ident(&sql, schema) ||
-        buf_addc(&sql, '.') || buf_add_ident(&sql, table) || buf_adds(&sql, ") TO ") ||
+        buf_addc(&sql, '.') || buf_add_ident(&sql, source ? source : table) ||
+        buf_adds(&sql, ") TO ") ||
         buf_add_sqlstr(&sql, path) ||
         buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy); RESET preserve_insertion_order")) {
         bp_fail(err, st, "out of memory");

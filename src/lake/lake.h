@@ -22,9 +22,10 @@ int64_t lake_max_run(const char *root);
 bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err);
 
-/* Write schema.table to the run's temporary Parquet file through engine. */
-bp_status lake_export(wh *engine, const char *root, const char *schema, const char *table,
-                      int64_t run_id, bp_err *err);
+/* Write schema.source (NULL: schema.table) to table's temporary Parquet
+ * file of the run, through engine. */
+bp_status lake_export(wh *engine, const char *root, const char *schema, const char *source,
+                      const char *table, int64_t run_id, bp_err *err);
 
 /* Rename the temporary files into place and move `latest`. */
 bp_status lake_publish(const char *root, const char *const *tables, int ntables,

@@ -123,6 +123,7 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
     ingest_opts io = {0};
     io.data = r->o->data;
     io.schema = r->stage_schema;
+    io.table_prefix = r->stage_prefix[0] ? r->stage_prefix : NULL;
     io.clean = r->o->clean;
     io.stop = &k->stop;
     io.run_id = r->run_id;
@@ -152,40 +153,43 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
                 rep.format[t], (unsigned long long)x->read, (unsigned long long)x->loaded,
                 (unsigned long long)x->quarantined, (unsigned long long)x->repaired);
     }
-    fprintf(c->log, "  staged in schema %s (run %lld) in %.2f s\n", r->stage_schema,
-            (long long)rep.run_id, rep.t_total);
+    fprintf(c->log, "  staged as %s.%s* (run %lld) in %.2f s\n", r->stage_schema,
+            r->stage_prefix, (long long)rep.run_id, rep.t_total);
     return BP_OK;
 }
 
+static bool load_outputs_ok(blk_ctx *c);
+
 /* ---- load: the stage becomes the warehouse's tables, in one transaction -------------- */
 
-static bp_status add_copy(buf *q, const char *live, const char *stage, const char *t, bool whole)
+/* The staged copy of table t: "<schema>_stage"."t" or "<schema>"."_stage_t". */
+static bool add_staged(buf *q, const orun *r, const char *t)
 {
-    bp_status st = BP_OK;
-    if (!whole)
-        st = st ? st : buf_adds(q, "DELETE FROM ");
-    if (!whole)
-        st = st ? st : buf_add_ident(q, live);
-    if (!whole)
-        st = st ? st : buf_printf(q, ".%s WHERE run_id IN (SELECT run_id FROM ", t);
-    if (!whole)
-        st = st ? st : buf_add_ident(q, stage);
-    if (!whole)
-        st = st ? st : buf_adds(q, ".load_audit); ");
-    st = st ? st : buf_adds(q, "INSERT INTO ");
-    st = st ? st : buf_add_ident(q, live);
-    st = st ? st : buf_printf(q, ".%s SELECT * FROM ", t);
-    st = st ? st : buf_add_ident(q, stage);
-    st = st ? st : buf_printf(q, ".%s;", t);
-    return st;
+    return buf_add_ident(q, r->stage_schema) == 0 && buf_addc(q, '.') == 0 &&
+           buf_printf(q, "\"%s%s\"", r->stage_prefix, t) == 0;
 }
 
-static bp_status count_rows(wh *w, const char *schema, const char *t, int64_t *out, bp_err *err)
+static bool add_live(buf *q, const orun *r, const char *t)
+{
+    return buf_add_ident(q, r->o->schema) == 0 && buf_printf(q, ".\"%s\"", t) == 0;
+}
+
+/* Append the staged rows of quarantine or load_audit to the live table,
+ * replacing rows of the same run (a load repeated without a new clean). */
+static bool add_history(buf *q, const orun *r, const char *t)
+{
+    return buf_adds(q, "DELETE FROM ") == 0 && add_live(q, r, t) &&
+           buf_adds(q, " WHERE run_id IN (SELECT run_id FROM ") == 0 &&
+           add_staged(q, r, "load_audit") && buf_adds(q, "); INSERT INTO ") == 0 &&
+           add_live(q, r, t) && buf_adds(q, " SELECT * FROM ") == 0 && add_staged(q, r, t) &&
+           buf_adds(q, ";\n") == 0;
+}
+
+static bp_status count_rows(wh *w, const orun *r, const char *t, int64_t *out, bp_err *err)
 {
     buf q = {0};
     long long v = 0;
-    bp_status st = buf_adds(&q, "SELECT count(*) FROM ") || buf_add_ident(&q, schema) ||
-                           buf_printf(&q, ".%s", t)
+    bp_status st = buf_adds(&q, "SELECT count(*) FROM ") || !add_staged(&q, r, t)
                        ? oom(err)
                        : wh_query_int(w, q.p, 0, &v, err);
     buf_free(&q);
@@ -193,24 +197,41 @@ static bp_status count_rows(wh *w, const char *schema, const char *t, int64_t *o
     return st;
 }
 
-static bp_status staged(blk_ctx *c, bp_err *err)
+static bp_status is_staged(blk_ctx *c, bool *ok, bp_err *err)
 {
-    bool ok = false;
-    bp_status st = wh_exists(c->conn, c->run->stage_schema, "load_audit", &ok, err);
-    if (st == BP_OK && !ok)
-        st = bp_fail(err, BP_EINPUT, "nothing staged in schema %s: run the clean block first "
-                     "(`bookpipe run --from clean`)", c->run->stage_schema);
-    return st;
+    char name[128];
+    snprintf(name, sizeof name, "%sload_audit", c->run->stage_prefix);
+    return wh_exists(c->conn, c->run->stage_schema, name, ok, err);
+}
+
+/* One table: DuckDB renames the staged table into place (the data is not
+ * copied); PostgreSQL truncates and refills (views on it stay valid). */
+static bool add_swap(buf *q, const orun *r, const char *t, bool rename)
+{
+    if (rename)
+        return buf_adds(q, "DROP TABLE IF EXISTS ") == 0 && add_live(q, r, t) &&
+               buf_adds(q, "; ALTER TABLE ") == 0 && add_staged(q, r, t) &&
+               buf_printf(q, " RENAME TO \"%s\";\n", t) == 0;
+    return buf_adds(q, "INSERT INTO ") == 0 && add_live(q, r, t) &&
+           buf_adds(q, " SELECT * FROM ") == 0 && add_staged(q, r, t) && buf_adds(q, ";\n") == 0;
 }
 
 static bp_status load_exec(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
-    const char *live = r->o->schema, *stage = r->stage_schema;
-    bp_status st = staged(c, err);
+    const char *live = r->o->schema;
+    bool ok = false, rename = is_duck(r);
+    bp_status st = is_staged(c, &ok, err);
+    if (st == BP_OK && !ok && rename && load_outputs_ok(c)) {
+        fprintf(c->log, "  nothing staged: the last cleaned run is already in %s\n", live);
+        return BP_OK;
+    }
+    if (st == BP_OK && !ok)
+        return bp_fail(err, BP_EINPUT, "nothing staged in schema %s: run the clean block first "
+                       "(`bookpipe run --from clean`)", r->stage_schema);
     int64_t rows = 0;
     for (int t = 0; st == BP_OK && t < SRC_NTABLES; t++)
-        st = count_rows(c->conn, stage, tables[t], &rows, err);
+        st = count_rows(c->conn, r, tables[t], &rows, err);
     if (st != BP_OK)
         return st;
     c->k->rows_in = rows;
@@ -225,10 +246,11 @@ static bp_status load_exec(blk_ctx *c, bp_err *err)
         goto fail;
     for (int t = 0; t < SRC_NTABLES; t++) {
         buf_reset(&q);
-        if ((st = c->conn->ops->replace_table(c->conn, live, clean_table_def((src_table)t),
-                                              err)) != BP_OK)
+        if (!rename && (st = c->conn->ops->replace_table(c->conn, live,
+                                                         clean_table_def((src_table)t), err)) !=
+                           BP_OK)
             goto fail;
-        if (add_copy(&q, live, stage, tables[t], true)) {
+        if (!add_swap(&q, r, tables[t], rename)) {
             st = oom(err);
             goto fail;
         }
@@ -238,14 +260,19 @@ static bp_status load_exec(blk_ctx *c, bp_err *err)
         }
         if ((st = wh_exec(c->conn, q.p, err)) != BP_OK)
             goto fail;
-        fprintf(c->log, "  %s.%s replaced from %s.%s\n", live, tables[t], stage, tables[t]);
+        fprintf(c->log, "  %s.%s %s from the stage\n", live, tables[t],
+                rename ? "renamed into place" : "refilled");
     }
     buf_reset(&q);
     if ((st = wh_create_table(c->conn, live, &clean_quarantine_def, false, err)) != BP_OK ||
         (st = wh_create_table(c->conn, live, &clean_audit_def, false, err)) != BP_OK)
         goto fail;
-    if (add_copy(&q, live, stage, "quarantine", false) ||
-        add_copy(&q, live, stage, "load_audit", false)) {
+    bool built = add_history(&q, r, "quarantine") && add_history(&q, r, "load_audit");
+    /* a DuckDB stage is used up by the renames; its history tables go too */
+    if (built && rename)
+        built = buf_adds(&q, "DROP TABLE ") == 0 && add_staged(&q, r, "quarantine") &&
+                buf_adds(&q, "; DROP TABLE ") == 0 && add_staged(&q, r, "load_audit");
+    if (!built) {
         st = oom(err);
         goto fail;
     }
@@ -283,12 +310,18 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
         fprintf(c->log, "  no lake folder (--no-lake): nothing to write\n");
         return BP_OK;
     }
-    bp_status st = staged(c, err);
+    /* the staged tables; on DuckDB, once the load renamed them, the live
+     * ones (the same rows) */
+    bool staged = false;
+    bp_status st = is_staged(c, &staged, err);
+    if (st == BP_OK && !staged && !(is_duck(r) && load_outputs_ok(c)))
+        return bp_fail(err, BP_EINPUT, "nothing staged in schema %s: run the clean block first "
+                       "(`bookpipe run --from clean`)", r->stage_schema);
     long long run = 0;
     buf q = {0};
     if (st == BP_OK) {
-        if (buf_adds(&q, "SELECT max(run_id) FROM ") || buf_add_ident(&q, r->stage_schema) ||
-            buf_adds(&q, ".load_audit"))
+        if (buf_adds(&q, "SELECT max(run_id) FROM ") ||
+            !(staged ? add_staged(&q, r, "load_audit") : add_live(&q, r, "load_audit")))
             st = oom(err);
         else
             st = wh_query_int(c->conn, q.p, 0, &run, err);
@@ -296,6 +329,8 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
     buf_free(&q);
     if (st != BP_OK)
         return st;
+    const char *schema = staged ? r->stage_schema : r->o->schema;
+    const char *prefix = staged && is_duck(r) ? r->stage_prefix : "";
     wh *engine = c->conn;
     if (!is_duck(r)) {
         wh_config cfg = {"duckdb", r->stage_file, true, "128MB", NULL};
@@ -312,8 +347,11 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
     for (int t = 0; t < SRC_NTABLES && st == BP_OK; t++) {
         if (c->k->stop)
             st = bp_fail(err, BP_EINTR, "interrupted; the lake is unchanged");
-        else
-            st = lake_export(engine, root, r->stage_schema, tables[t], run, err);
+        else {
+            char source[128];
+            snprintf(source, sizeof source, "%s%s", prefix, tables[t]);
+            st = lake_export(engine, root, schema, source, tables[t], run, err);
+        }
     }
     if (st == BP_OK)
         st = lake_publish(root, tables, SRC_NTABLES, run, err);
@@ -567,8 +605,40 @@ bool blk_outputs_ok(blk_ctx *c)
     }
 }
 
+/* DuckDB's memory cap is the database's, not a connection's: the loading
+ * blocks (bounded by design) run under --memory-limit; dbt models (joins
+ * that may not spill) get DuckDB's default back. Blocks of the two kinds
+ * running at once share whichever was set last. */
+static bp_status set_memory(blk_ctx *c, bp_err *err)
+{
+    orun *r = c->run;
+    pl_type t = c->k->b->type;
+    if (!is_duck(r) || !r->o->memory_limit)
+        return BP_OK;
+    buf q = {0};
+    bp_status st = BP_OK;
+    if (t == BT_CLEAN || t == BT_LAKE || t == BT_LOAD) {
+        if (buf_adds(&q, "SET memory_limit = ") || buf_add_sqlstr(&q, r->o->memory_limit))
+            st = oom(err);
+    } else if (t == BT_DBT || t == BT_TEST) {
+        /* RESET would go back to the cap the database was opened with */
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+        long long mb = pages > 0 && size > 0 ? (long long)pages / 1024 * size / 1024 * 8 / 10
+                                             : 1024;
+        if (buf_printf(&q, "SET memory_limit = '%lldMB'", mb))
+            st = oom(err);
+    }
+    if (st == BP_OK && q.p)
+        st = wh_exec(c->conn, q.p, err);
+    buf_free(&q);
+    return st;
+}
+
 bp_status blk_exec(blk_ctx *c, bp_err *err)
 {
+    bp_status st = set_memory(c, err);
+    if (st != BP_OK)
+        return st;
     switch (c->k->b->type) {
     case BT_EXTRACT:
         return BP_OK; /* its work, finding and checksumming the files, was its fingerprint */

@@ -98,36 +98,30 @@ bp_status meta_run_end(wh *w, int64_t run_id, const char *status, bp_err *err)
     return st;
 }
 
-bp_status meta_block_put(wh *w, int64_t run_id, const meta_block *b, bool insert, bp_err *err)
+bool meta_block_sql(buf *q, int64_t run_id, const meta_block *b, bool insert)
 {
-    buf q = {0};
-    bool ok;
     if (insert)
-        ok = buf_printf(&q, "INSERT INTO " META_SCHEMA ".block_runs VALUES (%lld, ",
-                        (long long)run_id) == 0 &&
-             add_str(&q, b->block) && buf_adds(&q, ", ") == 0 && add_str(&q, b->type) &&
-             buf_adds(&q, ", ") == 0 && add_str(&q, b->status) &&
-             buf_printf(&q, ", %d, ", b->attempt) == 0 && add_ts(&q, b->started) &&
-             buf_adds(&q, ", ") == 0 && add_ts(&q, b->ended) && buf_adds(&q, ", ") == 0 &&
-             add_int(&q, b->rows_in) && buf_adds(&q, ", ") == 0 && add_int(&q, b->rows_out) &&
-             buf_adds(&q, ", ") == 0 && add_str(&q, b->fingerprint) &&
-             buf_adds(&q, ", ") == 0 && add_str(&q, b->log) && buf_adds(&q, ", ") == 0 &&
-             add_str(&q, b->error) && buf_adds(&q, ")") == 0;
-    else
-        ok = buf_adds(&q, "UPDATE " META_SCHEMA ".block_runs SET status = ") == 0 &&
-             add_str(&q, b->status) && buf_printf(&q, ", attempt = %d, started_at = ",
-                                                  b->attempt) == 0 &&
-             add_ts(&q, b->started) && buf_adds(&q, ", ended_at = ") == 0 &&
-             add_ts(&q, b->ended) && buf_adds(&q, ", rows_in = ") == 0 &&
-             add_int(&q, b->rows_in) && buf_adds(&q, ", rows_out = ") == 0 &&
-             add_int(&q, b->rows_out) && buf_adds(&q, ", fingerprint = ") == 0 &&
-             add_str(&q, b->fingerprint) && buf_adds(&q, ", log = ") == 0 &&
-             add_str(&q, b->log) && buf_adds(&q, ", error = ") == 0 && add_str(&q, b->error) &&
-             buf_printf(&q, " WHERE run_id = %lld AND block = ", (long long)run_id) == 0 &&
-             add_str(&q, b->block);
-    bp_status st = ok ? wh_exec(w, q.p, err) : oom(err);
-    buf_free(&q);
-    return st;
+        return buf_printf(q, "INSERT INTO " META_SCHEMA ".block_runs VALUES (%lld, ",
+                          (long long)run_id) == 0 &&
+               add_str(q, b->block) && buf_adds(q, ", ") == 0 && add_str(q, b->type) &&
+               buf_adds(q, ", ") == 0 && add_str(q, b->status) &&
+               buf_printf(q, ", %d, ", b->attempt) == 0 && add_ts(q, b->started) &&
+               buf_adds(q, ", ") == 0 && add_ts(q, b->ended) && buf_adds(q, ", ") == 0 &&
+               add_int(q, b->rows_in) && buf_adds(q, ", ") == 0 && add_int(q, b->rows_out) &&
+               buf_adds(q, ", ") == 0 && add_str(q, b->fingerprint) &&
+               buf_adds(q, ", ") == 0 && add_str(q, b->log) && buf_adds(q, ", ") == 0 &&
+               add_str(q, b->error) && buf_adds(q, ");\n") == 0;
+    return buf_adds(q, "UPDATE " META_SCHEMA ".block_runs SET status = ") == 0 &&
+           add_str(q, b->status) &&
+           buf_printf(q, ", attempt = %d, started_at = ", b->attempt) == 0 &&
+           add_ts(q, b->started) && buf_adds(q, ", ended_at = ") == 0 && add_ts(q, b->ended) &&
+           buf_adds(q, ", rows_in = ") == 0 && add_int(q, b->rows_in) &&
+           buf_adds(q, ", rows_out = ") == 0 && add_int(q, b->rows_out) &&
+           buf_adds(q, ", fingerprint = ") == 0 && add_str(q, b->fingerprint) &&
+           buf_adds(q, ", log = ") == 0 && add_str(q, b->log) &&
+           buf_adds(q, ", error = ") == 0 && add_str(q, b->error) &&
+           buf_printf(q, " WHERE run_id = %lld AND block = ", (long long)run_id) == 0 &&
+           add_str(q, b->block) && buf_adds(q, ";\n") == 0;
 }
 
 typedef struct {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/buf.h"
 #include "../core/err.h"
 #include "../wh/wh.h"
 
@@ -33,9 +34,10 @@ typedef struct {
     const char *log, *error;
 } meta_block;
 
-/* Insert (first call for the block in this run) or update its row. */
-bp_status meta_block_put(wh *w, int64_t run_id, const meta_block *b, bool insert,
-                         bp_err *err);
+/* Append the statement that inserts (first time for the block in this run)
+ * or updates its row, ending in ";"; false when out of memory. Callers
+ * batch them in one transaction: each commit of the history costs a sync. */
+bool meta_block_sql(buf *q, int64_t run_id, const meta_block *b, bool insert);
 
 /* The fingerprint of the block's last completed run ("" when none). */
 bp_status meta_last_fp(wh *w, const char *block, char out[17], bp_err *err);

@@ -442,25 +442,34 @@ static bool schedule(orun *r, int jobs, bool cancelled)
     return left || r->running > 0;
 }
 
+/* Write the changed block rows, all in one transaction. */
 static void write_meta(orun *r)
 {
-    for (int i = 0; i < r->p.n; i++) {
+    buf q = {0};
+    bool ok = buf_adds(&q, "BEGIN;\n") == 0;
+    int n = 0;
+    for (int i = 0; ok && i < r->p.n; i++) {
         blk *k = &r->blk[i];
         if (!k->dirty || k->state == BS_OUT)
             continue;
-        k->dirty = false;
-        char err_text[1100];
-        snprintf(err_text, sizeof err_text, "%s", k->error);
         meta_block m = {k->b->name, pl_type_name(k->b->type), k->status, k->attempt,
                         k->started, k->state == BS_DONE ? k->ended : 0, k->rows_in, k->rows_out,
-                        k->fp[0] ? k->fp : NULL, k->log, err_text[0] ? err_text : NULL};
-        bp_err e = {0};
-        if (meta_block_put(r->main, r->run_id, &m, !k->inserted, &e) != BP_OK) {
-            if (!r->meta_warned++)
-                fprintf(stderr, "bookpipe run: warning: run history not updated: %s\n", e.msg);
-        } else
-            k->inserted = true;
+                        k->fp[0] ? k->fp : NULL, k->log, k->error[0] ? k->error : NULL};
+        ok = meta_block_sql(&q, r->run_id, &m, !k->inserted);
+        n++;
     }
+    bp_err e = {0};
+    bp_status st = BP_ENOMEM;
+    if (ok && n && buf_adds(&q, "COMMIT") == 0 && (st = wh_exec(r->main, q.p, &e)) != BP_OK)
+        wh_rollback(r->main);
+    if (ok && n && st == BP_OK)
+        for (int i = 0; i < r->p.n; i++)
+            if (r->blk[i].dirty && r->blk[i].state != BS_OUT)
+                r->blk[i].dirty = false, r->blk[i].inserted = true;
+    if (n && st != BP_OK && !r->meta_warned++)
+        fprintf(stderr, "bookpipe run: warning: run history not updated: %s\n",
+                ok ? e.msg : "out of memory");
+    buf_free(&q);
 }
 
 static void loop(orun *r)
@@ -504,7 +513,11 @@ static bp_status open_warehouse(orun *r, bp_err *err)
 static void locate_stage(orun *r)
 {
     const orch_opts *o = r->o;
-    snprintf(r->stage_schema, sizeof r->stage_schema, "%s_stage", o->schema);
+    /* DuckDB renames the staged tables into place (no copy); PostgreSQL
+     * refills its tables from a stage schema so views on them stay valid */
+    bool duck = !strcmp(o->target, "duckdb");
+    snprintf(r->stage_schema, sizeof r->stage_schema, duck ? "%s" : "%s_stage", o->schema);
+    r->stage_prefix = duck ? "_stage_" : "";
     snprintf(r->stage_file, sizeof r->stage_file, "%s/stage-%s.duckdb",
              o->state_dir ? o->state_dir : ".bookpipe", o->schema);
     snprintf(r->project_dir, sizeof r->project_dir, "%s", o->project_dir ? o->project_dir : "");

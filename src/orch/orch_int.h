@@ -47,7 +47,8 @@ struct orun {
     blk *blk;
     int64_t run_id;
     wh *main;                  /* meta writes; other connections come from it */
-    char stage_schema[200];
+    char stage_schema[200];    /* where clean writes: DuckDB: the schema itself, with */
+    const char *stage_prefix;  /* this prefix (load renames); others: <schema>_stage */
     char stage_file[4200];     /* non-DuckDB targets: DuckDB copy of the stage */
     char project_dir[4200];
     char **vkeys, **vvals;     /* the run's variables */

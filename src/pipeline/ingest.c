@@ -172,6 +172,22 @@ static const table_def *kind_def(int kind)
     return kind == K_QUARANTINE ? &clean_quarantine_def : clean_table_def((src_table)kind);
 }
 
+/* The table a kind is written to: its own name, or with o->table_prefix. */
+typedef struct {
+    table_def d;
+    char name[128];
+} named_def;
+
+static const table_def *out_def(const ingest_opts *o, const table_def *base, named_def *nd)
+{
+    if (!o || !o->table_prefix)
+        return base;
+    nd->d = *base;
+    snprintf(nd->name, sizeof nd->name, "%s%s", o->table_prefix, base->name);
+    nd->d.name = nd->name;
+    return &nd->d;
+}
+
 static bp_status chan_init(chan *c)
 {
     memset(c, 0, sizeof *c);
@@ -448,7 +464,9 @@ static bp_status consume_pull(wh *w, producer *p, const char *schema, wh_loader 
         do {
             x.state = S_RUN;
             double t0 = now_s();
-            st = w->ops->load_source(w, schema, clean_table_def((src_table)t), &src, err);
+            named_def nd;
+            st = w->ops->load_source(w, schema, out_def(p->o, clean_table_def((src_table)t), &nd),
+                                     &src, err);
             *t_load += now_s() - t0;
             for (int i = 0; i < x.nparked; i++)
                 st = append_quarantine(w, ql, p, x.parked[i], t_load, st, err);
@@ -490,6 +508,7 @@ static bp_status load_all(wh *w, wh *engine, const ingest_opts *o, const src_set
 {
     producer *p = calloc(1, sizeof *p);
     wh_loader *loaders[K_NKINDS] = {NULL}, *eloaders[K_NKINDS] = {NULL};
+    named_def nds[K_NKINDS]; /* outlive the loaders that point at them */
     bp_status st;
     if (!p)
         return bp_fail(err, BP_ENOMEM, "out of memory");
@@ -503,7 +522,8 @@ static bp_status load_all(wh *w, wh *engine, const ingest_opts *o, const src_set
     }
     bool pull = w->ops->load_source != NULL && !engine;
     for (int k = pull ? K_QUARANTINE : 0; k < K_NKINDS; k++)
-        if ((st = w->ops->load_begin(w, o->schema, kind_def(k), &loaders[k], err)) != BP_OK)
+        if ((st = w->ops->load_begin(w, o->schema, out_def(o, kind_def(k), &nds[k]), &loaders[k],
+                                     err)) != BP_OK)
             goto done;
     for (int k = 0; engine && k < SRC_NTABLES; k++)
         if ((st = engine->ops->load_begin(engine, o->schema, kind_def(k), &eloaders[k], err)) !=
@@ -563,9 +583,11 @@ static const char *nname(int i) { return clean_nreason_name((clean_nreason)i); }
 static const char *rname(int i) { return clean_repair_name((clean_repair)i); }
 static const char *qname(int i) { return clean_qreason_name((clean_qreason)i); }
 
-static bp_status write_audit(wh *w, const char *schema, const ingest_report *rep,
+static bp_status write_audit(wh *w, const ingest_opts *o, const ingest_report *rep,
                              int64_t run_id, bp_err *err)
 {
+    const char *schema = o->schema;
+    named_def nd;
     batch *a = batch_new(&clean_audit_def);
     wh_loader *l = NULL;
     buf js = {0};
@@ -595,7 +617,7 @@ static bp_status write_audit(wh *w, const char *schema, const ingest_report *rep
             goto done;
         batch_commit(a);
     }
-    if ((st = w->ops->load_begin(w, schema, &clean_audit_def, &l, err)) != BP_OK)
+    if ((st = w->ops->load_begin(w, schema, out_def(o, &clean_audit_def, &nd), &l, err)) != BP_OK)
         goto done;
     st = w->ops->load_batch(l, a, err);
     bp_err tmp;
@@ -610,8 +632,10 @@ done:
     return st;
 }
 
-static bp_status create_tables(wh *w, const char *schema, bool fresh, bp_err *err)
+static bp_status create_tables(wh *w, const char *schema, const ingest_opts *o, bp_err *err)
 {
+    bool fresh = o && o->fresh;
+    named_def nd;
     buf sql = {0};
     bp_status st = BP_ENOMEM;
     if (buf_adds(&sql, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&sql, schema))
@@ -619,11 +643,13 @@ static bp_status create_tables(wh *w, const char *schema, bool fresh, bp_err *er
     if ((st = wh_exec(w, sql.p, err)) != BP_OK)
         goto done;
     for (int t = 0; t < SRC_NTABLES; t++)
-        if ((st = w->ops->replace_table(w, schema, clean_table_def((src_table)t), err)) != BP_OK)
+        if ((st = w->ops->replace_table(w, schema, out_def(o, clean_table_def((src_table)t), &nd),
+                                        err)) != BP_OK)
             goto done;
-    if ((st = wh_create_table(w, schema, &clean_quarantine_def, fresh, err)) != BP_OK)
+    if ((st = wh_create_table(w, schema, out_def(o, &clean_quarantine_def, &nd), fresh, err)) !=
+        BP_OK)
         goto done;
-    st = wh_create_table(w, schema, &clean_audit_def, fresh, err);
+    st = wh_create_table(w, schema, out_def(o, &clean_audit_def, &nd), fresh, err);
 done:
     if (st == BP_ENOMEM)
         bp_fail(err, st, "out of memory");
@@ -650,7 +676,7 @@ static bp_status open_engine(wh **out, char *path, size_t n, const char *keep,
     bp_status st = wh_open(&cfg, out, err);
     if (st != BP_OK)
         return st;
-    if ((st = create_tables(*out, schema, false, err)) != BP_OK) {
+    if ((st = create_tables(*out, schema, NULL, err)) != BP_OK) {
         wh_close(*out);
         *out = NULL;
     }
@@ -708,13 +734,13 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
     if ((st = wh_begin(w, err)) != BP_OK)
         goto fail;
     in_tx = true;
-    if ((st = create_tables(w, o->schema, o->fresh, err)) != BP_OK ||
+    if ((st = create_tables(w, o->schema, o, err)) != BP_OK ||
         (st = load_all(w, engine, o, &set, rep, run_id, err)) != BP_OK ||
-        (st = write_audit(w, o->schema, rep, run_id, err)) != BP_OK)
+        (st = write_audit(w, o, rep, run_id, err)) != BP_OK)
         goto fail;
     double t1 = now_s();
     for (int t = 0; o->lake && t < SRC_NTABLES; t++) {
-        if ((st = lake_export(engine ? engine : w, o->lake, o->schema, table_names[t], run_id,
+        if ((st = lake_export(engine ? engine : w, o->lake, o->schema, NULL, table_names[t], run_id,
                               err)) != BP_OK)
             goto fail;
         if (o->stop && *o->stop) {

@@ -31,6 +31,9 @@ typedef struct {
      * tables at this path (the orchestrator's stage for the lake block).
      * Replaced only after the warehouse committed. NULL: none kept. */
     const char *engine_path;
+    /* Write every table as <prefix><name> (the orchestrator's stage next to
+     * the tables it replaces); NULL: the tables themselves. */
+    const char *table_prefix;
     /* Replace the quarantine and audit tables too (a stage holds one run). */
     bool fresh;
     /* When set: bytes read so far, summed over the sources (for a
