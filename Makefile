@@ -24,11 +24,11 @@ else
 endif
 
 CPPFLAGS += -I$(DUCKDB_INC) -I/usr/include/postgresql
-LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lpq -lm -lpthread
+LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lpq -lmicrohttpd -lm -lpthread
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
              src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
-             src/orch/*.c)
+             src/orch/*.c src/web/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -359,6 +359,8 @@ interrupt_tests() {
 
 # shellcheck source=tests/orch.sh
 . "$here/orch.sh"
+# shellcheck source=tests/web.sh
+. "$here/web.sh"
 
 # ---- the dbt runner ------------------------------------------------------------
 # The fixture project exercises every feature; expected files were checked
@@ -426,6 +428,8 @@ cli_tests
 golden_tests
 e2e_tests
 orch_tests
+web_tests
+dashboard_tests
 pg_tests
 dbt_tests
 bad_input_tests

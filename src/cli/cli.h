@@ -107,6 +107,7 @@ int cmd_runs(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_query(int argc, char **argv);

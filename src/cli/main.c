@@ -77,6 +77,26 @@ static const char schedule_usage[] =
     "  (and every option of `bookpipe run`)\n"
     "\n" CLI_EXIT_HELP;
 
+static const char serve_usage[] =
+    "usage: bookpipe serve [--bind ADDR] [--port N] [--token T] [run options]\n"
+    "\n"
+    "Serve the JSON API on http://127.0.0.1:8080/: /api/health, /api/tables\n"
+    "(schemas, tables, columns, row counts), POST /api/query (read-only SQL,\n"
+    "paged), /api/runs and /api/runs/ID (the run history), POST /api/runs (Run\n"
+    "now, recorded with trigger web). The warehouse is opened read-only for\n"
+    "each request: the database refuses writes, whatever the SQL.\n"
+    "POST requests need the header X-Bookpipe-CSRF: 1.\n"
+    "\n"
+    "  --bind ADDR        address to listen on (default 127.0.0.1); any address\n"
+    "                     that is not loopback requires a token\n"
+    "  --port N           port (default 8080; 0 picks a free one and prints it)\n"
+    "  --token T          require T on every request (Authorization: Bearer T, or\n"
+    "                     ?token=T once, which sets a cookie); default $BOOKPIPE_TOKEN\n"
+    "  --max-rows N       explorer row cap per request (default 10000)\n"
+    "  --statement-timeout S  PostgreSQL: seconds per explorer statement (default 30)\n"
+    "  (and every option of `bookpipe run`, for the warehouse and Run now)\n"
+    "\n" CLI_EXIT_HELP;
+
 static const char doctor_usage[] =
     "usage: bookpipe doctor [run options]\n"
     "\n"
@@ -154,6 +174,7 @@ const cli_cmd cli_commands[] = {
     {"runs", cmd_runs, "list pipeline runs, or show one run's blocks", runs_usage},
     {"logs", cmd_logs, "print one block's log of a run", logs_usage},
     {"schedule", cmd_schedule, "start runs on the pipeline's cron schedule", schedule_usage},
+    {"serve", cmd_serve, "the web API: explorer, run history, Run now", serve_usage},
     {"doctor", cmd_doctor, "check what a run needs and say how to fix what is missing",
      doctor_usage},
     {"ingest", cmd_ingest, "only the load stages (extract, clean, warehouse, lake)",

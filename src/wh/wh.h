@@ -66,6 +66,9 @@ typedef struct {
      * (the engine's threads pull). NULL when the target has no such path. */
     bp_status (*load_source)(wh *w, const char *schema, const table_def *def, wh_source *src,
                              bp_err *err);
+    /* Run sql with parameters $1..$n bound as text (never spliced). */
+    bp_status (*query_params)(wh *w, const char *sql, int nparams, const char *const *params,
+                              wh_row_fn fn, void *ctx, bp_err *err);
 } wh_ops;
 
 struct wh {

@@ -200,34 +200,29 @@ static bp_status query_rendered(duck *d, const char *sql, duckdb_result *res, bp
     return st;
 }
 
-static bp_status duck_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+/* Hand every row of a result to fn (values as text, NULL for SQL NULL). */
+static bp_status walk(duckdb_result *res, wh_row_fn fn, void *ctx, bp_err *err)
 {
-    duck *d = (duck *)w;
-    duckdb_result res;
     bp_status st = BP_OK;
-    wh_col *cols = NULL;
-    char **vals = NULL;
-    if ((st = query_rendered(d, sql, &res, err)) != BP_OK)
-        goto done;
-    size_t nc = (size_t)duckdb_column_count(&res);
-    idx_t nr = duckdb_row_count(&res);
-    cols = calloc(nc ? nc : 1, sizeof *cols);
-    vals = calloc(nc ? nc : 1, sizeof *vals);
+    size_t nc = (size_t)duckdb_column_count(res);
+    idx_t nr = duckdb_row_count(res);
+    wh_col *cols = calloc(nc ? nc : 1, sizeof *cols);
+    char **vals = calloc(nc ? nc : 1, sizeof *vals);
     if (!cols || !vals) {
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
     }
     for (size_t c = 0; c < nc; c++) {
-        cols[c].name = duckdb_column_name(&res, (idx_t)c);
-        cols[c].numeric = is_numeric(duckdb_column_type(&res, (idx_t)c));
+        cols[c].name = duckdb_column_name(res, (idx_t)c);
+        cols[c].numeric = is_numeric(duckdb_column_type(res, (idx_t)c));
     }
     if (nr == 0 && fn)
         fn(ctx, nc, cols, NULL); /* tells the printer the columns */
     for (idx_t r = 0; r < nr && fn; r++) {
         for (size_t c = 0; c < nc; c++)
-            vals[c] = duckdb_value_is_null(&res, (idx_t)c, r)
+            vals[c] = duckdb_value_is_null(res, (idx_t)c, r)
                           ? NULL
-                          : duckdb_value_varchar(&res, (idx_t)c, r);
+                          : duckdb_value_varchar(res, (idx_t)c, r);
         int stop = fn(ctx, nc, cols, (const char *const *)vals);
         for (size_t c = 0; c < nc; c++) {
             duckdb_free(vals[c]);
@@ -239,7 +234,46 @@ static bp_status duck_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_
 done:
     free(cols);
     free(vals);
+    return st;
+}
+
+static bp_status duck_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+{
+    duck *d = (duck *)w;
+    duckdb_result res;
+    bp_status st = query_rendered(d, sql, &res, err);
+    if (st == BP_OK)
+        st = walk(&res, fn, ctx, err);
     duckdb_destroy_result(&res);
+    return st;
+}
+
+/* Parameters are bound, never spliced into the text: a value cannot change
+ * the statement. */
+static bp_status duck_query_params(wh *w, const char *sql, int np, const char *const *params,
+                                   wh_row_fn fn, void *ctx, bp_err *err)
+{
+    duck *d = (duck *)w;
+    duckdb_prepared_statement ps = NULL;
+    if (duckdb_prepare(d->con, sql, &ps) != DuckDBSuccess) {
+        bp_status st = duck_fail(err, "DuckDB", duckdb_prepare_error(ps));
+        duckdb_destroy_prepare(&ps);
+        return st;
+    }
+    for (int i = 0; i < np; i++)
+        if (duckdb_bind_varchar(ps, (idx_t)i + 1, params[i]) != DuckDBSuccess) {
+            duckdb_destroy_prepare(&ps);
+            return bp_fail(err, BP_EWH, "DuckDB: cannot bind parameter %d (the query has %llu)",
+                           i + 1, (unsigned long long)duckdb_nparams(ps));
+        }
+    duckdb_result res;
+    bp_status st = BP_OK;
+    if (duckdb_execute_prepared(ps, &res) != DuckDBSuccess)
+        st = duck_fail(err, "DuckDB", duckdb_result_error(&res));
+    else
+        st = walk(&res, fn, ctx, err);
+    duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&ps);
     return st;
 }
 
@@ -438,6 +472,7 @@ const wh_ops wh_duckdb_ops = {
     .load_end = duck_load_end,
     .load_source = duck_load_source,
     .connect_more = duck_connect_more,
+    .query_params = duck_query_params,
     .replace_table = duck_replace_table,
     .drop_cascade = "",
 };

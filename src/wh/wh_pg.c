@@ -167,12 +167,9 @@ static bool numeric_oid(Oid t)
     return t == 20 || t == 21 || t == 23 || t == 700 || t == 701 || t == 1700 || t == 26;
 }
 
-static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+/* Hand every row of a result to fn; takes r. */
+static bp_status pg_walk(pg *p, PGresult *r, wh_row_fn fn, void *ctx, bp_err *err)
 {
-    pg *p = (pg *)w;
-    if (p->active && end_copy(p, err) != BP_OK)
-        return BP_EWH;
-    PGresult *r = PQexec(p->conn, sql);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
         bp_status st = one_line(err, bp_fail(err, BP_EWH, "PostgreSQL: %s",
@@ -208,6 +205,26 @@ done:
     free(vals);
     PQclear(r);
     return st;
+}
+
+static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+{
+    pg *p = (pg *)w;
+    if (p->active && end_copy(p, err) != BP_OK)
+        return BP_EWH;
+    return pg_walk(p, PQexec(p->conn, sql), fn, ctx, err);
+}
+
+/* Parameters travel apart from the statement ($1, $2, ... as text; the
+ * server infers their types): a value cannot change the statement. */
+static bp_status pg_query_params(wh *w, const char *sql, int np, const char *const *params,
+                                 wh_row_fn fn, void *ctx, bp_err *err)
+{
+    pg *p = (pg *)w;
+    if (p->active && end_copy(p, err) != BP_OK)
+        return BP_EWH;
+    return pg_walk(p, PQexecParams(p->conn, sql, np, NULL, params, NULL, NULL, 0), fn, ctx,
+                   err);
 }
 
 /* ---- COPY ------------------------------------------------------------------- */
@@ -493,6 +510,7 @@ const wh_ops wh_pg_ops = {
     .load_batch = pg_load_batch,
     .load_end = pg_load_end,
     .connect_more = pg_connect_more,
+    .query_params = pg_query_params,
     .replace_table = pg_replace_table,
     .drop_cascade = " CASCADE",
 };

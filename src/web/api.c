@@ -1,0 +1,369 @@
+/* api.c: the JSON API behind the pages: health, the explorer (tables and
+ * read-only SQL), the run history and Run now. */
+#include "web_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/num.h"
+#include "../orch/meta.h"
+
+bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    char pfile[4400];
+    if (!cli_pipeline_file(&o->run, pfile, sizeof pfile, s->project_dir, sizeof s->project_dir))
+        s->project_dir[0] = 0;
+    if (pthread_rwlock_init(&s->wh_lock, NULL) != 0)
+        return bp_fail(err, BP_EINTERNAL, "cannot set up a lock");
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        pthread_rwlock_destroy(&s->wh_lock);
+        return bp_fail(err, BP_EINTERNAL, "cannot set up a lock");
+    }
+    return BP_OK;
+}
+
+void web_srv_free(web_srv *s)
+{
+    if (s->has_thread)
+        pthread_join(s->run_thread, NULL);
+    pthread_rwlock_destroy(&s->wh_lock);
+    pthread_mutex_destroy(&s->mu);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the warehouse, read-only, per request ------------------------------------------ */
+
+/* Open it for this request (with the shared lock held); on failure the
+ * response is already queued in *res. */
+wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
+{
+    if (pthread_rwlock_tryrdlock(&s->wh_lock) != 0) {
+        *res = web_error(r, 503, "a run started here is using the warehouse; try again when "
+                                 "it ends");
+        return NULL;
+    }
+    wh *w = NULL;
+    bp_err err = {0};
+    const cli_wh *cw = &s->o->run.w;
+    bp_status st = cli_wh_open(cw, true, &w, &err);
+    if (st == BP_OK && strcmp(cw->target, "duckdb") != 0) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SET statement_timeout = %d", s->o->statement_timeout_ms);
+        st = wh_exec(w, sql, &err);
+    }
+    if (st == BP_OK && (st = wh_use_schema(w, cw->schema, &err)) == BP_OK)
+        return w;
+    if (w)
+        wh_close(w);
+    pthread_rwlock_unlock(&s->wh_lock);
+    char who[512] = "";
+    if (!strcmp(cw->target, "duckdb"))
+        meta_lock_holder(cw->warehouse, who, sizeof who);
+    if (who[0]) {
+        char msg[800];
+        snprintf(msg, sizeof msg, "a run is using the warehouse (%s); try again when it ends",
+                 who);
+        *res = web_error(r, 503, msg);
+    } else
+        *res = web_error(r, 503, err.msg);
+    return NULL;
+}
+
+void web_close_ro(web_srv *s, wh *w)
+{
+    wh_close(w);
+    pthread_rwlock_unlock(&s->wh_lock);
+}
+
+/* ---- query results as JSON ------------------------------------------------------------ */
+
+typedef struct {
+    json_t *cols, *rows;
+    long long skip, limit, seen;
+    bool truncated, oom;
+} qjson;
+
+static int on_row(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+{
+    qjson *q = ctx;
+    if (!q->cols) {
+        if (!(q->cols = json_array()))
+            return q->oom = true, 1;
+        for (size_t i = 0; i < nc; i++)
+            json_array_append_new(q->cols, json_pack("{s:s, s:b}", "name", cols[i].name,
+                                                     "numeric", cols[i].numeric));
+    }
+    if (!vals || q->seen++ < q->skip)
+        return 0;
+    if ((long long)json_array_size(q->rows) >= q->limit) {
+        q->truncated = true;
+        return 1;
+    }
+    json_t *row = json_array();
+    if (!row)
+        return q->oom = true, 1;
+    for (size_t i = 0; i < nc; i++)
+        json_array_append_new(row, vals[i] ? json_string(vals[i]) : json_null());
+    json_array_append_new(q->rows, row);
+    return 0;
+}
+
+/* Run sql on w into {columns, rows, truncated, elapsed_ms}; NULL with
+ * *msg set when the database refused it. */
+static json_t *run_query(wh *w, const char *sql, long long skip, long long limit, bp_err *err)
+{
+    qjson q = {NULL, json_array(), skip, limit, 0, false, false};
+    double t0 = now_s();
+    bp_status st = q.rows ? wh_query(w, sql, on_row, &q, err) : bp_fail(err, BP_ENOMEM, "oom");
+    if (st == BP_OK && q.oom)
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    if (st != BP_OK) {
+        json_decref(q.cols);
+        json_decref(q.rows);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o, s:b, s:I, s:f}", "columns", q.cols ? q.cols : json_array(),
+                     "rows", q.rows, "truncated", q.truncated, "offset", (json_int_t)skip,
+                     "elapsed_ms", (now_s() - t0) * 1000);
+}
+
+/* Answer with sql's result, or the database's error as a 400. */
+static enum MHD_Result reply_query(web_srv *s, const web_req *r, const char *sql,
+                                   long long skip, long long limit)
+{
+    enum MHD_Result res;
+    wh *w = web_open_ro(s, r, &res);
+    if (!w)
+        return res;
+    bp_err err = {0};
+    json_t *j = run_query(w, sql, skip, limit, &err);
+    web_close_ro(s, w);
+    return j ? web_json(r, 200, j) : web_error(r, 400, err.msg);
+}
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+static enum MHD_Result health(web_srv *s, const web_req *r)
+{
+    pthread_mutex_lock(&s->mu);
+    bool running = s->running;
+    pthread_mutex_unlock(&s->mu);
+    return web_json(r, 200, json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "ok", 1, "version",
+                                      BOOKPIPE_VERSION, "duckdb", wh_duckdb_version(), "target",
+                                      s->o->run.w.target, "schema", s->o->run.w.schema,
+                                      "run_in_progress", running));
+}
+
+static const char tables_sql[] =
+    "SELECT t.table_schema, t.table_name, t.table_type, c.column_name, c.data_type "
+    "FROM information_schema.tables t JOIN information_schema.columns c "
+    "ON c.table_catalog = t.table_catalog AND c.table_schema = t.table_schema "
+    "AND c.table_name = t.table_name "
+    "WHERE t.table_catalog = current_database() "
+    "AND t.table_schema NOT IN ('information_schema', 'pg_catalog') "
+    "ORDER BY t.table_schema, t.table_name, c.ordinal_position";
+
+typedef struct {
+    json_t *schemas;         /* [{name, tables: [{name, type, columns: [...]}]}] */
+    json_t *schema, *table;  /* the ones being filled */
+} tree;
+
+static int on_column(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+{
+    (void)cols;
+    tree *t = ctx;
+    if (!vals || nc < 5 || !vals[0] || !vals[1])
+        return 0;
+    if (!t->schema || strcmp(json_string_value(json_object_get(t->schema, "name")), vals[0])) {
+        t->schema = json_pack("{s:s, s:[]}", "name", vals[0], "tables");
+        json_array_append_new(t->schemas, t->schema);
+        t->table = NULL;
+    }
+    if (!t->table || strcmp(json_string_value(json_object_get(t->table, "name")), vals[1])) {
+        t->table = json_pack("{s:s, s:s, s:[]}", "name", vals[1], "type",
+                             vals[2] ? vals[2] : "", "columns");
+        json_array_append_new(json_object_get(t->schema, "tables"), t->table);
+    }
+    json_array_append_new(json_object_get(t->table, "columns"),
+                          json_pack("{s:s, s:s}", "name", vals[3] ? vals[3] : "", "type",
+                                    vals[4] ? vals[4] : ""));
+    return 0;
+}
+
+/* Row counts of the base tables (views are left to the user: they may be
+ * expensive). */
+static void add_counts(wh *w, json_t *schemas)
+{
+    size_t i, k;
+    json_t *sc, *tb;
+    json_array_foreach(schemas, i, sc) {
+        json_array_foreach(json_object_get(sc, "tables"), k, tb) {
+            const char *type = json_string_value(json_object_get(tb, "type"));
+            if (!type || strcmp(type, "BASE TABLE") != 0)
+                continue;
+            buf q = {0};
+            long long n = -1;
+            bp_err err;
+            if (!buf_adds(&q, "SELECT count(*) FROM ") &&
+                !buf_add_ident(&q, json_string_value(json_object_get(sc, "name"))) &&
+                !buf_addc(&q, '.') &&
+                !buf_add_ident(&q, json_string_value(json_object_get(tb, "name"))) &&
+                wh_query_int(w, q.p, -1, &n, &err) == BP_OK)
+                json_object_set_new(tb, "rows", json_integer(n));
+            buf_free(&q);
+        }
+    }
+}
+
+static enum MHD_Result tables(web_srv *s, const web_req *r)
+{
+    enum MHD_Result res;
+    wh *w = web_open_ro(s, r, &res);
+    if (!w)
+        return res;
+    tree t = {json_array(), NULL, NULL};
+    bp_err err = {0};
+    bp_status st = t.schemas ? wh_query(w, tables_sql, on_column, &t, &err) : BP_ENOMEM;
+    if (st == BP_OK)
+        add_counts(w, t.schemas);
+    web_close_ro(s, w);
+    if (st != BP_OK) {
+        json_decref(t.schemas);
+        return web_error(r, 500, err.msg[0] ? err.msg : "out of memory");
+    }
+    return web_json(r, 200, json_pack("{s:o}", "schemas", t.schemas));
+}
+
+/* POST /api/query {"sql": "...", "offset": 0, "limit": 100} */
+static enum MHD_Result query(web_srv *s, const web_req *r)
+{
+    json_error_t je;
+    json_t *in = json_loadb(r->body, r->n, 0, &je);
+    const char *sql = json_string_value(json_object_get(in, "sql"));
+    json_int_t off = json_integer_value(json_object_get(in, "offset"));
+    json_int_t lim = json_integer_value(json_object_get(in, "limit"));
+    if (!sql || !*sql) {
+        json_decref(in);
+        return web_error(r, 400, "send JSON {\"sql\": \"SELECT ...\"} (and optionally offset, "
+                                 "limit)");
+    }
+    long long cap = s->o->max_rows > 0 ? s->o->max_rows : 10000;
+    if (lim <= 0 || lim > cap)
+        lim = cap;
+    enum MHD_Result res = reply_query(s, r, sql, off > 0 ? off : 0, lim);
+    json_decref(in);
+    return res;
+}
+
+static const char runs_sql[] =
+    "SELECT run_id, pipeline, \"trigger\", status, CAST(started_at AS VARCHAR) AS started_at, "
+    "CAST(ended_at AS VARCHAR) AS ended_at, vars FROM " META_SCHEMA ".runs "
+    "ORDER BY run_id DESC";
+
+static enum MHD_Result runs(web_srv *s, const web_req *r)
+{
+    return reply_query(s, r, runs_sql, 0, 200);
+}
+
+static enum MHD_Result run_one(web_srv *s, const web_req *r, const char *id_text)
+{
+    int64_t id;
+    if (!num_parse_i64(id_text, strlen(id_text), &id) || id <= 0)
+        return web_error(r, 404, "no such run");
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "SELECT block, type, status, attempt, CAST(started_at AS VARCHAR) AS started_at, "
+             "CAST(ended_at AS VARCHAR) AS ended_at, rows_in, rows_out, error, log FROM "
+             META_SCHEMA ".block_runs WHERE run_id = %lld ORDER BY started_at NULLS LAST, block",
+             (long long)id);
+    return reply_query(s, r, sql, 0, 1000);
+}
+
+static void *web_run(void *arg)
+{
+    web_srv *s = arg;
+    pthread_rwlock_wrlock(&s->wh_lock);
+    cli_run cr = s->o->run;
+    cr.view = VIEW_QUIET;
+    orch_result res;
+    bp_err err = {0};
+    bp_status st = cli_run_pipeline(&cr, "web", &res, &err);
+    pthread_rwlock_unlock(&s->wh_lock);
+    pthread_mutex_lock(&s->mu);
+    s->running = false;
+    s->last_run = st == BP_OK ? res.run_id : -1;
+    pthread_mutex_unlock(&s->mu);
+    if (st != BP_OK)
+        fprintf(stderr, "bookpipe serve: run failed to start: %s\n", err.msg);
+    return NULL;
+}
+
+/* POST /api/runs {"target": "duckdb"}: Run now. */
+static enum MHD_Result start_run(web_srv *s, const web_req *r)
+{
+    json_error_t je;
+    json_t *in = r->n ? json_loadb(r->body, r->n, 0, &je) : NULL;
+    const char *target = json_string_value(json_object_get(in, "target"));
+    bool other = target && strcmp(target, s->o->run.w.target) != 0;
+    json_decref(in);
+    if (other)
+        return web_error(r, 400, "this server runs the pipeline on its own target only "
+                                 "(start `bookpipe serve --target ...` for another)");
+    if (!s->o->run.data)
+        return web_error(r, 400, "no input data: start `bookpipe serve --data DIR` to run the "
+                                 "pipeline from here");
+    pthread_mutex_lock(&s->mu);
+    if (s->running) {
+        pthread_mutex_unlock(&s->mu);
+        return web_error(r, 409, "a run started here is still going");
+    }
+    if (s->has_thread)
+        pthread_join(s->run_thread, NULL);
+    s->running = true;
+    s->has_thread = pthread_create(&s->run_thread, NULL, web_run, s) == 0;
+    if (!s->has_thread)
+        s->running = false;
+    bool ok = s->has_thread;
+    pthread_mutex_unlock(&s->mu);
+    if (!ok)
+        return web_error(r, 500, "cannot start a thread for the run");
+    return web_json(r, 202, json_pack("{s:b, s:s}", "started", 1, "trigger", "web"));
+}
+
+static const char index_html[] =
+    "<!doctype html><meta charset=utf-8><title>bookpipe</title>"
+    "<h1>bookpipe</h1><p>The API is under <code>/api/</code>: "
+    "<a href=/api/health>health</a>, <a href=/api/tables>tables</a>, "
+    "<a href=/api/runs>runs</a>.</p>";
+
+enum MHD_Result web_route(web_srv *s, const web_req *r)
+{
+    const char *u = r->url;
+    if (!r->post && !strcmp(u, "/"))
+        return web_send(r, 200, "text/html; charset=utf-8", index_html, sizeof index_html - 1);
+    if (!r->post && !strcmp(u, "/api/health"))
+        return health(s, r);
+    if (!r->post && !strcmp(u, "/api/tables"))
+        return tables(s, r);
+    if (r->post && !strcmp(u, "/api/query"))
+        return query(s, r);
+    if (!strcmp(u, "/api/runs"))
+        return r->post ? start_run(s, r) : runs(s, r);
+    if (!r->post && !strncmp(u, "/api/runs/", 10))
+        return run_one(s, r, u + 10);
+    if (!r->post && !strcmp(u, "/api/dashboards"))
+        return web_dashboards(s, r);
+    if (!r->post && !strncmp(u, "/api/dashboards/", 16))
+        return web_dashboard(s, r, u + 16);
+    return web_error(r, 404, "no such page or API");
+}

@@ -1,0 +1,31 @@
+/* web.h: `bookpipe serve`: the JSON API (and, later, the pages) on
+ * libmicrohttpd.
+ *
+ * Every request opens the warehouse read-only for itself (DuckDB in
+ * READ_ONLY mode, PostgreSQL in read-only transactions with a statement
+ * timeout), so the SQL explorer cannot write whatever SQL it is given, and a
+ * `bookpipe run` from the command line can take the warehouse between
+ * requests. A run started from the web holds the warehouse for its duration;
+ * requests meanwhile are answered 503. */
+#ifndef BP_WEB_H
+#define BP_WEB_H
+
+#include <stdbool.h>
+
+#include "../cli/cli.h"
+#include "../core/err.h"
+
+typedef struct {
+    const char *bind;         /* address (default 127.0.0.1) */
+    int port;                 /* default 8080; 0 picks a free one */
+    const char *token;        /* required on every request when set */
+    const char *dashboards;   /* extra Grafana dashboard folder */
+    cli_run run;              /* warehouse, pipeline and run flags (Run now) */
+    long long max_rows;       /* explorer row cap */
+    int statement_timeout_ms; /* PostgreSQL explorer statements */
+} web_opts;
+
+/* Serve until SIGINT/SIGTERM. Prints the URL (with the port) on stdout. */
+bp_status web_serve(const web_opts *o, bp_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* web_int.h: what server.c and api.c share. */
+#ifndef BP_WEB_INT_H
+#define BP_WEB_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "../core/buf.h"
+#include "web.h"
+
+typedef struct {
+    const web_opts *o;
+    /* Requests hold it shared; a run started here holds it alone: DuckDB
+     * lets one process at a time open the file for writing. */
+    pthread_rwlock_t wh_lock;
+    pthread_mutex_t mu;
+    bool running;            /* a web run is going */
+    long long last_run;      /* its id, when known */
+    pthread_t run_thread;
+    bool has_thread;
+    char project_dir[4200];  /* its dashboards/ folder is served */
+} web_srv;
+
+typedef struct {
+    struct MHD_Connection *c;
+    const char *url;
+    bool post;
+    const char *body;
+    size_t n;
+    const char *cookie;      /* Set-Cookie for the reply, or NULL */
+} web_req;
+
+bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err);
+void web_srv_free(web_srv *s);
+
+/* Route a request to its handler; queues the response. */
+enum MHD_Result web_route(web_srv *s, const web_req *r);
+
+/* The warehouse, read-only, for one request (holding the shared lock); on
+ * failure the answer is queued in *res. */
+wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res);
+void web_close_ro(web_srv *s, wh *w);
+
+enum MHD_Result web_dashboards(web_srv *s, const web_req *r);
+enum MHD_Result web_dashboard(web_srv *s, const web_req *r, const char *rest);
+
+enum MHD_Result web_send(const web_req *r, unsigned status, const char *type,
+                         const char *body, size_t n);
+/* Send j (taking its reference). */
+enum MHD_Result web_json(const web_req *r, unsigned status, json_t *j);
+enum MHD_Result web_error(const web_req *r, unsigned status, const char *msg);
+
+#endif

@@ -1,0 +1,124 @@
+# web.sh: tests of `bookpipe serve` (sourced by run.sh): the JSON API on a
+# free loopback port, against a real DuckDB warehouse.
+
+# serve_start LOG [flags]: start the server on a free port; sets srv_pid, url
+serve_start() {
+    local log=$1 i
+    shift
+    "$bp" serve --port 0 "$@" > "$log" 2>&1 &
+    srv_pid=$!
+    url=
+    for i in $(seq 1 50); do
+        url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1)
+        [ -n "$url" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+serve_stop() { kill -INT "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; }
+# api [curl args]: body on stdout; the status code on the last line
+api() { curl -s --noproxy '*' -w '\n%{http_code}' "$@"; }
+status_of() { tail -1; }
+post_sql() { api -X POST -H 'X-Bookpipe-CSRF: 1' -H 'Content-Type: application/json' --data-binary "$1" "$url/api/query"; }
+
+web_tests() {
+    mkdir -p web && cd web || return
+    cp ../e2e.duckdb web.duckdb
+    local users out
+    users=$(q web.duckdb "SELECT count(*) FROM users")
+    if ! serve_start serve.log --warehouse web.duckdb --data ../data --no-lake; then
+        not_ok "web: serve starts and prints its URL" "$(cat serve.log)"
+        cd .. && return
+    fi
+    ok "web: serve starts on a free loopback port ($url)"
+    check "web: /api/health" bash -c "curl -s --noproxy '*' $url/api/health | grep -q '\"ok\":true'"
+    out=$(api "$url/api/tables")
+    check "web: /api/tables lists books_schema.users with its row count" bash -c "printf '%s' '$out' | tr -d '\n' | grep -q '\"name\":\"users\",\"type\":\"BASE TABLE\",\"columns\":\[[^]]*\],\"rows\":$users'"
+    out=$(post_sql '{"sql": "SELECT count(*) AS n FROM users"}')
+    check "web: POST /api/query answers" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\[\"$users\"\]\]'"
+    out=$(post_sql '{"sql": "SELECT user_id FROM users ORDER BY user_id", "offset": 1, "limit": 2}')
+    check "web: results are paged (offset, limit, truncated)" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\[\"2\"\],\[\"3\"\]\],\"truncated\":true,\"offset\":1'"
+    out=$(post_sql '{"sql": "DROP TABLE books_schema.users"}')
+    check "web: the explorer cannot write (the database says read-only)" bash -c "printf '%s' '$out' | grep -q 'read-only' && test \"\$(printf '%s' '$out' | tail -1)\" = 400"
+    out=$(post_sql '{"sql": "DELETE FROM users; SELECT 1"}')
+    check "web: nor with a second statement" bash -c "printf '%s' '$out' | tail -1 | grep -qx 400"
+    check "web: the users table is intact" test "$(curl -s --noproxy '*' -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"sql": "SELECT count(*) FROM users"}' "$url/api/query" | grep -o '\[\[\"[0-9]*\"\]\]')" = "[[\"$users\"]]"
+    out=$(api -X POST --data-binary '{"sql": "SELECT 1"}' "$url/api/query")
+    check "web: a POST without the CSRF header is refused (403)" bash -c "printf '%s' '$out' | tail -1 | grep -qx 403"
+    local p
+    for p in '/api/../etc/passwd' '/api/%2e%2e/%2e%2e/etc/passwd' '/api/..%2f..%2fetc/passwd' '/%2e%2e/x' '/api//tables'; do
+        out=$(api --path-as-is "$url$p")
+        check "web: path $p is refused" bash -c "printf '%s' '$out' | tail -1 | grep -qx 400"
+    done
+    out=$(api "$url/api/nosuch")
+    check "web: an unknown API is a JSON 404" bash -c "printf '%s' '$out' | grep -q '\"error\"' && printf '%s' '$out' | tail -1 | grep -qx 404"
+    out=$(api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary "$(head -c 70000 /dev/zero | tr '\0' x)" "$url/api/query")
+    check "web: a body over 64 KiB is refused (413)" bash -c "printf '%s' '$out' | tail -1 | grep -qx 413"
+    # Run now
+    local before after i
+    before=$(api "$url/api/runs" | grep -o '"web"' | wc -l)
+    out=$(api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs")
+    check "web: Run now is accepted (202)" bash -c "printf '%s' '$out' | tail -1 | grep -qx 202"
+    for i in $(seq 1 100); do
+        after=$(api "$url/api/runs" | head -1)
+        printf '%s' "$after" | grep -q '"web","completed"' && break
+        sleep 0.2
+    done
+    check "web: the run appears in /api/runs with trigger web, completed" bash -c "printf '%s' '$after' | grep -q '\"web\",\"completed\"'"
+    serve_stop
+    check "web: runs started from the web are in the history" test "$(q web.duckdb "SELECT count(*) FROM bookpipe_meta.runs WHERE \"trigger\" = 'web'")" = $((before + 1))
+    # binding and the token
+    "$bp" serve --bind 0.0.0.0 --port 0 --warehouse web.duckdb > /dev/null 2> err.txt
+    check "web: a non-loopback bind without a token is refused at start" bash -c "test $? -eq 2 && grep -q 'needs --token' err.txt"
+    serve_start serve2.log --warehouse web.duckdb --token test-token-0123456789
+    out=$(api "$url/api/health")
+    check "web: with --token, a request without it gets 401" bash -c "printf '%s' '$out' | tail -1 | grep -qx 401"
+    out=$(api -H 'Authorization: Bearer test-token-0123456789' "$url/api/health")
+    check "web: and with it, 200" bash -c "printf '%s' '$out' | tail -1 | grep -qx 200"
+    out=$(api -H 'Authorization: Bearer wrong-token-012345678' "$url/api/health")
+    check "web: a wrong token gets 401" bash -c "printf '%s' '$out' | tail -1 | grep -qx 401"
+    check "web: ?token= sets an HttpOnly cookie" bash -c "curl -s --noproxy '*' -D - -o /dev/null '$url/?token=test-token-0123456789' | grep -qi 'set-cookie: bookpipe_token=.*HttpOnly'"
+    check "web: the token is never printed" bash -c "! grep -q test-token serve2.log"
+    serve_stop
+    cd ..
+}
+
+# Dashboards: the bundled one, and a Grafana 11 export as a user would drop it in.
+dashboard_tests() {
+    cd web || return
+    local out p a b
+    if ! serve_start serve3.log --warehouse web.duckdb --dashboards "$here/web"; then
+        not_ok "web: serve with --dashboards starts" "$(cat serve3.log)"
+        cd .. && return
+    fi
+    out=$(api "$url/api/dashboards")
+    check "web: /api/dashboards lists the bundled and the dropped-in dashboards" bash -c "printf '%s' '$out' | grep -q '\"uid\":\"books\"' && printf '%s' '$out' | grep -q '\"uid\":\"fe3k2b9x0qvb4e\"'"
+    out=$(api "$url/api/dashboards/books")
+    check "web: a dashboard comes with its resolved variables" bash -c "printf '%s' '$out' | grep -q '\"name\":\"country\",\"options\":\[\"United States\"' && printf '%s' '$out' | grep -q '\"name\":\"min_reviews\",\"options\":\[\"1\",\"3\",\"5\",\"10\",\"20\"\],\"current\":\[\"3\"\]'"
+    for p in 1 2 3 4 5 6 7 8 9 10 11 13 14 15; do
+        out=$(api "$url/api/dashboards/books/panels/$p/query?var-min_reviews=1")
+        if printf '%s' "$out" | tail -1 | grep -qx 200 && ! printf '%s' "$out" | grep -q '"error"' &&
+           { [ "$p" = 14 ] || printf '%s' "$out" | grep -q '"rows":\[\['; }; then
+            ok "web: bundled panel $p returns data"
+        else
+            not_ok "web: bundled panel $p" "$(printf '%s' "$out" | head -c 600)"
+        fi
+    done
+    check "web: the stat panels count what the warehouse has" bash -c "curl -s --noproxy '*' '$url/api/dashboards/books/panels/3/query' | grep -q '\"rows\":\[\[\"$(q web.duckdb "SELECT count(*) FROM users")\"\]\]'"
+    a=$(api "$url/api/dashboards/books/panels/4/query?var-country=United%20States&var-min_reviews=1")
+    b=$(api "$url/api/dashboards/books/panels/4/query?var-country=Germany&var-min_reviews=1")
+    check "web: the country variable changes the top-10 table" bash -c "test '$(printf '%s' "$a" | md5sum)' != '$(printf '%s' "$b" | md5sum)' && printf '%s' '$b' | grep -q '\"rows\":\[\['"
+    out=$(curl -s --noproxy '*' -G "$url/api/dashboards/books/panels/14/query" --data-urlencode "var-title_search='; DROP TABLE books_schema.users; --")
+    check "web: an injection in a text box is just a string that matches nothing" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\]' && ! printf '%s' '$out' | grep -q error"
+    check "web: and the users table is intact" test "$(q web.duckdb "SELECT count(*) FROM users")" = "$(q ../e2e.duckdb "SELECT count(*) FROM users")"
+    out=$(api "$url/api/dashboards/fe3k2b9x0qvb4e/panels/2/query")
+    check "web: Grafana 11 export: All of a multi-value variable gives an IN list" bash -c "printf '%s' '$out' | grep -o '\],\[' | wc -l | grep -qx 4"
+    out=$(api "$url/api/dashboards/fe3k2b9x0qvb4e/panels/2/query?var-countries=Germany&var-countries=Canada")
+    check "web: Grafana 11 export: two chosen values give two rows" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\[\"Canada\",\"[0-9]*\"\],\[\"Germany\",\"[0-9]*\"\]\]'"
+    out=$(api "$url/api/dashboards/fe3k2b9x0qvb4e/panels/4/query?var-min=10")
+    check "web: Grafana 11 export: a panel inside a collapsed row, a custom variable and \$__timeFilter" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\[\"$(q web.duckdb "SELECT count(*) FROM ratings WHERE rating >= 10")\"\]\]'"
+    out=$(api "$url/api/dashboards/nosuch")
+    check "web: an unknown dashboard is a 404" bash -c "printf '%s' '$out' | tail -1 | grep -qx 404"
+    serve_stop
+    cd ..
+}
