@@ -27,3 +27,8 @@ echo
 ./bookpipe query "$q2"
 echo
 ./bookpipe query "SELECT source, reason, count(*) AS rows FROM books_schema.quarantine WHERE run_id = (SELECT max(run_id) FROM books_schema.load_audit) GROUP BY ALL ORDER BY 3 DESC"
+echo
+./bookpipe runs --limit 3
+echo
+echo "Run it again: unchanged blocks are skipped. The history: ./bookpipe runs show 1, ./bookpipe logs 1 clean"
+echo "The API and dashboards: ./bookpipe serve (http://127.0.0.1:8080/api/dashboards)"
