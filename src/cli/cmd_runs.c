@@ -43,28 +43,25 @@ static bool parse_id(const char *s, int64_t *out)
     return num_parse_i64(s, strlen(s), out) && *out > 0;
 }
 
+/* Block counts of run r, for the runs list. */
+#define RUN_COUNTS                                                                          \
+    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "     \
+    "b.status = 'completed') AS completed, "                                                \
+    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "     \
+    "b.status = 'skipped') AS skipped, "                                                    \
+    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "     \
+    "b.status IN ('failed', 'upstream_failed')) AS failed "                                 \
+    "FROM " META_SCHEMA ".runs r ORDER BY run_id DESC LIMIT %lld"
+
 static const char runs_sql[] =
     "SELECT run_id, status, \"trigger\", strftime(started_at, '%%Y-%%m-%%d %%H:%%M:%%S') AS started, "
-    "round(epoch(ended_at) - epoch(started_at), 2) AS seconds, pipeline, "
-    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "
-    "b.status = 'completed') AS completed, "
-    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "
-    "b.status = 'skipped') AS skipped, "
-    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "
-    "b.status IN ('failed', 'upstream_failed')) AS failed "
-    "FROM " META_SCHEMA ".runs r ORDER BY run_id DESC LIMIT %lld";
+    "round(epoch(ended_at) - epoch(started_at), 2) AS seconds, pipeline, " RUN_COUNTS;
 
 /* PostgreSQL spells the time functions differently. */
 static const char runs_sql_pg[] =
     "SELECT run_id, status, \"trigger\", to_char(started_at, 'YYYY-MM-DD HH24:MI:SS') AS started, "
     "round(extract(epoch FROM ended_at - started_at)::numeric, 2) AS seconds, pipeline, "
-    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "
-    "b.status = 'completed') AS completed, "
-    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "
-    "b.status = 'skipped') AS skipped, "
-    "(SELECT count(*) FROM " META_SCHEMA ".block_runs b WHERE b.run_id = r.run_id AND "
-    "b.status IN ('failed', 'upstream_failed')) AS failed "
-    "FROM " META_SCHEMA ".runs r ORDER BY run_id DESC LIMIT %lld";
+    RUN_COUNTS;
 
 static const char blocks_sql[] =
     "SELECT block, type, status, attempt, round(epoch(ended_at) - epoch(started_at), 2) AS "

@@ -3,11 +3,23 @@
 #include "orch_int.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static int drawn;          /* lines of the live board on screen */
 static double last_draw;
+
+/* One JSON event per line on stdout; takes j. */
+static void emit(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+    fflush(stdout);
+}
 
 static double elapsed(const blk *k)
 {
@@ -32,15 +44,9 @@ void view_start(orun *r)
     if (o->view == VIEW_QUIET)
         return;
     if (o->view == VIEW_JSON) {
-        json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s}", "event", "run_started", "run_id",
-                              (json_int_t)r->run_id, "pipeline", r->p.name, "target", o->target,
-                              "trigger", o->trigger);
-        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        json_decref(j);
-        fflush(stdout);
+        emit(json_pack("{s:s, s:I, s:s, s:s, s:s}", "event", "run_started", "run_id",
+                       (json_int_t)r->run_id, "pipeline", r->p.name, "target", o->target,
+                       "trigger", o->trigger));
         return;
     }
     int n = 0;
@@ -67,12 +73,7 @@ static void json_event(orun *r, blk *k)
         json_object_set_new(j, "note", json_string(k->note));
     if (k->error[0] && strcmp(k->status, "running") != 0)
         json_object_set_new(j, "error", json_string(k->error));
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (s)
-        printf("%s\n", s);
-    free(s);
-    json_decref(j);
-    fflush(stdout);
+    emit(j);
 }
 
 void view_event(orun *r, blk *k)
@@ -168,16 +169,10 @@ void view_end(orun *r, const orch_result *res)
     const orch_opts *o = r->o;
     double total = orch_now() - r->t0;
     if (o->view == VIEW_JSON) {
-        json_t *j = json_pack("{s:s, s:I, s:s, s:f, s:i, s:i, s:i, s:i}", "event", "run_ended",
-                              "run_id", (json_int_t)r->run_id, "status", res->status, "elapsed",
-                              total, "completed", res->completed, "skipped", res->skipped,
-                              "failed", res->failed, "not_run", res->not_run);
-        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        json_decref(j);
-        fflush(stdout);
+        emit(json_pack("{s:s, s:I, s:s, s:f, s:i, s:i, s:i, s:i}", "event", "run_ended",
+                       "run_id", (json_int_t)r->run_id, "status", res->status, "elapsed", total,
+                       "completed", res->completed, "skipped", res->skipped, "failed",
+                       res->failed, "not_run", res->not_run));
         return;
     }
     if (o->view != VIEW_QUIET) {
