@@ -430,6 +430,7 @@ e2e_tests
 orch_tests
 web_tests
 dashboard_tests
+schedule_web_tests
 pg_tests
 dbt_tests
 bad_input_tests

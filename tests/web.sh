@@ -122,3 +122,25 @@ dashboard_tests() {
     serve_stop
     cd ..
 }
+
+# The schedule: serve starts runs when the pipeline's cron says.
+schedule_web_tests() {
+    cd web || return
+    local out i
+    serve_start serve4.log --warehouse web.duckdb --data ../data
+    out=$(api "$url/api/schedule")
+    check "web: /api/schedule shows the bundled pipeline's schedule and next run" bash -c "printf '%s' '$out' | grep -q '\"schedule\":\"0 3 \* \* \*\",\"enabled\":true,\"next_run\":\"20[0-9-]*T[0-9:]*Z\"'"
+    serve_stop
+    serve_start serve5.log --warehouse sched.duckdb --data ../data --pipeline "$here/orch/sched.yml"
+    for i in $(seq 1 80); do
+        out=$(api "$url/api/runs")
+        printf '%s' "$out" | grep -q '"schedule","completed"' && break
+        sleep 1
+    done
+    check "web: a run starts on the schedule (trigger schedule, within a minute)" bash -c "printf '%s' '$out' | grep -q '\"scheduled\",\"schedule\",\"completed\"'"
+    serve_stop
+    serve_start serve6.log --warehouse web.duckdb --no-schedule
+    check "web: --no-schedule (and no --data) says why nothing is scheduled" bash -c "curl -s --noproxy '*' $url/api/schedule | grep -q '\"enabled\":false'"
+    serve_stop
+    cd ..
+}

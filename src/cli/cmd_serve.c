@@ -17,6 +17,8 @@ static bool own_flag(cli_args *a, void *ctx)
             o->port = (int)v;
     } else if (cli_flag(a, "--token", true))
         o->token = a->val;
+    else if (cli_flag(a, "--no-schedule", false))
+        o->no_schedule = true;
     else if (cli_flag(a, "--dashboards", true))
         o->dashboards = a->val;
     else if (cli_flag(a, "--max-rows", true)) {

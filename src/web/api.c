@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/num.h"
 #include "../orch/meta.h"
+#include "../orch/pipeline.h"
 
 bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
 {
@@ -28,6 +30,8 @@ bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
 
 void web_srv_free(web_srv *s)
 {
+    if (s->sched_started)
+        pthread_join(s->sched_thread, NULL);
     if (s->has_thread)
         pthread_join(s->run_thread, NULL);
     pthread_rwlock_destroy(&s->wh_lock);
@@ -297,7 +301,7 @@ static void *web_run(void *arg)
     cr.view = VIEW_QUIET;
     orch_result res;
     bp_err err = {0};
-    bp_status st = cli_run_pipeline(&cr, "web", &res, &err);
+    bp_status st = cli_run_pipeline(&cr, s->trigger, &res, &err);
     pthread_rwlock_unlock(&s->wh_lock);
     pthread_mutex_lock(&s->mu);
     s->running = false;
@@ -306,6 +310,26 @@ static void *web_run(void *arg)
     if (st != BP_OK)
         fprintf(stderr, "bookpipe serve: run failed to start: %s\n", err.msg);
     return NULL;
+}
+
+/* Start a run in the background; 0, or 409 when one is going, 500. */
+static unsigned launch(web_srv *s, const char *trigger)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->running) {
+        pthread_mutex_unlock(&s->mu);
+        return 409;
+    }
+    if (s->has_thread)
+        pthread_join(s->run_thread, NULL);
+    s->running = true;
+    s->trigger = trigger;
+    s->has_thread = pthread_create(&s->run_thread, NULL, web_run, s) == 0;
+    if (!s->has_thread)
+        s->running = false;
+    bool ok = s->has_thread;
+    pthread_mutex_unlock(&s->mu);
+    return ok ? 0 : 500;
 }
 
 /* POST /api/runs {"target": "duckdb"}: Run now. */
@@ -322,22 +346,73 @@ static enum MHD_Result start_run(web_srv *s, const web_req *r)
     if (!s->o->run.data)
         return web_error(r, 400, "no input data: start `bookpipe serve --data DIR` to run the "
                                  "pipeline from here");
-    pthread_mutex_lock(&s->mu);
-    if (s->running) {
-        pthread_mutex_unlock(&s->mu);
+    unsigned rc = launch(s, "web");
+    if (rc == 409)
         return web_error(r, 409, "a run started here is still going");
-    }
-    if (s->has_thread)
-        pthread_join(s->run_thread, NULL);
-    s->running = true;
-    s->has_thread = pthread_create(&s->run_thread, NULL, web_run, s) == 0;
-    if (!s->has_thread)
-        s->running = false;
-    bool ok = s->has_thread;
-    pthread_mutex_unlock(&s->mu);
-    if (!ok)
+    if (rc)
         return web_error(r, 500, "cannot start a thread for the run");
     return web_json(r, 202, json_pack("{s:b, s:s}", "started", 1, "trigger", "web"));
+}
+
+/* ---- the schedule: runs when the pipeline's cron says ------------------------------------ */
+
+static void *scheduler(void *arg)
+{
+    web_srv *s = arg;
+    while (!cli_stop_requested()) {
+        time_t next = cron_next(&s->cron, time(NULL));
+        pthread_mutex_lock(&s->mu);
+        s->next_run = next;
+        pthread_mutex_unlock(&s->mu);
+        if (next < 0)
+            return NULL;
+        while (time(NULL) < next && !cli_stop_requested())
+            sleep(1);
+        if (cli_stop_requested())
+            break;
+        /* a run still going (from here or the schedule) makes this one wait
+         * for the next time: runs missed are not replayed */
+        if (launch(s, "schedule") == 409)
+            fprintf(stderr, "bookpipe serve: scheduled run skipped: a run is still going\n");
+    }
+    return NULL;
+}
+
+void web_schedule_start(web_srv *s)
+{
+    char proj[4200], pfile[4400];
+    pl_pipeline p;
+    bp_err err = {0};
+    if (!cli_pipeline_file(&s->o->run, pfile, sizeof pfile, proj, sizeof proj) ||
+        pl_load(pfile, &p, &err) != BP_OK)
+        return;
+    if (p.schedule) {
+        s->cron = p.cron;
+        snprintf(s->schedule, sizeof s->schedule, "%s", p.schedule);
+    }
+    pl_free(&p);
+    if (!s->schedule[0] || !s->o->run.data || s->o->no_schedule)
+        return;
+    s->sched_started = pthread_create(&s->sched_thread, NULL, scheduler, s) == 0;
+}
+
+static enum MHD_Result schedule(web_srv *s, const web_req *r)
+{
+    pthread_mutex_lock(&s->mu);
+    time_t next = s->sched_started ? s->next_run : -1;
+    pthread_mutex_unlock(&s->mu);
+    char when[64] = "";
+    if (next > 0) {
+        struct tm tm;
+        gmtime_r(&next, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    const char *why = s->sched_started ? "" : !s->schedule[0] ? "the pipeline has no schedule"
+                    : s->o->no_schedule ? "--no-schedule" : "no --data to run on";
+    return web_json(r, 200, json_pack("{s:s?, s:b, s:s?, s:s}", "schedule",
+                                      s->schedule[0] ? s->schedule : NULL, "enabled",
+                                      s->sched_started, "next_run", next > 0 ? when : NULL,
+                                      "disabled_because", why));
 }
 
 static const char index_html[] =
@@ -361,6 +436,8 @@ enum MHD_Result web_route(web_srv *s, const web_req *r)
         return r->post ? start_run(s, r) : runs(s, r);
     if (!r->post && !strncmp(u, "/api/runs/", 10))
         return run_one(s, r, u + 10);
+    if (!r->post && !strcmp(u, "/api/schedule"))
+        return schedule(s, r);
     if (!r->post && !strcmp(u, "/api/dashboards"))
         return web_dashboards(s, r);
     if (!r->post && !strncmp(u, "/api/dashboards/", 16))

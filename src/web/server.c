@@ -212,6 +212,7 @@ bp_status web_serve(const web_opts *o, bp_err *err)
         return bp_fail(err, BP_EIO, "cannot listen on %s:%d: %s (is the port in use? try "
                        "--port)", bind, o->port, strerror(errno));
     }
+    web_schedule_start(&s);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = info ? info->port : o->port;
     printf("bookpipe serve: http://%s%s%s:%d/ (API under /api/; Ctrl-C stops)\n",

@@ -23,6 +23,7 @@ typedef struct {
     cli_run run;              /* warehouse, pipeline and run flags (Run now) */
     long long max_rows;       /* explorer row cap */
     int statement_timeout_ms; /* PostgreSQL explorer statements */
+    bool no_schedule;         /* do not start runs on the pipeline's schedule */
 } web_opts;
 
 /* Serve until SIGINT/SIGTERM. Prints the URL (with the port) on stdout. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "../core/buf.h"
+#include "../orch/cron.h"
 #include "web.h"
 
 typedef struct {
@@ -21,6 +22,12 @@ typedef struct {
     pthread_t run_thread;
     bool has_thread;
     char project_dir[4200];  /* its dashboards/ folder is served */
+    const char *trigger;     /* of the run being started: web or schedule */
+    char schedule[256];      /* the pipeline's cron text ("" when none) */
+    cron_spec cron;
+    time_t next_run;
+    pthread_t sched_thread;
+    bool sched_started;
 } web_srv;
 
 typedef struct {
@@ -33,6 +40,8 @@ typedef struct {
 } web_req;
 
 bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err);
+/* Start runs on the pipeline's schedule (when it has one and --data). */
+void web_schedule_start(web_srv *s);
 void web_srv_free(web_srv *s);
 
 /* Route a request to its handler; queues the response. */
