@@ -225,7 +225,7 @@ static bp_status render(project *p, int node, const char *file, const char *text
                         bool parse, bool incremental, buf *out, bp_err *err)
 {
     cctx c = {p, node, parse, incremental, err};
-    jinja_env env = {lookup, call, &c};
+    jinja_env env = {lookup, call, &c, NULL};
     return jinja_render_text(file, text, n, &env, out, err);
 }
 

@@ -446,7 +446,9 @@ static jinja_val *lookup(jinja_render *r, const char *name, size_t pos)
     r->err_pos = pos;
     if (r->env->lookup && r->env->lookup(r->env->ctx, r, name, &out) && out)
         return out;
-    if (!r->failed)
+    if (!r->failed && r->env->known)
+        jinja_error(r, "'%s' is undefined (known: %s)", name, r->env->known);
+    else if (!r->failed)
         jinja_error(r, "'%s' is undefined (supported: ref, source, config, var, env_var, "
                     "target, this, is_incremental and {%% set %%} names)", name);
     return NULL;

@@ -51,6 +51,9 @@ typedef struct {
     bp_status (*call)(void *ctx, jinja_render *r, const char *name, const jinja_args *a,
                       jinja_val **out);
     void *ctx;
+    /* The names lookup knows, for the message about an unknown one; NULL:
+     * dbt's (ref, source, config, ...). */
+    const char *known;
 } jinja_env;
 
 /* Render template src (named file, for errors) into out. */

@@ -438,12 +438,15 @@ static bp_status when_call(void *ctx, jinja_render *r, const char *name, const j
 bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
                   char *const *vals, int n, bool *out, bp_err *err)
 {
-    buf t = {0}, res = {0};
+    buf t = {0}, res = {0}, known = {0};
     bp_status st = BP_ENOMEM;
     if (buf_adds(&t, "{% if ") || buf_adds(&t, b->when) || buf_adds(&t, " %}1{% endif %}"))
         goto done;
     when_ctx c = {keys, vals, n};
-    jinja_env env = {when_lookup, when_call, &c};
+    for (int i = 0; i < n; i++)
+        if ((i && buf_adds(&known, ", ")) || buf_adds(&known, keys[i]))
+            goto done;
+    jinja_env env = {when_lookup, when_call, &c, known.p};
     char name[600];
     snprintf(name, sizeof name, "%s:%d: when of block '%s'", p->file, b->line, b->name);
     st = jinja_render_text(name, t.p, t.len, &env, &res, err);
@@ -451,6 +454,7 @@ bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
 done:
     if (st == BP_ENOMEM)
         oom(err);
+    buf_free(&known);
     buf_free(&t);
     buf_free(&res);
     return st;

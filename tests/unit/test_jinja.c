@@ -61,7 +61,7 @@ static bp_status call(void *ctx, jinja_render *r, const char *name, const jinja_
     return BP_OK;
 }
 
-static const jinja_env env = {lookup, call, NULL};
+static const jinja_env env = {lookup, call, NULL, NULL};
 
 static void expect(const char *tpl, const char *want)
 {
