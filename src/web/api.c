@@ -91,15 +91,9 @@ void web_close_ro(web_srv *s, wh *w)
 
 /* ---- query results as JSON ------------------------------------------------------------ */
 
-typedef struct {
-    json_t *cols, *rows;
-    long long skip, limit, seen;
-    bool truncated, oom;
-} qjson;
-
-static int on_row(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+int web_rows_add(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
 {
-    qjson *q = ctx;
+    web_rows *q = ctx;
     if (!q->cols) {
         if (!(q->cols = json_array()))
             return q->oom = true, 1;
@@ -126,9 +120,10 @@ static int on_row(void *ctx, size_t nc, const wh_col *cols, const char *const *v
  * *msg set when the database refused it. */
 static json_t *run_query(wh *w, const char *sql, long long skip, long long limit, bp_err *err)
 {
-    qjson q = {NULL, json_array(), skip, limit, 0, false, false};
+    web_rows q = {NULL, json_array(), skip, limit, 0, false, false};
     double t0 = now_s();
-    bp_status st = q.rows ? wh_query(w, sql, on_row, &q, err) : bp_fail(err, BP_ENOMEM, "oom");
+    bp_status st = q.rows ? wh_query(w, sql, web_rows_add, &q, err)
+                          : bp_fail(err, BP_ENOMEM, "oom");
     if (st == BP_OK && q.oom)
         st = bp_fail(err, BP_ENOMEM, "out of memory");
     if (st != BP_OK) {

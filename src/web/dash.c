@@ -305,28 +305,6 @@ static json_t *find_panel(json_t *dash, long long id)
     return NULL;
 }
 
-typedef struct {
-    json_t *cols, *rows;
-} frame;
-
-static int frame_row(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
-{
-    frame *f = ctx;
-    if (!f->cols) {
-        f->cols = json_array();
-        for (size_t i = 0; i < nc; i++)
-            json_array_append_new(f->cols, json_pack("{s:s, s:b}", "name", cols[i].name,
-                                                     "numeric", cols[i].numeric));
-    }
-    if (!vals || json_array_size(f->rows) >= 5000)
-        return vals != NULL;
-    json_t *row = json_array();
-    for (size_t i = 0; i < nc; i++)
-        json_array_append_new(row, vals[i] ? json_string(vals[i]) : json_null());
-    json_array_append_new(f->rows, row);
-    return 0;
-}
-
 /* Run one target; the frame, or {refId, error}. */
 static json_t *run_target(wh *w, json_t *t, const vars_t *vs)
 {
@@ -343,9 +321,9 @@ static json_t *run_target(wh *w, json_t *t, const vars_t *vs)
     bp_err err = {0};
     if (gf_interpolate(sql, gv, vs->n, &q, &err) != BP_OK)
         return json_pack("{s:s, s:s}", "refId", ref ? ref : "", "error", err.msg);
-    frame f = {NULL, json_array()};
+    web_rows f = {NULL, json_array(), 0, 5000, 0, false, false};
     bp_status st = w->ops->query_params(w, q.sql.p, q.n, (const char *const *)q.params,
-                                        frame_row, &f, &err);
+                                        web_rows_add, &f, &err);
     gf_query_free(&q);
     if (st != BP_OK) {
         json_decref(f.cols);

@@ -52,6 +52,17 @@ enum MHD_Result web_route(web_srv *s, const web_req *r);
 wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res);
 void web_close_ro(web_srv *s, wh *w);
 
+/* A query's result as JSON: columns [{name, numeric}] and rows of text
+ * (null for NULL), skipping `skip` rows and keeping at most `limit`. */
+typedef struct {
+    json_t *cols, *rows;
+    long long skip, limit, seen;
+    bool truncated, oom;
+} web_rows;
+
+/* A wh_row_fn filling a web_rows. */
+int web_rows_add(void *ctx, size_t nc, const wh_col *cols, const char *const *vals);
+
 enum MHD_Result web_dashboards(web_srv *s, const web_req *r);
 enum MHD_Result web_dashboard(web_srv *s, const web_req *r, const char *rest);
 
