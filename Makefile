@@ -30,7 +30,14 @@ LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src
              src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
              src/orch/*.c src/web/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
+
+# The front end, embedded into the binary: our page, script and styles, and
+# the chart library from npm (web/package-lock.json, fetched by deps.sh).
+CHART_JS := web/node_modules/chart.js/dist/chart.umd.min.js
+ASSETS   := index.html=src/web/assets/index.html app.js=src/web/assets/app.js \
+            app.css=src/web/assets/app.css icon.svg=src/web/assets/icon.svg \
+            chart.js=$(CHART_JS)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -61,6 +68,20 @@ $(BUILD)/libbookpipe.a: $(LIB_OBJ)
 $(BUILD)/%.o: %.c | $(DUCKDB_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(CHART_JS): web/package-lock.json
+	scripts/deps.sh build
+
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/assets.c: $(BUILD)/tools/embed $(foreach a,$(ASSETS),$(word 2,$(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $@ $(addprefix /assets/,$(ASSETS))
+
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbookpipe.a
 	@mkdir -p $(dir $@)

@@ -7,6 +7,11 @@
 # Set DUCKDB_DIR=/path (with include/duckdb.h and lib/libduckdb.so, or both
 # files directly in it) to use an installed DuckDB instead.
 #
+# The front end's npm packages (the chart library embedded in the binary;
+# for tests also playwright-core, which drives Debian's chromium) come from
+# web/package-lock.json with `npm ci`, which checks each package's integrity
+# hash from the lock file.
+#
 # Usage: scripts/deps.sh [build|test]   (test adds the packages tests need)
 set -euo pipefail
 
@@ -22,7 +27,7 @@ DUCKDB_HDR_SHA256=5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941
 build_pkgs="gcc make pkg-config libarchive-dev libjansson-dev libyaml-dev libpq-dev libmicrohttpd-dev ca-certificates"
 # npm fetches DuckDB; a machine with Node.js from elsewhere already has it.
 command -v npm >/dev/null 2>&1 || build_pkgs="$build_pkgs npm"
-test_pkgs="libcmocka-dev zip unzip postgresql util-linux curl"
+test_pkgs="libcmocka-dev zip unzip postgresql util-linux curl chromium"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -95,8 +100,27 @@ install_duckdb() {
   say "DuckDB $DUCKDB_VERSION ready in deps/duckdb"
 }
 
+# install_web build|test: web/node_modules from the lock file (test adds
+# the dev packages); skipped when the lock file has not changed.
+install_web() {
+  local mode=$1 dir=$here/web want have=""
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) $mode"
+  [ -f "$dir/node_modules/.bookpipe" ] && have=$(cat "$dir/node_modules/.bookpipe")
+  [ "$have" = "$want" ] && return 0
+  # a test install serves a build too
+  [ "$mode" = build ] && [ "${have% *}" = "${want% *}" ] && return 0
+  say "installing the front end's npm packages ($mode) from web/package-lock.json"
+  local omit=""
+  [ "$mode" = build ] && omit="--omit=dev"
+  # shellcheck disable=SC2086
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error $omit) >&2 ||
+    { say "npm ci failed in web/: check the npm registry is reachable"; exit 1; }
+  echo "$want" > "$dir/node_modules/.bookpipe"
+}
+
 pkgs=$build_pkgs
 [ "$what" = test ] && pkgs="$pkgs $test_pkgs"
 # shellcheck disable=SC2086
 install_debian $pkgs
 install_duckdb
+install_web "$what"

@@ -431,6 +431,7 @@ orch_tests
 web_tests
 dashboard_tests
 schedule_web_tests
+browser_tests
 pg_tests
 dbt_tests
 bad_input_tests

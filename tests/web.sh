@@ -50,6 +50,16 @@ web_tests() {
         out=$(api --path-as-is "$url$p")
         check "web: path $p is refused" bash -c "printf '%s' '$out' | tail -1 | grep -qx 400"
     done
+    # the pages: one embedded page for every room, assets from the binary
+    for p in / /d/books /pipeline /explore; do
+        check "web: page $p is the embedded app" bash -c "curl -s --noproxy '*' '$url$p' | grep -q '<script src=\"/assets/app.js\"'"
+    done
+    check "web: the chart library is embedded (no CDN)" bash -c "curl -s --noproxy '*' '$url/assets/chart.js' | head -c 400 | grep -q 'Chart.js' && ! curl -s --noproxy '*' '$url/' | grep -q 'https\?://'"
+    check "web: pages carry a script-src self CSP" bash -c "curl -s --noproxy '*' -D - -o /dev/null '$url/d/books' | grep -qi \"content-security-policy: default-src 'self'\""
+    out=$(api "$url/assets/nosuch.js")
+    check "web: an unknown asset is a 404" bash -c "printf '%s' '$out' | tail -1 | grep -qx 404"
+    out=$(api "$url/api/pipeline")
+    check "web: /api/pipeline gives the DAG with last statuses" bash -c "printf '%s' '$out' | grep -q '\"name\":\"clean\",\"type\":\"clean\",\"upstream\":\[\"extract\"\],\"last\":{\"status\":\"completed\"'"
     out=$(api "$url/api/nosuch")
     check "web: an unknown API is a JSON 404" bash -c "printf '%s' '$out' | grep -q '\"error\"' && printf '%s' '$out' | tail -1 | grep -qx 404"
     out=$(api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary "$(head -c 70000 /dev/zero | tr '\0' x)" "$url/api/query")
@@ -141,6 +151,37 @@ schedule_web_tests() {
     serve_stop
     serve_start serve6.log --warehouse web.duckdb --no-schedule
     check "web: --no-schedule (and no --data) says why nothing is scheduled" bash -c "curl -s --noproxy '*' $url/api/schedule | grep -q '\"enabled\":false'"
+    serve_stop
+    cd ..
+}
+
+# The pages in a real browser: playwright-core (web/node_modules, from
+# web/package-lock.json) drives Debian's chromium headless with a fresh
+# profile. tests/browser/ui.mjs prints one ok/not ok line per check;
+# screenshots go to tests/artifacts/ (ignored by git).
+browser_tests() {
+    local art line users
+    art="$here/artifacts/browser$(case $bp in *build-san*) echo -sanitized ;; esac)"
+    mkdir -p "$art" web-ui && cd web-ui || return
+    if [ ! -x /usr/bin/chromium ] || [ ! -d "$here/../web/node_modules/playwright-core" ]; then
+        not_ok "browser: chromium and playwright-core are installed (run scripts/deps.sh test)"
+        cd .. && return
+    fi
+    cp ../e2e.duckdb ui.duckdb
+    users=$(q ui.duckdb "SELECT count(*) FROM users")
+    if ! serve_start serve.log --warehouse ui.duckdb --data ../data --no-lake \
+            --dashboards "$here/web"; then
+        not_ok "browser: serve starts" "$(cat serve.log)"
+        cd .. && return
+    fi
+    while IFS= read -r line; do
+        case $line in
+            "ok - "*) ok "browser: ${line#ok - }" ;;
+            "not ok - "*) not_ok "browser: ${line#not ok - }" ;;
+            *) echo "$line" ;;
+        esac
+    done < <(node "$here/browser/ui.mjs" "$url" "$art" "$users" 2>&1)
+    check "browser: the script saved its screenshots" test -s "$art/dashboard.png" -a -s "$art/pipeline.png"
     serve_stop
     cd ..
 }

@@ -349,6 +349,70 @@ static enum MHD_Result start_run(web_srv *s, const web_req *r)
     return web_json(r, 202, json_pack("{s:b, s:s}", "started", 1, "trigger", "web"));
 }
 
+/* ---- the pipeline: its DAG and each block's last status ----------------------------- */
+
+static const char last_sql[] =
+    "SELECT block, status, run_id, CAST(started_at AS VARCHAR), CAST(ended_at AS VARCHAR) "
+    "FROM (SELECT *, row_number() OVER (PARTITION BY block ORDER BY run_id DESC, attempt "
+    "DESC) AS rn FROM " META_SCHEMA ".block_runs) AS b WHERE rn = 1";
+
+static int on_last(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+{
+    (void)cols;
+    json_t *last = ctx;
+    if (vals && nc >= 5 && vals[0])
+        json_object_set_new(last, vals[0],
+                            json_pack("{s:s?, s:s?, s:s?, s:s?}", "status", vals[1], "run_id",
+                                      vals[2], "started_at", vals[3], "ended_at", vals[4]));
+    return 0;
+}
+
+/* Each block's last run, {} when there is no history yet or the warehouse
+ * is busy: the DAG is drawn all the same. */
+static json_t *last_status(web_srv *s)
+{
+    json_t *last = json_object();
+    if (!last || pthread_rwlock_tryrdlock(&s->wh_lock) != 0)
+        return last;
+    wh *w = NULL;
+    bp_err err = {0};
+    if (cli_wh_open(&s->o->run.w, true, &w, &err) == BP_OK)
+        wh_query(w, last_sql, on_last, last, &err); /* no history yet: {} */
+    if (w)
+        wh_close(w);
+    pthread_rwlock_unlock(&s->wh_lock);
+    return last;
+}
+
+/* GET /api/pipeline: {name, file, schedule, blocks: [{name, type,
+ * upstream, last}]} */
+static enum MHD_Result pipeline(web_srv *s, const web_req *r)
+{
+    char proj[4200], pfile[4400];
+    pl_pipeline p;
+    bp_err err = {0};
+    if (!cli_pipeline_file(&s->o->run, pfile, sizeof pfile, proj, sizeof proj))
+        return web_error(r, 404, "no pipeline file (give --pipeline FILE or --project DIR)");
+    if (pl_load(pfile, &p, &err) != BP_OK)
+        return web_error(r, 500, err.msg);
+    json_t *last = last_status(s), *blocks = json_array();
+    for (int i = 0; blocks && i < p.n; i++) {
+        json_t *up = json_array();
+        for (int k = 0; k < p.b[i].nup; k++)
+            json_array_append_new(up, json_string(p.b[i].upstream[k]));
+        json_array_append_new(blocks,
+                              json_pack("{s:s, s:s, s:o, s:O?}", "name", p.b[i].name, "type",
+                                        pl_type_name(p.b[i].type), "upstream", up, "last",
+                                        json_object_get(last, p.b[i].name)));
+    }
+    json_t *out = json_pack("{s:s?, s:s, s:s?, s:s, s:o}", "name", p.name, "file", pfile,
+                            "schedule", p.schedule, "target", s->o->run.w.target, "blocks",
+                            blocks);
+    json_decref(last);
+    pl_free(&p);
+    return web_json(r, 200, out);
+}
+
 /* ---- the schedule: runs when the pipeline's cron says ------------------------------------ */
 
 static void *scheduler(void *arg)
@@ -410,17 +474,12 @@ static enum MHD_Result schedule(web_srv *s, const web_req *r)
                                       "disabled_because", why));
 }
 
-static const char index_html[] =
-    "<!doctype html><meta charset=utf-8><title>bookpipe</title>"
-    "<h1>bookpipe</h1><p>The API is under <code>/api/</code>: "
-    "<a href=/api/health>health</a>, <a href=/api/tables>tables</a>, "
-    "<a href=/api/runs>runs</a>.</p>";
-
 enum MHD_Result web_route(web_srv *s, const web_req *r)
 {
     const char *u = r->url;
-    if (!r->post && !strcmp(u, "/"))
-        return web_send(r, 200, "text/html; charset=utf-8", index_html, sizeof index_html - 1);
+    enum MHD_Result res;
+    if (web_page(r, &res))
+        return res;
     if (!r->post && !strcmp(u, "/api/health"))
         return health(s, r);
     if (!r->post && !strcmp(u, "/api/tables"))
@@ -431,6 +490,8 @@ enum MHD_Result web_route(web_srv *s, const web_req *r)
         return r->post ? start_run(s, r) : runs(s, r);
     if (!r->post && !strncmp(u, "/api/runs/", 10))
         return run_one(s, r, u + 10);
+    if (!r->post && !strcmp(u, "/api/pipeline"))
+        return pipeline(s, r);
     if (!r->post && !strcmp(u, "/api/schedule"))
         return schedule(s, r);
     if (!r->post && !strcmp(u, "/api/dashboards"))

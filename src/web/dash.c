@@ -330,8 +330,8 @@ static json_t *run_target(wh *w, json_t *t, const vars_t *vs)
         json_decref(f.rows);
         return json_pack("{s:s, s:s}", "refId", ref ? ref : "", "error", err.msg);
     }
-    return json_pack("{s:s, s:o, s:o}", "refId", ref ? ref : "", "columns",
-                     f.cols ? f.cols : json_array(), "rows", f.rows);
+    return json_pack("{s:s, s:o, s:o, s:b}", "refId", ref ? ref : "", "columns",
+                     f.cols ? f.cols : json_array(), "rows", f.rows, "truncated", f.truncated);
 }
 
 /* GET /api/dashboards/UID and /api/dashboards/UID/panels/ID/query */

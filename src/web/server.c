@@ -76,13 +76,10 @@ static bool clean_path(const char *url)
     return true;
 }
 
-enum MHD_Result web_send(const web_req *rq, unsigned status, const char *type,
-                         const char *body, size_t n)
+/* Queue r with the headers every answer carries. */
+static enum MHD_Result queue(const web_req *rq, unsigned status, const char *type,
+                             struct MHD_Response *r)
 {
-    struct MHD_Connection *c = rq->c;
-    const char *cookie = rq->cookie;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
@@ -90,14 +87,30 @@ enum MHD_Result web_send(const web_req *rq, unsigned status, const char *type,
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* scripts only from this server: a data value that slips into the
+     * page as markup still cannot run */
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                            "frame-ancestors 'none'");
-    if (cookie)
-        MHD_add_response_header(r, "Set-Cookie", cookie);
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
+                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    if (rq->cookie)
+        MHD_add_response_header(r, "Set-Cookie", rq->cookie);
+    enum MHD_Result ret = MHD_queue_response(rq->c, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+enum MHD_Result web_send(const web_req *rq, unsigned status, const char *type,
+                         const char *body, size_t n)
+{
+    return queue(rq, status, type,
+                 MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY));
+}
+
+enum MHD_Result web_send_static(const web_req *rq, unsigned status, const char *type,
+                                const void *body, size_t n)
+{
+    return queue(rq, status, type,
+                 MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_PERSISTENT));
 }
 
 enum MHD_Result web_json(const web_req *rq, unsigned status, json_t *j)

@@ -68,6 +68,12 @@ enum MHD_Result web_dashboard(web_srv *s, const web_req *r, const char *rest);
 
 enum MHD_Result web_send(const web_req *r, unsigned status, const char *type,
                          const char *body, size_t n);
+/* Send bytes that live as long as the program (the embedded assets). */
+enum MHD_Result web_send_static(const web_req *r, unsigned status, const char *type,
+                                const void *body, size_t n);
+/* The page or an embedded asset for a GET of r->url: true with the answer
+ * queued in *res; false when r->url is neither. */
+bool web_page(const web_req *r, enum MHD_Result *res);
 /* Send j (taking its reference). */
 enum MHD_Result web_json(const web_req *r, unsigned status, json_t *j);
 enum MHD_Result web_error(const web_req *r, unsigned status, const char *msg);
