@@ -107,11 +107,13 @@ sanitize: deps-test
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-san SANFLAGS="$(SAN)" unit
 	ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-san/bookpipe
 
-bench: deps bookpipe
+bench: bookpipe
+	scripts/deps.sh bench
 	bench/bench.sh ./bookpipe
 	bench/dbt_bench.sh ./bookpipe
 	bench/pg_bench.sh ./bookpipe
 	bench/orch_bench.sh ./bookpipe
+	bench/web_bench.sh ./bookpipe
 
 clean:
 	rm -rf build build-san bookpipe

@@ -31,4 +31,4 @@ echo
 ./bookpipe runs --limit 3
 echo
 echo "Run it again: unchanged blocks are skipped. The history: ./bookpipe runs show 1, ./bookpipe logs 1 clean"
-echo "The API and dashboards: ./bookpipe serve (http://127.0.0.1:8080/api/dashboards)"
+echo "The web UI (dashboards, the pipeline and its runs, a SQL explorer): ./bookpipe serve --data $data, then open http://127.0.0.1:8080/d/books"

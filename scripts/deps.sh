@@ -12,7 +12,8 @@
 # web/package-lock.json with `npm ci`, which checks each package's integrity
 # hash from the lock file.
 #
-# Usage: scripts/deps.sh [build|test]   (test adds the packages tests need)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds the packages tests
+# need; bench adds wrk to those)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,8 +120,9 @@ install_web() {
 }
 
 pkgs=$build_pkgs
-[ "$what" = test ] && pkgs="$pkgs $test_pkgs"
+[ "$what" = test ] || [ "$what" = bench ] && pkgs="$pkgs $test_pkgs"
+[ "$what" = bench ] && pkgs="$pkgs wrk"
 # shellcheck disable=SC2086
 install_debian $pkgs
 install_duckdb
-install_web "$what"
+install_web "$([ "$what" = build ] && echo build || echo test)"

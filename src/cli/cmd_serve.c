@@ -1,4 +1,4 @@
-/* cmd_serve.c: `bookpipe serve`: the web API on localhost. */
+/* cmd_serve.c: `bookpipe serve`: the web UI and its API on localhost. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -28,8 +28,15 @@ bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
     return BP_OK;
 }
 
+static void drop_shared(web_srv *s);
+
 void web_srv_free(web_srv *s)
 {
+    if (s->idle_started)
+        pthread_join(s->idle_thread, NULL);
+    pthread_mutex_lock(&s->mu);
+    drop_shared(s);
+    pthread_mutex_unlock(&s->mu);
     if (s->sched_started)
         pthread_join(s->sched_thread, NULL);
     if (s->has_thread)
@@ -47,6 +54,54 @@ static double now_s(void)
 
 /* ---- the warehouse, read-only, per request ------------------------------------------ */
 
+/* How long an idle server keeps the DuckDB file open: opening costs ~25 ms a
+ * request, and a writer elsewhere waits for the file (wh_duckdb's ATTACH
+ * retries for 10 s), so a short hold serves both. */
+#define HOLD_S 1.0
+
+static bool is_duckdb(const web_srv *s) { return !strcmp(s->o->run.w.target, "duckdb"); }
+
+/* Close the shared database; with mu held and no users. */
+static void drop_shared(web_srv *s)
+{
+    if (s->ro && s->ro_users == 0) {
+        wh_close(s->ro);
+        s->ro = NULL;
+    }
+}
+
+static void *idle_closer(void *arg)
+{
+    web_srv *s = arg;
+    while (!cli_stop_requested()) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&s->mu);
+        if (s->ro && s->ro_users == 0 && now_s() - s->ro_idle_since > HOLD_S)
+            drop_shared(s);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+/* A connection for one request: DuckDB, one more connection to the shared
+ * read-only database (opened on first use); PostgreSQL, a session of its
+ * own. */
+static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
+{
+    const cli_wh *cw = &s->o->run.w;
+    if (!is_duckdb(s))
+        return cli_wh_open(cw, true, out, err);
+    pthread_mutex_lock(&s->mu);
+    bp_status st = s->ro ? BP_OK : cli_wh_open(cw, true, &s->ro, err);
+    if (st == BP_OK && (st = s->ro->ops->connect_more(s->ro, out, err)) == BP_OK)
+        s->ro_users++;
+    if (!s->idle_started)
+        s->idle_started = pthread_create(&s->idle_thread, NULL, idle_closer, s) == 0;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
 /* Open it for this request (with the shared lock held); on failure the
  * response is already queued in *res. */
 wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
@@ -59,8 +114,8 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
     wh *w = NULL;
     bp_err err = {0};
     const cli_wh *cw = &s->o->run.w;
-    bp_status st = cli_wh_open(cw, true, &w, &err);
-    if (st == BP_OK && strcmp(cw->target, "duckdb") != 0) {
+    bp_status st = connect_ro(s, &w, &err);
+    if (st == BP_OK && !is_duckdb(s)) {
         char sql[96];
         snprintf(sql, sizeof sql, "SET statement_timeout = %d", s->o->statement_timeout_ms);
         st = wh_exec(w, sql, &err);
@@ -68,10 +123,11 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
     if (st == BP_OK && (st = wh_use_schema(w, cw->schema, &err)) == BP_OK)
         return w;
     if (w)
-        wh_close(w);
-    pthread_rwlock_unlock(&s->wh_lock);
+        web_close_ro(s, w);
+    else
+        pthread_rwlock_unlock(&s->wh_lock);
     char who[512] = "";
-    if (!strcmp(cw->target, "duckdb"))
+    if (is_duckdb(s))
         meta_lock_holder(cw->warehouse, who, sizeof who);
     if (who[0]) {
         char msg[800];
@@ -86,6 +142,12 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
 void web_close_ro(web_srv *s, wh *w)
 {
     wh_close(w);
+    if (is_duckdb(s)) {
+        pthread_mutex_lock(&s->mu);
+        s->ro_users--;
+        s->ro_idle_since = now_s();
+        pthread_mutex_unlock(&s->mu);
+    }
     pthread_rwlock_unlock(&s->wh_lock);
 }
 
@@ -292,6 +354,9 @@ static void *web_run(void *arg)
 {
     web_srv *s = arg;
     pthread_rwlock_wrlock(&s->wh_lock);
+    pthread_mutex_lock(&s->mu);
+    drop_shared(s); /* no users: every request holds wh_lock shared */
+    pthread_mutex_unlock(&s->mu);
     cli_run cr = s->o->run;
     cr.view = VIEW_QUIET;
     orch_result res;

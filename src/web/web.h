@@ -1,12 +1,13 @@
-/* web.h: `bookpipe serve`: the JSON API (and, later, the pages) on
+/* web.h: `bookpipe serve`: the pages and their JSON API on
  * libmicrohttpd.
  *
- * Every request opens the warehouse read-only for itself (DuckDB in
- * READ_ONLY mode, PostgreSQL in read-only transactions with a statement
- * timeout), so the SQL explorer cannot write whatever SQL it is given, and a
- * `bookpipe run` from the command line can take the warehouse between
- * requests. A run started from the web holds the warehouse for its duration;
- * requests meanwhile are answered 503. */
+ * Requests read the warehouse read-only (DuckDB: one READ_ONLY database
+ * shared by the requests, each on its own connection, closed after a second
+ * without requests; PostgreSQL: a read-only session per request with a
+ * statement timeout), so the SQL explorer cannot write whatever SQL it is
+ * given, and a `bookpipe run` from the command line can take the warehouse
+ * between requests. A run started from the web holds the warehouse for its
+ * duration; requests meanwhile are answered 503. */
 #ifndef BP_WEB_H
 #define BP_WEB_H
 

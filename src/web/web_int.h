@@ -28,6 +28,14 @@ typedef struct {
     time_t next_run;
     pthread_t sched_thread;
     bool sched_started;
+    /* DuckDB: one read-only database shared by the requests (each gets its
+     * own connection to it), closed after HOLD_S idle so that a run from the
+     * command line can take the file; guarded by mu */
+    wh *ro;
+    int ro_users;
+    double ro_idle_since;
+    pthread_t idle_thread;
+    bool idle_started;
 } web_srv;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/buf.h"
 #include "wh.h"
@@ -37,6 +38,24 @@ struct wh_loader {
 static bp_status duck_fail(bp_err *err, const char *what, const char *detail)
 {
     return bp_fail(err, BP_EWH, "%s: %s", what, detail ? detail : "unknown DuckDB error");
+}
+
+/* Run the ATTACH; a writer whose file is held by a reader in another
+ * process (`bookpipe serve` keeps it open read-only for a moment after its
+ * last request) tries again for up to LOCK_WAIT_S. */
+#define LOCK_WAIT_S 10
+static bool attach(duckdb_connection con, const char *sql, bool read_only, duckdb_result *res)
+{
+    for (int i = 0;; i++) {
+        if (duckdb_query(con, sql, res) == DuckDBSuccess)
+            return true;
+        if (read_only || i >= LOCK_WAIT_S * 10 ||
+            !strstr(duckdb_result_error(res), "Could not set lock"))
+            return false;
+        duckdb_destroy_result(res);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
@@ -83,7 +102,7 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         buf_adds(&q, cfg->read_only ? " AS " WH_CATALOG " (READ_ONLY); USE " WH_CATALOG
                                     : " AS " WH_CATALOG "; USE " WH_CATALOG);
         duckdb_result res;
-        if (!q.p || duckdb_query(d->con, q.p, &res) != DuckDBSuccess) {
+        if (!q.p || !attach(d->con, q.p, cfg->read_only, &res)) {
             st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
                          q.p ? duckdb_result_error(&res) : "out of memory");
             if (q.p)

@@ -3,7 +3,7 @@ select
     age_bracket,
     bracket_order,
     count(*) as rating_count,
-    sum(case when is_explicit then 1 else 0 end) as explicit_count,
+    count(case when is_explicit then 1 end) as explicit_count,
     round(cast(avg(case when is_explicit then rating end) as numeric), 2) as avg_rating
 from {{ ref('age_brackets') }}
 group by age_bracket, bracket_order

@@ -5,6 +5,6 @@ select
     max(title) as title,
     round(cast(avg(case when is_explicit then rating end) as numeric), 2) as avg_score,
     count(*) as rating_count,
-    sum(case when is_explicit then 1 else 0 end) as explicit_count
+    count(case when is_explicit then 1 end) as explicit_count
 from {{ ref('facts_all') }}
 group by country, isbn

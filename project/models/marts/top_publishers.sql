@@ -2,7 +2,7 @@ select
     publisher,
     count(distinct isbn) as books_rated,
     count(*) as rating_count,
-    sum(case when is_explicit then 1 else 0 end) as explicit_count,
+    count(case when is_explicit then 1 end) as explicit_count,
     round(cast(avg(case when is_explicit then rating end) as numeric), 2) as avg_rating
 from {{ ref('facts_all') }}
 where publisher is not null

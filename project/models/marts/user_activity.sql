@@ -2,7 +2,7 @@ select
     r.user_id,
     coalesce(u.country, 'Unknown') as country,
     count(*) as rating_count,
-    sum(case when r.is_explicit then 1 else 0 end) as explicit_count,
+    count(case when r.is_explicit then 1 end) as explicit_count,
     round(cast(avg(case when r.is_explicit then r.rating end) as numeric), 2) as avg_rating
 from {{ ref('stg_ratings') }} r
 left join {{ ref('stg_users') }} u
