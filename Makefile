@@ -24,7 +24,7 @@ else
 endif
 
 CPPFLAGS += -I$(DUCKDB_INC) -I/usr/include/postgresql
-LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lpq -lmicrohttpd -lm -lpthread
+LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lpq -lmicrohttpd -lcurl -lcrypto -lm -lpthread
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
              src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \

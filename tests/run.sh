@@ -361,6 +361,8 @@ interrupt_tests() {
 . "$here/orch.sh"
 # shellcheck source=tests/web.sh
 . "$here/web.sh"
+# shellcheck source=tests/net.sh
+. "$here/net.sh"
 
 # ---- the dbt runner ------------------------------------------------------------
 # The fixture project exercises every feature; expected files were checked
@@ -432,6 +434,8 @@ web_tests
 dashboard_tests
 schedule_web_tests
 browser_tests
+kaggle_tests
+s3_tests
 pg_tests
 dbt_tests
 bad_input_tests

@@ -75,6 +75,8 @@ bool cli_wants_help(int argc, char **argv);
 typedef struct {
     cli_wh w;
     const char *data, *lake, *project_dir, *pipeline, *state_dir;
+    const char *kaggle;       /* --kaggle OWNER/DATASET: download into the cache */
+    char kaggle_zip[4096];    /* where it landed (then data points here) */
     bool models, full_refresh;
     clean_config clean;
     char *var_keys[CLI_MAX_VARS], *var_vals[CLI_MAX_VARS];

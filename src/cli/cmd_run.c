@@ -1,7 +1,9 @@
 /* cmd_run.c: `bookpipe run` and `bookpipe ingest`. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,9 @@
 #include "../orch/orch.h"
 #include "../pipeline/ingest.h"
 #include "cli.h"
+#include "../extract/kaggle.h"
+#include "../lake/lake.h"
+#include "../lake/s3.h"
 
 static void print_summary(const cli_run *ra, const ingest_opts *io, const ingest_report *r)
 {
@@ -89,12 +94,35 @@ static const char *bundled_project(char *out, size_t n)
     return stat("project/dbt_project.yml", &sb) == 0 ? out : NULL;
 }
 
+/* --kaggle: fetch (or confirm) the zip in the cache; it becomes --data. */
+static bp_status fetch_kaggle(cli_run *cr, bp_err *err)
+{
+    if (!cr->kaggle)
+        return BP_OK;
+    kaggle_opts ko = {cr->kaggle, NULL, cr->view == VIEW_TTY};
+    kaggle_result kr;
+    bp_status st = kaggle_fetch(&ko, cr->kaggle_zip, sizeof cr->kaggle_zip, &kr, err);
+    if (st != BP_OK)
+        return st;
+    if (cr->view == VIEW_TTY || cr->view == VIEW_PLAIN)
+        printf("kaggle: %s %s (%.1f MB): %s\n", cr->kaggle,
+               kr.resumed ? "downloaded (resumed)"
+               : kr.downloaded ? "downloaded" : "unchanged, not downloaded",
+               (double)kr.bytes / 1e6, cr->kaggle_zip);
+    cr->data = cr->kaggle_zip;
+    return BP_OK;
+}
+
 static int ingest_main(int argc, char **argv)
 {
     cli_run cr;
     int rc = cli_run_parse("ingest", argc, argv, &cr, NULL, NULL);
     if (rc)
         return rc;
+    bp_err kerr = {0};
+    bp_status kst = fetch_kaggle(&cr, &kerr);
+    if (kst != BP_OK)
+        return cli_fail("ingest", kst, kerr.msg);
     if (!cr.data)
         return cli_usage_error("ingest", "no input: give --data with a folder or the Kaggle "
                                "zip (`bookpipe gen --out DIR` makes a dataset)");
@@ -145,6 +173,9 @@ bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, b
     if (!cli_pipeline_file(cr, pfile, sizeof pfile, proj, sizeof proj))
         return bp_fail(err, BP_EINPUT, "no pipeline file: give --pipeline FILE (the bundled "
                        "project/pipeline.yml was not found)");
+    bp_status kst = fetch_kaggle(cr, err);
+    if (kst != BP_OK)
+        return kst;
     orch_opts o = {0};
     o.pipeline = pfile;
     o.target = cr->w.target;
@@ -185,6 +216,48 @@ static int add_var(cli_run *cr, const char *kv)
     return 0;
 }
 
+/* "8MB", "16MiB", "1048576" in bytes. */
+static bool parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s)
+        return false;
+    unsigned long long m = 1;
+    if (!strcasecmp(end, "kb") || !strcasecmp(end, "kib") || !strcasecmp(end, "k"))
+        m = 1024;
+    else if (!strcasecmp(end, "mb") || !strcasecmp(end, "mib") || !strcasecmp(end, "m"))
+        m = 1024 * 1024;
+    else if (!strcasecmp(end, "gb") || !strcasecmp(end, "gib") || !strcasecmp(end, "g"))
+        m = 1024ULL * 1024 * 1024;
+    else if (*end)
+        return false;
+    *out = (size_t)(v * m);
+    return v > 0;
+}
+
+/* --kaggle [OWNER/DATASET] (the value is optional: the Book-Crossing
+ * dataset when it is left out). */
+static bool kaggle_flag(cli_args *a, cli_run *cr)
+{
+    const char *arg = a->argv[a->i];
+    if (!strncmp(arg, "--kaggle=", 9)) {
+        cr->kaggle = arg + 9;
+        a->i++;
+        return true;
+    }
+    if (strcmp(arg, "--kaggle") != 0)
+        return false;
+    a->i++;
+    const char *next = a->i < a->argc ? a->argv[a->i] : NULL;
+    if (next && next[0] != '-' && strchr(next, '/')) {
+        cr->kaggle = next;
+        a->i++;
+    } else
+        cr->kaggle = KAGGLE_DEFAULT_DATASET;
+    return true;
+}
+
 int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra_fn extra,
                   void *ctx)
 {
@@ -198,6 +271,7 @@ int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra
     cr->models = true;
     cr->view = isatty(1) && isatty(2) ? VIEW_TTY : VIEW_PLAIN;
     long long v;
+    s3_opts s3o = {NULL, 0, 0};
     while (a->i < argc && !a->failed) {
         if (cli_wh_flag(a, &cr->w))
             continue;
@@ -207,6 +281,21 @@ int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra
             cr->lake = a->val;
         else if (cli_flag(a, "--no-lake", false))
             cr->lake = NULL;
+        else if (kaggle_flag(a, cr))
+            continue;
+        else if (cli_flag(a, "--s3-endpoint", true))
+            s3o.endpoint = a->val;
+        else if (cli_flag(a, "--s3-part-size", true)) {
+            if (!parse_size(a->val, &s3o.part_size) || s3o.part_size < 1024)
+                return cli_usage_error(cmd, "--s3-part-size %s: give a size such as 8MB "
+                                       "(at least 1KB; S3 itself wants 5MB or more)", a->val);
+        } else if (cli_flag(a, "--s3-parallel", true)) {
+            if (cli_int(a, 1, 64, &v))
+                s3o.parallel = (int)v;
+        } else if (cli_flag(a, "--lake-rows-per-part", true)) {
+            if (cli_int(a, 1000, 1000000000, &v))
+                lake_set_rows_per_part(v);
+        }
         else if (cli_flag(a, "--no-models", false))
             cr->models = false;
         else if (cli_flag(a, "--project-dir", true))
@@ -248,6 +337,9 @@ int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra
     }
     if (a->failed)
         return BP_EXIT_USAGE;
+    s3_configure(&s3o);
+    if (cr->kaggle && cr->data)
+        return cli_usage_error(cmd, "give --data or --kaggle, not both");
     if (cr->clean.age_min > cr->clean.age_max)
         return cli_usage_error(cmd, "--min-age is above --max-age");
     return 0;

@@ -1,4 +1,5 @@
 /* main.c: bookpipe's entry point; dispatches to cmd_* from a table. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +18,15 @@ static const char run_usage[] =
     "Runs are recorded in schema bookpipe_meta (see `bookpipe runs`).\n"
     "\n"
     "  --data PATH        folder or zip holding Books/Users/Ratings (.csv or .csv.gz)\n"
-    "  --lake DIR         Parquet lake folder (default ./lake)\n"
+    "  --kaggle [DATASET] download the data from Kaggle (default dataset\n"
+    "                     arashnic/book-recommendation-dataset) with KAGGLE_USERNAME/\n"
+    "                     KAGGLE_KEY or kaggle.json, into the cache; unchanged: no download\n"
+    "  --lake DIR|s3://BUCKET/PREFIX  Parquet lake folder or S3 bucket (default ./lake);\n"
+    "                     S3 uses AWS_* variables or ~/.aws (AWS_PROFILE)\n"
+    "  --s3-endpoint URL  an S3-compatible store (or AWS_ENDPOINT_URL); path-style\n"
+    "  --s3-part-size SZ  multipart part size (default 8MB)\n"
+    "  --s3-parallel N    parts uploaded at once (default 4)\n"
+    "  --lake-rows-per-part N  rows per Parquet part in an S3 lake (default 250000)\n"
     "  --no-lake          no lake (sets var lake to ''; the lake block's when is false)\n"
     "  --no-models        load only (sets var models to false)\n"
     "  --pipeline FILE    the pipeline file (default: the project's pipeline.yml)\n"
@@ -222,7 +231,14 @@ int main(int argc, char **argv)
             fputs(c->usage, stdout);
             return 0;
         }
-        return c->run(argc - 1, argv + 1);
+        /* libcurl (Kaggle, S3) is set up once, before any thread starts */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+            fprintf(stderr, "bookpipe: cannot initialize libcurl\n");
+            return BP_EXIT_FAIL;
+        }
+        int rc = c->run(argc - 1, argv + 1);
+        curl_global_cleanup();
+        return rc;
     }
     fprintf(stderr, "bookpipe: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -1,4 +1,5 @@
-/* lake.c: writing, publishing and discarding lake runs on a local disk. */
+/* lake.c: writing, publishing and discarding lake runs on a local disk
+ * (s3:// roots go to lake_s3.c). */
 #include "lake.h"
 
 #include <dirent.h>
@@ -11,6 +12,18 @@
 
 #include "../core/buf.h"
 #include "../core/fs.h"
+#include "lake_s3.h"
+#include "s3.h"
+
+static long long g_rows_per_part = 250000;
+
+void lake_set_rows_per_part(long long rows)
+{
+    if (rows > 0)
+        g_rows_per_part = rows;
+}
+
+long long lake_rows_per_part(void) { return g_rows_per_part; }
 
 static void run_dir(char *out, size_t n, const char *root, const char *table, int64_t run)
 {
@@ -24,6 +37,10 @@ static void tmp_path(char *out, size_t n, const char *root, const char *table, i
 
 void lake_file_path(char *out, size_t n, const char *root, const char *table, int64_t run)
 {
+    if (s3_is_url(root)) {
+        snprintf(out, n, "%s/%s/run=%lld/", root, table, (long long)run);
+        return;
+    }
     snprintf(out, n, "%s/%s/run=%lld/%s.parquet", root, table, (long long)run, table);
 }
 
@@ -69,6 +86,8 @@ static void sweep_table(const char *dir)
 
 int64_t lake_max_run(const char *root)
 {
+    if (s3_is_url(root))
+        return lake_s3_max_run(root);
     int64_t max = 0;
     DIR *d = opendir(root);
     if (!d)
@@ -97,6 +116,8 @@ int64_t lake_max_run(const char *root)
 bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err)
 {
+    if (s3_is_url(root))
+        return lake_s3_prepare(root, tables, ntables, run_id, err);
     char dir[4096];
     struct stat sb;
     if (stat(root, &sb) == 0 && !S_ISDIR(sb.st_mode))
@@ -118,6 +139,8 @@ bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
 bp_status lake_export(wh *engine, const char *root, const char *schema, const char *source,
                       const char *table, int64_t run_id, bp_err *err)
 {
+    if (s3_is_url(root))
+        return lake_s3_export(engine, root, schema, source, table, run_id, err);
     char path[4096];
     tmp_path(path, sizeof path, root, table, run_id);
     buf sql = {0};
@@ -146,6 +169,8 @@ done:
 bp_status lake_publish(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err)
 {
+    if (s3_is_url(root))
+        return lake_s3_publish(root, tables, ntables, run_id, err);
     char tmp[4096], final[4096], link[4096], ltmp[4200], target[64];
     for (int i = 0; i < ntables; i++) {
         tmp_path(tmp, sizeof tmp, root, tables[i], run_id);
@@ -166,6 +191,10 @@ bp_status lake_publish(const char *root, const char *const *tables, int ntables,
 
 void lake_discard(const char *root, const char *const *tables, int ntables, int64_t run_id)
 {
+    if (s3_is_url(root)) {
+        lake_s3_discard(root, run_id);
+        return;
+    }
     char path[4096];
     for (int i = 0; i < ntables; i++) {
         tmp_path(path, sizeof path, root, tables[i], run_id);
@@ -173,4 +202,14 @@ void lake_discard(const char *root, const char *const *tables, int ntables, int6
         run_dir(path, sizeof path, root, tables[i], run_id);
         rmdir(path);
     }
+}
+
+bool lake_published(const char *root, const char *table)
+{
+    if (s3_is_url(root))
+        return lake_s3_published(root, table);
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s/latest/%s.parquet", root, table, table);
+    return stat(path, &sb) == 0;
 }

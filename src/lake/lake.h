@@ -1,4 +1,5 @@
-/* lake.h: the Parquet data lake in a local folder.
+/* lake.h: the Parquet data lake in a local folder or an S3 bucket (a root
+ * of s3://bucket/prefix: see lake_s3.h for its layout).
  *
  * Layout: <root>/<table>/run=<run_id>/<table>.parquet, plus a symlink
  * <root>/<table>/latest -> run=<run_id>. A file is written under a hidden
@@ -9,6 +10,7 @@
 #ifndef BP_LAKE_H
 #define BP_LAKE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../core/err.h"
@@ -33,6 +35,13 @@ bp_status lake_publish(const char *root, const char *const *tables, int ntables,
 
 /* Remove the run's temporary files and folders (after a failure). */
 void lake_discard(const char *root, const char *const *tables, int ntables, int64_t run_id);
+
+/* Is a run of table published (its `latest` in place)? */
+bool lake_published(const char *root, const char *table);
+
+/* Rows per Parquet part in the S3 lake (default 250,000). */
+void lake_set_rows_per_part(long long rows);
+long long lake_rows_per_part(void);
 
 /* Path of the published file, for messages and tests. */
 void lake_file_path(char *out, size_t n, const char *root, const char *table, int64_t run_id);

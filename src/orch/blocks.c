@@ -19,6 +19,8 @@
 #include "../dbt/dbt.h"
 #include "../extract/src.h"
 #include "../lake/lake.h"
+#include "../lake/lake_s3.h"
+#include "../lake/s3.h"
 #include "../pipeline/ingest.h"
 #include "meta.h"
 
@@ -361,6 +363,16 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
             lake_file_path(path, sizeof path, root, tables[t], run);
             fprintf(c->log, "  wrote %s\n", path);
         }
+    if (st == BP_OK && s3_is_url(root)) {
+        lake_upload u;
+        lake_s3_last_upload(&u);
+        fprintf(c->log, "  uploaded %d files, %.1f MB in %.2f s (%.1f MB/s; parts of %.0f MB, "
+                "%d at once); peak RSS during the upload %.1f MB (%.1f MB before)\n", u.files,
+                (double)u.bytes / 1e6, u.seconds,
+                u.seconds > 0 ? (double)u.bytes / 1e6 / u.seconds : 0.0,
+                (double)u.part_size / (1 << 20), u.parallel, (double)u.peak_kb / 1024,
+                (double)u.rss_before_kb / 1024);
+    }
 done:
     if (st != BP_OK && prepared)
         lake_discard(root, tables, SRC_NTABLES, run);
@@ -374,14 +386,10 @@ static bool lake_outputs_ok(blk_ctx *c)
     const char *root = c->run->o->lake;
     if (!root || !*root)
         return true;
-    for (int t = 0; root && t < SRC_NTABLES; t++) {
-        char path[4200];
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s/latest/%s.parquet", root, tables[t], tables[t]);
-        if (stat(path, &sb) != 0)
+    for (int t = 0; t < SRC_NTABLES; t++)
+        if (!lake_published(root, tables[t]))
             return false;
-    }
-    return root != NULL;
+    return true;
 }
 
 /* ---- dbt and test: the project's commands ---------------------------------------------- */

@@ -403,7 +403,7 @@ static enum MHD_Result start_run(web_srv *s, const web_req *r)
     if (other)
         return web_error(r, 400, "this server runs the pipeline on its own target only "
                                  "(start `bookpipe serve --target ...` for another)");
-    if (!s->o->run.data)
+    if (!s->o->run.data && !s->o->run.kaggle)
         return web_error(r, 400, "no input data: start `bookpipe serve --data DIR` to run the "
                                  "pipeline from here");
     unsigned rc = launch(s, "web");
@@ -515,7 +515,7 @@ void web_schedule_start(web_srv *s)
         snprintf(s->schedule, sizeof s->schedule, "%s", p.schedule);
     }
     pl_free(&p);
-    if (!s->schedule[0] || !s->o->run.data || s->o->no_schedule)
+    if (!s->schedule[0] || (!s->o->run.data && !s->o->run.kaggle) || s->o->no_schedule)
         return;
     s->sched_started = pthread_create(&s->sched_thread, NULL, scheduler, s) == 0;
 }

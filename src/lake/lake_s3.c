@@ -1,0 +1,237 @@
+/* lake_s3.c: lake runs staged on local disk, then published to S3. */
+#include "lake_s3.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/buf.h"
+#include "../core/fs.h"
+#include "lake.h"
+#include "s3.h"
+
+/* The local staging folder of a run: one per lake URL, user and run. */
+static void stage_dir(char *out, size_t n, const char *root, int64_t run)
+{
+    uint32_t h = 2166136261u; /* FNV-1a of the URL, to tell lakes apart */
+    for (const unsigned char *p = (const unsigned char *)root; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, n, "%s/bookpipe-lake-%u-%08x-run%lld", tmp && *tmp ? tmp : "/tmp",
+             (unsigned)getuid(), h, (long long)run);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* ---- the highest run in the bucket ------------------------------------------------------ */
+
+static void max_of(void *ctx, const char *key)
+{
+    int64_t *max = ctx;
+    const char *p = strstr(key, "/run=");
+    if (!p)
+        return;
+    long long v = strtoll(p + 5, NULL, 10);
+    if (v > *max)
+        *max = v;
+}
+
+int64_t lake_s3_max_run(const char *root)
+{
+    s3_target t;
+    bp_err err;
+    int64_t max = 0;
+    if (s3_open(root, &t, &err) == BP_OK)
+        s3_list(&t, "", max_of, &max, &err);
+    return max;
+}
+
+/* ---- prepare, export, publish ---------------------------------------------------------- */
+
+static void count_key(void *ctx, const char *key)
+{
+    (void)key;
+    ++*(long *)ctx;
+}
+
+bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntables,
+                          int64_t run_id, bp_err *err)
+{
+    s3_target t;
+    bp_status st = s3_open(root, &t, err);
+    long n = 0;
+    /* a listing proves the bucket, the credentials and the endpoint before
+     * any work is done */
+    if (st == BP_OK && (st = s3_list(&t, "", count_key, &n, err)) != BP_OK)
+        bp_err_prefix(err, "S3 lake %s: cannot list the bucket (check the bucket name, "
+                      "the credentials and the endpoint)", root);
+    char dir[4096], sub[4300];
+    stage_dir(dir, sizeof dir, root, run_id);
+    rm_rf(dir);
+    for (int i = 0; st == BP_OK && i < ntables; i++) {
+        snprintf(sub, sizeof sub, "%s/%s", dir, tables[i]);
+        st = fs_mkdir_p(sub, BP_ELAKE, "lake staging folder", err);
+    }
+    return st;
+}
+
+bp_status lake_s3_export(wh *engine, const char *root, const char *schema, const char *source,
+                         const char *table, int64_t run_id, bp_err *err)
+{
+    char dir[4096], sub[4300], rg[160];
+    stage_dir(dir, sizeof dir, root, run_id);
+    snprintf(sub, sizeof sub, "%s/%s", dir, table);
+    /* parts of about `rows` rows: k row groups of at most DuckDB's usual
+     * 122,880 rows (a row group is held in memory while it is written) */
+    long long rows = lake_rows_per_part(), k = (rows + 122879) / 122880;
+    snprintf(rg, sizeof rg, ", ROW_GROUP_SIZE %lld, ROW_GROUPS_PER_FILE %lld", (rows + k - 1) / k, k);
+    buf sql = {0};
+    bp_status st = BP_ENOMEM;
+    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") ||
+        buf_add_ident(&sql, schema) || buf_addc(&sql, '.') ||
+        buf_add_ident(&sql, source ? source : table) || buf_adds(&sql, ") TO ") ||
+        buf_add_sqlstr(&sql, sub) ||
+        buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy, FILENAME_PATTERN 'part-{i}', "
+                       "OVERWRITE_OR_IGNORE true") ||
+        buf_adds(&sql, rg) || buf_adds(&sql, "); RESET preserve_insertion_order")) {
+        bp_fail(err, st, "out of memory");
+        goto done;
+    }
+    if ((st = wh_exec(engine, sql.p, err)) != BP_OK) {
+        bp_err_prefix(err, "writing the lake parts of %s", table);
+        st = err->status = BP_ELAKE;
+    }
+done:
+    buf_free(&sql);
+    return st;
+}
+
+/* Upload every file of the staged table folder to <table>/run=<id>/. */
+static bp_status upload_table(const s3_target *t, const char *dir, const char *table,
+                              int64_t run_id, int *nfiles, long long *bytes, bp_err *err)
+{
+    char sub[4300], path[4600], key[1024];
+    snprintf(sub, sizeof sub, "%s/%s", dir, table);
+    struct dirent **ents = NULL;
+    int n = scandir(sub, &ents, NULL, alphasort);
+    if (n < 0)
+        return bp_fail(err, BP_ELAKE, "lake staging folder %s is gone", sub);
+    bp_status st = BP_OK;
+    *nfiles = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = ents[i]->d_name;
+        if (st == BP_OK && name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", sub, name);
+            snprintf(key, sizeof key, "%s/run=%lld/%s", table, (long long)run_id, name);
+            struct stat sb;
+            if (stat(path, &sb) == 0)
+                *bytes += (long long)sb.st_size;
+            st = s3_put_file(t, key, path, err);
+            ++*nfiles;
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    if (st == BP_OK && *nfiles == 0)
+        st = bp_fail(err, BP_ELAKE, "the lake export of %s wrote no file", table);
+    return st;
+}
+
+static lake_upload g_last;
+
+void lake_s3_last_upload(lake_upload *out) { *out = g_last; }
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A line of /proc/self/status in kB (0 when unknown). */
+static long status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = 0;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n))
+            v = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Reset the peak RSS (VmHWM) so the upload's own peak can be read after. */
+static void reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+bp_status lake_s3_publish(const char *root, const char *const *tables, int ntables,
+                          int64_t run_id, bp_err *err)
+{
+    s3_target t;
+    bp_status st = s3_open(root, &t, err);
+    char dir[4096], key[512], ptr[64];
+    stage_dir(dir, sizeof dir, root, run_id);
+    memset(&g_last, 0, sizeof g_last);
+    g_last.part_size = (long long)t.part_size;
+    g_last.parallel = t.parallel;
+    reset_peak();
+    g_last.rss_before_kb = status_kb("VmRSS:");
+    double t0 = mono_s();
+    for (int i = 0; st == BP_OK && i < ntables; i++) {
+        int nfiles = 0;
+        st = upload_table(&t, dir, tables[i], run_id, &nfiles, &g_last.bytes, err);
+        g_last.files += nfiles;
+    }
+    g_last.seconds = mono_s() - t0;
+    g_last.peak_kb = status_kb("VmHWM:");
+    /* every part is up: now the pointers move, table by table */
+    snprintf(ptr, sizeof ptr, "run=%lld\n", (long long)run_id);
+    for (int i = 0; st == BP_OK && i < ntables; i++) {
+        snprintf(key, sizeof key, "%s/latest", tables[i]);
+        st = s3_put_bytes(&t, key, ptr, strlen(ptr), err);
+    }
+    if (st == BP_OK)
+        rm_rf(dir);
+    return st;
+}
+
+void lake_s3_discard(const char *root, int64_t run_id)
+{
+    char dir[4096];
+    stage_dir(dir, sizeof dir, root, run_id);
+    rm_rf(dir);
+}
+
+bool lake_s3_published(const char *root, const char *table)
+{
+    s3_target t;
+    bp_err err;
+    buf b = {0};
+    char key[512];
+    snprintf(key, sizeof key, "%s/latest", table);
+    bool ok = s3_open(root, &t, &err) == BP_OK && s3_get(&t, key, &b, &err) == BP_OK &&
+              b.len > 4 && !strncmp(b.p, "run=", 4);
+    buf_free(&b);
+    return ok;
+}

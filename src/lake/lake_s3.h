@@ -1,0 +1,37 @@
+/* lake_s3.h: the lake in an S3 bucket (lake.c hands s3:// roots here).
+ *
+ * Layout: s3://bucket/prefix/<table>/run=<run_id>/part-<n>.parquet (a table
+ * in parts of --lake-rows-per-part rows, so that a Redshift COPY of the
+ * run's folder loads them in parallel across slices), plus an object
+ * <table>/latest holding "run=<run_id>". Parquet is written to a local
+ * staging folder first; publishing uploads every part of every table and
+ * only then moves the `latest` objects, so a failed upload leaves them
+ * where they were. */
+#ifndef BP_LAKE_S3_H
+#define BP_LAKE_S3_H
+
+#include <stdint.h>
+
+#include "../core/err.h"
+#include "../wh/wh.h"
+
+int64_t lake_s3_max_run(const char *root);
+bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntables,
+                          int64_t run_id, bp_err *err);
+bp_status lake_s3_export(wh *engine, const char *root, const char *schema, const char *source,
+                         const char *table, int64_t run_id, bp_err *err);
+bp_status lake_s3_publish(const char *root, const char *const *tables, int ntables,
+                          int64_t run_id, bp_err *err);
+void lake_s3_discard(const char *root, int64_t run_id);
+bool lake_s3_published(const char *root, const char *table);
+
+/* What the last publish uploaded, for the block log and the benchmark. */
+typedef struct {
+    long long bytes, part_size;
+    int files, parallel;
+    double seconds;
+    long rss_before_kb, peak_kb;  /* RSS before, peak RSS during the upload */
+} lake_upload;
+void lake_s3_last_upload(lake_upload *out);
+
+#endif

@@ -1,0 +1,80 @@
+// s3_gate.mjs: an HTTP gate in front of s3rver for tests/net.sh. s3rver
+// (npm) speaks the S3 API but does not check SigV4 signatures or
+// Content-MD5, so this gate does, independently of bookpipe: it recomputes
+// each request's signature with the aws4 package (npm) from the secret it
+// was given, checks x-amz-content-sha256 and Content-MD5 against the body,
+// and answers 403 SignatureDoesNotMatch / 400 BadDigest like S3. Good
+// requests go on to s3rver.
+//
+//   node s3_gate.mjs S3RVER_PORT KEY_ID SECRET [CUT_AFTER_PARTS]
+//
+// With CUT_AFTER_PARTS, the gate stops (closes every connection and its
+// port, like a server going down) when that many part uploads
+// (PUT ...?partNumber=) have passed. Prints "port=N"; GET /_gate/stats
+// tells what it checked.
+import { createServer, request } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+const aws4 = createRequire(new URL('../../web/package.json', import.meta.url))('aws4');
+const [, , upstreamPort, keyId, secret, cutText] = process.argv;
+const cutAfter = cutText ? Number(cutText) : Infinity;
+const stats = { checked: 0, refused: 0, parts: 0 };
+const sockets = new Set();
+
+function fail(res, status, code, msg) {
+  stats.refused++;
+  res.writeHead(status, { 'Content-Type': 'application/xml' });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${msg}</Message></Error>`);
+}
+
+// The signature the request should carry, recomputed from its signed headers.
+function expected(req, auth) {
+  const signed = /SignedHeaders=([^,]+)/.exec(auth)[1].split(';');
+  const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(auth)[1];
+  const headers = {};
+  for (const h of signed) if (h !== 'host') headers[h] = req.headers[h];
+  const opts = { host: req.headers.host, path: req.url, method: req.method, service: 's3', region, headers };
+  aws4.sign(opts, { accessKeyId: keyId, secretAccessKey: secret });
+  return /Signature=([0-9a-f]+)/.exec(opts.headers.Authorization)[1];
+}
+
+const server = createServer((req, res) => {
+  if (req.url === '/_gate/stats') return res.end(JSON.stringify(stats));
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const auth = req.headers.authorization || '';
+    stats.checked++;
+    if (!auth.startsWith('AWS4-HMAC-SHA256 ')) return fail(res, 403, 'AccessDenied', 'unsigned request');
+    const given = /Signature=([0-9a-f]+)/.exec(auth);
+    if (!/Credential=([^/]+)\//.test(auth) || /Credential=([^/]+)\//.exec(auth)[1] !== keyId) {
+      return fail(res, 403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    }
+    if (!given || given[1] !== expected(req, auth)) {
+      return fail(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    }
+    const sha = req.headers['x-amz-content-sha256'];
+    if (sha !== 'UNSIGNED-PAYLOAD' && sha !== createHash('sha256').update(body).digest('hex')) {
+      return fail(res, 400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    }
+    const md5 = req.headers['content-md5'];
+    if (md5 && md5 !== createHash('md5').update(body).digest('base64')) {
+      return fail(res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    }
+    if (req.method === 'PUT' && /[?&]partNumber=/.test(req.url) && ++stats.parts > cutAfter) {
+      server.close();
+      for (const s of sockets) s.destroy();
+      return;
+    }
+    const up = request({ host: '127.0.0.1', port: Number(upstreamPort), method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    up.end(body);
+  });
+});
+server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`));
