@@ -114,6 +114,7 @@ bench: bookpipe
 	bench/pg_bench.sh ./bookpipe
 	bench/orch_bench.sh ./bookpipe
 	bench/web_bench.sh ./bookpipe
+	bench/s3_bench.sh ./bookpipe
 
 clean:
 	rm -rf build build-san bookpipe

@@ -33,8 +33,8 @@ typedef struct {
 #define CLI_WH_HELP                                                                   \
     "  --warehouse FILE   DuckDB warehouse file (default ./bookpipe.duckdb)\n"        \
     "  --schema NAME      schema of the loaded tables (default books_schema)\n"       \
-    "  --target NAME      warehouse target: duckdb (default) or postgres\n"          \
-    "  --dsn DSN          postgres: conninfo or URI (default: PGHOST, PGUSER, ...)\n"
+    "  --target NAME      warehouse target: duckdb (default), postgres or redshift\n"\
+    "  --dsn DSN          postgres, redshift: conninfo or URI (default: PGHOST, ...)\n"
 
 #define CLI_EXIT_HELP                                                                 \
     "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad or missing input,\n"      \
@@ -76,6 +76,7 @@ typedef struct {
     cli_wh w;
     const char *data, *lake, *project_dir, *pipeline, *state_dir;
     const char *kaggle;       /* --kaggle OWNER/DATASET: download into the cache */
+    const char *iam_role;     /* --iam-role ARN (redshift) */
     char kaggle_zip[4096];    /* where it landed (then data points here) */
     bool models, full_refresh;
     clean_config clean;

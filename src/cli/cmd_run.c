@@ -185,6 +185,7 @@ bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, b
     o.memory_limit = cr->w.memory_limit;
     o.data = cr->data;
     o.lake = cr->lake;
+    o.iam_role = cr->iam_role ? cr->iam_role : getenv("BOOKPIPE_REDSHIFT_IAM_ROLE");
     o.project_dir = proj[0] ? proj : NULL;
     o.state_dir = cr->state_dir;
     o.models = cr->models;
@@ -283,6 +284,8 @@ int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra
             cr->lake = NULL;
         else if (kaggle_flag(a, cr))
             continue;
+        else if (cli_flag(a, "--iam-role", true))
+            cr->iam_role = a->val;
         else if (cli_flag(a, "--s3-endpoint", true))
             s3o.endpoint = a->val;
         else if (cli_flag(a, "--s3-part-size", true)) {

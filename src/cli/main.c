@@ -27,6 +27,8 @@ static const char run_usage[] =
     "  --s3-part-size SZ  multipart part size (default 8MB)\n"
     "  --s3-parallel N    parts uploaded at once (default 4)\n"
     "  --lake-rows-per-part N  rows per Parquet part in an S3 lake (default 250000)\n"
+    "  --iam-role ARN     redshift: the IAM role its COPY assumes to read the S3 lake\n"
+    "                     (default $BOOKPIPE_REDSHIFT_IAM_ROLE)\n"
     "  --no-lake          no lake (sets var lake to ''; the lake block's when is false)\n"
     "  --no-models        load only (sets var models to false)\n"
     "  --pipeline FILE    the pipeline file (default: the project's pipeline.yml)\n"

@@ -639,13 +639,13 @@ static bp_status load_profile(project *p, bp_err *err)
     if (!p->target_type)
         return bp_fail(err, BP_EUSAGE, "%s: output '%s' has no type", yml_file(p->profiles_doc),
                        tname);
-    if (!strcmp(p->target_type, "postgres")) {
+    if (!strcmp(p->target_type, "postgres") || !strcmp(p->target_type, "redshift")) {
         if (pg_dsn(p, out, err) != BP_OK)
             return BP_EINPUT;
     } else if (strcmp(p->target_type, "duckdb") != 0) {
-        return bp_fail(err, BP_EUSAGE, "%s: target type '%s' is not built yet in bookpipe "
-                       "(this build runs duckdb and postgres; redshift is planned)",
-                       yml_file(p->profiles_doc), p->target_type);
+        return bp_fail(err, BP_EUSAGE, "%s: target type '%s' is not supported by bookpipe "
+                       "(it runs duckdb, postgres and redshift)", yml_file(p->profiles_doc),
+                       p->target_type);
     }
     if (!p->target_schema)
         p->target_schema = "main";

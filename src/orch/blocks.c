@@ -21,6 +21,7 @@
 #include "../lake/lake.h"
 #include "../lake/lake_s3.h"
 #include "../lake/s3.h"
+#include "redshift.h"
 #include "../pipeline/ingest.h"
 #include "meta.h"
 
@@ -31,6 +32,19 @@ static const char *const tables[SRC_NTABLES] = {"books", "users", "ratings"};
 static bp_status oom(bp_err *err) { return bp_fail(err, BP_ENOMEM, "out of memory"); }
 
 static bool is_duck(const orun *r) { return !strcmp(r->o->target, "duckdb"); }
+/* Redshift: the stage is a local DuckDB file and the load comes from S3 */
+static bool is_rs(const orun *r) { return !strcmp(r->o->target, "redshift"); }
+
+/* The local DuckDB stage file of a PostgreSQL or Redshift run. */
+static bp_status open_stage_file(const orun *r, bool read_only, wh **out, bp_err *err)
+{
+    wh_config cfg = {"duckdb", r->stage_file, read_only, read_only ? "128MB" : r->o->memory_limit,
+                     NULL};
+    bp_status st = wh_open(&cfg, out, err);
+    if (st != BP_OK)
+        bp_err_prefix(err, "opening the stage copy %s (run the clean block again)", r->stage_file);
+    return st;
+}
 
 /* Where the data is: the warehouse's identity (never its password: a DSN
  * only goes into the hash). */
@@ -142,7 +156,16 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
         io.engine_path = r->stage_file;
     }
     ingest_report rep;
-    if ((st = ingest_run(c->conn, &io, &rep, err)) != BP_OK)
+    wh *into = c->conn;
+    if (is_rs(r)) { /* Redshift takes no COPY FROM STDIN: the stage stays local */
+        io.engine_path = NULL;
+        if ((st = open_stage_file(r, false, &into, err)) != BP_OK)
+            return st;
+    }
+    st = ingest_run(into, &io, &rep, err);
+    if (into != c->conn)
+        wh_close(into);
+    if (st != BP_OK)
         return st;
     k->rows_in = k->rows_out = 0;
     fprintf(c->log, "  %-22s %-7s %12s %12s %12s %10s\n", "source", "format", "read", "loaded",
@@ -203,7 +226,56 @@ static bp_status is_staged(blk_ctx *c, bool *ok, bp_err *err)
 {
     char name[128];
     snprintf(name, sizeof name, "%sload_audit", c->run->stage_prefix);
-    return wh_exists(c->conn, c->run->stage_schema, name, ok, err);
+    if (!is_rs(c->run))
+        return wh_exists(c->conn, c->run->stage_schema, name, ok, err);
+    struct stat sb;
+    *ok = false;
+    if (stat(c->run->stage_file, &sb) != 0)
+        return BP_OK;
+    wh *w;
+    bp_status st = open_stage_file(c->run, true, &w, err);
+    if (st == BP_OK) {
+        st = wh_exists(w, c->run->stage_schema, name, ok, err);
+        wh_close(w);
+    }
+    return st;
+}
+
+/* Redshift: COPY from the run's folder in the S3 lake (redshift.c). */
+static bp_status load_redshift(blk_ctx *c, bp_err *err)
+{
+    orun *r = c->run;
+    rs_opts o = {r->o->schema, r->stage_schema, r->o->lake, r->o->iam_role, 0, rs_emulating()};
+    if (!o.emulate && (!o.lake || !s3_is_url(o.lake)))
+        return bp_fail(err, BP_EUSAGE, "Redshift loads from S3: give --lake s3://BUCKET/PREFIX "
+                       "(the lake block writes the run there first)");
+    if (!o.emulate && (!o.iam_role || !*o.iam_role))
+        return bp_fail(err, BP_EUSAGE, "Redshift's COPY needs an IAM role that can read the "
+                       "lake: give --iam-role arn:aws:iam::ACCOUNT:role/NAME (or set "
+                       "BOOKPIPE_REDSHIFT_IAM_ROLE)");
+    if (o.emulate)
+        fprintf(c->log, "  emulating Redshift on PostgreSQL (BOOKPIPE_REDSHIFT_EMULATE): the S3 "
+                "COPY is replaced by inserts of the same rows\n");
+    wh *stage = NULL;
+    bp_status st = open_stage_file(r, true, &stage, err);
+    long long run = 0;
+    buf q = {0};
+    if (st == BP_OK) {
+        if (buf_adds(&q, "SELECT max(run_id) FROM ") || !add_staged(&q, r, "load_audit"))
+            st = oom(err);
+        else
+            st = wh_query_int(stage, q.p, 0, &run, err);
+    }
+    buf_free(&q);
+    if (st == BP_OK) {
+        o.run_id = run;
+        int64_t rows = 0;
+        st = rs_load(c->conn, stage, &o, c->log, &c->k->stop, &rows, err);
+        c->k->rows_in = c->k->rows_out = rows;
+    }
+    if (stage)
+        wh_close(stage);
+    return st;
 }
 
 /* One table: DuckDB renames the staged table into place (the data is not
@@ -221,6 +293,8 @@ static bool add_swap(buf *q, const orun *r, const char *t, bool rename)
 static bp_status load_exec(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
+    if (is_rs(r))
+        return load_redshift(c, err);
     const char *live = r->o->schema;
     bool ok = false, rename = is_duck(r);
     bp_status st = is_staged(c, &ok, err);
@@ -319,28 +393,28 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
     if (st == BP_OK && !staged && !(is_duck(r) && load_outputs_ok(c)))
         return bp_fail(err, BP_EINPUT, "nothing staged in schema %s: run the clean block first "
                        "(`bookpipe run --from clean`)", r->stage_schema);
-    long long run = 0;
-    buf q = {0};
-    if (st == BP_OK) {
-        if (buf_adds(&q, "SELECT max(run_id) FROM ") ||
-            !(staged ? add_staged(&q, r, "load_audit") : add_live(&q, r, "load_audit")))
-            st = oom(err);
-        else
-            st = wh_query_int(c->conn, q.p, 0, &run, err);
-    }
-    buf_free(&q);
     if (st != BP_OK)
         return st;
+    if (is_rs(r) && !s3_is_url(root) && !rs_emulating())
+        return bp_fail(err, BP_EUSAGE, "Redshift loads from S3: give --lake s3://BUCKET/PREFIX");
     const char *schema = staged ? r->stage_schema : r->o->schema;
     const char *prefix = staged && is_duck(r) ? r->stage_prefix : "";
     wh *engine = c->conn;
-    if (!is_duck(r)) {
-        wh_config cfg = {"duckdb", r->stage_file, true, "128MB", NULL};
-        if ((st = wh_open(&cfg, &engine, err)) != BP_OK) {
-            bp_err_prefix(err, "opening the stage copy %s (run the clean block again)",
-                          r->stage_file);
-            return st;
-        }
+    if (!is_duck(r) && (st = open_stage_file(r, true, &engine, err)) != BP_OK)
+        return st;
+    /* the run whose rows these are: the local stage knows it for Redshift */
+    long long run = 0;
+    buf q = {0};
+    if (buf_adds(&q, "SELECT max(run_id) FROM ") ||
+        !(staged ? add_staged(&q, r, "load_audit") : add_live(&q, r, "load_audit")))
+        st = oom(err);
+    else
+        st = wh_query_int(is_rs(r) ? engine : c->conn, q.p, 0, &run, err);
+    buf_free(&q);
+    if (st != BP_OK) {
+        if (engine != c->conn)
+            wh_close(engine);
+        return st;
     }
     bool prepared = false;
     if ((st = lake_prepare(root, tables, SRC_NTABLES, run, err)) != BP_OK)

@@ -13,16 +13,21 @@
 #include "../core/buf.h"
 #include "fp.h"
 
+/* Lengths are explicit for Redshift, whose bare VARCHAR is VARCHAR(256);
+ * DuckDB and PostgreSQL take them as they are. */
+#define TEXT_COL "VARCHAR(65535)"
+#define LOG_KEEP 60000 /* bytes of a block's log kept in the history: the end */
+
 static const char *const ddl =
     "CREATE SCHEMA IF NOT EXISTS " META_SCHEMA ";"
-    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".runs (run_id BIGINT NOT NULL, pipeline VARCHAR, "
-    "vars VARCHAR, \"trigger\" VARCHAR, status VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, "
-    "host VARCHAR, pid INTEGER);"
-    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".block_runs (run_id BIGINT NOT NULL, block VARCHAR "
-    "NOT NULL, type VARCHAR, status VARCHAR, attempt INTEGER, started_at TIMESTAMP, ended_at "
-    "TIMESTAMP, rows_in BIGINT, rows_out BIGINT, fingerprint VARCHAR, log VARCHAR, error VARCHAR);"
-    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".file_checksums (path VARCHAR NOT NULL, size "
-    "BIGINT, mtime_ns BIGINT, checksum VARCHAR)";
+    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".runs (run_id BIGINT NOT NULL, pipeline " TEXT_COL ", "
+    "vars " TEXT_COL ", \"trigger\" " TEXT_COL ", status " TEXT_COL ", started_at TIMESTAMP, ended_at TIMESTAMP, "
+    "host " TEXT_COL ", pid INTEGER);"
+    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".block_runs (run_id BIGINT NOT NULL, block " TEXT_COL " "
+    "NOT NULL, type " TEXT_COL ", status " TEXT_COL ", attempt INTEGER, started_at TIMESTAMP, ended_at "
+    "TIMESTAMP, rows_in BIGINT, rows_out BIGINT, fingerprint " TEXT_COL ", log " TEXT_COL ", error " TEXT_COL ");"
+    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".file_checksums (path " TEXT_COL " NOT NULL, size "
+    "BIGINT, mtime_ns BIGINT, checksum " TEXT_COL ")";
 
 static bp_status oom(bp_err *err) { return bp_fail(err, BP_ENOMEM, "out of memory"); }
 
@@ -51,6 +56,23 @@ static bool add_ts(buf *b, double t)
 static bool add_str(buf *b, const char *s)
 {
     return s ? buf_add_sqlstr(b, s) == 0 : buf_adds(b, "NULL") == 0;
+}
+
+/* A log as a literal: its last LOG_KEEP bytes (where the error is), cut at
+ * a character boundary. */
+static bool add_log(buf *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n <= LOG_KEEP)
+        return add_str(b, s);
+    const char *t = s + n - LOG_KEEP;
+    while ((*t & 0xC0) == 0x80)
+        t++;
+    buf tmp = {0};
+    bool ok = !buf_printf(&tmp, "[... %zu earlier bytes not kept]\n", (size_t)(t - s)) &&
+              !buf_adds(&tmp, t) && !buf_addc(&tmp, 0) && add_str(b, tmp.p);
+    buf_free(&tmp);
+    return ok;
 }
 
 static bool add_int(buf *b, int64_t v)
@@ -109,7 +131,7 @@ bool meta_block_sql(buf *q, int64_t run_id, const meta_block *b, bool insert)
                buf_adds(q, ", ") == 0 && add_ts(q, b->ended) && buf_adds(q, ", ") == 0 &&
                add_int(q, b->rows_in) && buf_adds(q, ", ") == 0 && add_int(q, b->rows_out) &&
                buf_adds(q, ", ") == 0 && add_str(q, b->fingerprint) &&
-               buf_adds(q, ", ") == 0 && add_str(q, b->log) && buf_adds(q, ", ") == 0 &&
+               buf_adds(q, ", ") == 0 && add_log(q, b->log) && buf_adds(q, ", ") == 0 &&
                add_str(q, b->error) && buf_adds(q, ");\n") == 0;
     return buf_adds(q, "UPDATE " META_SCHEMA ".block_runs SET status = ") == 0 &&
            add_str(q, b->status) &&
@@ -118,7 +140,7 @@ bool meta_block_sql(buf *q, int64_t run_id, const meta_block *b, bool insert)
            buf_adds(q, ", rows_in = ") == 0 && add_int(q, b->rows_in) &&
            buf_adds(q, ", rows_out = ") == 0 && add_int(q, b->rows_out) &&
            buf_adds(q, ", fingerprint = ") == 0 && add_str(q, b->fingerprint) &&
-           buf_adds(q, ", log = ") == 0 && add_str(q, b->log) &&
+           buf_adds(q, ", log = ") == 0 && add_log(q, b->log) &&
            buf_adds(q, ", error = ") == 0 && add_str(q, b->error) &&
            buf_printf(q, " WHERE run_id = %lld AND block = ", (long long)run_id) == 0 &&
            add_str(q, b->block) && buf_adds(q, ";\n") == 0;
@@ -326,7 +348,7 @@ bp_status meta_lock_take(meta_lock *l, const char *target, const char *warehouse
     memset(l, 0, sizeof *l);
     l->fd = -1;
     note[0] = 0;
-    if (!strcmp(target, "duckdb"))
+    if (!strcmp(target, "duckdb") || !strcmp(target, "redshift"))
         return lock_file(l, warehouse, run_hint, note, note_n, err);
     return lock_pg(l, schema, conn, err);
 }

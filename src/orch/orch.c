@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../core/buf.h"
+#include "../core/fs.h"
 #include "../core/version.h"
 #include "../pipeline/ingest.h"
 #include "meta.h"
@@ -523,6 +524,18 @@ static void locate_stage(orun *r)
     snprintf(r->project_dir, sizeof r->project_dir, "%s", o->project_dir ? o->project_dir : "");
 }
 
+/* The folder of the local stage file (and of Redshift's run lock). */
+static bp_status state_dir_ready(const orun *r, bp_err *err)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", r->stage_file);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return BP_OK;
+    *slash = 0;
+    return fs_mkdir_p(dir, BP_EIO, "state folder", err);
+}
+
 static void summarize(orun *r, orch_result *res)
 {
     bool cancelled = r->o->stop && *r->o->stop;
@@ -588,15 +601,21 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
             goto out;
         }
     char note[600] = "";
-    bool duck = !strcmp(o->target, "duckdb");
-    if (duck && (st = meta_lock_take(&lk, o->target, o->warehouse, o->schema, NULL, 0, note,
-                                     sizeof note, err)) != BP_OK)
+    /* a lock file for DuckDB (next to it) and Redshift (which has no
+     * advisory locks: in the state folder, so one machine at a time);
+     * PostgreSQL takes an advisory lock on the server */
+    bool duck = !strcmp(o->target, "duckdb"), rs = !strcmp(o->target, "redshift");
+    if (rs && (st = state_dir_ready(&r, err)) != BP_OK)
         goto out;
-    locked = duck;
+    if ((duck || rs) &&
+        (st = meta_lock_take(&lk, o->target, duck ? o->warehouse : r.stage_file, o->schema, NULL,
+                             0, note, sizeof note, err)) != BP_OK)
+        goto out;
+    locked = duck || rs;
     if ((st = open_warehouse(&r, err)) != BP_OK)
         goto out;
-    if (!duck && (st = meta_lock_take(&lk, o->target, o->warehouse, o->schema, r.main, 0, note,
-                                      sizeof note, err)) != BP_OK)
+    if (!duck && !rs && (st = meta_lock_take(&lk, o->target, o->warehouse, o->schema, r.main, 0,
+                                             note, sizeof note, err)) != BP_OK)
         goto out;
     locked = true;
     if (note[0] && o->view != VIEW_JSON)

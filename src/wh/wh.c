@@ -6,7 +6,7 @@
 
 #include "../core/buf.h"
 
-static const wh_ops *const targets[] = {&wh_duckdb_ops, &wh_pg_ops};
+static const wh_ops *const targets[] = {&wh_duckdb_ops, &wh_pg_ops, &wh_redshift_ops};
 
 bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err)
 {
@@ -14,7 +14,7 @@ bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err)
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
         if (strcmp(targets[i]->name, t) == 0)
             return targets[i]->open(cfg, out, err);
-    return bp_fail(err, BP_EUSAGE, "unknown target '%s' (this build supports: duckdb, postgres)",
+    return bp_fail(err, BP_EUSAGE, "unknown target '%s' (this build supports: duckdb, postgres, redshift)",
                    t);
 }
 

@@ -17,7 +17,7 @@ typedef struct wh wh;
 typedef struct wh_loader wh_loader;
 
 typedef struct {
-    const char *target;  /* "duckdb" (default) or "postgres" */
+    const char *target;  /* "duckdb" (default), "postgres" or "redshift" */
     const char *path;    /* DuckDB file, ":memory:" for none */
     bool read_only;
     const char *memory_limit;  /* engine memory cap ("512MB"), NULL for the default */
@@ -75,7 +75,7 @@ struct wh {
     const wh_ops *ops;
 };
 
-extern const wh_ops wh_duckdb_ops, wh_pg_ops;
+extern const wh_ops wh_duckdb_ops, wh_pg_ops, wh_redshift_ops;
 
 /* The DuckDB library's version ("v1.4.4"). */
 const char *wh_duckdb_version(void);

@@ -95,35 +95,44 @@ static bool setup_session(PGconn *c, bool read_only)
     return ok;
 }
 
-static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
+/* Connect with cfg's DSN (or the PG* variables) after the given default
+ * keywords, which the DSN and the environment override. */
+static bp_status connect_as(const wh_config *cfg, const wh_ops *ops, const char *const *dkeys,
+                            const char *const *dvals, wh **out, bp_err *err)
 {
     pg *p = calloc(1, sizeof *p);
     if (!p)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    p->base.ops = &wh_pg_ops;
+    p->base.ops = ops;
     const char *timeout = getenv("PGCONNECT_TIMEOUT");
-    const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
-    const char *vals[] = {cfg->dsn && *cfg->dsn ? cfg->dsn : NULL, timeout ? timeout : "10",
-                          "bookpipe", NULL};
-    if (!vals[0]) { /* no dsn: the PG* variables alone */
-        keys[0] = "connect_timeout";
-        vals[0] = vals[1];
-        keys[1] = "fallback_application_name";
-        vals[1] = "bookpipe";
-        keys[2] = NULL;
+    const char *keys[16], *vals[16];
+    int n = 0;
+    for (int i = 0; dkeys && dkeys[i] && n < 10; i++, n++) {
+        keys[n] = dkeys[i];
+        vals[n] = dvals[i];
     }
+    if (cfg->dsn && *cfg->dsn) { /* expanded in place: it overrides the defaults */
+        keys[n] = "dbname";
+        vals[n++] = cfg->dsn;
+    }
+    keys[n] = "connect_timeout";
+    vals[n++] = timeout ? timeout : "10";
+    keys[n] = "fallback_application_name";
+    vals[n++] = "bookpipe";
+    keys[n] = vals[n] = NULL;
+    const char *what = strcmp(ops->name, "redshift") ? "PostgreSQL" : "Redshift";
     p->conn = PQconnectdbParams(keys, vals, 1);
     if (!p->conn) {
         free(p);
-        return bp_fail(err, BP_ENOMEM, "out of memory connecting to PostgreSQL");
+        return bp_fail(err, BP_ENOMEM, "out of memory connecting to %s", what);
     }
     snprintf(p->where, sizeof p->where, "%s:%s/%s as %s", PQhost(p->conn) ? PQhost(p->conn) : "?",
              PQport(p->conn) ? PQport(p->conn) : "?", PQdb(p->conn) ? PQdb(p->conn) : "?",
              PQuser(p->conn) ? PQuser(p->conn) : "?");
     if (PQstatus(p->conn) != CONNECTION_OK) {
-        bp_status st = bp_fail(err, BP_EWH, "cannot connect to PostgreSQL (%s): %s; check "
+        bp_status st = bp_fail(err, BP_EWH, "cannot connect to %s (%s): %s; check "
                                "PGHOST, PGPORT, PGDATABASE, PGUSER and the password (PGPASSWORD "
-                               "or ~/.pgpass), or give --dsn", p->where, pg_msg(p->conn));
+                               "or ~/.pgpass), or give --dsn", what, p->where, pg_msg(p->conn));
         PQfinish(p->conn);
         free(p);
         return st;
@@ -136,6 +145,30 @@ static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
     }
     *out = &p->base;
     return BP_OK;
+}
+
+static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
+{
+    return connect_as(cfg, &wh_pg_ops, NULL, NULL, out, err);
+}
+
+/* Redshift speaks PostgreSQL's protocol: port 5439 and TLS required unless
+ * PGPORT / PGSSLMODE (or the DSN) say otherwise. */
+static bp_status rs_open(const wh_config *cfg, wh **out, bp_err *err)
+{
+    const char *keys[3], *vals[3];
+    int n = 0;
+    const char *port = getenv("PGPORT"), *ssl = getenv("PGSSLMODE");
+    if (!port || !*port) {
+        keys[n] = "port";
+        vals[n++] = "5439";
+    }
+    if (!ssl || !*ssl) {
+        keys[n] = "sslmode";
+        vals[n++] = "require";
+    }
+    keys[n] = vals[n] = NULL;
+    return connect_as(cfg, &wh_redshift_ops, keys, vals, out, err);
 }
 
 static void pg_close(wh *w)
@@ -436,7 +469,7 @@ static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
     }
-    c->base.ops = &wh_pg_ops;
+    c->base.ops = p->base.ops;
     snprintf(c->where, sizeof c->where, "%s", p->where);
     c->conn = PQconnectdbParams(keys, vals, 0);
     if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
@@ -503,6 +536,23 @@ static bp_status pg_replace_table(wh *w, const char *schema, const table_def *de
 const wh_ops wh_pg_ops = {
     .name = "postgres",
     .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .query = pg_query,
+    .load_begin = pg_load_begin,
+    .load_batch = pg_load_batch,
+    .load_end = pg_load_end,
+    .connect_more = pg_connect_more,
+    .query_params = pg_query_params,
+    .replace_table = pg_replace_table,
+    .drop_cascade = " CASCADE",
+};
+
+/* Redshift: the same protocol and SQL as far as bookpipe uses them; the
+ * load goes through S3 (orch/redshift.c), never COPY FROM STDIN. */
+const wh_ops wh_redshift_ops = {
+    .name = "redshift",
+    .open = rs_open,
     .close = pg_close,
     .exec = pg_exec,
     .query = pg_query,

@@ -3,6 +3,7 @@
 select
     user_id,
     rating,
+    score,
     is_explicit,
     case
         when age is null then 'Unknown'

@@ -3,7 +3,7 @@ select
     country,
     isbn,
     max(title) as title,
-    round(cast(avg(case when is_explicit then rating end) as numeric), 2) as avg_score,
+    round(cast(avg(case when is_explicit then score end) as numeric), 2) as avg_score,
     count(*) as rating_count,
     count(case when is_explicit then 1 end) as explicit_count
 from {{ ref('facts_all') }}

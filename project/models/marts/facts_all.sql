@@ -3,6 +3,7 @@ select
     r.user_id,
     r.isbn,
     r.rating,
+    r.score,
     r.is_explicit,
     r.book_known,
     u.age,

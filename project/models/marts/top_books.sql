@@ -2,13 +2,13 @@
 -- pseudo-ratings at the global explicit mean; ties broken by count, then ISBN.
 {% set w = var('bayes_prior_weight') %}
 with per_book as (
-    select isbn, count(*) as explicit_count, avg(rating) as mean_rating
+    select isbn, count(*) as explicit_count, avg(score) as mean_rating
     from {{ ref('stg_ratings') }}
     where is_explicit
     group by isbn
 ),
 global as (
-    select avg(rating) as mean_rating
+    select avg(score) as mean_rating
     from {{ ref('stg_ratings') }}
     where is_explicit
 ),
