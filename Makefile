@@ -28,7 +28,7 @@ LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
              src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
-             src/orch/*.c src/web/*.c)
+             src/orch/*.c src/web/*.c src/aws/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
 

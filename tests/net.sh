@@ -98,6 +98,9 @@ kaggle_tests() {
     res=$(kg BOOKPIPE_KAGGLE_URL=http://127.0.0.1:1/api/v1 "$bp" run --kaggle --warehouse k3.duckdb --no-lake --plain 2>&1)
     rc=$?
     check "kaggle: the network down: exit 3, says so" outcome $rc 3 'check the network' 
+    res=$(kg "$bp" doctor --kaggle --warehouse k3.duckdb --no-lake 2>&1)
+    check "kaggle: doctor says where the credentials come from" outcome $? - "ok *Kaggle credentials *arashnic/book-recommendation-dataset from $PWD/home/.kaggle/kaggle.json"
+    check "kaggle: and not the key" lacks 'secret-key-0123'
     res=$(kg "$bp" run --kaggle --data ../data --warehouse k3.duckdb 2>&1)
     check "kaggle: --kaggle with --data is refused (exit 2)" outcome $? 2 'not both' 
     kill "$node_pid" 2>/dev/null
@@ -162,6 +165,8 @@ s3_tests() {
     n=$(grep -c 'mp/ratings/run%3D2/part-0.parquet?partNumber=' s3rver.log)
     check "s3: the object went up in parts ($n part uploads seen by the server)" test "$n" -gt 3
     check "s3: and reads back whole" test "$(s3rows "mp/ratings/run%3D2/")" = "$ratings"
+    res=$("$bp" doctor --data ../data --warehouse s3.duckdb --lake s3://lake/books --s3-endpoint "$s3url" 2>&1)
+    check "s3: doctor lists the bucket with the credentials found" outcome $? 0 'ok *S3 lake *s3://lake/books: listed'
     # a profile from ~/.aws instead of the variables
     mkdir -p home/.aws
     printf '[lake]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' > home/.aws/credentials

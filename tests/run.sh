@@ -346,6 +346,23 @@ redshift_emulated_tests() {
     check "redshift: a local lake is refused (Redshift loads from S3)" bash -c "printf '%s' \"\$1\" | grep -q 'Redshift loads from S3'" _ "$out"
     out=$(env PGSSLMODE=disable "$bp" run --target redshift --schema rs_books --data ../data --lake s3://b/p --plain --only load_warehouse 2>&1)
     check "redshift: no IAM role is refused with what to give" bash -c "printf '%s' \"\$1\" | grep -q 'needs an IAM role.*--iam-role'" _ "$out"
+    # temporary credentials from Redshift's API (a stand-in that checks the
+    # SigV4 signature and answers with the test server's login)
+    local iam_pid iam
+    if start_node_server iam.log '^port=' node "$here/net/redshift_iam.mjs" AKIDTEST secret-test-1 "$PGUSER" "$PGPASSWORD"; then
+        iam_pid=$node_pid
+        iam=(env -u PGPASSWORD PGSSLMODE=disable AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=secret-test-1 AWS_REGION=eu-west-1 HOME="$PWD")
+        out=$("${iam[@]}" REDSHIFT_CLUSTER_ID=books AWS_ENDPOINT_URL_REDSHIFT="http://127.0.0.1:${node_line#port=}" "$bp" query --csv --target redshift "SELECT count(*) FROM rs_books.users" 2>&1)
+        check "redshift: no password: temporary credentials from GetClusterCredentials (signed) log in" test "$(printf '%s' "$out" | tail -1)" = "$users"
+        out=$("${iam[@]}" REDSHIFT_WORKGROUP=wg AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS="http://127.0.0.1:${node_line#port=}" "$bp" query --csv --target redshift "SELECT 1" 2>&1)
+        check "redshift: and from serverless GetCredentials" test "$(printf '%s' "$out" | tail -1)" = 1
+        out=$("${iam[@]}" AWS_SECRET_ACCESS_KEY=wrong-secret-77 REDSHIFT_CLUSTER_ID=books AWS_ENDPOINT_URL_REDSHIFT="http://127.0.0.1:${node_line#port=}" "$bp" query --target redshift "SELECT 1" 2>&1)
+        check "redshift: a refused credentials request says why, no secret printed" bash -c "printf '%s' \"\$1\" | grep -q 'Redshift temporary credentials: .*SignatureDoesNotMatch' && ! printf '%s' \"\$1\" | grep -q 'wrong-secret-77'" _ "$out"
+        kill "$iam_pid" 2>/dev/null
+        wait "$iam_pid" 2>/dev/null
+    else
+        not_ok "redshift: the credentials stand-in starts" "$(cat iam.log)"
+    fi
     out=$("$bp" dbt compile --project-dir "$here/../project" --profiles-dir "$here/dbt/redshift" 2>&1)
     check "redshift: the bundled models compile for a redshift profile (AVG over a float cast)" bash -c "grep -q 'cast(r.rating as float8) as score' '$here/../project/target/compiled/book_ratings/models/staging/stg_ratings.sql'"
     cd ..

@@ -12,6 +12,8 @@
 #include "../orch/meta.h"
 #include "../orch/pipeline.h"
 #include "cli.h"
+#include "../extract/kaggle.h"
+#include "../lake/s3.h"
 
 typedef struct {
     int fails, warns;
@@ -121,8 +123,61 @@ static void check_postgres(tally *t, const cli_run *cr)
     wh_close(w);
 }
 
+static void count_key(void *ctx, const char *key)
+{
+    (void)key;
+    ++*(long *)ctx;
+}
+
+/* The bucket answers a listing with the credentials found (never shown). */
+static void check_s3(tally *t, const char *lake)
+{
+    s3_target st;
+    bp_err err = {0};
+    long n = 0;
+    if (s3_open(lake, &st, &err) != BP_OK)
+        report(t, "FAIL", "S3 lake", err.msg, "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+               "AWS_PROFILE");
+    else if (s3_list(&st, "", count_key, &n, &err) != BP_OK)
+        report(t, "FAIL", "S3 lake", err.msg, "check the bucket name, the endpoint "
+               "(--s3-endpoint, AWS_ENDPOINT_URL) and the credentials' permissions");
+    else {
+        char detail[4400];
+        snprintf(detail, sizeof detail, "%s: listed (%ld objects under the prefix), region %s",
+                 lake, n, st.region);
+        report(t, "ok", "S3 lake", detail, NULL);
+    }
+    memset(&st, 0, sizeof st);
+}
+
+/* Redshift loads from S3 with an IAM role. */
+static void check_redshift_load(tally *t, const cli_run *cr)
+{
+    const char *role = cr->iam_role ? cr->iam_role : getenv("BOOKPIPE_REDSHIFT_IAM_ROLE");
+    if (!cr->lake || !s3_is_url(cr->lake))
+        report(t, "FAIL", "redshift lake", cr->lake ? cr->lake : "no lake",
+               "Redshift loads from S3: give --lake s3://BUCKET/PREFIX");
+    if (!role || !*role)
+        report(t, "FAIL", "redshift COPY role", "no IAM role",
+               "give --iam-role arn:aws:iam::ACCOUNT:role/NAME (or BOOKPIPE_REDSHIFT_IAM_ROLE)");
+    else
+        report(t, "ok", "redshift COPY role", role, NULL);
+}
+
 static void check_inputs(tally *t, const cli_run *cr)
 {
+    if (cr->kaggle) {
+        char from[4400];
+        bp_err err = {0};
+        if (kaggle_credentials_from(from, sizeof from, &err) != BP_OK)
+            report(t, "FAIL", "Kaggle credentials", err.msg, NULL);
+        else {
+            char detail[4600];
+            snprintf(detail, sizeof detail, "%s from %s (the key is not shown)", cr->kaggle, from);
+            report(t, "ok", "Kaggle credentials", detail, NULL);
+        }
+        return;
+    }
     if (!cr->data) {
         report(t, "warn", "input data", "no --data given",
                "pass --data with a folder or the Kaggle zip (`bookpipe gen --out DIR` makes "
@@ -182,12 +237,16 @@ int cmd_doctor(int argc, char **argv)
         meta_lock_holder(cr.w.warehouse, who, sizeof who);
         if (who[0])
             report(&t, "warn", "run lock", who, "a run is going on; wait for it to end");
-    } else if (!strcmp(cr.w.target, "postgres")) {
+    } else if (!strcmp(cr.w.target, "postgres") || !strcmp(cr.w.target, "redshift")) {
         check_postgres(&t, &cr);
         check_writable(&t, "state folder", cr.state_dir ? cr.state_dir : ".bookpipe", false);
+        if (!strcmp(cr.w.target, "redshift"))
+            check_redshift_load(&t, &cr);
     } else
-        report(&t, "FAIL", "target", cr.w.target, "use --target duckdb or postgres");
-    if (cr.lake)
+        report(&t, "FAIL", "target", cr.w.target, "use --target duckdb, postgres or redshift");
+    if (cr.lake && s3_is_url(cr.lake))
+        check_s3(&t, cr.lake);
+    else if (cr.lake)
         check_writable(&t, "lake folder", cr.lake, false);
     printf("%d problem%s, %d warning%s\n", t.fails, t.fails == 1 ? "" : "s", t.warns,
            t.warns == 1 ? "" : "s");

@@ -81,6 +81,16 @@ static bp_status find_creds(creds *c, bp_err *err)
                    np > 1 ? paths[1] : "", np > 2 ? " or " : "", np > 2 ? paths[2] : "");
 }
 
+bp_status kaggle_credentials_from(char *from, size_t n, bp_err *err)
+{
+    creds c;
+    bp_status st = find_creds(&c, err);
+    if (st == BP_OK)
+        snprintf(from, n, "%s", c.from);
+    memset(&c, 0, sizeof c);
+    return st;
+}
+
 /* ---- the cache ------------------------------------------------------------------------ */
 
 typedef struct {

@@ -2,6 +2,8 @@
  * S3-compatible store, signed by libcurl's SigV4. */
 #include "s3.h"
 
+#include "../aws/aws.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,98 +28,21 @@ void s3_configure(const s3_opts *o) { g_opts = *o; }
 
 bool s3_is_url(const char *s) { return s && strncmp(s, "s3://", 5) == 0; }
 
-/* ---- credentials and region --------------------------------------------------------- */
-
-static void env_copy(char *out, size_t n, const char *name)
-{
-    const char *v = getenv(name);
-    if (v && *v && !out[0])
-        snprintf(out, n, "%s", v);
-}
-
-/* Read key from [section] of an INI file (~/.aws/credentials, config). */
-static bool ini_get(const char *path, const char *section, const char *key, char *out, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    char line[4096];
-    bool in = false, found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        s[strcspn(s, "\r\n")] = 0;
-        if (*s == '[') {
-            char *e = strchr(s, ']');
-            if (e) {
-                *e = 0;
-                in = !strcmp(s + 1, section);
-            }
-            continue;
-        }
-        if (!in || *s == '#' || *s == ';')
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq)
-            continue;
-        char *k = s, *v = eq + 1;
-        char *ke = eq;
-        while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
-            ke--;
-        *ke = 0;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t l = strlen(v);
-        while (l && (v[l - 1] == ' ' || v[l - 1] == '\t'))
-            v[--l] = 0;
-        if (!strcmp(k, key)) {
-            snprintf(out, n, "%s", v);
-            found = true;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
-static void aws_file(char *out, size_t n, const char *env, const char *name)
-{
-    const char *v = getenv(env), *home = getenv("HOME");
-    if (v && *v)
-        snprintf(out, n, "%s", v);
-    else
-        snprintf(out, n, "%s/.aws/%s", home ? home : ".", name);
-}
+/* ---- credentials and region (aws.c) ----------------------------------------------- */
 
 static bp_status find_credentials(s3_target *t, bp_err *err)
 {
-    env_copy(t->key_id, sizeof t->key_id, "AWS_ACCESS_KEY_ID");
-    env_copy(t->secret, sizeof t->secret, "AWS_SECRET_ACCESS_KEY");
-    env_copy(t->token, sizeof t->token, "AWS_SESSION_TOKEN");
-    const char *profile = getenv("AWS_PROFILE");
-    if (!profile || !*profile)
-        profile = "default";
-    char creds[4096], conf[4096], section[300];
-    aws_file(creds, sizeof creds, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    aws_file(conf, sizeof conf, "AWS_CONFIG_FILE", "config");
-    if (!t->key_id[0] || !t->secret[0]) {
-        t->key_id[0] = t->secret[0] = 0;
-        ini_get(creds, profile, "aws_access_key_id", t->key_id, sizeof t->key_id);
-        ini_get(creds, profile, "aws_secret_access_key", t->secret, sizeof t->secret);
-        if (!t->token[0])
-            ini_get(creds, profile, "aws_session_token", t->token, sizeof t->token);
+    aws_creds c;
+    bp_status st = aws_credentials(&c, err);
+    if (st != BP_OK) {
+        bp_err_prefix(err, "S3 lake");
+        return st;
     }
-    env_copy(t->region, sizeof t->region, "AWS_REGION");
-    env_copy(t->region, sizeof t->region, "AWS_DEFAULT_REGION");
-    snprintf(section, sizeof section, strcmp(profile, "default") ? "profile %s" : "%s", profile);
-    if (!t->region[0])
-        ini_get(conf, section, "region", t->region, sizeof t->region);
-    if (!t->region[0])
-        snprintf(t->region, sizeof t->region, "us-east-1");
-    if (!t->key_id[0] || !t->secret[0])
-        return bp_fail(err, BP_ELAKE, "S3 lake: no AWS credentials: set AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in %s (profile "
-                       "'%s' looked for)", creds, profile);
+    snprintf(t->key_id, sizeof t->key_id, "%s", c.key_id);
+    snprintf(t->secret, sizeof t->secret, "%s", c.secret);
+    snprintf(t->token, sizeof t->token, "%s", c.token);
+    snprintf(t->region, sizeof t->region, "%s", c.region);
+    aws_creds_wipe(&c);
     return BP_OK;
 }
 
@@ -138,8 +63,8 @@ bp_status s3_open(const char *url, s3_target *t, bp_err *err)
         t->prefix[--pl] = 0;
     if (g_opts.endpoint && *g_opts.endpoint)
         snprintf(t->endpoint, sizeof t->endpoint, "%s", g_opts.endpoint);
-    env_copy(t->endpoint, sizeof t->endpoint, "AWS_ENDPOINT_URL_S3");
-    env_copy(t->endpoint, sizeof t->endpoint, "AWS_ENDPOINT_URL");
+    aws_env_copy(t->endpoint, sizeof t->endpoint, "AWS_ENDPOINT_URL_S3");
+    aws_env_copy(t->endpoint, sizeof t->endpoint, "AWS_ENDPOINT_URL");
     size_t el = strlen(t->endpoint);
     while (el && t->endpoint[el - 1] == '/')
         t->endpoint[--el] = 0;
@@ -244,25 +169,27 @@ static bool xml_text(const char *xml, const char *tag, char *out, size_t n)
     return true;
 }
 
-static void md5_of(const void *data, size_t n, char hex[33], char b64[32])
+/* The digest of data as lowercase hex (2 * its size + 1 bytes), and its raw
+ * bytes into raw when given (for base64). */
+static unsigned digest_hex(const EVP_MD *md, const void *data, size_t n, char *hex,
+                           unsigned char raw[EVP_MAX_MD_SIZE])
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
-    if (!EVP_Digest(data, n, d, &dl, EVP_md5(), NULL))
-        dl = 0;
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", i < dl ? d[i] : 0);
-    EVP_EncodeBlock((unsigned char *)b64, d, 16);
+    if (!EVP_Digest(data, n, d, &dl, md, NULL))
+        memset(d, 0, dl = (unsigned)EVP_MD_get_size(md));
+    for (unsigned i = 0; i < dl; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    if (raw)
+        memcpy(raw, d, dl);
+    return dl;
 }
 
-static void sha256_hex(const void *data, size_t n, char hex[65])
+static void md5_of(const void *data, size_t n, char hex[33], char b64[32])
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    if (!EVP_Digest(data, n, d, &dl, EVP_sha256(), NULL))
-        dl = 0;
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", i < dl ? d[i] : 0);
+    unsigned char raw[EVP_MAX_MD_SIZE];
+    digest_hex(EVP_md5(), data, n, hex, raw);
+    EVP_EncodeBlock((unsigned char *)b64, raw, 16);
 }
 
 typedef struct {
@@ -297,7 +224,7 @@ static bp_status attempt(const s3_target *t, const s3_req *q, reply *r, long *ht
     }
     /* S3 wants the payload's SHA-256 named; libcurl signs this header */
     char sha[65];
-    sha256_hex(q->data ? q->data : "", q->n, sha);
+    digest_hex(EVP_sha256(), q->data ? q->data : "", q->n, sha, NULL);
     snprintf(hdr, sizeof hdr, "x-amz-content-sha256: %s", sha);
     h = curl_slist_append(h, hdr);
     if (q->verify_md5) {

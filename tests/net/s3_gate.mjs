@@ -13,10 +13,8 @@
 // (PUT ...?partNumber=) have passed. Prints "port=N"; GET /_gate/stats
 // tells what it checked.
 import { createServer, request } from 'node:http';
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { checkSigV4 } from './sigv4.mjs';
 
-const aws4 = createRequire(new URL('../../web/package.json', import.meta.url))('aws4');
 const [, , upstreamPort, keyId, secret, cutText] = process.argv;
 const cutAfter = cutText ? Number(cutText) : Infinity;
 const stats = { checked: 0, refused: 0, parts: 0 };
@@ -28,41 +26,15 @@ function fail(res, status, code, msg) {
   res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${msg}</Message></Error>`);
 }
 
-// The signature the request should carry, recomputed from its signed headers.
-function expected(req, auth) {
-  const signed = /SignedHeaders=([^,]+)/.exec(auth)[1].split(';');
-  const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(auth)[1];
-  const headers = {};
-  for (const h of signed) if (h !== 'host') headers[h] = req.headers[h];
-  const opts = { host: req.headers.host, path: req.url, method: req.method, service: 's3', region, headers };
-  aws4.sign(opts, { accessKeyId: keyId, secretAccessKey: secret });
-  return /Signature=([0-9a-f]+)/.exec(opts.headers.Authorization)[1];
-}
-
 const server = createServer((req, res) => {
   if (req.url === '/_gate/stats') return res.end(JSON.stringify(stats));
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
-    const auth = req.headers.authorization || '';
     stats.checked++;
-    if (!auth.startsWith('AWS4-HMAC-SHA256 ')) return fail(res, 403, 'AccessDenied', 'unsigned request');
-    const given = /Signature=([0-9a-f]+)/.exec(auth);
-    if (!/Credential=([^/]+)\//.test(auth) || /Credential=([^/]+)\//.exec(auth)[1] !== keyId) {
-      return fail(res, 403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
-    }
-    if (!given || given[1] !== expected(req, auth)) {
-      return fail(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
-    }
-    const sha = req.headers['x-amz-content-sha256'];
-    if (sha !== 'UNSIGNED-PAYLOAD' && sha !== createHash('sha256').update(body).digest('hex')) {
-      return fail(res, 400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
-    }
-    const md5 = req.headers['content-md5'];
-    if (md5 && md5 !== createHash('md5').update(body).digest('base64')) {
-      return fail(res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
-    }
+    const bad = checkSigV4(req, body, keyId, secret);
+    if (bad) return fail(res, ...bad);
     if (req.method === 'PUT' && /[?&]partNumber=/.test(req.url) && ++stats.parts > cutAfter) {
       server.close();
       for (const s of sockets) s.destroy();
