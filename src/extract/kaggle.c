@@ -112,7 +112,7 @@ static void meta_read(const char *path, meta *m)
         else if (!strncmp(line, "last-modified ", 14))
             snprintf(m->modified, sizeof m->modified, "%s", line + 14);
         else if (!strncmp(line, "size ", 5))
-            m->size = atoll(line + 5);
+            m->size = strtoll(line + 5, NULL, 10);
     }
     fclose(f);
 }
@@ -174,7 +174,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
     else if (!strncasecmp(line, "last-modified:", 14))
         snprintf(x->got.modified, sizeof x->got.modified, "%s", line + 14 + strspn(line + 14, " "));
     else if (!strncasecmp(line, "content-length:", 15))
-        x->length = atoll(line + 15);
+        x->length = strtoll(line + 15 + strspn(line + 15, " "), NULL, 10);
     return l;
 }
 
