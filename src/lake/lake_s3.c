@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,34 +119,128 @@ done:
     return st;
 }
 
-/* Upload every file of the staged table folder to <table>/run=<id>/. */
-static bp_status upload_table(const s3_target *t, const char *dir, const char *table,
-                              int64_t run_id, int *nfiles, long long *bytes, bp_err *err)
+/* A staged file and the key it goes to. */
+typedef struct {
+    char path[4600], key[1024];
+} up_file;
+
+/* The files of every staged table, each to <table>/run=<id>/<name>. */
+static bp_status collect(const char *dir, const char *const *tables, int ntables, int64_t run_id,
+                         up_file **out, int *nout, long long *bytes, bp_err *err)
 {
-    char sub[4300], path[4600], key[1024];
-    snprintf(sub, sizeof sub, "%s/%s", dir, table);
-    struct dirent **ents = NULL;
-    int n = scandir(sub, &ents, NULL, alphasort);
-    if (n < 0)
-        return bp_fail(err, BP_ELAKE, "lake staging folder %s is gone", sub);
+    *out = NULL;
+    *nout = 0;
+    int cap = 0;
     bp_status st = BP_OK;
-    *nfiles = 0;
-    for (int i = 0; i < n; i++) {
-        const char *name = ents[i]->d_name;
-        if (st == BP_OK && name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", sub, name);
-            snprintf(key, sizeof key, "%s/run=%lld/%s", table, (long long)run_id, name);
-            struct stat sb;
-            if (stat(path, &sb) == 0)
-                *bytes += (long long)sb.st_size;
-            st = s3_put_file(t, key, path, err);
-            ++*nfiles;
+    for (int t = 0; t < ntables && st == BP_OK; t++) {
+        char sub[4300];
+        snprintf(sub, sizeof sub, "%s/%s", dir, tables[t]);
+        struct dirent **ents = NULL;
+        int n = scandir(sub, &ents, NULL, alphasort), found = 0;
+        if (n < 0)
+            return bp_fail(err, BP_ELAKE, "lake staging folder %s is gone", sub);
+        for (int i = 0; i < n; i++) {
+            const char *name = ents[i]->d_name;
+            if (st == BP_OK && name[0] != '.') {
+                if (*nout == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    up_file *nf = realloc(*out, (size_t)cap * sizeof *nf);
+                    if (!nf)
+                        st = bp_fail(err, BP_ENOMEM, "out of memory");
+                    else
+                        *out = nf;
+                }
+                if (st == BP_OK) {
+                    up_file *f = &(*out)[(*nout)++];
+                    snprintf(f->path, sizeof f->path, "%s/%s", sub, name);
+                    snprintf(f->key, sizeof f->key, "%s/run=%lld/%s", tables[t],
+                             (long long)run_id, name);
+                    struct stat sb;
+                    if (stat(f->path, &sb) == 0)
+                        *bytes += (long long)sb.st_size;
+                    found++;
+                }
+            }
+            free(ents[i]);
         }
-        free(ents[i]);
+        free(ents);
+        if (st == BP_OK && !found)
+            st = bp_fail(err, BP_ELAKE, "the lake export of %s wrote no file", tables[t]);
     }
-    free(ents);
-    if (st == BP_OK && *nfiles == 0)
-        st = bp_fail(err, BP_ELAKE, "the lake export of %s wrote no file", table);
+    return st;
+}
+
+typedef struct {
+    s3_target one;           /* the target, one part at a time per file */
+    up_file *f;
+    int n, next;
+    pthread_mutex_t mu;
+    bool failed;
+    bp_err err;
+} up_pool;
+
+/* Each worker keeps one part buffer for all its files: allocating one per
+ * file leaves freed memory in per-thread malloc arenas (measured at scale
+ * 10, 8 workers: +98 MB peak RSS over the start, +57 MB with the reuse). */
+static void *up_worker(void *arg)
+{
+    up_pool *p = arg;
+    char *scratch = malloc(p->one.part_size);
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int i = p->failed || p->next >= p->n ? -1 : p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i < 0)
+            break;
+        bp_err e = {0};
+        if (s3_put_file(&p->one, p->f[i].key, p->f[i].path, scratch, &e) != BP_OK) {
+            pthread_mutex_lock(&p->mu);
+            if (!p->failed)
+                p->err = e;
+            p->failed = true;
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    free(scratch);
+    return NULL;
+}
+
+/* `parallel` uploads at once: whole files side by side when there are at
+ * least that many (each file's parts one after another), else the parts of
+ * one file at a time. Either way at most `parallel` part buffers. */
+static bp_status upload_all(const s3_target *t, up_file *f, int n, bp_err *err)
+{
+    if (n < t->parallel || t->parallel <= 1) {
+        bp_status st = BP_OK;
+        for (int i = 0; i < n && st == BP_OK; i++)
+            st = s3_put_file(t, f[i].key, f[i].path, NULL, err);
+        return st;
+    }
+    up_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    p->one = *t;
+    p->one.parallel = 1;
+    p->f = f;
+    p->n = n;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_t th[64];
+    int started = 0;
+    for (int i = 0; i < t->parallel && i < 64; i++)
+        if (pthread_create(&th[started], NULL, up_worker, p) == 0)
+            started++;
+    if (!started)
+        up_worker(p);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    bp_status st = BP_OK;
+    if (p->failed) {
+        *err = p->err;
+        st = err->status ? err->status : BP_ELAKE;
+    }
+    pthread_mutex_destroy(&p->mu);
+    memset(&p->one, 0, sizeof p->one); /* the secret */
+    free(p);
     return st;
 }
 
@@ -198,11 +293,13 @@ bp_status lake_s3_publish(const char *root, const char *const *tables, int ntabl
     reset_peak();
     g_last.rss_before_kb = status_kb("VmRSS:");
     double t0 = mono_s();
-    for (int i = 0; st == BP_OK && i < ntables; i++) {
-        int nfiles = 0;
-        st = upload_table(&t, dir, tables[i], run_id, &nfiles, &g_last.bytes, err);
-        g_last.files += nfiles;
-    }
+    up_file *files = NULL;
+    int nfiles = 0;
+    if (st == BP_OK &&
+        (st = collect(dir, tables, ntables, run_id, &files, &nfiles, &g_last.bytes, err)) == BP_OK)
+        st = upload_all(&t, files, nfiles, err);
+    free(files);
+    g_last.files = nfiles;
     g_last.seconds = mono_s() - t0;
     g_last.peak_kb = status_kb("VmHWM:");
     /* every part is up: now the pointers move, table by table */

@@ -349,12 +349,14 @@ typedef struct {
     int next;                /* next part to take */
     bool failed;
     bp_err err;
+    char *scratch;           /* a part buffer of the caller's, for a lone worker */
 } mp_job;
 
 static void *mp_worker(void *arg)
 {
     mp_job *j = arg;
-    char *chunk = malloc(j->t->part_size);
+    char *own = j->scratch ? NULL : malloc(j->t->part_size);
+    char *chunk = j->scratch ? j->scratch : own;
     buf body = {0}, query = {0};
     for (;;) {
         pthread_mutex_lock(&j->mu);
@@ -402,7 +404,7 @@ static void *mp_worker(void *arg)
             pthread_mutex_unlock(&j->mu);
         }
     }
-    free(chunk);
+    free(own);
     buf_free(&body);
     buf_free(&query);
     return NULL;
@@ -455,7 +457,7 @@ static void mp_abort(const s3_target *t, const char *key, const char *id)
 }
 
 static bp_status put_multipart(const s3_target *t, const char *key, int fd, size_t size,
-                               bp_err *err)
+                               char *scratch, bp_err *err)
 {
     buf body = {0};
     s3_req q = {"POST", key, "uploads=", NULL, 0, false};
@@ -468,7 +470,7 @@ static bp_status put_multipart(const s3_target *t, const char *key, int fd, size
     if (st != BP_OK)
         return st;
     mp_job j = {t, key, id, fd, size, (int)((size + t->part_size - 1) / t->part_size), NULL,
-                PTHREAD_MUTEX_INITIALIZER, 0, false, {0}};
+                PTHREAD_MUTEX_INITIALIZER, 0, false, {0}, NULL};
     j.etags = calloc((size_t)j.nparts, sizeof *j.etags);
     if (!j.etags) {
         mp_abort(t, key, id);
@@ -477,6 +479,10 @@ static bp_status put_multipart(const s3_target *t, const char *key, int fd, size
     int nt = t->parallel < j.nparts ? t->parallel : j.nparts;
     pthread_t th[64];
     int started = 0;
+    if (nt <= 1 && scratch) { /* one at a time, in the caller's buffer */
+        j.scratch = scratch;
+        nt = 0;
+    }
     for (int i = 0; i < nt && i < 64; i++)
         if (pthread_create(&th[started], NULL, mp_worker, &j) == 0)
             started++;
@@ -496,7 +502,8 @@ static bp_status put_multipart(const s3_target *t, const char *key, int fd, size
     return st;
 }
 
-bp_status s3_put_file(const s3_target *t, const char *key, const char *path, bp_err *err)
+bp_status s3_put_file(const s3_target *t, const char *key, const char *path, char *scratch,
+                      bp_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
@@ -510,9 +517,10 @@ bp_status s3_put_file(const s3_target *t, const char *key, const char *path, bp_
     size_t size = (size_t)sb.st_size;
     bp_status st;
     if (size > t->part_size)
-        st = put_multipart(t, key, fd, size, err);
+        st = put_multipart(t, key, fd, size, scratch, err);
     else {
-        char *data = malloc(size ? size : 1);
+        char *own = scratch ? NULL : malloc(size ? size : 1);
+        char *data = scratch ? scratch : own;
         size_t got = 0;
         while (data && got < size) {
             ssize_t r = read(fd, data + got, size - got);
@@ -523,12 +531,11 @@ bp_status s3_put_file(const s3_target *t, const char *key, const char *path, bp_
         st = !data ? bp_fail(err, BP_ENOMEM, "out of memory")
              : got != size ? bp_fail(err, BP_ELAKE, "cannot read %s for upload", path)
                            : s3_put_bytes(t, key, data, size, err);
-        free(data);
+        free(own);
     }
     close(fd);
     return st;
 }
-
 /* ---- listing -------------------------------------------------------------------------- */
 
 bp_status s3_list(const s3_target *t, const char *sub, s3_key_fn fn, void *ctx, bp_err *err)

@@ -45,8 +45,10 @@ bp_status s3_open(const char *url, s3_target *t, bp_err *err);
 
 /* Upload a local file as key (under the prefix): one PUT when it fits in a
  * part, else a multipart upload with `parallel` parts in flight (aborted
- * on failure). */
-bp_status s3_put_file(const s3_target *t, const char *key, const char *path, bp_err *err);
+ * on failure). scratch, when given, is a buffer of part_size bytes used
+ * instead of allocating one (when one part at a time goes). */
+bp_status s3_put_file(const s3_target *t, const char *key, const char *path, char *scratch,
+                      bp_err *err);
 bp_status s3_put_bytes(const s3_target *t, const char *key, const void *data, size_t n,
                        bp_err *err);
 /* GET key into out; BP_EINPUT when there is no such key. */
