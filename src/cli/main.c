@@ -25,7 +25,7 @@ static const char run_usage[] =
     "                     S3 uses AWS_* variables or ~/.aws (AWS_PROFILE)\n"
     "  --s3-endpoint URL  an S3-compatible store (or AWS_ENDPOINT_URL); path-style\n"
     "  --s3-part-size SZ  multipart part size (default 8MB)\n"
-    "  --s3-parallel N    parts uploaded at once (default 4)\n"
+    "  --s3-parallel N    uploads at once: files, or a big file's parts (default 4)\n"
     "  --lake-rows-per-part N  rows per Parquet part in an S3 lake (default 250000)\n"
     "  --iam-role ARN     redshift: the IAM role its COPY assumes to read the S3 lake\n"
     "                     (default $BOOKPIPE_REDSHIFT_IAM_ROLE)\n"
