@@ -61,21 +61,14 @@ int64_t lake_s3_max_run(const char *root)
 
 /* ---- prepare, export, publish ---------------------------------------------------------- */
 
-static void count_key(void *ctx, const char *key)
-{
-    (void)key;
-    ++*(long *)ctx;
-}
-
 bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntables,
                           int64_t run_id, bp_err *err)
 {
     s3_target t;
     bp_status st = s3_open(root, &t, err);
-    long n = 0;
     /* a listing proves the bucket, the credentials and the endpoint before
      * any work is done */
-    if (st == BP_OK && (st = s3_list(&t, "", count_key, &n, err)) != BP_OK)
+    if (st == BP_OK && (st = s3_probe(&t, err)) != BP_OK)
         bp_err_prefix(err, "S3 lake %s: cannot list the bucket (check the bucket name, "
                       "the credentials and the endpoint)", root);
     char dir[4096], sub[4300];

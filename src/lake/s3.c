@@ -538,6 +538,29 @@ bp_status s3_put_file(const s3_target *t, const char *key, const char *path, cha
 }
 /* ---- listing -------------------------------------------------------------------------- */
 
+bp_status s3_probe(const s3_target *t, bp_err *err)
+{
+    char fk[2048];
+    full_key(fk, sizeof fk, t, "");
+    buf query = {0}, body = {0};
+    bp_status st = BP_OK;
+    /* one page, never the whole prefix (no max-keys: s3rver answers 500
+     * to a truncated page) */
+    if (buf_adds(&query, "list-type=2&prefix=") || !add_encoded(&query, fk, false) ||
+        buf_addc(&query, 0))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    if (st == BP_OK) {
+        s3_target root = *t; /* the bucket itself: an empty key, no prefix */
+        root.prefix[0] = 0;
+        s3_req q = {"GET", "", query.p, NULL, 0, false};
+        st = request(&root, &q, &body, NULL, 0, err);
+        memset(&root, 0, sizeof root);
+    }
+    buf_free(&query);
+    buf_free(&body);
+    return st;
+}
+
 bp_status s3_list(const s3_target *t, const char *sub, s3_key_fn fn, void *ctx, bp_err *err)
 {
     char fk[2048], token[1024] = "";

@@ -53,6 +53,9 @@ bp_status s3_put_bytes(const s3_target *t, const char *key, const void *data, si
                        bp_err *err);
 /* GET key into out; BP_EINPUT when there is no such key. */
 bp_status s3_get(const s3_target *t, const char *key, buf *out, bp_err *err);
+/* One page of the prefix's listing: the bucket, the credentials and the
+ * endpoint answer, without paging through the whole prefix. */
+bp_status s3_probe(const s3_target *t, bp_err *err);
 /* Each key under prefix/sub (relative to the target's prefix). */
 typedef void (*s3_key_fn)(void *ctx, const char *key);
 bp_status s3_list(const s3_target *t, const char *sub, s3_key_fn fn, void *ctx, bp_err *err);
