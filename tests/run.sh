@@ -417,6 +417,8 @@ interrupt_tests() {
 . "$here/web.sh"
 # shellcheck source=tests/net.sh
 . "$here/net.sh"
+# shellcheck source=tests/attack.sh
+. "$here/attack.sh"
 
 # ---- the dbt runner ------------------------------------------------------------
 # The fixture project exercises every feature; expected files were checked
@@ -480,20 +482,14 @@ dbt_tests() {
     check "data_quality reconciles with load_audit" test "$(q e2e.duckdb "SELECT sum(row_count) FROM data_quality")" = "$(q e2e.duckdb "SELECT sum(rows_read) FROM load_audit WHERE run_id = (SELECT max(run_id) FROM load_audit)")"
 }
 
-cli_tests
-golden_tests
-e2e_tests
-orch_tests
-web_tests
-dashboard_tests
-schedule_web_tests
-browser_tests
-kaggle_tests
-s3_tests
-pg_tests
-dbt_tests
-bad_input_tests
-interrupt_tests
+# tests/run.sh BOOKPIPE [GROUP...]: every group, or the ones named (e2e
+# first where a group reads its warehouse: web, dashboard, dbt, bad_input).
+groups=(cli golden e2e orch web dashboard schedule_web browser kaggle s3 pg dbt bad_input
+        interrupt attack)
+[ $# -gt 1 ] && groups=("${@:2}")
+for g in "${groups[@]}"; do
+    "${g}_tests"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -85,8 +85,9 @@ bool cli_int(cli_args *a, long long lo, long long hi, long long *out)
     return true;
 }
 
-bp_status cli_wh_open(const cli_wh *w, bool read_only, wh **out, bp_err *err)
+bp_status cli_wh_open(const cli_wh *w, cli_wh_mode mode, wh **out, bp_err *err)
 {
+    bool read_only = mode != CLI_WH_WRITE;
     if (read_only && strcmp(w->target, "duckdb") == 0) {
         struct stat sb;
         if (stat(w->warehouse, &sb) != 0)
@@ -94,7 +95,9 @@ bp_status cli_wh_open(const cli_wh *w, bool read_only, wh **out, bp_err *err)
                            "`bookpipe run --data DIR` or name it with --warehouse",
                            w->warehouse, strerror(errno));
     }
-    wh_config cfg = {w->target, w->warehouse, read_only, w->memory_limit, w->dsn};
+    wh_config cfg = {.target = w->target, .path = w->warehouse, .read_only = read_only,
+                     .memory_limit = w->memory_limit, .dsn = w->dsn,
+                     .sandbox = mode == CLI_WH_SANDBOX};
     return wh_open(&cfg, out, err);
 }
 

@@ -60,8 +60,12 @@ bool cli_wh_flag(cli_args *a, cli_wh *w);
 /* Parse an integer flag value within [lo, hi]; complains on failure. */
 bool cli_int(cli_args *a, long long lo, long long hi, long long *out);
 
-/* Open the warehouse named by w; read_only for commands that only read. */
-bp_status cli_wh_open(const cli_wh *w, bool read_only, wh **out, bp_err *err);
+/* How a command opens the warehouse: to write, to read, or sandboxed for
+ * SQL from outside (the server: see wh_config.sandbox). */
+typedef enum { CLI_WH_WRITE, CLI_WH_READ, CLI_WH_SANDBOX } cli_wh_mode;
+
+/* Open the warehouse named by w. */
+bp_status cli_wh_open(const cli_wh *w, cli_wh_mode mode, wh **out, bp_err *err);
 
 /* Print "bookpipe CMD: msg" to stderr and return the exit code for st. */
 int cli_fail(const char *cmd, bp_status st, const char *msg);

@@ -100,7 +100,7 @@ static void check_postgres(tally *t, const cli_run *cr)
                                         ", unless the server trusts this user");
     bp_err err = {0};
     wh *w = NULL;
-    if (cli_wh_open(&cr->w, false, &w, &err) != BP_OK) {
+    if (cli_wh_open(&cr->w, CLI_WH_WRITE, &w, &err) != BP_OK) {
         report(t, "FAIL", "postgres connection", err.msg,
                "check PGHOST, PGPORT, PGUSER, PGDATABASE or --dsn, and that the server runs");
         return;

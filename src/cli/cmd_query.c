@@ -185,7 +185,7 @@ int cmd_query(int argc, char **argv)
         return cli_usage_error("query", "no SQL given");
     bp_err err = {0};
     wh *w = NULL;
-    bp_status st = cli_wh_open(&wf, true, &w, &err);
+    bp_status st = cli_wh_open(&wf, CLI_WH_READ, &w, &err);
     if (st == BP_OK)
         st = wh_use_schema(w, wf.schema, &err);
     int rc = st == BP_OK ? cli_print_query(w, sql, o.csv, o.max_rows, "query")
@@ -200,7 +200,7 @@ int cli_print_query(wh *w, const char *sql, bool csv, long long max_rows, const 
     o.csv = csv;
     o.max_rows = max_rows;
     bp_err err = {0};
-    bp_status st = wh_query(w, sql, on_row, &o, &err);
+    bp_status st = wh_query_user(w, sql, NULL, on_row, &o, NULL, &err);
     int rc = 0;
     if (st != BP_OK)
         rc = cli_fail(cmd, st, err.msg);

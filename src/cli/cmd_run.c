@@ -135,7 +135,7 @@ static int ingest_main(int argc, char **argv)
     io.stop = &stop_requested;
     bp_err err = {0};
     wh *w = NULL;
-    bp_status st = cli_wh_open(&cr.w, false, &w, &err);
+    bp_status st = cli_wh_open(&cr.w, CLI_WH_WRITE, &w, &err);
     if (st != BP_OK)
         return cli_fail("ingest", st, err.msg);
     ingest_report rep;

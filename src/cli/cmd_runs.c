@@ -13,7 +13,7 @@
 static int open_history(const char *cmd, const cli_wh *w, wh **out)
 {
     bp_err err = {0};
-    bp_status st = cli_wh_open(w, true, out, &err);
+    bp_status st = cli_wh_open(w, CLI_WH_READ, out, &err);
     if (st == BP_OK) {
         bool ok = false;
         st = wh_exists(*out, META_SCHEMA, "runs", &ok, &err);

@@ -1016,7 +1016,7 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
                "%d data tests, %d sources\n%s  \n%s  Concurrency: %d threads (target='%s')\n%s  \n",
                ts, ts, models, seeds, tests, sources, ts, ts, threads, p->target_name, ts);
     }
-    wh_config cfg = {p->target_type, p->wh_path, false, NULL, p->dsn};
+    wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn};
     if (p->opts.conn) {
         if ((st = p->opts.conn->ops->connect_more(p->opts.conn, &r.main, err)) != BP_OK)
             goto done;

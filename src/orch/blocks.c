@@ -38,8 +38,8 @@ static bool is_rs(const orun *r) { return !strcmp(r->o->target, "redshift"); }
 /* The local DuckDB stage file of a PostgreSQL or Redshift run. */
 static bp_status open_stage_file(const orun *r, bool read_only, wh **out, bp_err *err)
 {
-    wh_config cfg = {"duckdb", r->stage_file, read_only, read_only ? "128MB" : r->o->memory_limit,
-                     NULL};
+    wh_config cfg = {.target = "duckdb", .path = r->stage_file, .read_only = read_only,
+                     .memory_limit = read_only ? "128MB" : r->o->memory_limit};
     bp_status st = wh_open(&cfg, out, err);
     if (st != BP_OK)
         bp_err_prefix(err, "opening the stage copy %s (run the clean block again)", r->stage_file);

@@ -507,7 +507,8 @@ static void loop(orun *r)
 static bp_status open_warehouse(orun *r, bp_err *err)
 {
     const orch_opts *o = r->o;
-    wh_config cfg = {o->target, o->warehouse, false, o->memory_limit, o->dsn};
+    wh_config cfg = {.target = o->target, .path = o->warehouse, .memory_limit = o->memory_limit,
+                     .dsn = o->dsn};
     return wh_open(&cfg, &r->main, err);
 }
 

@@ -672,7 +672,7 @@ static bp_status open_engine(wh **out, char *path, size_t n, const char *keep,
     snprintf(wal, sizeof wal, "%s.wal", path);
     unlink(path);
     unlink(wal);
-    wh_config cfg = {"duckdb", path, false, "128MB", NULL};
+    wh_config cfg = {.target = "duckdb", .path = path, .memory_limit = "128MB"};
     bp_status st = wh_open(&cfg, out, err);
     if (st != BP_OK)
         return st;

@@ -43,6 +43,9 @@ void web_srv_free(web_srv *s)
         pthread_join(s->run_thread, NULL);
     pthread_rwlock_destroy(&s->wh_lock);
     pthread_mutex_destroy(&s->mu);
+    if (s->reader.p)
+        memset(s->reader.p, 0, s->reader.len); /* holds a password */
+    buf_free(&s->reader);
 }
 
 static double now_s(void)
@@ -84,16 +87,58 @@ static void *idle_closer(void *arg)
     return NULL;
 }
 
+/* How often the reader login's grants are refreshed (schemas made since
+ * the last refresh become readable). */
+#define READER_REFRESH_S 10.0
+
+/* PostgreSQL: make or refresh the read-only login, with the run's own
+ * login (which owns the warehouse); with mu held. */
+static bp_status refresh_reader(web_srv *s, bp_err *err)
+{
+    if (s->reader_ready && now_s() - s->reader_at < READER_REFRESH_S)
+        return BP_OK;
+    const cli_wh *cw = &s->o->run.w;
+    char stage[300];
+    snprintf(stage, sizeof stage, "%s_stage", cw->schema);
+    const char *schemas[] = {cw->schema, META_SCHEMA, stage};
+    wh *w = NULL;
+    bp_status st = cli_wh_open(cw, CLI_WH_WRITE, &w, err);
+    if (st == BP_OK)
+        st = wh_reader_dsn(w, schemas, 3, &s->reader, s->reader_note, sizeof s->reader_note,
+                           err);
+    wh_close(w);
+    if (st == BP_OK) {
+        s->reader_ready = true;
+        s->reader_at = now_s();
+    }
+    return st;
+}
+
 /* A connection for one request: DuckDB, one more connection to the shared
- * read-only database (opened on first use); PostgreSQL, a session of its
- * own. */
+ * sandboxed database (opened on first use); PostgreSQL, a session of its
+ * own as the read-only login. */
 static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
 {
     const cli_wh *cw = &s->o->run.w;
-    if (!is_duckdb(s))
-        return cli_wh_open(cw, true, out, err);
+    if (!is_duckdb(s)) {
+        pthread_mutex_lock(&s->mu);
+        bp_status st = refresh_reader(s, err);
+        cli_wh rw = *cw;
+        char *dsn = st == BP_OK && s->reader.len ? strdup(s->reader.p) : NULL;
+        pthread_mutex_unlock(&s->mu);
+        if (st != BP_OK)
+            return st;
+        if (dsn)
+            rw.dsn = dsn;
+        st = cli_wh_open(&rw, CLI_WH_SANDBOX, out, err);
+        if (dsn) {
+            memset(dsn, 0, strlen(dsn));
+            free(dsn);
+        }
+        return st;
+    }
     pthread_mutex_lock(&s->mu);
-    bp_status st = s->ro ? BP_OK : cli_wh_open(cw, true, &s->ro, err);
+    bp_status st = s->ro ? BP_OK : cli_wh_open(cw, CLI_WH_SANDBOX, &s->ro, err);
     if (st == BP_OK && (st = s->ro->ops->connect_more(s->ro, out, err)) == BP_OK)
         s->ro_users++;
     if (!s->idle_started)
@@ -115,11 +160,6 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
     bp_err err = {0};
     const cli_wh *cw = &s->o->run.w;
     bp_status st = connect_ro(s, &w, &err);
-    if (st == BP_OK && !is_duckdb(s)) {
-        char sql[96];
-        snprintf(sql, sizeof sql, "SET statement_timeout = %d", s->o->statement_timeout_ms);
-        st = wh_exec(w, sql, &err);
-    }
     if (st == BP_OK && (st = wh_use_schema(w, cw->schema, &err)) == BP_OK)
         return w;
     if (w)
@@ -180,12 +220,16 @@ int web_rows_add(void *ctx, size_t nc, const wh_col *cols, const char *const *va
 
 /* Run sql on w into {columns, rows, truncated, elapsed_ms}; NULL with
  * *msg set when the database refused it. */
-static json_t *run_query(wh *w, const char *sql, long long skip, long long limit, bp_err *err)
+static json_t *run_query(web_srv *s, wh *w, const char *sql, long long skip, long long limit,
+                         bp_err *err)
 {
     web_rows q = {NULL, json_array(), skip, limit, 0, false, false};
     double t0 = now_s();
-    bp_status st = q.rows ? wh_query(w, sql, web_rows_add, &q, err)
+    wh_user_query uq = {skip + limit, s->o->statement_timeout_ms, 0, NULL};
+    bool more = false;
+    bp_status st = q.rows ? wh_query_user(w, sql, &uq, web_rows_add, &q, &more, err)
                           : bp_fail(err, BP_ENOMEM, "oom");
+    q.truncated = q.truncated || more;
     if (st == BP_OK && q.oom)
         st = bp_fail(err, BP_ENOMEM, "out of memory");
     if (st != BP_OK) {
@@ -207,7 +251,7 @@ static enum MHD_Result reply_query(web_srv *s, const web_req *r, const char *sql
     if (!w)
         return res;
     bp_err err = {0};
-    json_t *j = run_query(w, sql, skip, limit, &err);
+    json_t *j = run_query(s, w, sql, skip, limit, &err);
     web_close_ro(s, w);
     return j ? web_json(r, 200, j) : web_error(r, 400, err.msg);
 }
@@ -365,6 +409,7 @@ static void *web_run(void *arg)
     pthread_rwlock_unlock(&s->wh_lock);
     pthread_mutex_lock(&s->mu);
     s->running = false;
+    s->reader_ready = false; /* the run may have made schemas: grant them */
     s->last_run = st == BP_OK ? res.run_id : -1;
     pthread_mutex_unlock(&s->mu);
     if (st != BP_OK)
@@ -441,7 +486,7 @@ static json_t *last_status(web_srv *s)
         return last;
     wh *w = NULL;
     bp_err err = {0};
-    if (cli_wh_open(&s->o->run.w, true, &w, &err) == BP_OK)
+    if (cli_wh_open(&s->o->run.w, CLI_WH_READ, &w, &err) == BP_OK)
         wh_query(w, last_sql, on_last, last, &err); /* no history yet: {} */
     if (w)
         wh_close(w);

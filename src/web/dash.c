@@ -183,8 +183,8 @@ static void query_options(wh *w, json_t *v, const vars_t *vs, json_t *opts)
     bp_err err;
     if (gf_interpolate(sql, gv, vs->n, &gq, &err) != BP_OK)
         return;
-    w->ops->query_params(w, gq.sql.p, gq.n, (const char *const *)gq.params, first_col, opts,
-                         &err);
+    wh_user_query uq = {10000, 30000, gq.n, (const char *const *)gq.params};
+    wh_query_user(w, gq.sql.p, &uq, first_col, opts, NULL, &err);
     gf_query_free(&gq);
 }
 
@@ -306,7 +306,7 @@ static json_t *find_panel(json_t *dash, long long id)
 }
 
 /* Run one target; the frame, or {refId, error}. */
-static json_t *run_target(wh *w, json_t *t, const vars_t *vs)
+static json_t *run_target(wh *w, json_t *t, const vars_t *vs, int timeout_ms)
 {
     const char *ref = json_string_value(json_object_get(t, "refId"));
     const char *sql = json_string_value(json_object_get(t, "rawSql"));
@@ -322,8 +322,10 @@ static json_t *run_target(wh *w, json_t *t, const vars_t *vs)
     if (gf_interpolate(sql, gv, vs->n, &q, &err) != BP_OK)
         return json_pack("{s:s, s:s}", "refId", ref ? ref : "", "error", err.msg);
     web_rows f = {NULL, json_array(), 0, 5000, 0, false, false};
-    bp_status st = w->ops->query_params(w, q.sql.p, q.n, (const char *const *)q.params,
-                                        web_rows_add, &f, &err);
+    wh_user_query uq = {5000, timeout_ms, q.n, (const char *const *)q.params};
+    bool more = false;
+    bp_status st = wh_query_user(w, q.sql.p, &uq, web_rows_add, &f, &more, &err);
+    f.truncated = f.truncated || more;
     gf_query_free(&q);
     if (st != BP_OK) {
         json_decref(f.cols);
@@ -375,7 +377,7 @@ enum MHD_Result web_dashboard(web_srv *s, const web_req *r, const char *rest)
         json_t *t;
         json_array_foreach(json_object_get(p, "targets"), i, t)
             if (!json_is_true(json_object_get(t, "hide")))
-                json_array_append_new(frames, run_target(w, t, &vs));
+                json_array_append_new(frames, run_target(w, t, &vs, s->o->statement_timeout_ms));
         out = json_pack("{s:I, s:s?, s:o}", "panel", (json_int_t)panel, "type",
                         json_string_value(json_object_get(p, "type")), "frames", frames);
     }

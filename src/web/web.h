@@ -20,10 +20,16 @@ typedef struct {
     const char *bind;         /* address (default 127.0.0.1) */
     int port;                 /* default 8080; 0 picks a free one */
     const char *token;        /* required on every request when set */
+    bool token_made;          /* made here (--token auto): the URL printed carries it */
+    const char *allow_host[16]; /* Host names served besides localhost and IP
+                                   literals ("*": any); --allow-host */
+    int nallow_host;
+    int request_timeout_s;    /* a request's headers and body must arrive within */
+    int per_ip_connections;   /* connections one client address may hold */
     const char *dashboards;   /* extra Grafana dashboard folder */
     cli_run run;              /* warehouse, pipeline and run flags (Run now) */
     long long max_rows;       /* explorer row cap */
-    int statement_timeout_ms; /* PostgreSQL explorer statements */
+    int statement_timeout_ms; /* explorer and panel statements (both engines) */
     bool no_schedule;         /* do not start runs on the pipeline's schedule */
 } web_opts;
 

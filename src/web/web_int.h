@@ -11,8 +11,25 @@
 #include "../orch/cron.h"
 #include "web.h"
 
+/* One open connection, for the request deadline: a request must arrive
+ * whole within web_opts.request_timeout_s of the connection opening or the
+ * last answer (an idle timeout alone lets a client trickle bytes forever). */
+typedef struct web_conn {
+    struct web_conn *next;
+    int fd;                  /* our own dup of the socket, to shut it down */
+    double since;            /* when the current request's clock started */
+    bool busy;               /* a request is being answered: no deadline */
+    size_t uri_len;          /* of the current request (path and query) */
+    bool cut;
+} web_conn;
+
 typedef struct {
     const web_opts *o;
+    int port;                /* the port bound */
+    pthread_mutex_t conns_mu;
+    web_conn *conns;
+    pthread_t reaper;
+    bool reaper_started;
     /* Requests hold it shared; a run started here holds it alone: DuckDB
      * lets one process at a time open the file for writing. */
     pthread_rwlock_t wh_lock;
@@ -36,6 +53,13 @@ typedef struct {
     double ro_idle_since;
     pthread_t idle_thread;
     bool idle_started;
+    /* PostgreSQL: the conninfo of the login requests read with (see
+     * wh_reader_dsn; "" reads with the run's login), refreshed now and then
+     * so that schemas made since are granted; guarded by mu */
+    buf reader;
+    bool reader_ready;
+    double reader_at;
+    char reader_note[300];
 } web_srv;
 
 typedef struct {

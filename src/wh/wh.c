@@ -1,8 +1,10 @@
 /* wh.c: target selection and the helpers shared by every warehouse. */
 #include "wh.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/buf.h"
 
@@ -134,4 +136,92 @@ bp_status wh_use_schema(wh *w, const char *schema, bp_err *err)
     st = wh_exec(w, sql.p, err);
     buf_free(&sql);
     return st;
+}
+
+bp_status wh_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn, void *ctx,
+                        bool *truncated, bp_err *err)
+{
+    static const wh_user_query none = {0, 0, 0, NULL};
+    bool t = false;
+    bp_status st = w->ops->query_user(w, sql, q ? q : &none, fn, ctx, &t, err);
+    if (truncated)
+        *truncated = t;
+    return st;
+}
+
+bp_status wh_reader_dsn(wh *w, const char *const *schemas, int nschemas, buf *out, char *note,
+                        size_t note_n, bp_err *err)
+{
+    buf_reset(out);
+    if (note_n)
+        note[0] = 0;
+    if (!w->ops->reader_dsn)
+        return buf_adds(out, "") ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
+    return w->ops->reader_dsn(w, schemas, nschemas, out, note, note_n, err);
+}
+
+const char *wh_sql_skip_space(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            /* PostgreSQL nests block comments; DuckDB does not, and counting
+             * them does no harm there: the engine parses again anyway */
+            int depth = 0;
+            do {
+                if (p[0] == '/' && p[1] == '*')
+                    depth++, p += 2;
+                else if (p[0] == '*' && p[1] == '/')
+                    depth--, p += 2;
+                else
+                    p++;
+            } while (*p && depth > 0);
+        } else
+            return p;
+    }
+}
+
+size_t wh_sql_keyword(const char *sql, const char **at, char *out, size_t n)
+{
+    const char *p = wh_sql_skip_space(sql);
+    while (*p == '(')
+        p = wh_sql_skip_space(p + 1);
+    size_t k = 0;
+    while (isalpha((unsigned char)p[k]) || p[k] == '_')
+        k++;
+    if (n) {
+        size_t m = k < n - 1 ? k : n - 1;
+        for (size_t i = 0; i < m; i++)
+            out[i] = (char)toupper((unsigned char)p[i]);
+        out[m] = 0;
+    }
+    if (at)
+        *at = p + k;
+    return k;
+}
+
+const char *wh_sql_explained(const char *sql)
+{
+    char kw[16];
+    const char *p;
+    if (!wh_sql_keyword(sql, &p, kw, sizeof kw) || strcmp(kw, "EXPLAIN") != 0)
+        return NULL;
+    const char *q;
+    if (wh_sql_keyword(p, &q, kw, sizeof kw) && (!strcmp(kw, "ANALYZE") || !strcmp(kw, "ANALYSE") ||
+                                                  !strcmp(kw, "VERBOSE")))
+        p = q;
+    p = wh_sql_skip_space(p);
+    if (*p == '(') { /* EXPLAIN (FORMAT json, ANALYZE) ... */
+        int depth = 0;
+        do {
+            depth += *p == '(';
+            depth -= *p == ')';
+            p++;
+        } while (*p && depth > 0);
+    }
+    return wh_sql_skip_space(p);
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "../core/batch.h"
+#include "../core/buf.h"
 #include "../core/err.h"
 
 typedef struct wh wh;
@@ -22,12 +23,26 @@ typedef struct {
     bool read_only;
     const char *memory_limit;  /* engine memory cap ("512MB"), NULL for the default */
     const char *dsn;     /* postgres: a libpq conninfo or URI; NULL: the PG* variables */
+    /* For SQL from outside (the explorer, dashboard panels): the engine
+     * itself refuses writes, files and the network. DuckDB: the file
+     * attached read-only, external access off and the configuration locked
+     * before any user SQL runs. PostgreSQL: dsn must name a login that can
+     * only read (see wh_reader_dsn). Implies read_only. */
+    bool sandbox;
 } wh_config;
 
 typedef struct {
     const char *name;
     bool numeric;        /* right-align when printing */
 } wh_col;
+
+/* How wh_query_user runs a user's statement. */
+typedef struct {
+    long long max_rows;         /* hand fn at most this many rows (0: all) */
+    int timeout_ms;             /* stop the statement after this long (0: never) */
+    int nparams;                /* $1..$n bound as text, never spliced */
+    const char *const *params;
+} wh_user_query;
 
 /* Called once per result row; vals[i] is NULL for SQL NULL. Returning
  * non-zero stops the query early (not an error). */
@@ -69,6 +84,13 @@ typedef struct {
     /* Run sql with parameters $1..$n bound as text (never spliced). */
     bp_status (*query_params)(wh *w, const char *sql, int nparams, const char *const *params,
                               wh_row_fn fn, void *ctx, bp_err *err);
+    /* See wh_query_user. */
+    bp_status (*query_user)(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
+                            void *ctx, bool *truncated, bp_err *err);
+    /* Optional: a conninfo for a login that can only read this warehouse,
+     * made or refreshed with w's rights (PostgreSQL); see wh_reader_dsn. */
+    bp_status (*reader_dsn)(wh *w, const char *const *schemas, int nschemas, buf *out,
+                            char *note, size_t note_n, bp_err *err);
 } wh_ops;
 
 struct wh {
@@ -96,6 +118,37 @@ bp_status wh_begin(wh *w, bp_err *err);
 bp_status wh_commit(wh *w, bp_err *err);
 /* Roll back, ignoring errors (used on failure paths). */
 void wh_rollback(wh *w);
+
+/* Run one statement that came from a user (the SQL explorer, `bookpipe
+ * query`, a dashboard panel). Only statements that read pass: SELECT (and
+ * what the engine reads as one: WITH, VALUES, TABLE, SHOW, DESCRIBE) and
+ * EXPLAIN of such a statement. Several statements, transaction control and
+ * anything that writes are refused with BP_EUSAGE before they run, saying
+ * what was refused; the engine's own read-only guards (wh_config.sandbox)
+ * stand behind this check, not on it. Rows stream: at q->max_rows the
+ * statement stops (*truncated set when more were there) without the rest
+ * being computed or held. Past q->timeout_ms it is cancelled (BP_EWH). */
+bp_status wh_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn, void *ctx,
+                        bool *truncated, bp_err *err);
+
+/* A conninfo (into out) for a login that can only read schemas of this
+ * warehouse, for `bookpipe serve`'s sandboxed connections. PostgreSQL:
+ * BOOKPIPE_READ_DSN when set (checked to be neither a superuser nor allowed
+ * server files); else a role bookpipe_reader made or refreshed with w's
+ * rights (a fresh random password each time, sent hashed). "" in out with
+ * *note explaining, when no such login can be had and w's own login is
+ * safe enough to read with (read-only transactions still apply). DuckDB:
+ * "" (the sandbox is the engine's own). */
+bp_status wh_reader_dsn(wh *w, const char *const *schemas, int nschemas, buf *out, char *note,
+                        size_t note_n, bp_err *err);
+
+/* SQL text helpers for the user-statement checks: skip blanks and
+ * comments; the first keyword (upper-cased into out, its length returned,
+ * *at after it; leading parentheses skipped); the statement an EXPLAIN
+ * [ANALYZE] [(options)] explains (NULL when sql is no EXPLAIN). */
+const char *wh_sql_skip_space(const char *p);
+size_t wh_sql_keyword(const char *sql, const char **at, char *out, size_t n);
+const char *wh_sql_explained(const char *sql);
 
 /* Run a query that returns one integer (NULL reads as dflt). */
 bp_status wh_query_int(wh *w, const char *sql, long long dflt, long long *out, bp_err *err);

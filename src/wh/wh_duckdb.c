@@ -4,6 +4,8 @@
  * of a batch are copied into DuckDB vectors directly, which is several
  * times faster than appending value by value. */
 #include <duckdb.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,23 @@ static bool attach(duckdb_connection con, const char *sql, bool read_only, duckd
     }
 }
 
+/* The sandbox for SQL from outside: no files, no network, no extensions,
+ * and no way to set that back: the configuration is locked before any
+ * user statement runs. The warehouse itself is attached READ_ONLY. */
+static bp_status lock_down(duck *d, bp_err *err)
+{
+    duckdb_result res;
+    if (duckdb_query(d->con, "SET enable_external_access = false; "
+                             "SET lock_configuration = true", &res) != DuckDBSuccess) {
+        bp_status st = duck_fail(err, "DuckDB: cannot lock the read-only sandbox",
+                                 duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return st;
+    }
+    duckdb_destroy_result(&res);
+    return BP_OK;
+}
+
 static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
 {
     duck *d = calloc(1, sizeof *d);
@@ -99,10 +118,11 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         buf q = {0};
         buf_adds(&q, "ATTACH ");
         buf_add_sqlstr(&q, d->path);
-        buf_adds(&q, cfg->read_only ? " AS " WH_CATALOG " (READ_ONLY); USE " WH_CATALOG
+        bool ro = cfg->read_only || cfg->sandbox;
+        buf_adds(&q, ro ? " AS " WH_CATALOG " (READ_ONLY); USE " WH_CATALOG
                                     : " AS " WH_CATALOG "; USE " WH_CATALOG);
         duckdb_result res;
-        if (!q.p || !attach(d->con, q.p, cfg->read_only, &res)) {
+        if (!q.p || !attach(d->con, q.p, ro, &res)) {
             st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
                          q.p ? duckdb_result_error(&res) : "out of memory");
             if (q.p)
@@ -115,6 +135,11 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         duckdb_destroy_result(&res);
         buf_free(&q);
         d->attached = true;
+    }
+    if (cfg->sandbox && (st = lock_down(d, err)) != BP_OK) {
+        duckdb_disconnect(&d->con);
+        duckdb_close(&d->db);
+        goto fail;
     }
     duckdb_destroy_config(&conf);
     *out = &d->base;
@@ -292,6 +317,346 @@ static bp_status duck_query_params(wh *w, const char *sql, int np, const char *c
     else
         st = walk(&res, fn, ctx, err);
     duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&ps);
+    return st;
+}
+
+/* ---- statements from users -----------------------------------------------------------
+ *
+ * The engine guards (READ_ONLY attach, external access off, locked
+ * configuration) are what make the explorer safe; the statement check
+ * below gives a clear refusal before anything runs, and keeps what the
+ * in-memory default catalog could hold (temporary tables) out of reach. */
+
+static const char *stmt_kind(duckdb_statement_type t)
+{
+    switch (t) {
+    case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
+    case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
+    case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
+    case DUCKDB_STATEMENT_TYPE_CREATE: case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE";
+    case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
+    case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
+    case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "transaction control";
+    case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
+    case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
+    case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
+    case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
+    case DUCKDB_STATEMENT_TYPE_LOAD: return "INSTALL/LOAD";
+    case DUCKDB_STATEMENT_TYPE_SET: case DUCKDB_STATEMENT_TYPE_VARIABLE_SET: return "SET/USE";
+    case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
+    case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA";
+    case DUCKDB_STATEMENT_TYPE_VACUUM: case DUCKDB_STATEMENT_TYPE_ANALYZE: return "VACUUM/ANALYZE";
+    case DUCKDB_STATEMENT_TYPE_PREPARE: case DUCKDB_STATEMENT_TYPE_EXECUTE: return "PREPARE/EXECUTE";
+    default: return "this kind of statement";
+    }
+}
+
+static bp_status refuse_kind(bp_err *err, const char *kind)
+{
+    return bp_fail(err, BP_EUSAGE, "refused: %s; this connection is read-only: it runs "
+                   "SELECT, WITH, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, PRAGMA table_info "
+                   "and EXPLAIN of those", kind);
+}
+
+static bp_status prepare_user(duck *d, const char *sql, duckdb_prepared_statement *ps,
+                              bp_err *err)
+{
+    if (duckdb_prepare(d->con, sql, ps) == DuckDBSuccess)
+        return BP_OK;
+    const char *m = duckdb_prepare_error(*ps);
+    bp_status st = m && strstr(m, "multiple statements")
+                       ? bp_fail(err, BP_EUSAGE, "refused: several statements at once; run one "
+                                 "statement at a time")
+                       : duck_fail(err, "DuckDB", m);
+    duckdb_destroy_prepare(ps);
+    return st;
+}
+
+/* Is the prepared statement one that only reads? EXPLAIN passes when what
+ * it explains does (EXPLAIN ANALYZE runs it). */
+static bp_status check_reads(duck *d, const char *sql, duckdb_prepared_statement ps,
+                             int depth, bp_err *err)
+{
+    duckdb_statement_type t = duckdb_prepared_statement_type(ps);
+    if (t == DUCKDB_STATEMENT_TYPE_SELECT)
+        return BP_OK;
+    if (t != DUCKDB_STATEMENT_TYPE_EXPLAIN || depth > 0)
+        return refuse_kind(err, stmt_kind(t));
+    const char *inner = wh_sql_explained(sql);
+    duckdb_prepared_statement ips = NULL;
+    if (!inner || !*inner)
+        return refuse_kind(err, "EXPLAIN");
+    bp_status st = prepare_user(d, inner, &ips, err);
+    if (st == BP_OK) {
+        st = check_reads(d, inner, ips, depth + 1, err);
+        duckdb_destroy_prepare(&ips);
+    }
+    return st;
+}
+
+/* A timer that interrupts the connection's statement at its deadline. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    duckdb_connection con;
+    struct timespec until;
+    bool done, fired;
+    pthread_t th;
+} watchdog;
+
+static void *watch(void *arg)
+{
+    watchdog *g = arg;
+    pthread_mutex_lock(&g->mu);
+    int rc = 0;
+    while (!g->done && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&g->cv, &g->mu, &g->until);
+    if (!g->done) {
+        g->fired = true;
+        duckdb_interrupt(g->con);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+static bool watch_start(watchdog *g, duckdb_connection con, int ms)
+{
+    memset(g, 0, sizeof *g);
+    g->con = con;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return false;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    bool ok = pthread_mutex_init(&g->mu, NULL) == 0;
+    if (ok && pthread_cond_init(&g->cv, &ca) != 0) {
+        pthread_mutex_destroy(&g->mu);
+        ok = false;
+    }
+    pthread_condattr_destroy(&ca);
+    if (!ok)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &g->until);
+    g->until.tv_sec += ms / 1000;
+    g->until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (g->until.tv_nsec >= 1000000000L) {
+        g->until.tv_sec++;
+        g->until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_create(&g->th, NULL, watch, g) != 0) {
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        return false;
+    }
+    return true;
+}
+
+/* Stop the timer; true when it fired. */
+static bool watch_stop(watchdog *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->done = true;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->th, NULL);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    return g->fired;
+}
+
+static bp_status bind_all(duckdb_prepared_statement ps, const wh_user_query *q, bp_err *err)
+{
+    for (int i = 0; i < q->nparams; i++)
+        if (duckdb_bind_varchar(ps, (idx_t)i + 1, q->params[i]) != DuckDBSuccess)
+            return bp_fail(err, BP_EWH, "DuckDB: cannot bind parameter %d (the query has %llu)",
+                           i + 1, (unsigned long long)duckdb_nparams(ps));
+    return BP_OK;
+}
+
+/* The statement wrapped so that every column comes back as text, ready to
+ * stream: SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (sql). NULL when sql
+ * cannot be a subquery (a trailing semicolon is dropped). */
+static char *as_text_query(const char *sql)
+{
+    size_t n = strlen(sql);
+    while (n && (sql[n - 1] == ';' || sql[n - 1] == ' ' || sql[n - 1] == '\n' ||
+                 sql[n - 1] == '\t' || sql[n - 1] == '\r'))
+        n--;
+    buf b = {0};
+    if (buf_adds(&b, "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (\n") || buf_add(&b, sql, n) ||
+        buf_adds(&b, "\n)")) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+typedef struct {
+    size_t nc;
+    wh_col *cols;
+    char **vals;
+    size_t *offs;   /* each value's offset in cell, (size_t)-1 for NULL */
+    buf cell;
+} row_out;
+
+/* Hand the rows of one all-VARCHAR chunk to fn; true when fn or the cap
+ * stops the statement. */
+static bool stream_chunk(duckdb_data_chunk ch, row_out *o, const wh_user_query *q,
+                         long long *seen, bool *truncated, wh_row_fn fn, void *ctx, bool *oom)
+{
+    idx_t n = duckdb_data_chunk_get_size(ch);
+    for (idx_t r = 0; r < n; r++) {
+        if (q->max_rows && *seen >= q->max_rows) {
+            *truncated = true;
+            return true;
+        }
+        buf_reset(&o->cell);
+        size_t *offs = o->offs;
+        for (size_t c = 0; c < o->nc; c++) {
+            duckdb_vector v = duckdb_data_chunk_get_vector(ch, (idx_t)c);
+            uint64_t *valid = duckdb_vector_get_validity(v);
+            if (valid && !duckdb_validity_row_is_valid(valid, r)) {
+                offs[c] = (size_t)-1;
+                continue;
+            }
+            duckdb_string_t *s = (duckdb_string_t *)duckdb_vector_get_data(v) + r;
+            offs[c] = o->cell.len;
+            if (buf_add(&o->cell, duckdb_string_t_data(s), duckdb_string_t_length(*s)) ||
+                buf_addc(&o->cell, 0)) {
+                *oom = true;
+                return true;
+            }
+        }
+        for (size_t c = 0; c < o->nc; c++)
+            o->vals[c] = offs[c] == (size_t)-1 ? NULL : o->cell.p + offs[c];
+        (*seen)++;
+        if (fn && fn(ctx, o->nc, o->cols, (const char *const *)o->vals))
+            return true;
+    }
+    return false;
+}
+
+/* Stream the text-wrapped statement; *fallback when it cannot be wrapped
+ * (the caller then runs it as it is). Column names and kinds come from
+ * the user's own statement, ps. */
+static bp_status stream_user(duck *d, const char *sql, duckdb_prepared_statement ps,
+                             const wh_user_query *q, wh_row_fn fn, void *ctx, bool *truncated,
+                             bool *fallback, bp_err *err)
+{
+    *fallback = true;
+    size_t nc = (size_t)duckdb_prepared_statement_column_count(ps);
+    char *wsql = nc ? as_text_query(sql) : NULL;
+    duckdb_prepared_statement wps = NULL;
+    if (!wsql)
+        return BP_OK;
+    bool ok = duckdb_prepare(d->con, wsql, &wps) == DuckDBSuccess &&
+              duckdb_prepared_statement_column_count(wps) == nc;
+    free(wsql);
+    for (size_t c = 0; ok && c < nc; c++)
+        ok = duckdb_prepared_statement_column_type(wps, (idx_t)c) == DUCKDB_TYPE_VARCHAR;
+    if (!ok || bind_all(wps, q, err) != BP_OK) {
+        duckdb_destroy_prepare(&wps);
+        return BP_OK;
+    }
+    *fallback = false;
+    row_out o = {nc, calloc(nc, sizeof(wh_col)), calloc(nc, sizeof(char *)),
+                 calloc(nc, sizeof(size_t)), {0}};
+    duckdb_result res;
+    bool have_res = false;
+    bp_status st = BP_OK;
+    if (!o.cols || !o.vals || !o.offs) {
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        o.cols[c].name = duckdb_prepared_statement_column_name(ps, (idx_t)c);
+        o.cols[c].numeric = is_numeric(duckdb_prepared_statement_column_type(ps, (idx_t)c));
+    }
+    if (duckdb_execute_prepared_streaming(wps, &res) != DuckDBSuccess) {
+        have_res = true;
+        st = duck_fail(err, "DuckDB", duckdb_result_error(&res));
+        goto done;
+    }
+    have_res = true;
+    if (fn)
+        fn(ctx, nc, o.cols, NULL); /* the columns, before any row */
+    long long seen = 0;
+    bool oom = false, stop = false;
+    duckdb_data_chunk ch;
+    while (!stop && (ch = duckdb_fetch_chunk(res))) {
+        stop = stream_chunk(ch, &o, q, &seen, truncated, fn, ctx, &oom);
+        duckdb_destroy_data_chunk(&ch);
+    }
+    if (oom)
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    else if (!stop && duckdb_result_error(&res))
+        st = duck_fail(err, "DuckDB", duckdb_result_error(&res));
+done:
+    if (have_res)
+        duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&wps);
+    free(o.cols);
+    free(o.vals);
+    free(o.offs);
+    buf_free(&o.cell);
+    return st;
+}
+
+typedef struct {
+    wh_row_fn fn;
+    void *ctx;
+    long long max, seen;
+    bool truncated;
+} capped;
+
+static int capped_row(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+{
+    capped *c = ctx;
+    if (vals && c->max && c->seen >= c->max) {
+        c->truncated = true;
+        return 1;
+    }
+    if (vals)
+        c->seen++;
+    return c->fn ? c->fn(c->ctx, nc, cols, vals) : 0;
+}
+
+static bp_status duck_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
+                                 void *ctx, bool *truncated, bp_err *err)
+{
+    duck *d = (duck *)w;
+    duckdb_prepared_statement ps = NULL;
+    bp_status st = prepare_user(d, sql, &ps, err);
+    if (st != BP_OK)
+        return st;
+    if ((st = check_reads(d, sql, ps, 0, err)) != BP_OK ||
+        (st = bind_all(ps, q, err)) != BP_OK) {
+        duckdb_destroy_prepare(&ps);
+        return st;
+    }
+    watchdog g;
+    bool timed = q->timeout_ms > 0 && watch_start(&g, d->con, q->timeout_ms);
+    if (q->timeout_ms > 0 && !timed) {
+        duckdb_destroy_prepare(&ps);
+        return bp_fail(err, BP_EINTERNAL, "cannot start the query timer");
+    }
+    bool fallback = true;
+    if (duckdb_prepared_statement_type(ps) == DUCKDB_STATEMENT_TYPE_SELECT)
+        st = stream_user(d, sql, ps, q, fn, ctx, truncated, &fallback, err);
+    if (st == BP_OK && fallback) { /* EXPLAIN, or a statement that is no subquery */
+        capped c = {fn, ctx, q->max_rows, 0, false};
+        duckdb_result res;
+        if (duckdb_execute_prepared(ps, &res) != DuckDBSuccess)
+            st = duck_fail(err, "DuckDB", duckdb_result_error(&res));
+        else
+            st = walk(&res, capped_row, &c, err);
+        duckdb_destroy_result(&res);
+        *truncated = c.truncated;
+    }
+    if (timed && watch_stop(&g))
+        st = bp_fail(err, BP_EWH, "the statement ran longer than %d.%03d s and was stopped; "
+                     "make it cheaper or raise the limit (--query-timeout)",
+                     q->timeout_ms / 1000, q->timeout_ms % 1000);
     duckdb_destroy_prepare(&ps);
     return st;
 }
@@ -492,6 +857,7 @@ const wh_ops wh_duckdb_ops = {
     .load_source = duck_load_source,
     .connect_more = duck_connect_more,
     .query_params = duck_query_params,
+    .query_user = duck_query_user,
     .replace_table = duck_replace_table,
     .drop_cascade = "",
 };

@@ -11,7 +11,9 @@
  * views that depend on them stay valid, readers see the old rows until the
  * commit (they wait on the lock meanwhile), and a failure leaves the old. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -377,6 +379,175 @@ static bp_status pg_query_params(wh *w, const char *sql, int np, const char *con
                    err);
 }
 
+/* ---- statements from users --------------------------------------------------------
+ *
+ * Each runs alone through the extended query protocol (which refuses a
+ * second statement) inside BEGIN READ ONLY with a statement timeout, and
+ * is rolled back after. A transaction cannot be made read-write once it
+ * has run a query, so nothing the statement does can lift the guard; the
+ * login itself should also be one that cannot write (wh_reader_dsn). */
+
+/* Statements that may read; everything else is refused before it is sent. */
+static bool reading_keyword(const char *kw)
+{
+    static const char *const ok[] = {"SELECT", "WITH", "VALUES", "TABLE", "SHOW", NULL};
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(kw, ok[i]))
+            return true;
+    return false;
+}
+
+static bp_status check_user_sql(const char *sql, bp_err *err)
+{
+    char kw[32];
+    const char *inner = wh_sql_explained(sql);
+    if (!wh_sql_keyword(inner ? inner : sql, NULL, kw, sizeof kw))
+        return bp_fail(err, BP_EUSAGE, "refused: not a statement that reads (start with "
+                       "SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)");
+    if (reading_keyword(kw))
+        return BP_OK;
+    static const char *const txn[] = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
+                                      "SAVEPOINT", "RELEASE", "PREPARE", "SET", "RESET",
+                                      "DISCARD", NULL};
+    for (int i = 0; txn[i]; i++)
+        if (!strcmp(kw, txn[i]))
+            return bp_fail(err, BP_EUSAGE, "refused: %s; transaction control and session "
+                           "settings are not allowed here (each statement runs alone in a "
+                           "read-only transaction)", kw);
+    return bp_fail(err, BP_EUSAGE, "refused: %s; this connection is read-only: it runs "
+                   "SELECT, WITH, VALUES, TABLE, SHOW and EXPLAIN of those", kw);
+}
+
+/* Send one statement; false with the message in err. */
+static bool pg_simple(pg *p, const char *sql, bp_err *err)
+{
+    PGresult *r = PQexec(p->conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        one_line(err, bp_fail(err, BP_EWH, "PostgreSQL: %s",
+                              r ? PQresultErrorMessage(r) : pg_msg(p->conn)));
+    PQclear(r);
+    return ok;
+}
+
+typedef struct {
+    int nc;
+    wh_col *cols;
+    const char **vals;
+} pg_row;
+
+/* Column names and kinds of a result (once, from its first piece). */
+static bool row_setup(pg_row *o, const PGresult *r)
+{
+    o->nc = PQnfields(r);
+    o->cols = calloc((size_t)(o->nc ? o->nc : 1), sizeof *o->cols);
+    o->vals = calloc((size_t)(o->nc ? o->nc : 1), sizeof *o->vals);
+    if (!o->cols || !o->vals)
+        return false;
+    for (int c = 0; c < o->nc; c++) {
+        o->cols[c].name = PQfname(r, c);
+        o->cols[c].numeric = numeric_oid(PQftype(r, c));
+    }
+    return true;
+}
+
+static void row_values(pg_row *o, const PGresult *r, int i)
+{
+    for (int c = 0; c < o->nc; c++) {
+        o->vals[c] = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+        if (o->vals[c] && PQftype(r, c) == 16) /* booleans read as in DuckDB */
+            o->vals[c] = o->vals[c][0] == 't' ? "true" : "false";
+    }
+}
+
+/* Stop the statement running on the server (the row cap was reached). */
+static void pg_cancel(pg *p)
+{
+    PGcancel *c = PQgetCancel(p->conn);
+    char msg[256];
+    if (c) {
+        PQcancel(c, msg, sizeof msg); /* best effort: the rows are drained below anyway */
+        PQfreeCancel(c);
+    }
+}
+
+/* Read the results of the statement sent, one row at a time. The first
+ * result is kept to the end: the column names live in it. */
+static bp_status pg_stream(pg *p, const wh_user_query *q, wh_row_fn fn, void *ctx,
+                           bool *truncated, bp_err *err)
+{
+    pg_row o = {0, NULL, NULL};
+    PGresult *first = NULL, *r;
+    bool stopped = false;
+    long long seen = 0;
+    bp_status st = BP_OK;
+    while ((r = PQgetResult(p->conn))) {
+        ExecStatusType s = PQresultStatus(r);
+        bool rows = s == PGRES_SINGLE_TUPLE || s == PGRES_TUPLES_OK;
+        if (rows && !first && st == BP_OK) {
+            first = r;
+            if (!row_setup(&o, r))
+                st = bp_fail(err, BP_ENOMEM, "out of memory");
+            else if (fn)
+                fn(ctx, (size_t)o.nc, o.cols, NULL); /* the columns, before any row */
+        }
+        if (s == PGRES_SINGLE_TUPLE && !stopped && st == BP_OK) {
+            if (q->max_rows && seen >= q->max_rows) {
+                *truncated = stopped = true;
+                pg_cancel(p);
+            } else {
+                row_values(&o, r, 0);
+                seen++;
+                if (fn && fn(ctx, (size_t)o.nc, o.cols, o.vals)) {
+                    stopped = true;
+                    pg_cancel(p);
+                }
+            }
+        } else if (!rows && s != PGRES_COMMAND_OK && !stopped && st == BP_OK) {
+            const char *m = PQresultErrorMessage(r);
+            if (m && strstr(m, "statement timeout"))
+                st = bp_fail(err, BP_EWH, "the statement ran longer than %d.%03d s and was "
+                             "stopped; make it cheaper or raise the limit (--query-timeout)",
+                             q->timeout_ms / 1000, q->timeout_ms % 1000);
+            else
+                st = one_line(err, bp_fail(err, BP_EWH, "PostgreSQL: %s", m));
+        }
+        if (r != first)
+            PQclear(r);
+    }
+    free(o.cols);
+    free(o.vals);
+    PQclear(first);
+    return st;
+}
+
+static bp_status pg_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
+                               void *ctx, bool *truncated, bp_err *err)
+{
+    pg *p = (pg *)w;
+    bp_status st = check_user_sql(sql, err);
+    if (st != BP_OK)
+        return st;
+    if (p->active && end_copy(p, err) != BP_OK)
+        return BP_EWH;
+    if (PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+        return bp_fail(err, BP_EINTERNAL, "a user statement inside a running transaction");
+    char set[96];
+    snprintf(set, sizeof set, "SET LOCAL statement_timeout = %d", q->timeout_ms);
+    if (!pg_simple(p, "BEGIN READ ONLY", err) || !pg_simple(p, set, err)) {
+        pg_simple(p, "ROLLBACK", NULL);
+        return BP_EWH;
+    }
+    if (!PQsendQueryParams(p->conn, sql, q->nparams, NULL, q->params, NULL, NULL, 0)) {
+        st = pg_fail(p, err, "cannot send the statement");
+    } else {
+        PQsetSingleRowMode(p->conn);
+        st = pg_stream(p, q, fn, ctx, truncated, err);
+    }
+    pg_simple(p, "ROLLBACK", NULL);
+    return st;
+}
+
 /* ---- COPY ------------------------------------------------------------------- */
 
 /* The binary format's signature, flags and header extension length. */
@@ -650,12 +821,177 @@ static bp_status pg_replace_table(wh *w, const char *schema, const table_def *de
     return st;
 }
 
+/* ---- a login that can only read ----------------------------------------------------- */
+
+#define READER_ROLE "bookpipe_reader"
+
+/* The reader's password: random, one per process, so that refreshing the
+ * role's grants does not lock out sessions being opened meanwhile. */
+static char g_reader_pw[33];
+static pthread_once_t g_reader_once = PTHREAD_ONCE_INIT;
+
+static void reader_pw_init(void)
+{
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(g_reader_pw + 2 * i, 3, "%02x", raw[i]);
+}
+
+static const char *reader_password(void)
+{
+    pthread_once(&g_reader_once, reader_pw_init);
+    return g_reader_pw[0] ? g_reader_pw : NULL;
+}
+
+/* A conninfo value, quoted as libpq reads it. */
+static bool add_conn_value(buf *b, const char *v)
+{
+    if (buf_addc(b, '\''))
+        return false;
+    for (; *v; v++)
+        if ((*v == '\'' || *v == '\\') ? buf_addc(b, '\\') || buf_addc(b, *v) : buf_addc(b, *v))
+            return false;
+    return buf_addc(b, '\'') == BP_OK;
+}
+
+/* Can the session's login write files, read them or run programs on the
+ * server (a superuser, or a member of the roles that grant it)? */
+static bp_status login_unsafe(pg *p, bool *unsafe, bool *can_create_roles, bp_err *err)
+{
+    long long su = 0, files = 0, cr = 0;
+    bp_status st = wh_query_int(&p->base, "SELECT CASE WHEN rolsuper THEN 1 ELSE 0 END FROM "
+                                "pg_roles WHERE rolname = current_user", 0, &su, err);
+    if (st == BP_OK)
+        st = wh_query_int(&p->base, "SELECT count(*) FROM pg_roles g WHERE g.rolname IN "
+                          "('pg_read_server_files', 'pg_write_server_files', "
+                          "'pg_execute_server_program') AND pg_has_role(current_user, g.oid, "
+                          "'USAGE')", 0, &files, err);
+    if (st == BP_OK)
+        st = wh_query_int(&p->base, "SELECT CASE WHEN rolsuper OR rolcreaterole THEN 1 ELSE 0 "
+                          "END FROM pg_roles WHERE rolname = current_user", 0, &cr, err);
+    *unsafe = su || files;
+    *can_create_roles = cr;
+    return st;
+}
+
+/* BOOKPIPE_READ_DSN: the user's own read-only login, checked. */
+static bp_status given_reader(const char *dsn, buf *out, bp_err *err)
+{
+    wh_config cfg = {.target = "postgres", .dsn = dsn, .read_only = true};
+    wh *r = NULL;
+    bp_status st = connect_as(&cfg, &wh_pg_ops, NULL, NULL, &r, err);
+    if (st != BP_OK) {
+        bp_err_prefix(err, "BOOKPIPE_READ_DSN");
+        return st;
+    }
+    bool unsafe, cr;
+    st = login_unsafe((pg *)r, &unsafe, &cr, err);
+    if (st == BP_OK && unsafe)
+        st = bp_fail(err, BP_EUSAGE, "BOOKPIPE_READ_DSN logs in as %s, a superuser or a member "
+                     "of pg_read_server_files / pg_write_server_files / "
+                     "pg_execute_server_program: give a login that can only read",
+                     PQuser(((pg *)r)->conn));
+    pg_close(r);
+    if (st == BP_OK && buf_adds(out, dsn))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    return st;
+}
+
+/* Create or refresh the reader role: a fresh password (sent hashed, so it
+ * shows in no server log), SELECT on the schemas given and on those the
+ * login owns, and the same on tables made later. */
+static bp_status make_reader(pg *p, const char *const *schemas, int n, const char *pw,
+                             bp_err *err)
+{
+    char *enc = PQencryptPasswordConn(p->conn, pw, READER_ROLE, NULL);
+    if (!enc)
+        return pg_fail(p, err, "cannot hash the reader's password");
+    buf q = {0};
+    bool ok = !buf_adds(&q, "DO $bp$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '"
+                        READER_ROLE "') THEN CREATE ROLE " READER_ROLE "; END IF; END $bp$;"
+                        "ALTER ROLE " READER_ROLE " WITH LOGIN NOSUPERUSER NOCREATEDB "
+                        "NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ") &&
+              !buf_add_sqlstr(&q, enc) &&
+              !buf_adds(&q, ";DO $bp$ DECLARE s text; BEGIN EXECUTE format('GRANT CONNECT ON "
+                        "DATABASE %I TO " READER_ROLE "', current_database()); FOR s IN SELECT "
+                        "nspname FROM pg_namespace WHERE (nspowner = (SELECT oid FROM pg_roles "
+                        "WHERE rolname = current_user) AND nspname NOT LIKE 'pg\\_%' AND nspname "
+                        "<> 'information_schema') OR nspname IN (''");
+    PQfreemem(enc);
+    for (int i = 0; ok && i < n; i++) /* and the schemas given */
+        ok = !buf_adds(&q, ", ") && !buf_add_sqlstr(&q, schemas[i]);
+    if (ok) {
+        ok = !buf_adds(&q, ") LOOP EXECUTE format('GRANT USAGE ON SCHEMA %I TO " READER_ROLE
+                             "', s); EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO "
+                             READER_ROLE "', s); EXECUTE format('ALTER DEFAULT PRIVILEGES IN "
+                             "SCHEMA %I GRANT SELECT ON TABLES TO " READER_ROLE "', s); END LOOP;"
+                             " END $bp$");
+    }
+    bp_status st = ok ? pg_exec(&p->base, q.p, err) : bp_fail(err, BP_ENOMEM, "out of memory");
+    buf_free(&q);
+    if (st != BP_OK)
+        bp_err_prefix(err, "making the read-only role " READER_ROLE);
+    return st;
+}
+
+/* The session's own connection settings, with the reader's login. */
+static bool reader_conninfo(pg *p, const char *pw, buf *out)
+{
+    PQconninfoOption *opts = PQconninfo(p->conn);
+    if (!opts)
+        return false;
+    bool ok = true;
+    for (PQconninfoOption *o = opts; o->keyword && ok; o++) {
+        if (!o->val || !*o->val || !strcmp(o->keyword, "user") ||
+            !strcmp(o->keyword, "password") || !strcmp(o->keyword, "passfile"))
+            continue;
+        ok = !buf_printf(out, "%s=", o->keyword) && add_conn_value(out, o->val) &&
+             !buf_addc(out, ' ');
+    }
+    PQconninfoFree(opts);
+    return ok && !buf_adds(out, "user=" READER_ROLE " password=") && add_conn_value(out, pw);
+}
+
+static bp_status pg_reader_dsn(wh *w, const char *const *schemas, int n, buf *out, char *note,
+                               size_t note_n, bp_err *err)
+{
+    pg *p = (pg *)w;
+    const char *given = getenv("BOOKPIPE_READ_DSN");
+    if (given && *given)
+        return given_reader(given, out, err);
+    bool unsafe, can_create;
+    bp_status st = login_unsafe(p, &unsafe, &can_create, err);
+    if (st != BP_OK)
+        return st;
+    bool redshift = p->base.ops == &wh_redshift_ops;
+    if (!can_create || redshift) {
+        if (unsafe)
+            return bp_fail(err, BP_EUSAGE, "the login %s may read or write server files, so "
+                           "the explorer will not run on it: set BOOKPIPE_READ_DSN to a login "
+                           "that can only read (README: Security)", PQuser(p->conn));
+        snprintf(note, note_n, "reading as %s in read-only transactions; set BOOKPIPE_READ_DSN "
+                 "to a login that can only read (README: Security)", PQuser(p->conn));
+        return BP_OK;
+    }
+    const char *pw = reader_password();
+    if (!pw)
+        return bp_fail(err, BP_EIO, "cannot get random bytes for the reader's password");
+    st = make_reader(p, schemas, n, pw, err);
+    if (st == BP_OK && !reader_conninfo(p, pw, out))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    if (st == BP_OK)
+        snprintf(note, note_n, "reading as role " READER_ROLE " (SELECT only)");
+    return st;
+}
+
 /* Everything but the name and the way in is the same for both targets. */
 #define PG_FAMILY_OPS                                                                     \
     .close = pg_close, .exec = pg_exec, .query = pg_query, .load_begin = pg_load_begin,  \
     .load_batch = pg_load_batch, .load_end = pg_load_end, .connect_more = pg_connect_more, \
     .query_params = pg_query_params, .replace_table = pg_replace_table,                   \
-    .drop_cascade = " CASCADE"
+    .query_user = pg_query_user, .reader_dsn = pg_reader_dsn, .drop_cascade = " CASCADE"
 
 const wh_ops wh_pg_ops = {.name = "postgres", .open = pg_open, PG_FAMILY_OPS};
 
