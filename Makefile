@@ -43,7 +43,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test demo test unit sanitize bench clean
+.PHONY: all deps deps-test deps-fuzz demo test unit sanitize fuzz bench clean
 
 all: bookpipe
 
@@ -55,6 +55,9 @@ deps:
 
 deps-test:
 	scripts/deps.sh test
+
+deps-fuzz:
+	scripts/deps.sh fuzz
 
 bookpipe: $(BUILD)/bookpipe
 	rm -f $@ && cp $< $@
@@ -83,6 +86,11 @@ $(BUILD)/gen/assets.c: $(BUILD)/tools/embed $(foreach a,$(ASSETS),$(word 2,$(sub
 $(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
 
+# fault injection for the tests: an LD_PRELOAD library (tests/fault)
+$(BUILD)/tests/failshim.so: tests/fault/failshim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O1 -Wall -Wextra -Werror -o $@ $< -ldl
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbookpipe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka
@@ -95,7 +103,7 @@ unit: $(UNIT_BIN)
 
 test: deps-test
 	scripts/check-banned.sh
-	$(MAKE) bookpipe unit
+	$(MAKE) bookpipe unit build/tests/failshim.so
 	tests/run.sh ./bookpipe
 
 # SANFLAGS, not CFLAGS: a CFLAGS on make's command line would drop the
@@ -105,7 +113,36 @@ sanitize: deps-test
 	$(MAKE) BUILD=build-san SANFLAGS="$(SAN)" \
 	  build-san/bookpipe $(patsubst $(BUILD)/%,build-san/%,$(UNIT_BIN))
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-san SANFLAGS="$(SAN)" unit
+	$(MAKE) build/tests/failshim.so
 	ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-san/bookpipe
+
+# Coverage-guided fuzzing (libFuzzer, clang from Debian): the CSV reader and
+# cleaners, the YAML loader, pipeline.yml and the Jinja renderer, each from
+# its corpus in tests/fuzz/corpus (copied: the run's finds stay in
+# build-fuzz/). FUZZ_SECONDS per target (CI runs a short pass).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := csv yml pipeline jinja
+FUZZ_SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+                -Wno-unknown-warning-option
+fuzz: deps-fuzz
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) SANFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  build-fuzz/libbookpipe.a
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE $(FUZZ_SAN) -fsanitize=fuzzer -Isrc \
+	    -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libbookpipe.a $(LDLIBS) || exit 1; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf build-fuzz/corpus/$$t && mkdir -p build-fuzz/corpus/$$t build-fuzz/crashes && \
+	  cp tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ && \
+	  echo "== fuzz_$$t ($(FUZZ_SECONDS) s)" && \
+	  ASAN_OPTIONS=detect_leaks=1 build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/crashes/$$t- build-fuzz/corpus/$$t > build-fuzz/fuzz_$$t.log 2>&1; \
+	  rc=$$?; grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|SUMMARY|==[0-9]+==ERROR)' \
+	    build-fuzz/fuzz_$$t.log; \
+	  test $$rc -eq 0 || { echo "fuzz_$$t found a crash: see build-fuzz/fuzz_$$t.log and build-fuzz/crashes/"; exit 1; }; \
+	done
 
 bench: bookpipe
 	scripts/deps.sh bench
@@ -117,6 +154,6 @@ bench: bookpipe
 	bench/s3_bench.sh ./bookpipe
 
 clean:
-	rm -rf build build-san bookpipe
+	rm -rf build build-san build-fuzz bookpipe
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

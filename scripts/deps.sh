@@ -12,8 +12,8 @@
 # web/package-lock.json with `npm ci`, which checks each package's integrity
 # hash from the lock file.
 #
-# Usage: scripts/deps.sh [build|test|bench]   (test adds the packages tests
-# need; bench adds wrk to those)
+# Usage: scripts/deps.sh [build|test|bench|fuzz]   (test adds the packages
+# tests need; bench adds wrk to those; fuzz adds clang and libFuzzer)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -122,7 +122,9 @@ install_web() {
 pkgs=$build_pkgs
 [ "$what" = test ] || [ "$what" = bench ] && pkgs="$pkgs $test_pkgs"
 [ "$what" = bench ] && pkgs="$pkgs wrk"
+# libFuzzer: clang and its runtime libraries
+[ "$what" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 # shellcheck disable=SC2086
 install_debian $pkgs
 install_duckdb
-install_web "$([ "$what" = build ] && echo build || echo test)"
+install_web "$([ "$what" = build ] || [ "$what" = fuzz ] && echo build || echo test)"

@@ -169,6 +169,15 @@ browser_tests() {
     fi
     cp ../e2e.duckdb ui.duckdb
     users=$(q ui.duckdb "SELECT count(*) FROM users")
+    # a failed run whose log and error carry markup: the pages must show it as text
+    cat > xss.yml <<'EOF'
+name: xss
+blocks:
+  - name: markup
+    type: shell
+    command: "echo '<img src=x onerror=window.__xss=1><script>window.__xss=2</script>'; echo '<b>bold</b>' >&2; exit 3"
+EOF
+    "$bp" run --quiet --pipeline xss.yml --warehouse ui.duckdb --no-lake > /dev/null 2>&1
     if ! serve_start serve.log --warehouse ui.duckdb --data ../data --no-lake \
             --dashboards "$here/web"; then
         not_ok "browser: serve starts" "$(cat serve.log)"

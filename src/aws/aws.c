@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/curlx.h"
 
 void aws_env_copy(char *out, size_t n, const char *name)
 {
@@ -145,14 +146,12 @@ bp_status aws_post(const aws_creds *c, const char *service, const char *url,
     snprintf(userpwd, sizeof userpwd, "%s:%s", c->key_id, c->secret);
     struct curl_slist *h = NULL;
     snprintf(hdr, sizeof hdr, "Content-Type: %s", content_type);
-    h = curl_slist_append(h, hdr);
-    if (extra_header)
-        h = curl_slist_append(h, extra_header);
-    if (c->token[0]) {
+    bool ok = curlx_add_header(&h, hdr) && (!extra_header || curlx_add_header(&h, extra_header));
+    if (ok && c->token[0]) {
         snprintf(hdr, sizeof hdr, "x-amz-security-token: %s", c->token);
-        h = curl_slist_append(h, hdr);
+        ok = curlx_add_header(&h, hdr);
     }
-    bool ok = h && curl_easy_setopt(k, CURLOPT_URL, url) == CURLE_OK &&
+    ok = ok && curl_easy_setopt(k, CURLOPT_URL, url) == CURLE_OK &&
               curl_easy_setopt(k, CURLOPT_AWS_SIGV4, sigv4) == CURLE_OK &&
               curl_easy_setopt(k, CURLOPT_USERPWD, userpwd) == CURLE_OK &&
               curl_easy_setopt(k, CURLOPT_HTTPHEADER, h) == CURLE_OK &&

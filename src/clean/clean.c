@@ -67,7 +67,7 @@ const table_def *clean_table_def(src_table t)
 
 static const char *const qnames[Q_NREASONS] = {"malformed_row", "isbn_malformed",
                                                "user_id_invalid", "rating_invalid",
-                                               "duplicate_key"};
+                                               "duplicate_key", "unterminated_quote"};
 static const char *const nnames[N_NREASONS] = {
     "year_missing", "year_zero", "year_out_of_range", "age_missing", "age_invalid",
     "age_out_of_range", "city_placeholder", "state_placeholder", "country_missing",
@@ -134,8 +134,8 @@ void clean_free(cleaner *c)
 const clean_stats *clean_get_stats(const cleaner *c) { return &c->st; }
 
 static const char *const headers[SRC_NTABLES] = {
-    "ISBN,Book-Title,Book-Author,Year-Of-Publication,Publisher,Image-URL-S,Image-URL-M,"
-    "Image-URL-L",
+    ("ISBN,Book-Title,Book-Author,Year-Of-Publication,Publisher,Image-URL-S,Image-URL-M,"
+     "Image-URL-L"),
     "User-ID,Location,Age",
     "User-ID,ISBN,Book-Rating",
 };
@@ -457,6 +457,8 @@ bp_status clean_record(cleaner *c, const csv_reader *r, int64_t run_id, batch *o
     c->st.read++;
     c->row_repaired = false;
     uint64_t before = c->st.quarantined;
+    if (csv_runaway(r))
+        return quarantine(c, r, run_id, q, Q_UNTERMINATED_QUOTE);
     switch (c->table) {
     case SRC_BOOKS:
         st = clean_books(c, r, run_id, out, q);

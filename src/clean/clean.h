@@ -28,6 +28,7 @@ typedef enum {
     Q_USER_ID_INVALID,
     Q_RATING_INVALID,
     Q_DUPLICATE_KEY,
+    Q_UNTERMINATED_QUOTE,   /* a quote left open: the line alone (see csv.h) */
     Q_NREASONS
 } clean_qreason;
 
@@ -70,6 +71,12 @@ typedef struct {
 typedef struct {
     int age_min, age_max;   /* ages outside become NULL (default 5..100) */
     int max_year;           /* years after this become NULL (default: this year) */
+    /* Load guards (a load that breaks one is refused, nothing changed):
+     * a file with a header and no rows empties its table only with
+     * allow_empty; a table shrinking to under half its rows, or a file with
+     * more than half its rows quarantined, goes through only with
+     * allow_shrink. */
+    bool allow_empty, allow_shrink;
 } clean_config;
 
 void clean_config_default(clean_config *c);

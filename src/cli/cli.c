@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/num.h"
+#include "../orch/meta.h"
 
 void cli_wh_defaults(cli_wh *w)
 {
@@ -127,4 +128,18 @@ bool cli_wants_help(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+int cli_open_fail(const char *cmd, const cli_wh *w, bp_status st, const char *msg)
+{
+    char who[512], m[1024];
+    if (!strcmp(w->target, "duckdb")) {
+        meta_lock_holder(w->warehouse, who, sizeof who);
+        if (who[0]) {
+            snprintf(m, sizeof m, "a run holds the warehouse %s (DuckDB allows one process "
+                     "at a time): %s; try again when it ends", w->warehouse, who);
+            return cli_fail(cmd, st, m);
+        }
+    }
+    return cli_fail(cmd, st, msg);
 }

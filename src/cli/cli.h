@@ -67,6 +67,10 @@ typedef enum { CLI_WH_WRITE, CLI_WH_READ, CLI_WH_SANDBOX } cli_wh_mode;
 /* Open the warehouse named by w. */
 bp_status cli_wh_open(const cli_wh *w, cli_wh_mode mode, wh **out, bp_err *err);
 
+/* Opening w failed with st and msg: say so, naming the run that holds a
+ * DuckDB warehouse when one does; returns the exit code. */
+int cli_open_fail(const char *cmd, const cli_wh *w, bp_status st, const char *msg);
+
 /* Print "bookpipe CMD: msg" to stderr and return the exit code for st. */
 int cli_fail(const char *cmd, bp_status st, const char *msg);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,6 +93,7 @@ typedef struct {
     int nvars;
     const char *select, *from, *only;
     int jobs;
+    int lake_keep;            /* lake runs kept (--lake-keep; 0: all) */
     orch_view view;
 } cli_run;
 
@@ -120,6 +125,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_lake(int argc, char **argv);
 int cmd_dbt(int argc, char **argv);
 
 extern const cli_cmd cli_commands[];

@@ -4,6 +4,7 @@
 
 #include "../core/buf.h"
 #include "../dbt/dbt.h"
+#include "../orch/meta.h"
 #include "cli.h"
 
 static const char *const commands[] = {"build", "run", "test", "seed", "compile", "ls"};
@@ -78,6 +79,9 @@ int cmd_dbt(int argc, char **argv)
         goto done;
     }
     o.threads = (int)threads;
+    /* a command that writes makes the pipeline's "up to date" untrue */
+    if (strcmp(cmd, "compile") && strcmp(cmd, "ls") && strcmp(cmd, "test"))
+        o.before = meta_forget_fingerprints_cb;
     o.target = target_given ? wf.target : NULL;
     /* without a profile, --target names bookpipe's warehouse target */
     o.wh_target = target_given && (!strcmp(wf.target, "duckdb") || !strcmp(wf.target, "postgres"))

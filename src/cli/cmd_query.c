@@ -186,8 +186,9 @@ int cmd_query(int argc, char **argv)
     bp_err err = {0};
     wh *w = NULL;
     bp_status st = cli_wh_open(&wf, CLI_WH_READ, &w, &err);
-    if (st == BP_OK)
-        st = wh_use_schema(w, wf.schema, &err);
+    if (st != BP_OK)
+        return cli_open_fail("query", &wf, st, err.msg);
+    st = wh_use_schema(w, wf.schema, &err);
     int rc = st == BP_OK ? cli_print_query(w, sql, o.csv, o.max_rows, "query")
                          : cli_fail("query", st, err.msg);
     wh_close(w);

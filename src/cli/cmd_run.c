@@ -1,5 +1,6 @@
 /* cmd_run.c: `bookpipe run` and `bookpipe ingest`. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "cli.h"
 #include "../extract/kaggle.h"
 #include "../lake/lake.h"
+#include "../orch/meta.h"
 #include "../lake/s3.h"
 
 static void print_summary(const cli_run *ra, const ingest_opts *io, const ingest_report *r)
@@ -32,7 +34,7 @@ static void print_summary(const cli_run *ra, const ingest_opts *io, const ingest
     printf("  tables: %s.books, %s.users, %s.ratings, %s.quarantine, %s.load_audit\n",
            ra->w.schema, ra->w.schema, ra->w.schema, ra->w.schema, ra->w.schema);
     if (io->lake)
-        printf("  lake:   %s/{books,users,ratings}/run=%lld/ (and latest ->)\n", io->lake,
+        printf("  lake:   %s/run=%lld/{books,users,ratings}.parquet (and latest ->)\n", io->lake,
                (long long)r->run_id);
     uint64_t bytes = r->bytes[0] + r->bytes[1] + r->bytes[2];
     uint64_t rows = r->st[0].read + r->st[1].read + r->st[2].read;
@@ -130,14 +132,21 @@ static int ingest_main(int argc, char **argv)
     io.data = cr.data;
     io.schema = cr.w.schema;
     io.lake = cr.lake;
+    io.lake_keep = cr.lake_keep;
     io.clean = cr.clean;
     io.progress = cr.view != VIEW_QUIET && isatty(2);
     io.stop = &stop_requested;
     bp_err err = {0};
     wh *w = NULL;
     bp_status st = cli_wh_open(&cr.w, CLI_WH_WRITE, &w, &err);
-    if (st != BP_OK)
+    /* before the load: were it after, a crash between would leave the
+     * pipeline believing the warehouse holds what its last run loaded */
+    if (st == BP_OK)
+        st = meta_forget_fingerprints(w, &err);
+    if (st != BP_OK) {
+        wh_close(w);
         return cli_fail("ingest", st, err.msg);
+    }
     ingest_report rep;
     cli_catch_signals();
     st = ingest_run(w, &io, &rep, &err);
@@ -185,6 +194,7 @@ bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, b
     o.memory_limit = cr->w.memory_limit;
     o.data = cr->data;
     o.lake = cr->lake;
+    o.lake_keep = cr->lake_keep;
     o.iam_role = cr->iam_role ? cr->iam_role : getenv("BOOKPIPE_REDSHIFT_IAM_ROLE");
     o.project_dir = proj[0] ? proj : NULL;
     o.state_dir = cr->state_dir;
@@ -233,8 +243,10 @@ static bool parse_size(const char *s, size_t *out)
         m = 1024ULL * 1024 * 1024;
     else if (*end)
         return false;
+    if (v == 0 || v > SIZE_MAX / m)
+        return false; /* zero, or more bytes than a size_t holds */
     *out = (size_t)(v * m);
-    return v > 0;
+    return true;
 }
 
 /* --kaggle [OWNER/DATASET] (the value is optional: the Book-Crossing
@@ -268,6 +280,7 @@ int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra
     cli_wh_defaults(&cr->w);
     clean_config_default(&cr->clean);
     cr->lake = "lake";
+    cr->lake_keep = 5;
     cr->w.memory_limit = "128MB";
     cr->models = true;
     cr->view = isatty(1) && isatty(2) ? VIEW_TTY : VIEW_PLAIN;
@@ -329,7 +342,14 @@ int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra
         else if (cli_flag(a, "--jobs", true)) {
             if (cli_int(a, 1, 256, &v))
                 cr->jobs = (int)v;
-        } else if (cli_flag(a, "--min-age", true)) {
+        } else if (cli_flag(a, "--lake-keep", true)) {
+            if (cli_int(a, 0, 1000000, &v))
+                cr->lake_keep = (int)v;
+        } else if (cli_flag(a, "--allow-empty", false))
+            cr->clean.allow_empty = true;
+        else if (cli_flag(a, "--allow-shrink", false))
+            cr->clean.allow_shrink = true;
+        else if (cli_flag(a, "--min-age", true)) {
             if (cli_int(a, 0, 1000, &v))
                 cr->clean.age_min = (int)v;
         } else if (cli_flag(a, "--max-age", true)) {

@@ -24,18 +24,7 @@ static int open_history(const char *cmd, const cli_wh *w, wh **out)
                             "recorded by `bookpipe run`)");
         }
     }
-    if (st == BP_OK)
-        return 0;
-    char who[512], msg[1024];
-    if (!strcmp(w->target, "duckdb")) {
-        meta_lock_holder(w->warehouse, who, sizeof who);
-        if (who[0]) {
-            snprintf(msg, sizeof msg, "a run holds the warehouse %s (DuckDB allows one process "
-                     "at a time): %s; try again when it ends", w->warehouse, who);
-            return cli_fail(cmd, st, msg);
-        }
-    }
-    return cli_fail(cmd, st, err.msg);
+    return st == BP_OK ? 0 : cli_open_fail(cmd, w, st, err.msg);
 }
 
 static bool parse_id(const char *s, int64_t *out)

@@ -1,5 +1,6 @@
 /* main.c: bookpipe's entry point; dispatches to cmd_* from a table. */
 #include <curl/curl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,11 @@ static const char run_usage[] =
     "  --iam-role ARN     redshift: the IAM role its COPY assumes to read the S3 lake\n"
     "                     (default $BOOKPIPE_REDSHIFT_IAM_ROLE)\n"
     "  --no-lake          no lake (sets var lake to ''; the lake block's when is false)\n"
+    "  --lake-keep N      lake runs to keep; older ones are removed after a publish\n"
+    "                     (default 5; 0 keeps all; `bookpipe lake gc` does it alone)\n"
+    "  --allow-empty      let a file with a header and no rows empty its table\n"
+    "  --allow-shrink     let a load shrink a table to under half its rows, or\n"
+    "                     quarantine more than half of a file (refused otherwise)\n"
     "  --no-models        load only (sets var models to false)\n"
     "  --pipeline FILE    the pipeline file (default: the project's pipeline.yml)\n"
     "  --project-dir DIR  the dbt project (default: the bundled project/)\n"
@@ -148,9 +154,14 @@ static const char ingest_usage[] =
 static const char query_usage[] =
     "usage: bookpipe query [--csv] [options] \"SQL\"\n"
     "\n"
-    "Run one SQL statement against the warehouse (read-only) and print the result\n"
-    "as an aligned table, or with --csv as a header line and CSV rows.\n"
-    "Unqualified table names resolve in the --schema.\n"
+    "Run one SQL statement against the warehouse and print the result as an\n"
+    "aligned table, or with --csv as a header line and CSV rows. Unqualified\n"
+    "table names resolve in the --schema. Read-only: one statement, which must\n"
+    "read (SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE, or EXPLAIN of those);\n"
+    "DuckDB attaches the warehouse read-only, PostgreSQL runs it in a read-only\n"
+    "transaction. It runs as you: on DuckDB it may read files you can read\n"
+    "(read_parquet('lake/latest/books.parquet')), as the duckdb shell does;\n"
+    "`bookpipe serve`'s explorer may not.\n"
     "\n"
     "  --csv              CSV output\n"
     "  --max-rows N       table output: print at most N rows (default 1000, 0 = all)\n"
@@ -196,6 +207,20 @@ static const char dbt_usage[] =
     "Exit codes: 0 ok, 1 a model or test failed, 2 bad command line, 3 the project\n"
     "            cannot be read or compiled, 4 warehouse error.\n";
 
+static const char lake_usage[] =
+    "usage: bookpipe lake show|gc [--lake DIR|s3://BUCKET/PREFIX] [--keep N]\n"
+    "\n"
+    "The Parquet lake: run=<id>/ folders, one per run, and one pointer for the\n"
+    "whole lake, `latest` (a symlink; in S3 an object naming the run), moved in\n"
+    "one step when a run's every file is in place. Readers read latest/: every\n"
+    "table of one complete run.\n"
+    "\n"
+    "  show               the published run\n"
+    "  gc                 remove old runs: all but the last N (--keep, default 5,\n"
+    "                     or --lake-keep) and the published one; `run` does this\n"
+    "                     after each publish\n"
+    "\n" CLI_EXIT_HELP;
+
 static const char version_usage[] =
     "usage: bookpipe version\n\nPrint bookpipe's version and the DuckDB it runs on.\n";
 
@@ -212,6 +237,7 @@ const cli_cmd cli_commands[] = {
     {"query", cmd_query, "run SQL against the warehouse", query_usage},
     {"gen", cmd_gen, "generate a Book-Crossing-shaped dataset", gen_usage},
     {"dbt", cmd_dbt, "run a dbt project: build, run, test, seed, compile, ls", dbt_usage},
+    {"lake", cmd_lake, "show the published lake run, or remove old runs (gc)", lake_usage},
     {"version", cmd_version, "print the version", version_usage},
     {NULL, NULL, NULL, NULL},
 };
@@ -247,6 +273,9 @@ int main(int argc, char **argv)
             fputs(c->usage, stdout);
             return 0;
         }
+        /* A file over `ulimit -f` would kill the process with SIGXFSZ and no
+         * word; ignored, the write fails with EFBIG and the error says so. */
+        signal(SIGXFSZ, SIG_IGN);
         /* libcurl (Kaggle, S3) is set up once, before any thread starts */
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
             fprintf(stderr, "bookpipe: cannot initialize libcurl\n");

@@ -69,13 +69,17 @@ bp_status buf_printf(buf *b, const char *fmt, ...)
     return BP_OK;
 }
 
-bp_status buf_add_sqlstr(buf *b, const char *s)
+bp_status buf_add_sqlstr(buf *b, const char *s) { return buf_add_sqllit(b, s, false); }
+
+bp_status buf_add_sqllit(buf *b, const char *s, bool backslash_escapes)
 {
     if (buf_addc(b, '\'') != BP_OK)
         return BP_ENOMEM;
-    for (; *s; s++)
-        if ((*s == '\'' && buf_addc(b, '\'') != BP_OK) || buf_addc(b, *s) != BP_OK)
+    for (; *s; s++) {
+        bool twice = *s == '\'' || (backslash_escapes && *s == '\\');
+        if ((twice && buf_addc(b, *s) != BP_OK) || buf_addc(b, *s) != BP_OK)
             return BP_ENOMEM;
+    }
     return buf_addc(b, '\'');
 }
 

@@ -7,6 +7,7 @@
 #ifndef BP_BUF_H
 #define BP_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,12 @@ bp_status buf_addc(buf *b, char c);
 bp_status buf_adds(buf *b, const char *s);
 bp_status buf_printf(buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Append s with SQL single quotes doubled, surrounded by quotes. */
+/* Append s with SQL single quotes doubled, surrounded by quotes (the
+ * standard literal: DuckDB, PostgreSQL). */
 bp_status buf_add_sqlstr(buf *b, const char *s);
+/* The same for a dialect that reads backslashes in string literals as
+ * escapes (Redshift) when backslash_escapes: backslashes doubled too. */
+bp_status buf_add_sqllit(buf *b, const char *s, bool backslash_escapes);
 /* Append a SQL identifier, double-quoted when it needs to be. */
 bp_status buf_add_ident(buf *b, const char *s);
 

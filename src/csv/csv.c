@@ -29,7 +29,8 @@ struct csv_reader {
     /* the current record */
     size_t nf;
     field f[CSV_MAX_FIELDS];
-    bool malformed;
+    bool malformed, runaway;
+    size_t expect;        /* fields a record has (0: not known yet) */
     size_t rec_off, rec_len;
     uint64_t rec_line;
     buf scratch;
@@ -145,10 +146,71 @@ static void add_field(csv_reader *r, field f)
         r->malformed = true;
 }
 
+/* Does the line [s, e) hold, on its own, a whole record of r->expect
+ * fields (each quoted field closing on the line)? */
+static bool line_is_record(const csv_reader *r, size_t s, size_t e)
+{
+    const char *b = r->data;
+    size_t nf = 0, p = s;
+    for (;;) {
+        nf++;
+        if (p < e && b[p] == '"') {
+            for (p++;; p++) {
+                if (p >= e)
+                    return false; /* the quote does not close on this line */
+                if (r->d.backslash_escapes && b[p] == '\\' && p + 1 < e) {
+                    p++;
+                    continue;
+                }
+                if (b[p] == '"') {
+                    if (p + 1 < e && b[p + 1] == '"' && !r->d.backslash_escapes) {
+                        p++;
+                        continue;
+                    }
+                    if (p + 1 == e || b[p + 1] == r->d.delim)
+                        break;
+                }
+            }
+            p++;
+        } else {
+            while (p < e && b[p] != r->d.delim)
+                p++;
+        }
+        if (p >= e)
+            return nf == r->expect;
+        p++; /* the delimiter */
+    }
+}
+
+/* At a line break inside a quoted cell: is the quote a runaway (a stray
+ * quote that would swallow the lines after it)? It is when the next line
+ * reads as a whole record on its own, or the cell already spans
+ * CSV_QUOTE_MAX_LINES lines. NEED_MORE when the next line is not buffered
+ * yet. */
+static int quote_runs_away(const csv_reader *r, size_t brk, uint64_t lines, bool *yes)
+{
+    *yes = false;
+    if (!r->expect)
+        return GOT_RECORD;
+    if (lines >= CSV_QUOTE_MAX_LINES) {
+        *yes = true;
+        return GOT_RECORD;
+    }
+    const char *b = r->data;
+    size_t s = brk + (b[brk] == '\r' && brk + 1 < r->end && b[brk + 1] == '\n' ? 2 : 1), e = s;
+    while (e < r->end && b[e] != '\n' && b[e] != '\r')
+        e++;
+    if (e == r->end && !r->eof)
+        return NEED_MORE;
+    *yes = e > s && line_is_record(r, s, e);
+    return GOT_RECORD;
+}
+
 /* Parse a quoted cell starting at *pp (on the opening quote). Returns
  * NEED_MORE when the buffer ends first, else GOT_RECORD with *pp after the
- * closing quote. *lines counts the line breaks inside. Sets *oom on an
- * allocation failure. */
+ * closing quote; or, for a runaway quote (quote_runs_away), with the cell
+ * cut at the line break, *pp on it and r->runaway set. *lines counts the
+ * line breaks inside. Sets *oom on an allocation failure. */
 static int parse_quoted(csv_reader *r, size_t *pp, uint64_t *lines, field *f, bool *oom)
 {
     const char *b = r->data;
@@ -192,6 +254,17 @@ static int parse_quoted(csv_reader *r, size_t *pp, uint64_t *lines, field *f, bo
                 continue;
             }
         }
+        if (c == '\n' || c == '\r') {
+            bool away;
+            if (quote_runs_away(r, p, *lines, &away) == NEED_MORE)
+                return NEED_MORE;
+            if (away) { /* the record ends at this line; the next line is read anew */
+                r->malformed = r->runaway = true;
+                *f = (field){*pp + 1, p - (*pp + 1), false, true};
+                *pp = p;
+                return GOT_RECORD;
+            }
+        }
         if (c == '\n' || (c == '\r' && !(p + 1 < e && b[p + 1] == '\n')))
             (*lines)++;
         p++;
@@ -218,7 +291,7 @@ static int parse(csv_reader *r, bool *oom)
     uint64_t lines = 0;
     buf_reset(&r->scratch);
     r->nf = 0;
-    r->malformed = false;
+    r->malformed = r->runaway = false;
     for (;;) { /* skip blank lines */
         if (p == e) {
             if (r->eof)
@@ -321,3 +394,7 @@ csv_cell csv_raw(const csv_reader *r)
 }
 
 bool csv_malformed(const csv_reader *r) { return r->malformed; }
+
+bool csv_runaway(const csv_reader *r) { return r->runaway; }
+
+void csv_expect_fields(csv_reader *r, size_t n) { r->expect = n; }

@@ -23,6 +23,13 @@
 
 #define CSV_MAX_FIELDS 64
 #define CSV_MAX_RECORD (16u << 20)
+/* A quoted cell may hold line breaks, but a quote left open by mistake
+ * would swallow the rest of the file as one cell. Once the reader knows how
+ * many fields a record has (csv_expect_fields), a quoted cell that reaches
+ * a line break is cut there when the next line reads as a whole record on
+ * its own, or when the cell has spanned this many lines: the record is
+ * marked malformed and runaway, and reading goes on at the next line. */
+#define CSV_QUOTE_MAX_LINES 100
 
 typedef struct {
     const char *p;
@@ -60,5 +67,9 @@ csv_cell csv_raw(const csv_reader *r);
 /* True when the record had more than CSV_MAX_FIELDS fields, or ended
  * inside an open quote at the end of the file. */
 bool csv_malformed(const csv_reader *r);
+/* True when the record was cut at a runaway quote (see above). */
+bool csv_runaway(const csv_reader *r);
+/* Records have n fields (the header's count): enables the runaway check. */
+void csv_expect_fields(csv_reader *r, size_t n);
 
 #endif

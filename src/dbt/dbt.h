@@ -37,10 +37,15 @@ typedef struct {
     wh *conn;
     /* When set non-zero, no further node starts; the rest are skipped. */
     volatile sig_atomic_t *stop;
+    /* Optional: run on the main connection before any node (the command
+     * line uses it to mark the pipeline's fingerprints stale). */
+    bp_status (*before)(wh *w, void *ctx, bp_err *err);
+    void *before_ctx;
 } dbt_opts;
 
 typedef struct {
     int ok, warn, error, skip, total;
+    char first_error[600];     /* "model facts_all (models/...sql): <message>" */
 } dbt_summary;
 
 /* Run a dbt command. Returns BP_OK when everything ran (sum->error may

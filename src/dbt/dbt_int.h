@@ -64,8 +64,8 @@ typedef struct {
     char dir[4096];
     const char *name;
     yml_doc *project_doc, *profiles_doc, *vars_doc;
-    yml_doc *docs[512];        /* properties files */
-    int ndocs;
+    yml_doc **docs;            /* properties files */
+    int ndocs, capdocs;
     const yml_node *vars;      /* dbt_project.yml vars: */
     const yml_node *cli_vars;  /* --vars */
     /* the active target */

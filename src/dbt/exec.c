@@ -921,7 +921,12 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         case ST_SUCCESS: case ST_PASS: sum->ok++; break;
         case ST_WARN: sum->warn++; break;
         case ST_SKIPPED: sum->skip++; break;
-        default: sum->error++; break;
+        default:
+            if (!sum->error++) /* the first failure, for whoever reports the run */
+                snprintf(sum->first_error, sizeof sum->first_error, "%s %s (%s): %s",
+                         type_word(n), n->name, n->path ? n->path : "",
+                         n->message);
+            break;
         }
         sum->total++;
     }
@@ -981,6 +986,7 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
     pthread_t th[64];
     worker wk[64];
     int nth = 0;
+    bool mu_ok = false, cv_ok = false;
     if (!seen || !r.order || !r.running || !r.done) {
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
@@ -1022,10 +1028,14 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
             goto done;
     } else if ((st = wh_open(&cfg, &r.main, err)) != BP_OK)
         goto done;
-    if (pthread_mutex_init(&r.mu, NULL) != 0 || pthread_cond_init(&r.cv, NULL) != 0) {
+    mu_ok = pthread_mutex_init(&r.mu, NULL) == 0;
+    cv_ok = mu_ok && pthread_cond_init(&r.cv, NULL) == 0;
+    if (!cv_ok) {
         st = bp_fail(err, BP_EINTERNAL, "cannot set up the scheduler");
-        goto done;
+        goto close;
     }
+    if (p->opts.before && (st = p->opts.before(r.main, p->opts.before_ctx, err)) != BP_OK)
+        goto close;
     for (nth = 0; nth < threads; nth++) {
         if (nth == 0)
             conns[0] = r.main;
@@ -1059,8 +1069,10 @@ close:
             wh_close(conns[t]);
     wh_close(r.main);
     r.main = NULL;
-    pthread_mutex_destroy(&r.mu);
-    pthread_cond_destroy(&r.cv);
+    if (cv_ok)
+        pthread_cond_destroy(&r.cv);
+    if (mu_ok)
+        pthread_mutex_destroy(&r.mu);
 done:
     free(seen);
     free(r.order);

@@ -45,6 +45,7 @@ void proj_free(project *p)
     yml_free(p->vars_doc);
     for (int i = 0; i < p->ndocs; i++)
         yml_free(p->docs[i]);
+    free(p->docs);
     arena_free(&p->mem);
 }
 
@@ -285,9 +286,18 @@ static node *file_node(project *p, node_type t, const char *name, const char *fu
 static bp_status on_model_file(project *p, const char *full, const char *rel, bp_err *err)
 {
     if (ends_with(rel, ".yml") || ends_with(rel, ".yaml")) {
-        if (p->ndocs == 512)
-            return bp_fail(err, BP_EINPUT, "too many properties files");
-        return yml_load(full, &p->docs[p->ndocs++], err) == BP_OK ? BP_OK : BP_EINPUT;
+        if (p->ndocs == p->capdocs) {
+            int cap = p->capdocs ? p->capdocs * 2 : 64;
+            yml_doc **d = realloc(p->docs, (size_t)cap * sizeof *d);
+            if (!d)
+                return bp_fail(err, BP_ENOMEM, "out of memory reading %s", full);
+            p->docs = d;
+            p->capdocs = cap;
+        }
+        if (yml_load(full, &p->docs[p->ndocs], err) != BP_OK)
+            return BP_EINPUT;
+        p->ndocs++;
+        return BP_OK;
     }
     if (!ends_with(rel, ".sql"))
         return BP_OK;
@@ -411,11 +421,12 @@ static bp_status add_generic_test(project *p, int model, const char *col, const 
                        file, t->line, kind);
     if (!col)
         return bp_fail(err, BP_EINPUT, "%s:%d: test '%s' needs a column", file, t->line, kind);
-    const node *m = &p->nodes[model];
-    const char *name = test_name(p, kind, m->name, col, args);
+    const char *name = test_name(p, kind, p->nodes[model].name, col, args);
     int i = add_node(p, NT_TEST, name, err);
     if (i < 0)
         return BP_ENOMEM;
+    /* taken after add_node, which may move the node array */
+    const node *m = &p->nodes[model];
     node *n = &p->nodes[i];
     n->test_kind = kind;
     n->attached = model;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/curlx.h"
 #include "../core/fs.h"
 
 #define KAGGLE_API "https://www.kaggle.com/api/v1"
@@ -232,23 +233,24 @@ static CURLcode get(xfer *x, const char *url, const creds *c, const meta *have,
 {
     struct curl_slist *h = NULL;
     char hdr[512];
+    bool hok = true;
     if (x->offset > 0 && partial->etag[0]) {
         snprintf(hdr, sizeof hdr, "Range: bytes=%lld-", x->offset);
-        h = curl_slist_append(h, hdr);
+        hok = curlx_add_header(&h, hdr);
         snprintf(hdr, sizeof hdr, "If-Range: %s", partial->etag);
-        h = curl_slist_append(h, hdr);
+        hok = hok && curlx_add_header(&h, hdr);
     } else if (have->etag[0] || have->modified[0]) {
         if (have->etag[0]) {
             snprintf(hdr, sizeof hdr, "If-None-Match: %s", have->etag);
-            h = curl_slist_append(h, hdr);
+            hok = curlx_add_header(&h, hdr);
         }
         if (have->modified[0]) {
             snprintf(hdr, sizeof hdr, "If-Modified-Since: %s", have->modified);
-            h = curl_slist_append(h, hdr);
+            hok = hok && curlx_add_header(&h, hdr);
         }
     }
     CURL *k = x->c;
-    CURLcode rc = CURLE_OK;
+    CURLcode rc = hok ? CURLE_OK : CURLE_OUT_OF_MEMORY;
 #define SET(o, v) if (rc == CURLE_OK) rc = curl_easy_setopt(k, o, v)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/fp.h"
+
 /* libarchive leaves the message NULL for a plain end of data. */
 static const char *ar_msg(struct archive *a)
 {
@@ -26,6 +28,9 @@ struct src_stream {
     struct archive *ar;     /* zip member or gzip file, or NULL */
     size_t bytes;
     char label[1280];
+    char path[4096];        /* the file on disk (the zip, for a member) */
+    struct stat at_open;
+    fp_state sum;           /* of a plain file's bytes, as read */
 };
 
 static const char *const table_names[SRC_NTABLES] = {"books", "users", "ratings"};
@@ -59,7 +64,10 @@ static bool name_matches(const char *name, src_table t, src_format *fmt, bool *g
     return false;
 }
 
-/* Offer one candidate file; the first Kaggle match wins over a BX one. */
+/* Offer one candidate file. A second candidate for the same table (Books.csv
+ * and BOOKS.csv, Books.csv and Books.csv.gz, or Books.csv and BX-Books.csv)
+ * makes the set ambiguous: which one is read would depend on the order the
+ * folder lists them in, so neither is (src_discover names both). */
 static void offer(src_set *set, const char *name, const char *full)
 {
     for (int t = 0; t < SRC_NTABLES; t++) {
@@ -67,8 +75,13 @@ static void offer(src_set *set, const char *name, const char *full)
         bool gz;
         if (!name_matches(name, (src_table)t, &fmt, &gz))
             continue;
-        if (set->file[t].found && !(set->file[t].fmt_hint == SRC_FMT_BX && fmt == SRC_FMT_KAGGLE))
+        if (set->file[t].found) {
+            if (set->ambiguous < 0) {
+                set->ambiguous = t;
+                snprintf(set->other, sizeof set->other, "%s", name);
+            }
             continue;
+        }
         set->file[t].found = true;
         set->file[t].gz = gz;
         set->file[t].fmt_hint = fmt;
@@ -123,6 +136,7 @@ done:
 bp_status src_discover(const char *data, src_set *set, bp_err *err)
 {
     memset(set, 0, sizeof *set);
+    set->ambiguous = -1;
     snprintf(set->root, sizeof set->root, "%s", data);
     struct stat sb;
     if (stat(data, &sb) != 0)
@@ -137,6 +151,11 @@ bp_status src_discover(const char *data, src_set *set, bp_err *err)
     }
     if (st != BP_OK)
         return st;
+    if (set->ambiguous >= 0)
+        return bp_fail(err, BP_EINPUT, "%s: both %s and %s look like the %s file; keep one of "
+                       "them (or move the other set of files to a folder of its own)", data,
+                       set->file[set->ambiguous].label, set->other,
+                       table_names[set->ambiguous]);
     for (int t = 0; t < SRC_NTABLES; t++)
         if (!set->file[t].found)
             return bp_fail(err, BP_EINPUT, "%s: no %s file (looked for %s or %s, plain or .gz)",
@@ -181,11 +200,15 @@ bp_status src_open(const src_set *set, src_table t, src_stream **out, bp_err *er
     else
         snprintf(s->label, sizeof s->label, "%s", set->file[t].name);
     bp_status st = BP_OK;
+    snprintf(s->path, sizeof s->path, "%s", set->is_zip ? set->root : set->file[t].name);
+    fp_init(&s->sum);
     if (set->is_zip || set->file[t].gz) {
         st = open_archive(s, set, t, err);
+        if (st == BP_OK && stat(s->path, &s->at_open) != 0)
+            st = bp_fail(err, BP_EINPUT, "%s: cannot open: %s", s->label, strerror(errno));
     } else {
         s->fd = open(set->file[t].name, O_RDONLY | O_CLOEXEC);
-        if (s->fd < 0)
+        if (s->fd < 0 || fstat(s->fd, &s->at_open) != 0)
             st = bp_fail(err, BP_EINPUT, "%s: cannot open: %s", s->label, strerror(errno));
     }
     if (st != BP_OK) {
@@ -215,8 +238,40 @@ ssize_t src_read(src_stream *s, void *dst, size_t n, bp_err *err)
             return -1;
         }
     }
+    if (!s->ar)
+        fp_add(&s->sum, dst, (size_t)got);
     s->bytes += (size_t)got;
     return got;
+}
+
+static int64_t mtime_ns(const struct stat *sb)
+{
+    return (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+}
+
+bp_status src_finish(src_stream *s, src_seen *seen, bp_err *err)
+{
+    memset(seen, 0, sizeof *seen);
+    snprintf(seen->path, sizeof seen->path, "%s", s->path);
+    seen->size = (int64_t)s->at_open.st_size;
+    seen->mtime_ns = mtime_ns(&s->at_open);
+    if (!S_ISREG(s->at_open.st_mode))
+        return BP_OK; /* a pipe is read once, as it comes: nothing to compare */
+    struct stat now;
+    bool ok = (s->ar ? stat(s->path, &now) : fstat(s->fd, &now)) == 0;
+    if (!ok || now.st_size != s->at_open.st_size || mtime_ns(&now) != seen->mtime_ns ||
+        now.st_ino != s->at_open.st_ino)
+        return bp_fail(err, BP_EINPUT, "%s: the file changed while it was being read (was it "
+                       "still being written?); nothing was loaded from this run: run again "
+                       "when it is complete", s->label);
+    if (!s->ar) {
+        if ((int64_t)s->bytes != seen->size)
+            return bp_fail(err, BP_EINPUT, "%s: read %zu bytes of %lld; the file changed while "
+                           "it was being read: run again when it is complete", s->label,
+                           s->bytes, (long long)seen->size);
+        fp_hex(fp_final(&s->sum), seen->sum);
+    }
+    return BP_OK;
 }
 
 size_t src_bytes(const src_stream *s) { return s->bytes; }

@@ -3,13 +3,14 @@
  * The data argument is a folder or a zip (the Kaggle download as it is).
  * In either, each table is found by its file name in one of the two release
  * formats (Books.csv or BX-Books.csv, and so on; matched without regard to
- * case, plain or .gz). A src_stream hands out the raw bytes of one file,
+ * case, plain or .gz). Two candidates for one table are refused by name. A src_stream hands out the raw bytes of one file,
  * reading a zip member in place: nothing is unpacked to disk. */
 #ifndef BP_SRC_H
 #define BP_SRC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../core/err.h"
@@ -27,6 +28,8 @@ typedef struct {
         char label[256];      /* short name for messages: "Books.csv" */
         src_format fmt_hint;  /* from the name: BX- means the original release */
     } file[SRC_NTABLES];
+    int ambiguous;            /* a table with two candidate files, or -1 */
+    char other[256];          /* the second candidate's name */
 } src_set;
 
 typedef struct src_stream src_stream;
@@ -49,6 +52,20 @@ const char *src_label(const src_stream *s);
 
 /* Total bytes read so far from this stream (uncompressed). */
 size_t src_bytes(const src_stream *s);
+
+/* What a stream read: the file's size and mtime when it was opened (for a
+ * zip member or a gzip file, the zip's or the .gz file's), and for a plain
+ * file read to its end, the checksum of its bytes (fp_file's hash). */
+typedef struct {
+    char path[4096];
+    int64_t size, mtime_ns;
+    char sum[17];             /* "" unless a plain file was read whole */
+} src_seen;
+
+/* At the end of reading: fails (BP_EINPUT) when the file changed while it
+ * was read (its size or mtime moved, or a plain file ended before its
+ * size), so that a file still being written is never loaded torn. */
+bp_status src_finish(src_stream *s, src_seen *seen, bp_err *err);
 
 void src_close(src_stream *s);
 

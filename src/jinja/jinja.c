@@ -41,7 +41,12 @@ struct jinja_render {
     size_t nvars, capvars;
     /* the expression being parsed */
     const char *p, *end;
+    int depth;            /* nesting of expressions and blocks (JINJA_MAX_DEPTH) */
 };
+
+/* Deeper nesting is refused with a message: the parser recurses, and a
+ * template of 50,000 parentheses must not exhaust the stack. */
+#define JINJA_MAX_DEPTH 200
 
 static void *jalloc(jinja_render *r, size_t n) { return arena_alloc(&r->mem, n); }
 
@@ -178,7 +183,7 @@ static bp_status repr(const jinja_val *v, buf *out, bool quote)
     case JV_NONE: return buf_adds(out, "None");
     case JV_BOOL: return buf_adds(out, v->b ? "True" : "False");
     case JV_NUM:
-        if (v->num == (double)(long long)v->num && v->num < 1e15 && v->num > -1e15)
+        if (v->num < 1e15 && v->num > -1e15 && v->num == (double)(long long)v->num)
             snprintf(num, sizeof num, "%lld", (long long)v->num);
         else
             snprintf(num, sizeof num, "%.17g", v->num);
@@ -626,7 +631,21 @@ static jinja_val *and_expr(jinja_render *r, bool ev)
     return a;
 }
 
+static jinja_val *expr_(jinja_render *r, bool ev);
+
 static jinja_val *expr(jinja_render *r, bool ev)
+{
+    if (r->depth >= JINJA_MAX_DEPTH) {
+        fail_here(r, "expression nested deeper than %d levels", JINJA_MAX_DEPTH);
+        return NULL;
+    }
+    r->depth++;
+    jinja_val *v = expr_(r, ev);
+    r->depth--;
+    return v;
+}
+
+static jinja_val *expr_(jinja_render *r, bool ev)
 {
     jinja_val *a = and_expr(r, ev);
     while (a && accept_word(r, "or")) {
@@ -847,7 +866,19 @@ static bp_status exec_set(jinja_render *r, size_t k, bool ev)
     return BP_OK;
 }
 
+static bp_status exec_range_(jinja_render *r, size_t from, size_t to, buf *out, bool ev);
+
 static bp_status exec_range(jinja_render *r, size_t from, size_t to, buf *out, bool ev)
+{
+    if (r->depth >= JINJA_MAX_DEPTH)
+        return fail_here(r, "blocks nested deeper than %d levels", JINJA_MAX_DEPTH);
+    r->depth++;
+    bp_status st = exec_range_(r, from, to, out, ev);
+    r->depth--;
+    return st;
+}
+
+static bp_status exec_range_(jinja_render *r, size_t from, size_t to, buf *out, bool ev)
 {
     char w[16];
     for (size_t k = from; k < to;) {

@@ -1,9 +1,17 @@
-/* lake.c: writing, publishing and discarding lake runs on a local disk
- * (s3:// roots go to lake_s3.c). */
+/* lake.c: writing, publishing, discarding and collecting lake runs on a
+ * local disk (s3:// roots go to lake_s3.c).
+ *
+ * A run's files are written under hidden temporary names in its own folder
+ * run=<id>, renamed when complete (no reader looks in that folder yet), and
+ * published by one atomic step: the symlink `latest` at the root is
+ * replaced by rename(2). A reader of latest/ sees one whole run, never a
+ * mix of two, whatever fails or is killed when. */
 #include "lake.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,23 +33,23 @@ void lake_set_rows_per_part(long long rows)
 
 long long lake_rows_per_part(void) { return g_rows_per_part; }
 
-static void run_dir(char *out, size_t n, const char *root, const char *table, int64_t run)
+static void run_dir(char *out, size_t n, const char *root, int64_t run)
 {
-    snprintf(out, n, "%s/%s/run=%lld", root, table, (long long)run);
+    snprintf(out, n, "%s/run=%lld", root, (long long)run);
 }
 
 static void tmp_path(char *out, size_t n, const char *root, const char *table, int64_t run)
 {
-    snprintf(out, n, "%s/%s/run=%lld/.%s.parquet.tmp", root, table, (long long)run, table);
+    snprintf(out, n, "%s/run=%lld/.%s.parquet.tmp", root, (long long)run, table);
 }
 
 void lake_file_path(char *out, size_t n, const char *root, const char *table, int64_t run)
 {
     if (s3_is_url(root)) {
-        snprintf(out, n, "%s/%s/run=%lld/", root, table, (long long)run);
+        snprintf(out, n, "%s/run=%lld/%s/", root, (long long)run, table);
         return;
     }
-    snprintf(out, n, "%s/%s/run=%lld/%s.parquet", root, table, (long long)run, table);
+    snprintf(out, n, "%s/run=%lld/%s.parquet", root, (long long)run, table);
 }
 
 /* Parse "run=<n>" into n. */
@@ -54,34 +62,61 @@ static int64_t run_of(const char *name)
     return *end == 0 && v > 0 ? v : -1;
 }
 
-/* Remove hidden temporary files of interrupted runs, and their folders
- * when nothing else is in them. */
-static void sweep_table(const char *dir)
+int64_t lake_latest_run(const char *root)
 {
-    DIR *d = opendir(dir);
+    if (s3_is_url(root))
+        return lake_s3_latest_run(root);
+    char link[4200], target[64];
+    snprintf(link, sizeof link, "%s/latest", root);
+    ssize_t k = readlink(link, target, sizeof target - 1);
+    if (k <= 0)
+        return 0;
+    target[k] = 0;
+    int64_t v = run_of(target);
+    return v > 0 ? v : 0;
+}
+
+/* Each run folder of the root, and of the earlier layout (one folder per
+ * table: <table>/run=<n>), so that run ids keep rising across it. */
+typedef void (*run_fn)(void *ctx, const char *dir, int64_t run);
+
+static void each_run(const char *root, run_fn fn, void *ctx, bool legacy)
+{
+    DIR *d = opendir(root);
     if (!d)
         return;
     struct dirent *e;
-    char sub[4096], f[4200];
+    char dir[4200];
     while ((e = readdir(d))) {
-        if (run_of(e->d_name) < 0)
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "latest"))
             continue;
-        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-        DIR *r = opendir(sub);
-        if (!r)
+        snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
+        int64_t v = run_of(e->d_name);
+        if (v > 0) {
+            fn(ctx, dir, v);
             continue;
-        struct dirent *x;
-        while ((x = readdir(r))) {
-            size_t l = strlen(x->d_name);
-            if (x->d_name[0] == '.' && l > 4 && strcmp(x->d_name + l - 4, ".tmp") == 0) {
-                snprintf(f, sizeof f, "%s/%s", sub, x->d_name);
-                unlink(f);
+        }
+        DIR *t = legacy ? opendir(dir) : NULL;
+        struct dirent *r;
+        char sub[4400];
+        while (t && (r = readdir(t))) {
+            if ((v = run_of(r->d_name)) > 0) {
+                snprintf(sub, sizeof sub, "%s/%s", dir, r->d_name);
+                fn(ctx, sub, v);
             }
         }
-        closedir(r);
-        rmdir(sub); /* fails, harmlessly, unless empty */
+        if (t)
+            closedir(t);
     }
     closedir(d);
+}
+
+static void take_max(void *ctx, const char *dir, int64_t run)
+{
+    (void)dir;
+    int64_t *max = ctx;
+    if (run > *max)
+        *max = run;
 }
 
 int64_t lake_max_run(const char *root)
@@ -89,28 +124,29 @@ int64_t lake_max_run(const char *root)
     if (s3_is_url(root))
         return lake_s3_max_run(root);
     int64_t max = 0;
-    DIR *d = opendir(root);
-    if (!d)
-        return 0;
-    struct dirent *e;
-    char dir[4096];
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
-        DIR *t = opendir(dir);
-        if (!t)
-            continue;
-        struct dirent *r;
-        while ((r = readdir(t))) {
-            int64_t v = run_of(r->d_name);
-            if (v > max)
-                max = v;
-        }
-        closedir(t);
-    }
-    closedir(d);
+    each_run(root, take_max, &max, true);
     return max;
+}
+
+/* Remove hidden temporary files left by interrupted runs, and their
+ * folders when nothing else is in them. */
+static void sweep_one(void *ctx, const char *dir, int64_t run)
+{
+    (void)ctx, (void)run;
+    DIR *r = opendir(dir);
+    if (!r)
+        return;
+    struct dirent *x;
+    char f[4500];
+    while ((x = readdir(r))) {
+        size_t l = strlen(x->d_name);
+        if (x->d_name[0] == '.' && l > 4 && strcmp(x->d_name + l - 4, ".tmp") == 0) {
+            snprintf(f, sizeof f, "%s/%s", dir, x->d_name);
+            unlink(f);
+        }
+    }
+    closedir(r);
+    rmdir(dir); /* fails, harmlessly, unless empty */
 }
 
 bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
@@ -123,16 +159,12 @@ bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
     if (stat(root, &sb) == 0 && !S_ISDIR(sb.st_mode))
         return bp_fail(err, BP_ELAKE, "lake folder %s: exists but is not a folder; give "
                        "--lake a folder", root);
-    for (int i = 0; i < ntables; i++) {
-        snprintf(dir, sizeof dir, "%s/%s", root, tables[i]);
-        sweep_table(dir);
-        run_dir(dir, sizeof dir, root, tables[i], run_id);
-        if (fs_mkdir_p(dir, BP_ELAKE, "lake folder", err) != BP_OK)
-            return BP_ELAKE;
-        if (access(dir, W_OK) != 0)
-            return bp_fail(err, BP_ELAKE, "lake folder %s: not writable: %s", dir,
-                           strerror(errno));
-    }
+    each_run(root, sweep_one, NULL, false);
+    run_dir(dir, sizeof dir, root, run_id);
+    if (fs_mkdir_p(dir, BP_ELAKE, "lake folder", err) != BP_OK)
+        return BP_ELAKE;
+    if (access(dir, W_OK) != 0)
+        return bp_fail(err, BP_ELAKE, "lake folder %s: not writable: %s", dir, strerror(errno));
     return BP_OK;
 }
 
@@ -146,9 +178,9 @@ bp_status lake_export(wh *engine, const char *root, const char *schema, const ch
     buf sql = {0};
     bp_status st = BP_ENOMEM;
     /* row order in a lake file is no contract; keeping it costs memory */
-    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") || buf_add_ident(&sql, schema) ||
-        buf_addc(&sql, '.') || buf_add_ident(&sql, source ? source : table) ||
-        buf_adds(&sql, ") TO ") ||
+    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") ||
+        buf_add_ident(&sql, schema) || buf_addc(&sql, '.') ||
+        buf_add_ident(&sql, source ? source : table) || buf_adds(&sql, ") TO ") ||
         buf_add_sqlstr(&sql, path) ||
         buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy); RESET preserve_insertion_order")) {
         bp_fail(err, st, "out of memory");
@@ -166,27 +198,53 @@ done:
     return st;
 }
 
+/* Make the renames inside dir durable before the pointer moves. */
+static bool sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
 bp_status lake_publish(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err)
 {
     if (s3_is_url(root))
         return lake_s3_publish(root, tables, ntables, run_id, err);
-    char tmp[4096], final[4096], link[4096], ltmp[4200], target[64];
+    char tmp[4096], final[4096], dir[4096], link[4200], ltmp[4200], target[64];
     for (int i = 0; i < ntables; i++) {
         tmp_path(tmp, sizeof tmp, root, tables[i], run_id);
         lake_file_path(final, sizeof final, root, tables[i], run_id);
         if (rename(tmp, final) != 0)
             return bp_fail(err, BP_ELAKE, "lake: cannot rename %s to %s: %s", tmp, final,
                            strerror(errno));
-        snprintf(link, sizeof link, "%s/%s/latest", root, tables[i]);
-        snprintf(ltmp, sizeof ltmp, "%s/%s/.latest.tmp", root, tables[i]);
-        snprintf(target, sizeof target, "run=%lld", (long long)run_id);
-        unlink(ltmp);
-        if (symlink(target, ltmp) != 0 || rename(ltmp, link) != 0)
-            return bp_fail(err, BP_ELAKE, "lake: cannot point %s at %s: %s", link, target,
-                           strerror(errno));
     }
+    run_dir(dir, sizeof dir, root, run_id);
+    if (!sync_dir(dir))
+        return bp_fail(err, BP_ELAKE, "lake: cannot sync %s: %s", dir, strerror(errno));
+    /* the one step that publishes every table at once */
+    snprintf(link, sizeof link, "%s/latest", root);
+    snprintf(ltmp, sizeof ltmp, "%s/.latest.tmp", root);
+    snprintf(target, sizeof target, "run=%lld", (long long)run_id);
+    unlink(ltmp);
+    if (symlink(target, ltmp) != 0 || rename(ltmp, link) != 0) {
+        bp_status st = bp_fail(err, BP_ELAKE, "lake: cannot point %s at %s: %s", link, target,
+                               strerror(errno));
+        unlink(ltmp);
+        return st;
+    }
+    sync_dir(root); /* the pointer is in place; a lost sync only loses it to a crash */
     return BP_OK;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
 }
 
 void lake_discard(const char *root, const char *const *tables, int ntables, int64_t run_id)
@@ -195,13 +253,12 @@ void lake_discard(const char *root, const char *const *tables, int ntables, int6
         lake_s3_discard(root, run_id);
         return;
     }
-    char path[4096];
-    for (int i = 0; i < ntables; i++) {
-        tmp_path(path, sizeof path, root, tables[i], run_id);
-        unlink(path);
-        run_dir(path, sizeof path, root, tables[i], run_id);
-        rmdir(path);
-    }
+    (void)tables, (void)ntables;
+    if (lake_latest_run(root) == run_id)
+        return; /* published: it is the lake now */
+    char dir[4096];
+    run_dir(dir, sizeof dir, root, run_id);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 bool lake_published(const char *root, const char *table)
@@ -210,6 +267,65 @@ bool lake_published(const char *root, const char *table)
         return lake_s3_published(root, table);
     char path[4200];
     struct stat sb;
-    snprintf(path, sizeof path, "%s/%s/latest/%s.parquet", root, table, table);
+    snprintf(path, sizeof path, "%s/latest/%s.parquet", root, table);
     return stat(path, &sb) == 0;
+}
+
+/* ---- retention ------------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t *runs;
+    int n, cap;
+    bool oom;
+} run_list;
+
+static void collect_run(void *ctx, const char *dir, int64_t run)
+{
+    (void)dir;
+    run_list *l = ctx;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 32;
+        int64_t *r = realloc(l->runs, (size_t)cap * sizeof *r);
+        if (!r) {
+            l->oom = true;
+            return;
+        }
+        l->runs = r;
+        l->cap = cap;
+    }
+    l->runs[l->n++] = run;
+}
+
+static int by_run_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+bp_status lake_gc(const char *root, int keep, int *removed, bp_err *err)
+{
+    *removed = 0;
+    if (s3_is_url(root))
+        return lake_s3_gc(root, keep, removed, err);
+    int64_t latest = lake_latest_run(root);
+    run_list l = {NULL, 0, 0, false};
+    each_run(root, collect_run, &l, false);
+    if (l.oom) {
+        free(l.runs);
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    qsort(l.runs, (size_t)l.n, sizeof *l.runs, by_run_desc);
+    char dir[4096];
+    bp_status st = BP_OK;
+    for (int i = keep > 0 ? keep : 1; i < l.n && st == BP_OK; i++) {
+        if (l.runs[i] == latest || (latest && l.runs[i] > latest))
+            continue; /* the published run, and any newer one being written */
+        run_dir(dir, sizeof dir, root, l.runs[i]);
+        if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 || access(dir, F_OK) == 0)
+            st = bp_fail(err, BP_ELAKE, "lake: cannot remove %s: %s", dir, strerror(errno));
+        else
+            (*removed)++;
+    }
+    free(l.runs);
+    return st;
 }

@@ -38,13 +38,22 @@ static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS)
 
 /* ---- the highest run in the bucket ------------------------------------------------------ */
 
+/* The run a key belongs to: run=<n>/... (or <table>/run=<n>/..., the
+ * earlier layout); 0 when none. */
+static int64_t key_run(const char *key)
+{
+    const char *p = !strncmp(key, "run=", 4) ? key : strstr(key, "/run=");
+    if (!p)
+        return 0;
+    p += *p == '/' ? 5 : 4;
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    return *end == '/' && v > 0 ? v : 0;
+}
+
 static void max_of(void *ctx, const char *key)
 {
-    int64_t *max = ctx;
-    const char *p = strstr(key, "/run=");
-    if (!p)
-        return;
-    long long v = strtoll(p + 5, NULL, 10);
+    int64_t *max = ctx, v = key_run(key);
     if (v > *max)
         *max = v;
 }
@@ -117,7 +126,7 @@ typedef struct {
     char path[4600], key[1024];
 } up_file;
 
-/* The files of every staged table, each to <table>/run=<id>/<name>. */
+/* The files of every staged table, each to run=<id>/<table>/<name>. */
 static bp_status collect(const char *dir, const char *const *tables, int ntables, int64_t run_id,
                          up_file **out, int *nout, long long *bytes, bp_err *err)
 {
@@ -146,8 +155,8 @@ static bp_status collect(const char *dir, const char *const *tables, int ntables
                 if (st == BP_OK) {
                     up_file *f = &(*out)[(*nout)++];
                     snprintf(f->path, sizeof f->path, "%s/%s", sub, name);
-                    snprintf(f->key, sizeof f->key, "%s/run=%lld/%s", tables[t],
-                             (long long)run_id, name);
+                    snprintf(f->key, sizeof f->key, "run=%lld/%s/%s", (long long)run_id,
+                             tables[t], name);
                     struct stat sb;
                     if (stat(f->path, &sb) == 0)
                         *bytes += (long long)sb.st_size;
@@ -278,7 +287,7 @@ bp_status lake_s3_publish(const char *root, const char *const *tables, int ntabl
 {
     s3_target t;
     bp_status st = s3_open(root, &t, err);
-    char dir[4096], key[512], ptr[64];
+    char dir[4096], ptr[64];
     stage_dir(dir, sizeof dir, root, run_id);
     memset(&g_last, 0, sizeof g_last);
     g_last.part_size = (long long)t.part_size;
@@ -295,12 +304,10 @@ bp_status lake_s3_publish(const char *root, const char *const *tables, int ntabl
     g_last.files = nfiles;
     g_last.seconds = mono_s() - t0;
     g_last.peak_kb = status_kb("VmHWM:");
-    /* every part is up: now the pointers move, table by table */
+    /* every part is up: now the one pointer moves (a PUT is atomic) */
     snprintf(ptr, sizeof ptr, "run=%lld\n", (long long)run_id);
-    for (int i = 0; st == BP_OK && i < ntables; i++) {
-        snprintf(key, sizeof key, "%s/latest", tables[i]);
-        st = s3_put_bytes(&t, key, ptr, strlen(ptr), err);
-    }
+    if (st == BP_OK)
+        st = s3_put_bytes(&t, "latest", ptr, strlen(ptr), err);
     if (st == BP_OK)
         rm_rf(dir);
     return st;
@@ -313,15 +320,103 @@ void lake_s3_discard(const char *root, int64_t run_id)
     rm_rf(dir);
 }
 
-bool lake_s3_published(const char *root, const char *table)
+int64_t lake_s3_latest_run(const char *root)
 {
     s3_target t;
     bp_err err;
     buf b = {0};
-    char key[512];
-    snprintf(key, sizeof key, "%s/latest", table);
-    bool ok = s3_open(root, &t, &err) == BP_OK && s3_get(&t, key, &b, &err) == BP_OK &&
-              b.len > 4 && !strncmp(b.p, "run=", 4);
+    int64_t v = 0;
+    if (s3_open(root, &t, &err) == BP_OK && s3_get(&t, "latest", &b, &err) == BP_OK &&
+        b.len > 4 && !strncmp(b.p, "run=", 4))
+        v = strtoll(b.p + 4, NULL, 10);
     buf_free(&b);
-    return ok;
+    memset(&t, 0, sizeof t);
+    return v > 0 ? v : 0;
+}
+
+bool lake_s3_published(const char *root, const char *table)
+{
+    (void)table; /* one pointer publishes every table */
+    return lake_s3_latest_run(root) > 0;
+}
+
+/* ---- retention ------------------------------------------------------------------------ */
+
+typedef struct {
+    char **keys;
+    int64_t *runs;
+    int n, cap;
+    bool oom;
+} key_list;
+
+static void take_key(void *ctx, const char *key)
+{
+    key_list *l = ctx;
+    int64_t run = key_run(key);
+    if (!run || strncmp(key, "run=", 4) != 0 || l->oom)
+        return; /* only this layout's run folders are collected */
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        char **k = realloc(l->keys, (size_t)cap * sizeof *k);
+        int64_t *r = k ? realloc(l->runs, (size_t)cap * sizeof *r) : NULL;
+        if (k)
+            l->keys = k;
+        if (!r) {
+            l->oom = true;
+            return;
+        }
+        l->runs = r;
+        l->cap = cap;
+    }
+    if (!(l->keys[l->n] = strdup(key))) {
+        l->oom = true;
+        return;
+    }
+    l->runs[l->n++] = run;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+bp_status lake_s3_gc(const char *root, int keep, int *removed, bp_err *err)
+{
+    s3_target t;
+    key_list l = {NULL, NULL, 0, 0, false};
+    bp_status st = s3_open(root, &t, err);
+    int64_t latest = st == BP_OK ? lake_s3_latest_run(root) : 0;
+    if (st == BP_OK)
+        st = s3_list(&t, "", take_key, &l, err);
+    if (st == BP_OK && l.oom)
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    /* the runs, newest first, distinct */
+    int64_t *runs = st == BP_OK && l.n ? malloc((size_t)l.n * sizeof *runs) : NULL;
+    int nr = 0;
+    if (runs) {
+        memcpy(runs, l.runs, (size_t)l.n * sizeof *runs);
+        qsort(runs, (size_t)l.n, sizeof *runs, cmp_desc);
+        for (int i = 0; i < l.n; i++)
+            if (!nr || runs[nr - 1] != runs[i])
+                runs[nr++] = runs[i];
+    }
+    int64_t oldest_kept = nr > (keep > 0 ? keep : 1) ? runs[(keep > 0 ? keep : 1) - 1] : 0;
+    for (int i = 0; st == BP_OK && oldest_kept && i < nr; i++) {
+        int64_t run = runs[i];
+        if (run >= oldest_kept || run == latest || (latest && run > latest))
+            continue;
+        for (int k = 0; k < l.n && st == BP_OK; k++)
+            if (l.runs[k] == run)
+                st = s3_delete(&t, l.keys[k], err);
+        if (st == BP_OK)
+            (*removed)++;
+    }
+    free(runs);
+    for (int k = 0; k < l.n; k++)
+        free(l.keys[k]);
+    free(l.keys);
+    free(l.runs);
+    memset(&t, 0, sizeof t); /* the secret */
+    return st;
 }

@@ -3,6 +3,7 @@
 #include "s3.h"
 
 #include "../aws/aws.h"
+#include "../core/curlx.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -218,22 +219,23 @@ static bp_status attempt(const s3_target *t, const s3_req *q, reply *r, long *ht
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
     }
+    bool hok = true;
     if (t->token[0]) {
         snprintf(hdr, sizeof hdr, "x-amz-security-token: %s", t->token);
-        h = curl_slist_append(h, hdr);
+        hok = curlx_add_header(&h, hdr);
     }
     /* S3 wants the payload's SHA-256 named; libcurl signs this header */
     char sha[65];
     digest_hex(EVP_sha256(), q->data ? q->data : "", q->n, sha, NULL);
     snprintf(hdr, sizeof hdr, "x-amz-content-sha256: %s", sha);
-    h = curl_slist_append(h, hdr);
+    hok = hok && curlx_add_header(&h, hdr);
     if (q->verify_md5) {
         md5_of(q->data ? q->data : "", q->n, md5hex, md5b64);
         snprintf(hdr, sizeof hdr, "Content-MD5: %s", md5b64);
-        h = curl_slist_append(h, hdr);
+        hok = hok && curlx_add_header(&h, hdr);
     }
-    h = curl_slist_append(h, "Content-Type: application/octet-stream");
-    bool ok = h && curl_easy_setopt(c, CURLOPT_URL, url.p) == CURLE_OK &&
+    hok = hok && curlx_add_header(&h, "Content-Type: application/octet-stream");
+    bool ok = hok && curl_easy_setopt(c, CURLOPT_URL, url.p) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.p) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_HTTPHEADER, h) == CURLE_OK &&
@@ -334,6 +336,12 @@ bp_status s3_get(const s3_target *t, const char *key, buf *out, bp_err *err)
 {
     s3_req q = {"GET", key, NULL, NULL, 0, false};
     return request(t, &q, out, NULL, 0, err);
+}
+
+bp_status s3_delete(const s3_target *t, const char *key, bp_err *err)
+{
+    s3_req q = {"DELETE", key, NULL, NULL, 0, false};
+    return request(t, &q, NULL, NULL, 0, err);
 }
 
 /* ---- multipart ------------------------------------------------------------------------ */

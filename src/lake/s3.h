@@ -51,6 +51,8 @@ bp_status s3_put_file(const s3_target *t, const char *key, const char *path, cha
                       bp_err *err);
 bp_status s3_put_bytes(const s3_target *t, const char *key, const void *data, size_t n,
                        bp_err *err);
+/* DELETE key (S3 answers 204 for a key that is not there too). */
+bp_status s3_delete(const s3_target *t, const char *key, bp_err *err);
 /* GET key into out; BP_EINPUT when there is no such key. */
 bp_status s3_get(const s3_target *t, const char *key, buf *out, bp_err *err);
 /* One page of the prefix's listing: the bucket, the credentials and the

@@ -86,6 +86,14 @@ static bp_status file_sum(blk_ctx *c, const char *path, fp_state *s, bp_err *err
             return st;
     }
     c->k->prog_done += (unsigned long long)sb.st_size;
+    orun *r = c->run;
+    if (S_ISREG(sb.st_mode) && r->ninputs < SRC_NTABLES) {
+        src_seen *in = &r->inputs[r->ninputs++];
+        snprintf(in->path, sizeof in->path, "%s", path);
+        in->size = (int64_t)sb.st_size;
+        in->mtime_ns = mt;
+        snprintf(in->sum, sizeof in->sum, "%s", sum);
+    }
     fprintf(c->log, "  %s: %lld bytes, checksum %s (%s)\n", path, (long long)sb.st_size, sum,
             how);
     fp_adds(s, path);
@@ -105,6 +113,7 @@ static bp_status extract_inputs(blk_ctx *c, fp_state *s, bp_err *err)
     if (st != BP_OK)
         return st;
     fp_adds(s, data);
+    c->run->ninputs = 0;
     struct stat sb;
     c->k->prog_unit = "bytes";
     if (set.is_zip) {
@@ -120,6 +129,29 @@ static bp_status extract_inputs(blk_ctx *c, fp_state *s, bp_err *err)
 }
 
 /* ---- clean: read, clean and load the stage tables ------------------------------------ */
+
+/* Did clean read the files extract checksummed? A file that changed in
+ * between (a download still being written, say) is refused: its rows
+ * would not be the ones the fingerprint speaks for. */
+static bp_status same_as_extracted(const orun *r, const ingest_report *rep, bp_err *err)
+{
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        const src_seen *got = &rep->seen[t];
+        for (int i = 0; i < r->ninputs; i++) {
+            const src_seen *in = &r->inputs[i];
+            if (strcmp(in->path, got->path) != 0)
+                continue;
+            bool same = in->size == got->size && in->mtime_ns == got->mtime_ns &&
+                        (!got->sum[0] || !strcmp(in->sum, got->sum));
+            if (!same)
+                return bp_fail(err, BP_EINPUT, "%s changed after the extract block checksummed "
+                               "it (%lld bytes then, %lld now): a file still being written? "
+                               "Nothing was loaded; run again when it is complete", got->path,
+                               (long long)in->size, (long long)got->size);
+        }
+    }
+    return BP_OK;
+}
 
 static bp_status clean_exec(blk_ctx *c, bp_err *err)
 {
@@ -145,6 +177,8 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
     io.run_id = r->run_id;
     io.fresh = true;
     io.bytes_done = &k->prog_done;
+    io.live = c->conn; /* the load guards compare with the live tables */
+    io.live_schema = r->o->schema;
     if (!is_duck(r)) { /* the lake block reads the stage from a local DuckDB copy */
         char dir[4200];
         snprintf(dir, sizeof dir, "%s", r->stage_file);
@@ -165,6 +199,8 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
     st = ingest_run(into, &io, &rep, err);
     if (into != c->conn)
         wh_close(into);
+    if (st == BP_OK)
+        st = same_as_extracted(r, &rep, err);
     if (st != BP_OK)
         return st;
     k->rows_in = k->rows_out = 0;
@@ -437,6 +473,16 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
             lake_file_path(path, sizeof path, root, tables[t], run);
             fprintf(c->log, "  wrote %s\n", path);
         }
+    if (st == BP_OK && r->o->lake_keep > 0) {
+        int gone = 0;
+        bp_err gerr = {0};
+        /* the run is published; a run left now is removed next time */
+        if (lake_gc(root, r->o->lake_keep, &gone, &gerr) != BP_OK)
+            fprintf(c->log, "  could not remove old lake runs: %s\n", gerr.msg);
+        else if (gone)
+            fprintf(c->log, "  removed %d old lake run(s), keeping the last %d (--lake-keep)\n",
+                    gone, r->o->lake_keep);
+    }
     if (st == BP_OK && s3_is_url(root)) {
         lake_upload u;
         lake_s3_last_upload(&u);
@@ -537,9 +583,10 @@ static bp_status dbt_exec(blk_ctx *c, bp_err *err)
         return bp_fail(err, BP_EINTR, "interrupted after %d of %d nodes", sum.ok + sum.warn,
                        sum.total);
     if (sum.error)
-        return bp_fail(err, BP_EWH, "dbt %s: %d of %d node(s) failed (PASS=%d WARN=%d ERROR=%d "
-                       "SKIP=%d); see the block's log", o.command, sum.error, sum.total, sum.ok,
-                       sum.warn, sum.error, sum.skip);
+        return bp_fail(err, BP_EWH, "dbt %s: %s%s(%d of %d node(s) failed: PASS=%d WARN=%d "
+                       "ERROR=%d SKIP=%d)", o.command, sum.first_error,
+                       sum.first_error[0] ? " " : "", sum.error, sum.total, sum.ok, sum.warn,
+                       sum.error, sum.skip);
     return BP_OK;
 }
 

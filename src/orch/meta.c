@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../core/buf.h"
-#include "fp.h"
+#include "../core/fp.h"
 
 /* Lengths are explicit for Redshift, whose bare VARCHAR is VARCHAR(256);
  * DuckDB and PostgreSQL take them as they are. */
@@ -50,27 +50,25 @@ static bool add_ts(buf *b, double t)
     char txt[64];
     size_t k = strftime(txt, sizeof txt, "%Y-%m-%d %H:%M:%S", &tm);
     snprintf(txt + k, sizeof txt - k, ".%06d", (int)((t - (double)s) * 1e6));
-    return buf_adds(b, "TIMESTAMP ") == 0 && buf_add_sqlstr(b, txt) == 0;
+    return buf_adds(b, "TIMESTAMP '") == 0 && buf_adds(b, txt) == 0 && buf_addc(b, '\'') == 0;
 }
 
-static bool add_str(buf *b, const char *s)
-{
-    return s ? buf_add_sqlstr(b, s) == 0 : buf_adds(b, "NULL") == 0;
-}
+/* A literal of w's dialect (Redshift doubles backslashes), or NULL. */
+static bool add_str(const wh *w, buf *b, const char *s) { return wh_add_literal(w, b, s) == 0; }
 
 /* A log as a literal: its last LOG_KEEP bytes (where the error is), cut at
  * a character boundary. */
-static bool add_log(buf *b, const char *s)
+static bool add_log(const wh *w, buf *b, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n <= LOG_KEEP)
-        return add_str(b, s);
+        return add_str(w, b, s);
     const char *t = s + n - LOG_KEEP;
     while ((*t & 0xC0) == 0x80)
         t++;
     buf tmp = {0};
     bool ok = !buf_printf(&tmp, "[... %zu earlier bytes not kept]\n", (size_t)(t - s)) &&
-              !buf_adds(&tmp, t) && !buf_addc(&tmp, 0) && add_str(b, tmp.p);
+              !buf_adds(&tmp, t) && !buf_addc(&tmp, 0) && add_str(w, b, tmp.p);
     buf_free(&tmp);
     return ok;
 }
@@ -95,11 +93,11 @@ bp_status meta_run_start(wh *w, const char *pipeline, const char *vars_json,
     buf q = {0};
     bool ok = buf_printf(&q, "INSERT INTO " META_SCHEMA ".runs VALUES (%lld, ",
                          (long long)*run_id) == 0 &&
-              add_str(&q, pipeline) && buf_adds(&q, ", ") == 0 && add_str(&q, vars_json) &&
-              buf_adds(&q, ", ") == 0 && add_str(&q, trigger) &&
+              add_str(w, &q, pipeline) && buf_adds(&q, ", ") == 0 && add_str(w, &q, vars_json) &&
+              buf_adds(&q, ", ") == 0 && add_str(w, &q, trigger) &&
               buf_adds(&q, ", 'running', ") == 0 &&
               add_ts(&q, (double)ts.tv_sec + ts.tv_nsec / 1e9) &&
-              buf_adds(&q, ", NULL, ") == 0 && add_str(&q, host) &&
+              buf_adds(&q, ", NULL, ") == 0 && add_str(w, &q, host) &&
               buf_printf(&q, ", %d)", (int)getpid()) == 0;
     st = ok ? wh_exec(w, q.p, err) : oom(err);
     buf_free(&q);
@@ -112,7 +110,7 @@ bp_status meta_run_end(wh *w, int64_t run_id, const char *status, bp_err *err)
     clock_gettime(CLOCK_REALTIME, &ts);
     buf q = {0};
     bool ok = buf_adds(&q, "UPDATE " META_SCHEMA ".runs SET status = ") == 0 &&
-              add_str(&q, status) && buf_adds(&q, ", ended_at = ") == 0 &&
+              add_str(w, &q, status) && buf_adds(&q, ", ended_at = ") == 0 &&
               add_ts(&q, (double)ts.tv_sec + ts.tv_nsec / 1e9) &&
               buf_printf(&q, " WHERE run_id = %lld", (long long)run_id) == 0;
     bp_status st = ok ? wh_exec(w, q.p, err) : oom(err);
@@ -120,30 +118,30 @@ bp_status meta_run_end(wh *w, int64_t run_id, const char *status, bp_err *err)
     return st;
 }
 
-bool meta_block_sql(buf *q, int64_t run_id, const meta_block *b, bool insert)
+bool meta_block_sql(const wh *w, buf *q, int64_t run_id, const meta_block *b, bool insert)
 {
     if (insert)
         return buf_printf(q, "INSERT INTO " META_SCHEMA ".block_runs VALUES (%lld, ",
                           (long long)run_id) == 0 &&
-               add_str(q, b->block) && buf_adds(q, ", ") == 0 && add_str(q, b->type) &&
-               buf_adds(q, ", ") == 0 && add_str(q, b->status) &&
+               add_str(w, q, b->block) && buf_adds(q, ", ") == 0 && add_str(w, q, b->type) &&
+               buf_adds(q, ", ") == 0 && add_str(w, q, b->status) &&
                buf_printf(q, ", %d, ", b->attempt) == 0 && add_ts(q, b->started) &&
                buf_adds(q, ", ") == 0 && add_ts(q, b->ended) && buf_adds(q, ", ") == 0 &&
                add_int(q, b->rows_in) && buf_adds(q, ", ") == 0 && add_int(q, b->rows_out) &&
-               buf_adds(q, ", ") == 0 && add_str(q, b->fingerprint) &&
-               buf_adds(q, ", ") == 0 && add_log(q, b->log) && buf_adds(q, ", ") == 0 &&
-               add_str(q, b->error) && buf_adds(q, ");\n") == 0;
+               buf_adds(q, ", ") == 0 && add_str(w, q, b->fingerprint) &&
+               buf_adds(q, ", ") == 0 && add_log(w, q, b->log) && buf_adds(q, ", ") == 0 &&
+               add_str(w, q, b->error) && buf_adds(q, ");\n") == 0;
     return buf_adds(q, "UPDATE " META_SCHEMA ".block_runs SET status = ") == 0 &&
-           add_str(q, b->status) &&
+           add_str(w, q, b->status) &&
            buf_printf(q, ", attempt = %d, started_at = ", b->attempt) == 0 &&
            add_ts(q, b->started) && buf_adds(q, ", ended_at = ") == 0 && add_ts(q, b->ended) &&
            buf_adds(q, ", rows_in = ") == 0 && add_int(q, b->rows_in) &&
            buf_adds(q, ", rows_out = ") == 0 && add_int(q, b->rows_out) &&
-           buf_adds(q, ", fingerprint = ") == 0 && add_str(q, b->fingerprint) &&
-           buf_adds(q, ", log = ") == 0 && add_log(q, b->log) &&
-           buf_adds(q, ", error = ") == 0 && add_str(q, b->error) &&
+           buf_adds(q, ", fingerprint = ") == 0 && add_str(w, q, b->fingerprint) &&
+           buf_adds(q, ", log = ") == 0 && add_log(w, q, b->log) &&
+           buf_adds(q, ", error = ") == 0 && add_str(w, q, b->error) &&
            buf_printf(q, " WHERE run_id = %lld AND block = ", (long long)run_id) == 0 &&
-           add_str(q, b->block) && buf_adds(q, ";\n") == 0;
+           add_str(w, q, b->block) && buf_adds(q, ";\n") == 0;
 }
 
 typedef struct {
@@ -166,7 +164,7 @@ bp_status meta_last_fp(wh *w, const char *block, char out[17], bp_err *err)
     out[0] = 0;
     buf q = {0};
     bool ok = buf_adds(&q, "SELECT fingerprint FROM " META_SCHEMA ".block_runs WHERE block = ") ==
-                  0 && add_str(&q, block) &&
+                  0 && add_str(w, &q, block) &&
               buf_adds(&q, " AND status = 'completed' AND fingerprint IS NOT NULL "
                            "ORDER BY run_id DESC LIMIT 1") == 0;
     one_str o = {out};
@@ -181,7 +179,7 @@ bp_status meta_cached_sum(wh *w, const char *path, int64_t size, int64_t mtime_n
     out[0] = 0;
     buf q = {0};
     bool ok = buf_adds(&q, "SELECT checksum FROM " META_SCHEMA ".file_checksums WHERE path = ") ==
-                  0 && add_str(&q, path) &&
+                  0 && add_str(w, &q, path) &&
               buf_printf(&q, " AND size = %lld AND mtime_ns = %lld LIMIT 1", (long long)size,
                          (long long)mtime_ns) == 0;
     one_str o = {out};
@@ -195,11 +193,11 @@ bp_status meta_cache_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns
 {
     buf q = {0};
     bool ok = buf_adds(&q, "DELETE FROM " META_SCHEMA ".file_checksums WHERE path = ") == 0 &&
-              add_str(&q, path) && buf_adds(&q, "; INSERT INTO " META_SCHEMA
+              add_str(w, &q, path) && buf_adds(&q, "; INSERT INTO " META_SCHEMA
                                                  ".file_checksums VALUES (") == 0 &&
-              add_str(&q, path) &&
+              add_str(w, &q, path) &&
               buf_printf(&q, ", %lld, %lld, ", (long long)size, (long long)mtime_ns) == 0 &&
-              add_str(&q, sum) && buf_adds(&q, ")") == 0;
+              add_str(w, &q, sum) && buf_adds(&q, ")") == 0;
     bp_status st = ok ? wh_exec(w, q.p, err) : oom(err);
     buf_free(&q);
     return st;
@@ -368,4 +366,43 @@ void meta_lock_release(meta_lock *l)
         wh_exec(l->pg, "SELECT pg_advisory_unlock_all()", &ignore);
         l->pg = NULL;
     }
+}
+
+bp_status meta_forget_fingerprints(wh *w, bp_err *err)
+{
+    bool exists;
+    bp_status st = wh_exists(w, META_SCHEMA, "block_runs", &exists, err);
+    if (st != BP_OK || !exists)
+        return st;
+    st = wh_exec(w, "UPDATE " META_SCHEMA ".block_runs SET fingerprint = NULL WHERE "
+                    "fingerprint IS NOT NULL AND type <> 'extract'", err);
+    if (st != BP_OK)
+        bp_err_prefix(err, "marking the pipeline's blocks out of date");
+    return st;
+}
+
+bp_status meta_forget_fingerprints_cb(wh *w, void *ctx, bp_err *err)
+{
+    (void)ctx;
+    return meta_forget_fingerprints(w, err);
+}
+
+bp_status meta_mark_dead(wh *w, bp_err *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    buf q = {0};
+    bool ok = !buf_adds(&q, "UPDATE " META_SCHEMA ".block_runs SET status = 'killed', "
+                            "error = coalesce(error, 'the run was killed or its machine "
+                            "stopped') WHERE status IN ('running', 'queued') AND run_id IN "
+                            "(SELECT run_id FROM " META_SCHEMA ".runs WHERE status = "
+                            "'running'); UPDATE " META_SCHEMA ".runs SET status = 'killed', "
+                            "ended_at = ") &&
+              add_ts(&q, (double)ts.tv_sec + ts.tv_nsec / 1e9) &&
+              !buf_adds(&q, " WHERE status = 'running'");
+    bp_status st = ok ? wh_exec(w, q.p, err) : oom(err);
+    buf_free(&q);
+    if (st != BP_OK)
+        bp_err_prefix(err, "marking runs that died");
+    return st;
 }

@@ -34,10 +34,10 @@ typedef struct {
     const char *log, *error;
 } meta_block;
 
-/* Append the statement that inserts (first time for the block in this run)
+/* Append the statement (literals in w's dialect) that inserts (first time for the block in this run)
  * or updates its row, ending in ";"; false when out of memory. Callers
  * batch them in one transaction: each commit of the history costs a sync. */
-bool meta_block_sql(buf *q, int64_t run_id, const meta_block *b, bool insert);
+bool meta_block_sql(const wh *w, buf *q, int64_t run_id, const meta_block *b, bool insert);
 
 /* The fingerprint of the block's last completed run ("" when none). */
 bp_status meta_last_fp(wh *w, const char *block, char out[17], bp_err *err);
@@ -47,6 +47,17 @@ bp_status meta_cached_sum(wh *w, const char *path, int64_t size, int64_t mtime_n
                           char out[17], bp_err *err);
 bp_status meta_cache_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
                          const char *sum, bp_err *err);
+
+/* With the run lock held, no other run is alive: runs (and their blocks)
+ * still marked running were killed; mark them so. */
+bp_status meta_mark_dead(wh *w, bp_err *err);
+
+/* The warehouse was written outside the pipeline (`bookpipe ingest`,
+ * `bookpipe dbt run`): every block that reads the warehouse must run again
+ * next time, so their fingerprints are dropped (the input files' stay).
+ * Nothing to do when there is no history. The _cb form fits dbt_opts.before. */
+bp_status meta_forget_fingerprints(wh *w, bp_err *err);
+bp_status meta_forget_fingerprints_cb(wh *w, void *ctx, bp_err *err);
 
 /* ---- the one-run-at-a-time lock ---- */
 

@@ -456,7 +456,7 @@ static void write_meta(orun *r)
         meta_block m = {k->b->name, pl_type_name(k->b->type), k->status, k->attempt,
                         k->started, k->state == BS_DONE ? k->ended : 0, k->rows_in, k->rows_out,
                         k->fp[0] ? k->fp : NULL, k->log, k->error[0] ? k->error : NULL};
-        ok = meta_block_sql(&q, r->run_id, &m, !k->inserted);
+        ok = meta_block_sql(r->main, &q, r->run_id, &m, !k->inserted);
         n++;
     }
     bp_err e = {0};
@@ -622,7 +622,7 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
     if (note[0] && o->view != VIEW_JSON)
         fprintf(stderr, "bookpipe run: %s\n", note);
     int64_t next = 1;
-    if ((st = meta_init(r.main, err)) != BP_OK ||
+    if ((st = meta_init(r.main, err)) != BP_OK || (st = meta_mark_dead(r.main, err)) != BP_OK ||
         (st = ingest_next_run_id(r.main, o->schema, o->lake, &next, err)) != BP_OK)
         goto out;
     buf vj = {0};

@@ -24,6 +24,7 @@ typedef struct {
     const char *target, *warehouse, *schema, *dsn, *memory_limit;
     const char *data;          /* input folder or zip (extract) */
     const char *lake;          /* lake root; NULL: no lake (var lake = '') */
+    int lake_keep;             /* lake runs kept after a publish; 0: all */
     const char *iam_role;      /* redshift: the role its COPY assumes to read the lake */
     const char *project_dir;   /* dbt project (dbt and test blocks) */
     const char *state_dir;     /* local working files (the stage for non-DuckDB targets) */

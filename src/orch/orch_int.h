@@ -6,8 +6,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "../extract/src.h"
 #include "../wh/wh.h"
-#include "fp.h"
+#include "../core/fp.h"
 #include "orch.h"
 #include "pipeline.h"
 
@@ -58,6 +59,10 @@ struct orun {
     double t0;
     int running;
     int meta_warned;           /* history writes that failed (warned once) */
+    /* The input files as the extract block saw them in this run (size,
+     * mtime, checksum), for clean to compare with what it read. */
+    src_seen inputs[SRC_NTABLES];
+    int ninputs;
 };
 
 /* ---- blocks.c ---- */

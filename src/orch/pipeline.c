@@ -112,9 +112,22 @@ static bp_status parse_retries(const pl_pipeline *p, pl_block *b, const yml_node
     return BP_OK;
 }
 
+/* Does key i of mapping m repeat an earlier key? YAML keys are unique in a
+ * mapping; a repeat would be read twice (PyYAML keeps the last; here it is
+ * refused, with its line). */
+static bool dup_key(const yml_node *m, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(m->keys[j], m->keys[i]))
+            return true;
+    return false;
+}
+
 static bp_status parse_upstream(const pl_pipeline *p, pl_block *b, const yml_node *u,
                                 bp_err *err)
 {
+    if (b->upstream)
+        return at(err, p, u->line, "upstream given twice in one block");
     if (yml_is_null(u))
         return BP_OK;
     size_t n = u->kind == YML_SEQ ? u->n : 1;
@@ -153,6 +166,8 @@ static bp_status parse_block(const pl_pipeline *p, pl_block *b, const yml_node *
     for (size_t i = 0; i < m->n && st == BP_OK; i++) {
         const char *k = m->keys[i];
         const yml_node *x = m->items[i];
+        if (dup_key(m, i))
+            return at(err, p, x->line, "key '%s' given twice in one block", k);
         if (!strcmp(k, "name") || !strcmp(k, "uuid"))
             st = scalar(p, x, k, &b->name, err);
         else if (!strcmp(k, "type"))
@@ -289,8 +304,10 @@ bp_status pl_load(const char *path, pl_pipeline *p, bp_err *err)
         return oom(err);
     yml_doc *doc = NULL;
     bp_status st = yml_load(path, &doc, err);
-    if (st != BP_OK)
+    if (st != BP_OK) {
+        pl_free(p);
         return st;
+    }
     const yml_node *root = yml_root(doc);
     const yml_node *blocks = yml_get(root, "blocks");
     if (!root || root->kind != YML_MAP) {
@@ -300,6 +317,10 @@ bp_status pl_load(const char *path, pl_pipeline *p, bp_err *err)
     for (size_t i = 0; i < root->n && st == BP_OK; i++) {
         const char *k = root->keys[i];
         const yml_node *x = root->items[i];
+        if (dup_key(root, i)) {
+            st = at(err, p, x->line, "key '%s' given twice", k);
+            break;
+        }
         if (!strcmp(k, "name") || !strcmp(k, "uuid"))
             st = scalar(p, x, k, &p->name, err);
         else if (!strcmp(k, "schedule")) {

@@ -113,11 +113,11 @@ bp_status rs_plan_build(const rs_opts *o, rs_plan *p, bp_err *err)
             st = push(p, RS_LOCAL_ROWS, NULL, t, t < 3, err);
             continue;
         }
-        char dir[64];
-        snprintf(dir, sizeof dir, "/%s/run=%lld/", rs_tables[t], (long long)o->run_id);
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/run=%lld/%s/", o->lake, (long long)o->run_id, rs_tables[t]);
         if (buf_adds(&b, "COPY ") || !add_rel(&b, o->stage_schema, rs_tables[t]) ||
-            buf_adds(&b, " FROM ") || buf_addc(&b, '\'') || buf_adds(&b, o->lake) ||
-            buf_adds(&b, dir) || buf_adds(&b, "' IAM_ROLE ") || buf_add_sqlstr(&b, o->iam_role) ||
+            buf_adds(&b, " FROM ") || buf_add_sqllit(&b, dir, true) ||
+            buf_adds(&b, " IAM_ROLE ") || buf_add_sqllit(&b, o->iam_role, true) ||
             buf_adds(&b, " FORMAT AS PARQUET"))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
         if (st == BP_OK)
@@ -206,7 +206,7 @@ static int add_row(void *ctx, size_t nc, const wh_col *cols, const char *const *
                        : !buf_adds(&in->sql, in->head) && !buf_addc(&in->sql, '(');
     for (size_t i = 0; ok && i < nc; i++)
         ok = (!i || !buf_addc(&in->sql, ',')) &&
-             !(vals[i] ? buf_add_sqlstr(&in->sql, vals[i]) : buf_adds(&in->sql, "NULL"));
+             !wh_add_literal(in->conn, &in->sql, vals[i]);
     ok = ok && !buf_addc(&in->sql, ')');
     if (!ok) {
         in->st = bp_fail(in->err, BP_ENOMEM, "out of memory");

@@ -6,7 +6,7 @@
  *
  *   1. the live and stage schemas; each stage table created with explicit
  *      Redshift types and distribution/sort keys;
- *   2. COPY stage.t FROM 's3://.../t/run=N/' IAM_ROLE '...' FORMAT AS PARQUET
+ *   2. COPY stage.t FROM 's3://.../run=N/t/' IAM_ROLE '...' FORMAT AS PARQUET
  *      for books, users and ratings (every part of the run's folder, loaded
  *      in parallel across slices), each checked: the stage must hold as many
  *      rows as were cleaned;

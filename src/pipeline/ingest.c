@@ -282,6 +282,7 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
     }
     if ((st = clean_header(c, r, src_label(s), err)) != BP_OK)
         goto done;
+    csv_expect_fields(r, csv_nfields(r)); /* a stray quote is then caught at its line */
     uint64_t n = 0;
     while ((got = csv_next(r, err)) > 0) {
         if ((st = clean_record(c, r, p->run_id, b, *q)) != BP_OK) {
@@ -308,7 +309,14 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
         st = err->status;
         goto done;
     }
-    if ((st = pass_on(p, t, &b)) != BP_OK)
+    if (n == 0 && !p->o->clean.allow_empty) {
+        st = bp_fail(err, BP_EINPUT, "%s: a header and no rows: loading it would empty the %s "
+                     "table; nothing was changed (give --allow-empty if an empty table is "
+                     "what you want)", src_label(s), table_names[t]);
+        goto done;
+    }
+    if ((st = src_finish(s, &p->rep->seen[t], err)) != BP_OK ||
+        (st = pass_on(p, t, &b)) != BP_OK)
         goto done;
     progress(p->o, label, n, true);
     p->rep->st[t] = *clean_get_stats(c);
@@ -705,6 +713,59 @@ static bp_status close_engine(wh *e, const char *path, const char *keep, bp_err 
     return st;
 }
 
+/* ---- the load guards ------------------------------------------------------------------ */
+
+/* Rows in each live table this load replaces (-1: no such table). */
+static bp_status live_counts(const ingest_opts *o, wh *w, int64_t prev[SRC_NTABLES], bp_err *err)
+{
+    wh *live = o->live ? o->live : w;
+    const char *schema = o->live_schema ? o->live_schema : o->schema;
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        prev[t] = -1;
+        bool exists = false;
+        bp_status st = wh_exists(live, schema, table_names[t], &exists, err);
+        buf q = {0};
+        long long n = 0;
+        if (st == BP_OK && exists) {
+            if (buf_adds(&q, "SELECT count(*) FROM ") || buf_add_ident(&q, schema) ||
+                buf_addc(&q, '.') || buf_add_ident(&q, table_names[t]))
+                st = bp_fail(err, BP_ENOMEM, "out of memory");
+            else if ((st = wh_query_int(live, q.p, 0, &n, err)) == BP_OK)
+                prev[t] = n;
+        }
+        buf_free(&q);
+        if (st != BP_OK)
+            return st;
+    }
+    return BP_OK;
+}
+
+/* Refuse a load that would lose most of a table, unless told to. */
+static bp_status check_guards(const ingest_opts *o, const ingest_report *rep,
+                              const int64_t prev[SRC_NTABLES], bp_err *err)
+{
+    if (o->clean.allow_shrink)
+        return BP_OK;
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        const clean_stats *x = &rep->st[t];
+        if (!x->read && o->clean.allow_empty)
+            continue; /* emptying it was asked for */
+        if (x->read && x->quarantined * 2 > x->read)
+            return bp_fail(err, BP_EINPUT, "%s: %llu of %llu rows would go to quarantine (more "
+                           "than half: a broken file?); nothing was changed (give "
+                           "--allow-shrink to load it anyway; the quarantine table then says "
+                           "why each row was refused)", rep->label[t], (unsigned long long)x->quarantined,
+                           (unsigned long long)x->read);
+        if (prev[t] > 0 && (int64_t)x->loaded * 2 < prev[t])
+            return bp_fail(err, BP_EINPUT, "%s: the %s table would shrink from %lld to %llu "
+                           "rows (more than half gone against the last load); nothing was "
+                           "changed (give --allow-shrink if the new file is right)",
+                           rep->label[t], table_names[t], (long long)prev[t],
+                           (unsigned long long)x->loaded);
+    }
+    return BP_OK;
+}
+
 bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *err)
 {
     double t0 = now_s();
@@ -731,11 +792,15 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         (st = open_engine(&engine, engine_path, sizeof engine_path, o->engine_path, o->schema,
                           err)) != BP_OK)
         goto fail;
+    int64_t prev[SRC_NTABLES];
+    if ((st = live_counts(o, w, prev, err)) != BP_OK)
+        goto fail;
     if ((st = wh_begin(w, err)) != BP_OK)
         goto fail;
     in_tx = true;
     if ((st = create_tables(w, o->schema, o, err)) != BP_OK ||
         (st = load_all(w, engine, o, &set, rep, run_id, err)) != BP_OK ||
+        (st = check_guards(o, rep, prev, err)) != BP_OK ||
         (st = write_audit(w, o, rep, run_id, err)) != BP_OK)
         goto fail;
     double t1 = now_s();
@@ -760,6 +825,10 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         return st;
     if (o->lake && (st = lake_publish(o->lake, table_names, SRC_NTABLES, run_id, err)) != BP_OK)
         return st;
+    int gone;
+    bp_err gerr;
+    if (o->lake && o->lake_keep > 0) /* the run is in; a run not removed now goes next time */
+        lake_gc(o->lake, o->lake_keep, &gone, &gerr);
     rep->t_total = now_s() - t0;
     return BP_OK;
 fail:

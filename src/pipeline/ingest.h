@@ -39,6 +39,12 @@ typedef struct {
     /* When set: bytes read so far, summed over the sources (for a
      * progress bar; the total is their sizes). */
     _Atomic unsigned long long *bytes_done;
+    /* The tables this load will replace, for the load guards (see
+     * clean_config): live_schema on live (NULL: o->schema on w). */
+    wh *live;
+    const char *live_schema;
+    /* Lake runs to keep (older ones are removed after a publish); 0: all. */
+    int lake_keep;
 } ingest_opts;
 
 typedef struct {
@@ -47,6 +53,7 @@ typedef struct {
     char format[SRC_NTABLES][8];
     clean_stats st[SRC_NTABLES];
     uint64_t bytes[SRC_NTABLES];
+    src_seen seen[SRC_NTABLES];   /* each file as it was read (see src_finish) */
     double t_clean, t_load, t_lake, t_commit, t_total;  /* seconds */
 } ingest_report;
 

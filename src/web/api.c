@@ -73,14 +73,27 @@ static void drop_shared(web_srv *s)
     }
 }
 
+/* Who holds the DuckDB warehouse's run lock ("" when nobody): a run from
+ * the command line. The server steps aside for it: DuckDB lets one
+ * process write, and a reader holding the file would make it wait. */
+static bool run_elsewhere(const web_srv *s, char *who, size_t n)
+{
+    who[0] = 0;
+    if (is_duckdb(s))
+        meta_lock_holder(s->o->run.w.warehouse, who, n);
+    return who[0] != 0;
+}
+
 static void *idle_closer(void *arg)
 {
     web_srv *s = arg;
     while (!cli_stop_requested()) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        char who[512];
+        bool yield = run_elsewhere(s, who, sizeof who);
         pthread_mutex_lock(&s->mu);
-        if (s->ro && s->ro_users == 0 && now_s() - s->ro_idle_since > HOLD_S)
+        if (s->ro && s->ro_users == 0 && (yield || now_s() - s->ro_idle_since > HOLD_S))
             drop_shared(s);
         pthread_mutex_unlock(&s->mu);
     }
@@ -152,8 +165,18 @@ static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
 wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
 {
     if (pthread_rwlock_tryrdlock(&s->wh_lock) != 0) {
-        *res = web_error(r, 503, "a run started here is using the warehouse; try again when "
-                                 "it ends");
+        *res = web_busy(r, "a run started here is using the warehouse; try again when it ends");
+        return NULL;
+    }
+    char who[512], msg[800];
+    if (run_elsewhere(s, who, sizeof who)) {
+        pthread_rwlock_unlock(&s->wh_lock);
+        pthread_mutex_lock(&s->mu);
+        drop_shared(s); /* when nobody uses it: the run gets the file */
+        pthread_mutex_unlock(&s->mu);
+        snprintf(msg, sizeof msg, "a run is using the warehouse (%s); try again when it ends",
+                 who);
+        *res = web_busy(r, msg);
         return NULL;
     }
     wh *w = NULL;
@@ -166,14 +189,10 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
         web_close_ro(s, w);
     else
         pthread_rwlock_unlock(&s->wh_lock);
-    char who[512] = "";
-    if (is_duckdb(s))
-        meta_lock_holder(cw->warehouse, who, sizeof who);
-    if (who[0]) {
-        char msg[800];
+    if (run_elsewhere(s, who, sizeof who)) {
         snprintf(msg, sizeof msg, "a run is using the warehouse (%s); try again when it ends",
                  who);
-        *res = web_error(r, 503, msg);
+        *res = web_busy(r, msg);
     } else
         *res = web_error(r, 503, err.msg);
     return NULL;

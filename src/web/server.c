@@ -226,6 +226,21 @@ enum MHD_Result web_error(const web_req *rq, unsigned status, const char *msg)
     return web_json(rq, status, json_pack("{s:s}", "error", msg));
 }
 
+enum MHD_Result web_busy(const web_req *rq, const char *msg)
+{
+    json_t *j = json_pack("{s:s, s:i}", "error", msg, "retry_after", 5);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(j);
+    struct MHD_Response *r =
+        s ? MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!r) {
+        free(s);
+        return web_send(rq, 500, "application/json", "{\"error\":\"out of memory\"}", 25);
+    }
+    MHD_add_response_header(r, "Retry-After", "5");
+    return queue(rq, 503, "application/json", r);
+}
+
 /* ---- request deadlines ------------------------------------------------------------ */
 
 static double mono_s(void)

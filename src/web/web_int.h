@@ -109,5 +109,7 @@ bool web_page(const web_req *r, enum MHD_Result *res);
 /* Send j (taking its reference). */
 enum MHD_Result web_json(const web_req *r, unsigned status, json_t *j);
 enum MHD_Result web_error(const web_req *r, unsigned status, const char *msg);
+/* 503 with Retry-After: the warehouse is taken by a run for now. */
+enum MHD_Result web_busy(const web_req *r, const char *msg);
 
 #endif

@@ -225,3 +225,10 @@ const char *wh_sql_explained(const char *sql)
     }
     return wh_sql_skip_space(p);
 }
+
+bp_status wh_add_literal(const wh *w, buf *b, const char *s)
+{
+    if (!s)
+        return buf_adds(b, "NULL");
+    return buf_add_sqllit(b, s, w && w->ops->backslash_literals);
+}

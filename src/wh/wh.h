@@ -77,6 +77,9 @@ typedef struct {
     bp_status (*replace_table)(wh *w, const char *schema, const table_def *def, bp_err *err);
     /* Words of this dialect: "CASCADE" where DROP needs it for dependents. */
     const char *drop_cascade;
+    /* String literals read backslashes as escapes (Redshift): wh_add_literal
+     * doubles them. */
+    bool backslash_literals;
     /* Optional: append everything src yields to schema.def in parallel
      * (the engine's threads pull). NULL when the target has no such path. */
     bp_status (*load_source)(wh *w, const char *schema, const table_def *def, wh_source *src,
@@ -149,6 +152,9 @@ bp_status wh_reader_dsn(wh *w, const char *const *schemas, int nschemas, buf *ou
 const char *wh_sql_skip_space(const char *p);
 size_t wh_sql_keyword(const char *sql, const char **at, char *out, size_t n);
 const char *wh_sql_explained(const char *sql);
+
+/* Append s as a string literal of w's dialect (NULL: the word NULL). */
+bp_status wh_add_literal(const wh *w, buf *b, const char *s);
 
 /* Run a query that returns one integer (NULL reads as dflt). */
 bp_status wh_query_int(wh *w, const char *sql, long long dflt, long long *out, bp_err *err);

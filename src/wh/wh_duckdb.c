@@ -5,6 +5,7 @@
  * times faster than appending value by value. */
 #include <duckdb.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ typedef struct {
     bool child;            /* a second connection: the database is its parent's */
     bool attached;         /* the file is attached as WH_CATALOG */
     bool scan_registered;
+    char scan_name[64];    /* this connection's loader function (see register_scan) */
     /* the load_source call in progress (one query at a time) */
     const table_def *src_def;
     wh_source *src;
@@ -43,9 +45,10 @@ static bp_status duck_fail(bp_err *err, const char *what, const char *detail)
 }
 
 /* Run the ATTACH; a writer whose file is held by a reader in another
- * process (`bookpipe serve` keeps it open read-only for a moment after its
- * last request) tries again for up to LOCK_WAIT_S. */
-#define LOCK_WAIT_S 10
+ * process (`bookpipe serve` steps aside when it sees a run's lock, once
+ * its requests in flight end; `bookpipe query` holds it for one query)
+ * tries again for up to LOCK_WAIT_S. */
+#define LOCK_WAIT_S 60
 static bool attach(duckdb_connection con, const char *sql, bool read_only, duckdb_result *res)
 {
     for (int i = 0;; i++) {
@@ -770,7 +773,7 @@ static void scan_bind(duckdb_bind_info info)
     duck *d = duckdb_bind_get_extra_info(info);
     const table_def *def = d->src_def;
     if (!def) {
-        duckdb_bind_set_error(info, "bookpipe_batches() is internal to bookpipe's loader");
+        duckdb_bind_set_error(info, "bookpipe_batches_N() is internal to bookpipe's loader");
         return;
     }
     for (int c = 0; c < def->ncols; c++) {
@@ -796,12 +799,17 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk out)
     d->src->done_with(d->src->ctx, b);
 }
 
+/* Each connection registers a function of its own name: the function
+ * lives in the database's catalog, and its extra info is this connection
+ * (a second registration under one name fails, e.g. on a retried load). */
 static bp_status register_scan(duck *d, bp_err *err)
 {
+    static _Atomic unsigned long seq;
+    snprintf(d->scan_name, sizeof d->scan_name, "bookpipe_batches_%lu", ++seq);
     duckdb_table_function f = duckdb_create_table_function();
     if (!f)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    duckdb_table_function_set_name(f, "bookpipe_batches");
+    duckdb_table_function_set_name(f, d->scan_name);
     duckdb_table_function_set_extra_info(f, d, NULL);
     duckdb_table_function_set_bind(f, scan_bind);
     duckdb_table_function_set_init(f, scan_init);
@@ -824,7 +832,8 @@ static bp_status duck_load_source(wh *w, const char *schema, const table_def *de
     /* row order within a table is no contract; keeping it would serialise the insert */
     if (buf_adds(&sql, "SET preserve_insertion_order = false; INSERT INTO ") ||
         buf_add_ident(&sql, schema) || buf_addc(&sql, '.') || buf_add_ident(&sql, def->name) ||
-        buf_adds(&sql, " SELECT * FROM bookpipe_batches(); RESET preserve_insertion_order")) {
+        buf_adds(&sql, " SELECT * FROM ") || buf_adds(&sql, d->scan_name) ||
+        buf_adds(&sql, "(); RESET preserve_insertion_order")) {
         buf_free(&sql);
         return bp_fail(err, BP_ENOMEM, "out of memory");
     }

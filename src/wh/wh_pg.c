@@ -89,9 +89,19 @@ static void quiet_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* Is this the tests' PostgreSQL stand-in for Redshift
+ * (BOOKPIPE_REDSHIFT_EMULATE=postgres)? */
+static bool emulating_redshift(const wh_ops *ops)
+{
+    const char *emu = getenv("BOOKPIPE_REDSHIFT_EMULATE");
+    return ops == &wh_redshift_ops && emu && !strcmp(emu, "postgres");
+}
+
 /* Session settings every connection gets: notices neither printed nor
- * sent (CREATE ... IF NOT EXISTS talks); read-only when asked. */
-static bool setup_session(PGconn *c, bool read_only)
+ * sent (CREATE ... IF NOT EXISTS talks); read-only when asked. The
+ * Redshift stand-in reads backslashes in literals as escapes, as Redshift
+ * does, so that the literals written for Redshift mean the same there. */
+static bool setup_session(PGconn *c, const wh_ops *ops, bool read_only)
 {
     PQsetNoticeProcessor(c, quiet_notice, NULL);
     PGresult *r = PQexec(c, read_only ? "SET client_min_messages = warning; "
@@ -99,6 +109,11 @@ static bool setup_session(PGconn *c, bool read_only)
                                       : "SET client_min_messages = warning");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
+    if (ok && emulating_redshift(ops)) {
+        r = PQexec(c, "SET standard_conforming_strings = off; SET escape_string_warning = off");
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
     return ok;
 }
 
@@ -144,7 +159,7 @@ static bp_status connect_as(const wh_config *cfg, const wh_ops *ops, const char 
         free(p);
         return st;
     }
-    if (!setup_session(p->conn, cfg->read_only)) {
+    if (!setup_session(p->conn, ops, cfg->read_only || cfg->sandbox)) {
         bp_status st = pg_fail(p, err, "cannot set up the session");
         PQfinish(p->conn);
         free(p);
@@ -767,7 +782,12 @@ static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
         free(c);
         goto done;
     }
-    setup_session(c->conn, false);
+    if (!setup_session(c->conn, c->base.ops, false)) {
+        st = pg_fail(c, err, "cannot set up the session");
+        PQfinish(c->conn);
+        free(c);
+        goto done;
+    }
     *out = &c->base;
 done:
     PQconninfoFree(opts);
@@ -997,4 +1017,5 @@ const wh_ops wh_pg_ops = {.name = "postgres", .open = pg_open, PG_FAMILY_OPS};
 
 /* Redshift: the same protocol and SQL as far as bookpipe uses them; the
  * load goes through S3 (orch/redshift.c), never COPY FROM STDIN. */
-const wh_ops wh_redshift_ops = {.name = "redshift", .open = rs_open, PG_FAMILY_OPS};
+const wh_ops wh_redshift_ops = {.name = "redshift", .open = rs_open, .backslash_literals = true,
+                                PG_FAMILY_OPS};

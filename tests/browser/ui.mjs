@@ -189,6 +189,16 @@ try {
     consoleErrors.push(...refused);
   });
 
+  await check('explore: a value holding markup shows as text in the grid', async () => {
+    await page.fill('#sql', `SELECT '<img src=x onerror="window.__xss=3">' AS t, '<script>window.__xss=4</script>' AS u`);
+    await page.click('#run-sql');
+    await page.waitForFunction(() => (document.querySelector('#grid td') || {}).innerText?.startsWith('<img'));
+    const cells = await page.locator('#grid td').allInnerTexts();
+    assert(cells[0].startsWith('<img') && cells[1].startsWith('<script>'), JSON.stringify(cells));
+    assert(await page.locator('#grid img, #grid script').count() === 0, 'markup got in');
+    assert(await page.evaluate(() => window.__xss === undefined), 'script ran');
+  });
+
   // ---- the pipeline -------------------------------------------------------------------------
   await page.goto(`${base}/pipeline`);
   await page.waitForSelector('#dag .node');
@@ -222,6 +232,32 @@ try {
     await page.locator('#block-runs tbody tr').nth(1).click();
     await page.waitForSelector('pre.log');
     await shot('run');
+  });
+
+  await check('pipeline: a run log and error holding markup show as text', async () => {
+    await page.goto(`${base}/pipeline`);
+    await page.waitForSelector('#runs tbody tr');
+    const rows = page.locator('#runs tbody tr');
+    const n = await rows.count();
+    let found = false;
+    for (let i = 0; i < n && !found; i++) {
+      if ((await rows.nth(i).innerText()).includes('xss')) {
+        await rows.nth(i).click();
+        found = true;
+      }
+    }
+    assert(found, 'the xss run is not listed');
+    await page.waitForSelector('#block-runs tbody tr');
+    const err = await page.locator('#block-runs').innerText();
+    await page.locator('#block-runs tbody tr').first().click();
+    await page.waitForSelector('pre.log');
+    const log = await page.locator('pre.log').innerText();
+    assert(log.includes('<img src=x onerror=window.__xss=1>'), log.slice(0, 300));
+    assert(await page.locator('#block-runs img, #block-runs script, #block-runs b, pre.log img, pre.log b').count() === 0,
+      'markup got in');
+    assert(await page.evaluate(() => window.__xss === undefined), 'script ran');
+    assert(err.length > 0, 'no block runs');
+    await shot('run-xss');
   });
 
   await check('no console errors on any page', async () => {

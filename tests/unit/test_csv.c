@@ -130,6 +130,44 @@ static void unterminated_quote_is_malformed(void **state)
     close_text(&f);
 }
 
+/* Once the field count is known, a quote left open is cut at its line
+ * when the next line reads as a record of its own; reading goes on there.
+ * A quoted line break whose next line is no record stays one cell. */
+static void runaway_quote_cut_at_its_line(void **state)
+{
+    (void)state;
+    fixture f;
+    const char *t = "u,i,r\n1,\"0451,5\n2,0452,7\n3,\"two\nlines\",8\n4,0453,9\n";
+    open_text(&f, t, strlen(t), KAGGLE);
+    expect_cells(&f, 1, 3, "u", "i", "r");
+    csv_expect_fields(f.r, 3);
+    assert_int_equal(csv_next(f.r, NULL), 1);
+    assert_int_equal(csv_line(f.r), 2);
+    assert_true(csv_runaway(f.r));
+    assert_true(csv_malformed(f.r));
+    csv_cell raw = csv_raw(f.r);
+    assert_int_equal(raw.len, strlen("1,\"0451,5"));
+    expect_cells(&f, 3, 3, "2", "0452", "7");
+    assert_false(csv_runaway(f.r));
+    expect_cells(&f, 4, 3, "3", "two\nlines", "8");
+    assert_false(csv_malformed(f.r));
+    expect_cells(&f, 6, 3, "4", "0453", "9");
+    assert_int_equal(csv_next(f.r, NULL), 0);
+    close_text(&f);
+}
+
+/* Without a known field count nothing is cut (the header itself). */
+static void no_cut_before_the_header(void **state)
+{
+    (void)state;
+    fixture f;
+    const char *t = "a,\"b\nc,d\n";
+    open_text(&f, t, strlen(t), KAGGLE);
+    assert_int_equal(csv_next(f.r, NULL), 1);
+    assert_false(csv_runaway(f.r));
+    close_text(&f);
+}
+
 static void stray_quote_kept(void **state)
 {
     (void)state;
@@ -197,6 +235,8 @@ int main(void)
         cmocka_unit_test(bom_lone_cr_no_final_newline),
         cmocka_unit_test(unterminated_quote_is_malformed),
         cmocka_unit_test(stray_quote_kept),
+        cmocka_unit_test(runaway_quote_cut_at_its_line),
+        cmocka_unit_test(no_cut_before_the_header),
         cmocka_unit_test(long_records_and_blocks),
         cmocka_unit_test(too_long_record_fails),
     };

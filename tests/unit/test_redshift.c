@@ -66,7 +66,7 @@ static void plan_copies_from_the_runs_folder_in_order(void **state)
     (void)state;
     char *t = plan_text(false);
     const char *copy = strstr(t, "COPY books_schema_stage.ratings FROM "
-                                 "'s3://book-lake/books/ratings/run=7/' IAM_ROLE "
+                                 "'s3://book-lake/books/run=7/ratings/' IAM_ROLE "
                                  "'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;");
     const char *begin = strstr(t, "BEGIN;"), *commit = strstr(t, "COMMIT;");
     const char *del = strstr(t, "DELETE FROM books_schema.ratings;");

@@ -2,15 +2,15 @@ CREATE SCHEMA IF NOT EXISTS books_schema;
 CREATE SCHEMA IF NOT EXISTS books_schema_stage;
 DROP TABLE IF EXISTS books_schema_stage.books;
 CREATE TABLE books_schema_stage.books (isbn VARCHAR(32) NOT NULL, title VARCHAR(65535), author VARCHAR(65535), year INTEGER, publisher VARCHAR(65535), image_url_s VARCHAR(65535), image_url_m VARCHAR(65535), image_url_l VARCHAR(65535), isbn13 VARCHAR(32), isbn_checksum_ok BOOLEAN NOT NULL) DISTKEY(isbn) SORTKEY(isbn);
-COPY books_schema_stage.books FROM 's3://book-lake/books/books/run=7/' IAM_ROLE 'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;
+COPY books_schema_stage.books FROM 's3://book-lake/books/run=7/books/' IAM_ROLE 'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;
 -- check: the stage's books holds as many rows as were cleaned
 DROP TABLE IF EXISTS books_schema_stage.users;
 CREATE TABLE books_schema_stage.users (user_id INTEGER NOT NULL, age INTEGER, city VARCHAR(65535), state VARCHAR(65535), country VARCHAR(65535), location VARCHAR(65535)) DISTSTYLE ALL SORTKEY(user_id);
-COPY books_schema_stage.users FROM 's3://book-lake/books/users/run=7/' IAM_ROLE 'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;
+COPY books_schema_stage.users FROM 's3://book-lake/books/run=7/users/' IAM_ROLE 'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;
 -- check: the stage's users holds as many rows as were cleaned
 DROP TABLE IF EXISTS books_schema_stage.ratings;
 CREATE TABLE books_schema_stage.ratings (user_id INTEGER NOT NULL, isbn VARCHAR(32) NOT NULL, rating INTEGER NOT NULL, is_implicit BOOLEAN NOT NULL, isbn_checksum_ok BOOLEAN NOT NULL, isbn13 VARCHAR(32)) DISTKEY(isbn) COMPOUND SORTKEY(isbn, user_id);
-COPY books_schema_stage.ratings FROM 's3://book-lake/books/ratings/run=7/' IAM_ROLE 'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;
+COPY books_schema_stage.ratings FROM 's3://book-lake/books/run=7/ratings/' IAM_ROLE 'arn:aws:iam::123456789012:role/bookpipe-copy' FORMAT AS PARQUET;
 -- check: the stage's ratings holds as many rows as were cleaned
 DROP TABLE IF EXISTS books_schema_stage.quarantine;
 CREATE TABLE books_schema_stage.quarantine (run_id BIGINT NOT NULL, source VARCHAR(256) NOT NULL, line BIGINT NOT NULL, reason VARCHAR(256) NOT NULL, raw VARCHAR(65535)) DISTSTYLE EVEN;

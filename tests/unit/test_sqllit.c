@@ -1,0 +1,73 @@
+/* test_sqllit.c: string literals per SQL dialect. DuckDB and PostgreSQL
+ * (standard_conforming_strings) read a backslash as itself; Redshift reads
+ * it as an escape, so a literal for Redshift doubles it: a value ending in
+ * a backslash must not escape the closing quote. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/buf.h"
+#include "wh/wh.h"
+
+static void lit(const char *in, bool bs, const char *want)
+{
+    buf b = {0};
+    assert_int_equal(buf_add_sqllit(&b, in, bs), BP_OK);
+    assert_string_equal(b.p, want);
+    buf_free(&b);
+}
+
+static void standard_doubles_quotes_only(void **state)
+{
+    (void)state;
+    lit("plain", false, "'plain'");
+    lit("it's", false, "'it''s'");
+    lit("ends in \\", false, "'ends in \\'");
+    lit("\\'", false, "'\\'''");
+    lit("", false, "''");
+}
+
+static void redshift_doubles_backslashes_too(void **state)
+{
+    (void)state;
+    lit("plain", true, "'plain'");
+    lit("it's", true, "'it''s'");
+    lit("ends in \\", true, "'ends in \\\\'");
+    lit("\\'", true, "'\\\\'''");
+    lit("\"no-id\";\"x \\\";NULL\\", true, "'\"no-id\";\"x \\\\\";NULL\\\\'");
+}
+
+/* wh_add_literal follows the target's dialect flag. */
+static void literal_follows_the_target(void **state)
+{
+    (void)state;
+    wh duck = {&wh_duckdb_ops}, pg = {&wh_pg_ops}, rs = {&wh_redshift_ops};
+    const char *v = "a\\";
+    buf b = {0};
+    assert_int_equal(wh_add_literal(&duck, &b, v), BP_OK);
+    assert_string_equal(b.p, "'a\\'");
+    buf_reset(&b);
+    assert_int_equal(wh_add_literal(&pg, &b, v), BP_OK);
+    assert_string_equal(b.p, "'a\\'");
+    buf_reset(&b);
+    assert_int_equal(wh_add_literal(&rs, &b, v), BP_OK);
+    assert_string_equal(b.p, "'a\\\\'");
+    buf_reset(&b);
+    assert_int_equal(wh_add_literal(&rs, &b, NULL), BP_OK);
+    assert_string_equal(b.p, "NULL");
+    buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(standard_doubles_quotes_only),
+        cmocka_unit_test(redshift_doubles_backslashes_too),
+        cmocka_unit_test(literal_follows_the_target),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
