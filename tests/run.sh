@@ -140,25 +140,33 @@ e2e_tests() {
 }
 
 # ---- bad input -------------------------------------------------------------
-# bad_case NAME EXIT PATTERN DATA [extra args]: the run fails with EXIT, one
-# line on stderr matching PATTERN, and the warehouse and lake are untouched.
+# refused_on WH LAKE LABEL NAME EXIT PATTERN [run args]: a run on WH and LAKE
+# fails with EXIT, one line on stderr matching PATTERN, and leaves the
+# warehouse and the lake untouched.
+refused_on() {
+    local wh=$1 lake=$2 label=$3 name=$4 want=$5 pat=$6
+    shift 6
+    local before after rc
+    before=$(snapshot "$wh" "$lake")
+    "$bp" run --quiet --warehouse "$wh" --lake "$lake" "$@" >/dev/null 2>err.txt
+    rc=$?
+    after=$(snapshot "$wh" "$lake")
+    if [ "$rc" -ne "$want" ]; then
+        not_ok "$label: $name: exit $rc, want $want" "$(cat err.txt)"
+    elif [ "$(wc -l < err.txt)" -ne 1 ] || ! grep -qE "$pat" err.txt; then
+        not_ok "$label: $name: message" "$(cat err.txt)"
+    elif [ "$before" != "$after" ]; then
+        not_ok "$label: $name: warehouse or lake changed" "$(diff <(echo "$before") <(echo "$after"))"
+    else
+        ok "$label: $name ($(head -c 200 err.txt))"
+    fi
+}
+
+# bad_case NAME EXIT PATTERN DATA [extra args]: refused_on the e2e warehouse.
 bad_case() {
     local name=$1 want=$2 pat=$3 data=$4
     shift 4
-    local before after rc
-    before=$(snapshot e2e.duckdb lake)
-    "$bp" run --quiet --data "$data" --warehouse e2e.duckdb --lake lake "$@" >/dev/null 2>err.txt
-    rc=$?
-    after=$(snapshot e2e.duckdb lake)
-    if [ "$rc" -ne "$want" ]; then
-        not_ok "bad input: $name: exit $rc, want $want" "$(cat err.txt)"
-    elif [ "$(wc -l < err.txt)" -ne 1 ] || ! grep -qE "$pat" err.txt; then
-        not_ok "bad input: $name: message" "$(cat err.txt)"
-    elif [ "$before" != "$after" ]; then
-        not_ok "bad input: $name: warehouse or lake changed" "$(diff <(echo "$before") <(echo "$after"))"
-    else
-        ok "bad input: $name ($(cat err.txt))"
-    fi
+    refused_on e2e.duckdb lake "bad input" "$name" "$want" "$pat" --data "$data" "$@"
 }
 
 bad_input_tests() {

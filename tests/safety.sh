@@ -6,25 +6,8 @@
 sf_run() { "$bp" run --quiet --warehouse sf.duckdb --lake lake "$@" > /dev/null 2> err.txt; }
 sf_q() { q sf.duckdb "$1"; }
 
-# refused_run NAME EXIT PATTERN [run args]: exit EXIT, PATTERN on stderr,
-# the warehouse and the lake unchanged.
-refused_run() {
-    local name=$1 want=$2 pat=$3 before after rc
-    shift 3
-    before=$(snapshot sf.duckdb lake)
-    sf_run "$@"
-    rc=$?
-    after=$(snapshot sf.duckdb lake)
-    if [ "$rc" -ne "$want" ]; then
-        not_ok "safety: $name: exit $rc, want $want" "$(cat err.txt)"
-    elif ! grep -qE "$pat" err.txt; then
-        not_ok "safety: $name: message" "$(cat err.txt)"
-    elif [ "$before" != "$after" ]; then
-        not_ok "safety: $name: the warehouse or the lake changed" "$(diff <(echo "$before") <(echo "$after"))"
-    else
-        ok "safety: $name ($(head -c 160 err.txt))"
-    fi
-}
+# refused_run NAME EXIT PATTERN [run args]: refused_on the group's warehouse.
+refused_run() { refused_on sf.duckdb lake safety "$@"; }
 
 # A folder like data/ with one file replaced by stdin.
 with_file() {

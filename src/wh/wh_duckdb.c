@@ -598,6 +598,8 @@ done:
     if (have_res)
         duckdb_destroy_result(&res);
     duckdb_destroy_prepare(&wps);
+    for (size_t c = 0; o.cols && c < nc; c++) /* the names are DuckDB's copies */
+        duckdb_free((void *)o.cols[c].name);
     free(o.cols);
     free(o.vals);
     free(o.offs);
