@@ -66,7 +66,7 @@ $(BUILD)/bookpipe: $(CLI_OBJ) $(BUILD)/libbookpipe.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libbookpipe.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/%.o: %.c | $(DUCKDB_DEP)
 	@mkdir -p $(dir $@)

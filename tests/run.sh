@@ -481,7 +481,7 @@ dbt_tests() {
     done
     # errors
     "$bp" dbt compile --project-dir "$here/dbt/broken" > /dev/null 2>err.txt
-    check "dbt: an unsupported tag is a compile error with file:line:column" bash -c "test $? -eq 3 && grep -q 'broken/models/worse.sql:2:4: {% for %} is not supported' err.txt"
+    check "dbt: an unknown tag is a compile error with file:line:column" bash -c "test $? -eq 3 && grep -q \"broken/models/worse.sql:2:4: unknown tag 'frobnicate'\" err.txt"
     "$bp" dbt compile --project-dir "$here/dbt/broken_ref" > /dev/null 2>err.txt
     check "dbt: a missing ref is a compile error with file:line:column" bash -c "test $? -eq 3 && grep -q 'bad.sql:2:9: ref(.nowhere.): no model or seed named' err.txt"
     "$bp" dbt build --project-dir "$fx" --target sf > /dev/null 2>err.txt

@@ -102,6 +102,9 @@ typedef bool (*cli_extra_fn)(cli_args *a, void *ctx);
 /* Parse run flags (and the caller's, through extra); returns 0 or an exit code. */
 int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra_fn extra,
                   void *ctx);
+/* The bundled dbt project (next to the binary, or ./project) into out;
+ * NULL when there is none. */
+const char *cli_bundled_project(char *out, size_t n);
 /* The pipeline file run uses (and the dbt project dir into proj); NULL when
  * there is none. */
 const char *cli_pipeline_file(const cli_run *cr, char *out, size_t n, char *proj, size_t pn);

@@ -1,6 +1,7 @@
 /* cmd_dbt.c: `bookpipe dbt <command>`, with dbt's flags. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/buf.h"
 #include "../dbt/dbt.h"
@@ -40,7 +41,11 @@ int cmd_dbt(int argc, char **argv)
     cli_wh_defaults(&wf);
     dbt_opts o = {0};
     o.command = cmd;
-    o.project_dir = "project";
+    /* as dbt: the project in the current folder; else the bundled one */
+    static char bundled[4200];
+    struct stat sb;
+    o.project_dir = stat("dbt_project.yml", &sb) == 0 ? "."
+                    : cli_bundled_project(bundled, sizeof bundled) ? bundled : "project";
     buf sel = {0}, exc = {0};
     long long threads = 0;
     bool target_given = false;

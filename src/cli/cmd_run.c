@@ -71,7 +71,7 @@ void cli_catch_signals(void)
 }
 
 /* The bundled dbt project: next to the binary, else ./project. */
-static const char *bundled_project(char *out, size_t n)
+const char *cli_bundled_project(char *out, size_t n)
 {
     char exe[4096];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -164,7 +164,7 @@ int cmd_ingest(int argc, char **argv) { return ingest_main(argc, argv); }
 
 const char *cli_pipeline_file(const cli_run *cr, char *out, size_t n, char *proj, size_t pn)
 {
-    const char *pd = cr->project_dir ? cr->project_dir : bundled_project(proj, pn);
+    const char *pd = cr->project_dir ? cr->project_dir : cli_bundled_project(proj, pn);
     if (pd != proj)
         snprintf(proj, pn, "%s", pd ? pd : "");
     if (cr->pipeline)

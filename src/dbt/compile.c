@@ -18,215 +18,241 @@ typedef struct {
     bp_err *err;
 } cctx;
 
+#define RA(rt) jinja_rt_arena(rt)
+
 /* ---- YAML values as Jinja values ------------------------------------------------ */
 
-static jinja_val *from_yml(jinja_render *r, const yml_node *v)
+static jv *from_yml(arena *a, const yml_node *v)
 {
     if (!v || yml_is_null(v))
-        return jinja_none(r);
+        return jv_none(a);
     if (v->kind == YML_SCALAR) {
         if (!v->quoted) {
             char *end;
+            long long i = strtoll(v->str, &end, 10);
+            if (*v->str && !*end)
+                return jv_int(a, i);
             double d = strtod(v->str, &end);
             if (*v->str && !*end)
-                return jinja_num(r, d);
+                return jv_float(a, d);
             if (!strcmp(v->str, "true") || !strcmp(v->str, "True"))
-                return jinja_bool(r, true);
+                return jv_bool(a, true);
             if (!strcmp(v->str, "false") || !strcmp(v->str, "False"))
-                return jinja_bool(r, false);
+                return jv_bool(a, false);
         }
-        return jinja_str(r, v->str, strlen(v->str));
+        return jv_strz(a, v->str);
     }
-    jinja_val *items[256];
-    const char *keys[256];
-    size_t n = v->n < 256 ? v->n : 256;
-    for (size_t i = 0; i < n; i++) {
-        if (!(items[i] = from_yml(r, v->items[i])))
+    jv *out = v->kind == YML_MAP ? jv_dict_new(a) : jv_list(a, v->n);
+    for (size_t i = 0; out && i < v->n; i++) {
+        jv *x = from_yml(a, v->items[i]);
+        if (!x || !(v->kind == YML_MAP ? jv_dict_set(a, out, v->keys[i], x)
+                                       : jv_list_push(a, out, x)))
             return NULL;
-        if (v->kind == YML_MAP)
-            keys[i] = v->keys[i];
     }
-    if (v->kind == YML_MAP)
-        return jinja_dict(r, n, keys, items);
-    jinja_val *l = jinja_dict(r, n, keys, items); /* same storage; turn into a list */
-    if (l)
-        l->type = JV_LIST;
-    return l;
+    return out;
 }
 
 /* ---- the functions ------------------------------------------------------------------ */
 
-static const char *str_arg(const jinja_args *a, size_t i, const char *kw)
+static const char *str_arg(const jv_args *a, size_t i, const char *kw)
 {
-    const jinja_val *v = jinja_arg(a, i, kw);
-    return v && v->type == JV_STR ? v->str : NULL;
+    const jv *v = jinja_arg(a, i, kw);
+    return v && v->type == JV_STR ? v->u.s.p : NULL;
 }
 
-static bp_status fn_ref(cctx *c, jinja_render *r, const jinja_args *a, jinja_val **out)
+static bp_status out_str(jinja_rt *rt, jv **out, const char *s)
 {
+    *out = jv_strz(RA(rt), s);
+    return *out ? BP_OK : jinja_fail(rt, "out of memory");
+}
+
+static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
+{
+    cctx *c = data;
     const char *name = a->npos == 2 ? str_arg(a, 1, NULL) : str_arg(a, 0, NULL);
     if (!name)
-        return jinja_error(r, "ref() takes the name of a model or seed");
+        return jinja_fail(rt, "ref() takes the name of a model or seed");
     project *p = c->p;
     int k = proj_find(p, NT_MODEL, name);
     if (k < 0)
         k = proj_find(p, NT_SEED, name);
     if (k < 0)
-        return jinja_error(r, "ref('%s'): no model or seed named '%s' in this project", name,
-                           name);
+        return jinja_fail(rt, "ref('%s'): no model or seed named '%s' in this project", name,
+                          name);
     if (c->node >= 0 && c->node != k && proj_add_dep(p, c->node, k, c->err) != BP_OK)
-        return jinja_error(r, "out of memory");
-    const char *rel = p->nodes[k].relation ? p->nodes[k].relation : name;
-    *out = jinja_str(r, rel, strlen(rel));
-    return BP_OK;
+        return jinja_fail(rt, "out of memory");
+    return out_str(rt, out, p->nodes[k].relation ? p->nodes[k].relation : name);
 }
 
-static bp_status fn_source(cctx *c, jinja_render *r, const jinja_args *a, jinja_val **out)
+static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
+    cctx *c = data;
     const char *s = str_arg(a, 0, "source_name"), *t = str_arg(a, 1, "table_name");
     if (!s || !t)
-        return jinja_error(r, "source() takes a source name and a table name");
+        return jinja_fail(rt, "source() takes a source name and a table name");
     char key[512];
     snprintf(key, sizeof key, "%s.%s", s, t);
     int k = proj_find(c->p, NT_SOURCE, key);
     if (k < 0)
-        return jinja_error(r, "source('%s', '%s') is not defined in any properties file", s, t);
+        return jinja_fail(rt, "source('%s', '%s') is not defined in any properties file", s, t);
     if (c->node >= 0 && proj_add_dep(c->p, c->node, k, c->err) != BP_OK)
-        return jinja_error(r, "out of memory");
-    const char *rel = c->p->nodes[k].relation;
-    *out = jinja_str(r, rel, strlen(rel));
-    return BP_OK;
+        return jinja_fail(rt, "out of memory");
+    return out_str(rt, out, c->p->nodes[k].relation);
 }
 
-static bp_status fn_config(cctx *c, jinja_render *r, const jinja_args *a, jinja_val **out)
+static bp_status fn_config(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
-    *out = jinja_str(r, "", 0);
-    if (!c->parse || c->node < 0)
-        return BP_OK;
-    node_config *cfg = &c->p->nodes[c->node].cfg;
-    for (size_t i = 0; i < a->nkw; i++) {
-        const char *k = a->kw_names[i];
-        const jinja_val *v = a->kw[i];
-        const char *s = v->type == JV_STR ? proj_str(c->p, v->str, v->n) : NULL;
-        if (!strcmp(k, "materialized") && s)
-            cfg->materialized = s;
-        else if (!strcmp(k, "schema"))
-            cfg->schema = s;
-        else if (!strcmp(k, "unique_key"))
-            cfg->unique_key = s;
-        else if (!strcmp(k, "severity") && s)
-            cfg->severity = s;
-        else if (!strcmp(k, "where"))
-            cfg->where = s;
-        else if (!strcmp(k, "enabled"))
-            cfg->enabled = jinja_truthy(v);
-        else if (!strcmp(k, "tags")) {
-            if (s && cfg->ntags < 16)
-                cfg->tags[cfg->ntags++] = s;
-            for (size_t t = 0; v->type == JV_LIST && t < v->n && cfg->ntags < 16; t++)
-                if (v->items[t]->type == JV_STR)
-                    cfg->tags[cfg->ntags++] = proj_str(c->p, v->items[t]->str, v->items[t]->n);
+    cctx *c = data;
+    if (c->parse && c->node >= 0) {
+        node_config *cfg = &c->p->nodes[c->node].cfg;
+        for (size_t i = 0; i < a->nkw; i++) {
+            const char *k = a->kw_names[i];
+            const jv *v = a->kw[i];
+            const char *s = v->type == JV_STR ? proj_str(c->p, v->u.s.p, v->u.s.n) : NULL;
+            if (!strcmp(k, "materialized") && s)
+                cfg->materialized = s;
+            else if (!strcmp(k, "schema"))
+                cfg->schema = s;
+            else if (!strcmp(k, "unique_key"))
+                cfg->unique_key = s;
+            else if (!strcmp(k, "severity") && s)
+                cfg->severity = s;
+            else if (!strcmp(k, "where"))
+                cfg->where = s;
+            else if (!strcmp(k, "enabled"))
+                cfg->enabled = jv_truthy(v);
+            else if (!strcmp(k, "tags")) {
+                if (s && cfg->ntags < 16)
+                    cfg->tags[cfg->ntags++] = s;
+                for (size_t t = 0; v->type == JV_LIST && t < v->u.l.n && cfg->ntags < 16; t++)
+                    if (v->u.l.items[t]->type == JV_STR)
+                        cfg->tags[cfg->ntags++] = proj_str(c->p, v->u.l.items[t]->u.s.p,
+                                                           v->u.l.items[t]->u.s.n);
+            }
         }
     }
-    return BP_OK;
+    return out_str(rt, out, "");
 }
 
-static bp_status fn_var(cctx *c, jinja_render *r, const jinja_args *a, jinja_val **out)
+static bp_status fn_var(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
+    cctx *c = data;
     const char *name = str_arg(a, 0, NULL);
     if (!name)
-        return jinja_error(r, "var() takes a variable name");
+        return jinja_fail(rt, "var() takes a variable name");
     const yml_node *v = yml_get(c->p->cli_vars, name);
     if (!v)
         v = yml_get(c->p->vars, name);
     if (v) {
-        *out = from_yml(r, v);
-        return BP_OK;
+        *out = from_yml(RA(rt), v);
+        return *out ? BP_OK : jinja_fail(rt, "out of memory");
     }
-    const jinja_val *d = jinja_arg(a, 1, "default");
+    jv *d = jinja_arg(a, 1, "default");
     if (!d)
-        return jinja_error(r, "Required var '%s' not found in config (give it in "
-                           "dbt_project.yml vars: or with --vars)", name);
-    *out = (jinja_val *)d;
+        return jinja_fail(rt, "Required var '%s' not found in config (give it in "
+                          "dbt_project.yml vars: or with --vars)", name);
+    *out = d;
     return BP_OK;
 }
 
-static bp_status fn_env_var(cctx *c, jinja_render *r, const jinja_args *a, jinja_val **out)
+static bp_status fn_env_var(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
-    (void)c;
+    (void)data;
     const char *name = str_arg(a, 0, NULL);
     if (!name)
-        return jinja_error(r, "env_var() takes a variable name");
+        return jinja_fail(rt, "env_var() takes a variable name");
     const char *v = getenv(name);
-    if (v) {
-        *out = jinja_str(r, v, strlen(v));
-        return BP_OK;
-    }
-    const jinja_val *d = jinja_arg(a, 1, "default");
+    if (v)
+        return out_str(rt, out, v);
+    jv *d = jinja_arg(a, 1, "default");
     if (!d)
-        return jinja_error(r, "Env var required but not provided: '%s'", name);
-    *out = (jinja_val *)d;
+        return jinja_fail(rt, "Env var required but not provided: '%s'", name);
+    *out = d;
     return BP_OK;
 }
 
-static bp_status call(void *ctx, jinja_render *r, const char *name, const jinja_args *a,
-                      jinja_val **out)
+static bp_status fn_is_incremental(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
-    cctx *c = ctx;
-    if (!strcmp(name, "ref"))
-        return fn_ref(c, r, a, out);
-    if (!strcmp(name, "source"))
-        return fn_source(c, r, a, out);
-    if (!strcmp(name, "config"))
-        return fn_config(c, r, a, out);
-    if (!strcmp(name, "var"))
-        return fn_var(c, r, a, out);
-    if (!strcmp(name, "env_var"))
-        return fn_env_var(c, r, a, out);
-    if (!strcmp(name, "is_incremental")) {
-        *out = jinja_bool(r, c->incremental);
-        return BP_OK;
-    }
-    return jinja_error(r, "%s() is not supported (supported: ref, source, config, var, "
-                       "env_var, is_incremental)", name);
+    (void)a;
+    *out = jv_bool(RA(rt), ((cctx *)data)->incremental);
+    return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }
 
-static bool lookup(void *ctx, jinja_render *r, const char *name, jinja_val **out)
+static jv *target_dict(jinja_rt *rt, const project *p)
 {
-    cctx *c = ctx;
+    arena *a = RA(rt);
+    jv *d = jv_dict_new(a);
+    const char *keys[] = {"name", "type", "schema", "database", "profile_name"};
+    const char *vals[] = {p->target_name, p->target_type, p->target_schema, p->target_db, p->name};
+    for (int i = 0; d && i < 5; i++)
+        if (!jv_dict_set(a, d, keys[i], jv_strz(a, vals[i] ? vals[i] : "")))
+            return NULL;
+    if (d && !jv_dict_set(a, d, "threads", jv_int(a, p->threads)))
+        return NULL;
+    return d;
+}
+
+static bool lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
+{
+    (void)ctx;
+    cctx *c = jinja_rt_data(rt);
     project *p = c->p;
-    if (!strcmp(name, "target")) {
-        char threads[16];
-        snprintf(threads, sizeof threads, "%d", p->threads);
-        const char *keys[] = {"name", "type", "schema", "database", "profile_name", "threads"};
-        const char *vals[] = {p->target_name, p->target_type, p->target_schema, p->target_db,
-                              p->name, threads};
-        jinja_val *v[6];
-        for (int i = 0; i < 6; i++)
-            if (!(v[i] = i == 5 ? jinja_num(r, p->threads) : jinja_str(r, vals[i], strlen(vals[i]))))
-                return false;
-        *out = jinja_dict(r, 6, keys, v);
-        return *out != NULL;
-    }
+    arena *a = RA(rt);
+    static const struct {
+        const char *name;
+        jv_fn fn;
+    } fns[] = {{"ref", fn_ref}, {"source", fn_source}, {"config", fn_config}, {"var", fn_var},
+               {"env_var", fn_env_var}, {"is_incremental", fn_is_incremental}};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (!strcmp(name, fns[i].name))
+            return (*out = jv_func(a, fns[i].name, fns[i].fn, c)) != NULL;
+    if (!strcmp(name, "target"))
+        return (*out = target_dict(rt, p)) != NULL;
     if (!strcmp(name, "this") && c->node >= 0) {
         const char *rel = p->nodes[c->node].relation ? p->nodes[c->node].relation
                                                      : p->nodes[c->node].name;
-        *out = jinja_str(r, rel, strlen(rel));
-        return *out != NULL;
+        return (*out = jv_strz(a, rel)) != NULL;
     }
-    if (!strcmp(name, "execute")) {
-        *out = jinja_bool(r, !c->parse);
-        return *out != NULL;
-    }
+    if (!strcmp(name, "execute"))
+        return (*out = jv_bool(a, !c->parse)) != NULL;
     return false;
+}
+
+static const jinja_env dbt_env = {lookup, NULL, NULL, NULL};
+
+/* Render text (or a node's parsed template, when tpl is given). */
+static bp_status render_tpl(project *p, int node, const jinja_tpl *tpl, bool parse,
+                            bool incremental, buf *out, bp_err *err)
+{
+    cctx c = {p, node, parse, incremental, err};
+    jinja_rt *rt = jinja_rt_new(&dbt_env);
+    if (!rt)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    jinja_rt_set_data(rt, &c);
+    bp_status st = jinja_render(rt, tpl, out, err);
+    jinja_rt_free(rt);
+    return st;
 }
 
 static bp_status render(project *p, int node, const char *file, const char *text, size_t n,
                         bool parse, bool incremental, buf *out, bp_err *err)
 {
-    cctx c = {p, node, parse, incremental, err};
-    jinja_env env = {lookup, call, &c, NULL};
-    return jinja_render_text(file, text, n, &env, out, err);
+    jinja_tpl *t;
+    bp_status st = jinja_parse(file, text, n, &dbt_env, &t, err);
+    if (st != BP_OK)
+        return st;
+    st = render_tpl(p, node, t, parse, incremental, out, err);
+    jinja_tpl_free(t);
+    return st;
+}
+
+/* A node's template, parsed once (the parse pass; renders share it). */
+static bp_status node_tpl(project *p, int i, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    if (n->tpl)
+        return BP_OK;
+    return jinja_parse(n->file, n->raw, n->raw_n, &dbt_env, &n->tpl, err);
 }
 
 bp_status compile_string(project *p, const char *what, const char *text, buf *out, int child,
@@ -244,7 +270,8 @@ bp_status compile_parse(project *p, bp_err *err)
         if (!n->raw || (n->type != NT_MODEL && n->type != NT_TEST))
             continue;
         buf_reset(&out);
-        st = render(p, i, n->file, n->raw, n->raw_n, true, false, &out, err);
+        if ((st = node_tpl(p, i, err)) == BP_OK)
+            st = render_tpl(p, i, n->tpl, true, false, &out, err);
     }
     buf_free(&out);
     return st;
@@ -306,7 +333,9 @@ static bp_status inject_ctes(project *p, int i, buf *sql, bp_err *err)
     for (int k = 0; k < n && st == BP_OK; k++) {
         node *e = &p->nodes[list[k]];
         buf_reset(&body);
-        st = render(p, list[k], e->file, e->raw, e->raw_n, false, false, &body, err);
+        st = node_tpl(p, list[k], err);
+        if (st == BP_OK)
+            st = render_tpl(p, list[k], e->tpl, false, false, &body, err);
         if (st == BP_OK && buf_printf(&ctes, "%s__dbt__cte__%s as (\n%s\n)", k ? ", " : "",
                                       e->name, body.p ? body.p : ""))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
@@ -428,7 +457,9 @@ bp_status compile_node(project *p, int i, bool incremental_ready, bp_err *err)
     if (n->type == NT_MODEL || (n->type == NT_TEST && !n->test_kind)) {
         bool inc = incremental_ready && !strcmp(n->cfg.materialized, "incremental") &&
                    !p->opts.full_refresh;
-        st = render(p, i, n->file, n->raw, n->raw_n, false, inc, &sql, err);
+        st = node_tpl(p, i, err);
+        if (st == BP_OK)
+            st = render_tpl(p, i, n->tpl, false, inc, &sql, err);
     } else if (n->type == NT_TEST) {
         st = generic_test_sql(p, n, &sql, err);
     } else {

@@ -37,6 +37,7 @@ typedef struct {
     int nfqn;
     const char *raw;           /* SQL text (models, singular tests) */
     size_t raw_n;
+    struct jinja_tpl *tpl;     /* raw, parsed (once: renders share it) */
     node_config cfg;
     const char *schema;        /* resolved */
     const char *relation;      /* what ref() renders */

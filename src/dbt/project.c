@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../jinja/jinja.h"
 #include "dbt_int.h"
 
 /* ---- memory: everything lives until proj_free ------------------------------ */
@@ -38,6 +39,7 @@ void proj_free(project *p)
     for (int i = 0; i < p->nnodes; i++) {
         free(p->nodes[i].deps);
         free(p->nodes[i].compiled);
+        jinja_tpl_free(p->nodes[i].tpl);
     }
     free(p->nodes);
     yml_free(p->project_doc);

@@ -1,80 +1,221 @@
-/* jinja.h: the Jinja subset that dbt models use, rendered in C.
+/* jinja.h: a Jinja2 template engine in C, as dbt projects use it.
  *
- * Supported: {{ expr }}, {% if %}/{% elif %}/{% else %}/{% endif %},
- * {% set name = expr %}, {# comments #}, whitespace control with '-' on
- * either side of a tag. Expressions: string, number, true/false/none,
- * lists and dicts, names with attribute access (target.schema), calls with
- * positional and keyword arguments, == != < > <= >= in, and, or, not,
- * parentheses. Anything else is a compile error naming the file, line and
- * column. Names and calls are resolved by the caller (ref, source, config,
- * var, env_var, is_incremental, target, this, ...).
+ * The language of Jinja2's template reference: {{ expressions }},
+ * {% statements %} (if/elif/else, for with else, loop.*, tuple unpacking
+ * and recursive loops, break/continue, set and set blocks, macro with
+ * defaults, varargs, kwargs and caller, call blocks, filter blocks, do,
+ * raw, with), {# comments #}, whitespace control (- and +) everywhere;
+ * expressions with literals (strings, numbers, lists, tuples, dicts),
+ * attribute and item access, slices, calls with keyword, *args and
+ * **kwargs arguments (trailing commas allowed), filters, tests, inline
+ * if/else, ~, arithmetic (+ - * / // % **), comparisons, in / not in,
+ * and/or/not; Python's methods of str, list and dict; the built-in filters,
+ * tests and globals (range, dict, namespace, cycler, joiner, lipsum).
+ * Errors name file:line:column.
  *
- * Ownership: every jinja_val lives in the render's arena and dies with it;
- * callbacks create values with the jinja_* constructors. */
+ * The engine knows nothing of dbt: names it does not know are asked of the
+ * host (jinja_env.lookup), and host objects (adapter, a relation, modules)
+ * are values of type JV_OBJ with an ops table. Block tags the host adds
+ * (dbt's test, materialization, docs, snapshot) are parsed like macros and
+ * handed to the host when a template is loaded.
+ *
+ * Memory: a template's syntax tree lives in the template (jinja_tpl_free);
+ * values live in the arena of the render that made them (jinja_rt) and
+ * die with it; values the host keeps across renders (globals) are made in
+ * an arena of its own with the jv_* constructors that take one. */
 #ifndef BP_JINJA_H
 #define BP_JINJA_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "../core/arena.h"
 #include "../core/buf.h"
 #include "../core/err.h"
 
-typedef enum { JV_NONE, JV_BOOL, JV_NUM, JV_STR, JV_LIST, JV_DICT } jinja_type;
+typedef enum {
+    JV_UNDEF,   /* a name or attribute that is not there */
+    JV_NONE,
+    JV_BOOL,
+    JV_INT,
+    JV_FLOAT,
+    JV_STR,
+    JV_LIST,    /* also tuples (tuple set) */
+    JV_DICT,    /* keys in insertion order */
+    JV_MACRO,   /* a {% macro %} (or a caller) */
+    JV_FUNC,    /* a function of the engine's or the host's */
+    JV_OBJ      /* a host object (attributes, calls, text through its ops) */
+} jv_type;
 
-typedef struct jinja_val jinja_val;
-struct jinja_val {
-    jinja_type type;
-    bool b;
-    double num;
-    const char *str;        /* JV_STR: NUL-terminated */
-    size_t n;               /* JV_LIST / JV_DICT: item count */
-    jinja_val **items;      /* JV_LIST: values; JV_DICT: values */
-    const char **keys;      /* JV_DICT: keys */
-};
+typedef struct jv jv;
+typedef struct jinja_rt jinja_rt;
+typedef struct jinja_tpl jinja_tpl;
 
-typedef struct jinja_render jinja_render;
-
-/* Arguments of a call: positional first, then keyword. */
+/* Arguments of a call: positional, then keyword. */
 typedef struct {
     size_t npos, nkw;
-    jinja_val **pos;
+    jv **pos;
     const char **kw_names;
-    jinja_val **kw;
-} jinja_args;
+    jv **kw;
+} jv_args;
+
+/* A function: fills *out, or fails through jinja_fail (returns BP_EINPUT). */
+typedef bp_status (*jv_fn)(jinja_rt *rt, void *data, const jv_args *a, jv **out);
 
 typedef struct {
-    /* Resolve a bare name; return false when unknown (a compile error). */
-    bool (*lookup)(void *ctx, jinja_render *r, const char *name, jinja_val **out);
-    /* Call a function; return BP_OK with *out set, or fail with a message
-     * through jinja_error (then return BP_EINPUT). */
-    bp_status (*call)(void *ctx, jinja_render *r, const char *name, const jinja_args *a,
-                      jinja_val **out);
+    const char *type_name;
+    /* attribute; NULL when there is none (the engine makes it undefined) */
+    jv *(*getattr)(jinja_rt *rt, void *self, const char *name);
+    /* item (obj[key]); NULL: none */
+    jv *(*getitem)(jinja_rt *rt, void *self, const jv *key);
+    /* calling the object itself; NULL: not callable */
+    bp_status (*call)(jinja_rt *rt, void *self, const jv_args *a, jv **out);
+    /* its text ({{ obj }}, ~, string filter); NULL: "<type_name>" */
+    bp_status (*str)(jinja_rt *rt, void *self, buf *out);
+    /* true when self equals other (for ==); NULL: identity */
+    bool (*eq)(const void *self, const jv *other);
+} jv_obj_ops;
+
+typedef struct jv_dict jv_dict;
+
+struct jv {
+    jv_type type;
+    bool tuple;             /* JV_LIST made as a tuple: prints as (a, b) */
+    bool safe;              /* a string marked safe (no effect: no autoescape) */
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct {
+            const char *p;  /* NUL-terminated; n excludes the NUL */
+            size_t n;
+        } s;
+        struct {
+            jv **items;
+            size_t n, cap;
+        } l;
+        jv_dict *d;
+        struct {
+            jv_fn fn;
+            void *data;
+            const char *name;
+        } fn;
+        struct {
+            const jv_obj_ops *ops;
+            void *self;
+        } obj;
+        struct {
+            struct jinja_macro *m;
+            void *closure;        /* the scope a nested macro or a caller sees */
+        } mac;
+        const char *undef_name;   /* JV_UNDEF: what was looked up (for messages) */
+    } u;
+};
+
+/* ---- values ---------------------------------------------------------------------------
+ * The constructors allocate in arena a (a render's, jinja_rt_arena(rt), or
+ * one of the host's); NULL on allocation failure. */
+jv *jv_none(arena *a);
+jv *jv_undef(arena *a, const char *name);
+jv *jv_bool(arena *a, bool b);
+jv *jv_int(arena *a, int64_t i);
+jv *jv_float(arena *a, double f);
+jv *jv_str(arena *a, const char *s, size_t n);
+jv *jv_strz(arena *a, const char *s);
+jv *jv_list(arena *a, size_t cap);
+jv *jv_dict_new(arena *a);
+jv *jv_func(arena *a, const char *name, jv_fn fn, void *data);
+jv *jv_obj(arena *a, const jv_obj_ops *ops, void *self);
+bool jv_list_push(arena *a, jv *list, jv *item);
+/* Set key (a copy of it is made) to v: replaces, or appends in order. */
+bool jv_dict_set(arena *a, jv *dict, const char *key, jv *v);
+jv *jv_dict_get(const jv *dict, const char *key);
+size_t jv_dict_len(const jv *dict);
+/* The i-th key and value, in insertion order. */
+const char *jv_dict_key(const jv *dict, size_t i);
+jv *jv_dict_val(const jv *dict, size_t i);
+bool jv_dict_del(jv *dict, const char *key);
+
+bool jv_truthy(const jv *v);
+/* str(v) as Python prints it (None, True, 1.0, ['a', 1], {'k': 'v'}). */
+bp_status jv_to_str(const jv *v, buf *out);
+/* repr(v): strings quoted. */
+bp_status jv_repr(const jv *v, buf *out);
+bool jv_equal(const jv *a, const jv *b);
+/* JSON text of v as Python's json.dumps writes it (ensure_ascii; indent 0:
+ * one line); false for values JSON has no form of. */
+bool jv_to_json(const jv *v, buf *out, int indent, bool sort_keys);
+
+/* ---- the environment (the host's side) -------------------------------------------- */
+
+typedef struct {
+    /* A name the template's scopes do not define: set *out (may be an
+     * undefined value) and return true; false: undefined. */
+    bool (*lookup)(void *ctx, jinja_rt *rt, const char *name, jv **out);
+    /* Extra filters (the host's first, then the built-ins): return false
+     * when the host has no such filter; else set *st (BP_OK with *out set,
+     * or a failure after jinja_fail). */
+    bool (*filter)(void *ctx, jinja_rt *rt, const char *name, jv *v, const jv_args *a,
+                   jv **out, bp_status *st);
     void *ctx;
-    /* The names lookup knows, for the message about an unknown one; NULL:
-     * dbt's (ref, source, config, ...). */
-    const char *known;
+    /* Block tags the host parses like macros ("test", "materialization",
+     * "docs", "snapshot"): NULL-terminated. */
+    const char *const *macro_tags;
 } jinja_env;
 
-/* Render template src (named file, for errors) into out. */
-bp_status jinja_render_text(const char *file, const char *src, size_t n, const jinja_env *env,
-                            buf *out, bp_err *err);
+/* ---- templates ------------------------------------------------------------------------ */
 
-/* Constructors, for callbacks. NULL on allocation failure. */
-jinja_val *jinja_none(jinja_render *r);
-jinja_val *jinja_bool(jinja_render *r, bool b);
-jinja_val *jinja_num(jinja_render *r, double v);
-jinja_val *jinja_str(jinja_render *r, const char *s, size_t n);
-jinja_val *jinja_dict(jinja_render *r, size_t n, const char *const *keys, jinja_val **vals);
+/* Parse src (named file, for messages). Only syntax errors fail here. */
+bp_status jinja_parse(const char *file, const char *src, size_t n, const jinja_env *env,
+                      jinja_tpl **out, bp_err *err);
+void jinja_tpl_free(jinja_tpl *t);
 
-/* Report a failure at the position of the call being evaluated. */
-bp_status jinja_error(jinja_render *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A macro of a template (or of a host macro tag: "test", "docs", ...). */
+typedef struct jinja_macro jinja_macro;
+size_t jinja_tpl_nmacros(const jinja_tpl *t);
+jinja_macro *jinja_tpl_macro(const jinja_tpl *t, size_t i);
+const char *jinja_macro_name(const jinja_macro *m);
+/* "macro", or the host tag it came from; the tag's extra argument
+ * (materialization's adapter='x') when given. */
+const char *jinja_macro_tag(const jinja_macro *m);
+const char *jinja_macro_tag_arg(const jinja_macro *m, const char *name);
+const char *jinja_macro_file(const jinja_macro *m);
+int jinja_macro_line(const jinja_macro *m);
+/* The raw text of a macro's body (docs blocks). */
+const char *jinja_macro_body(const jinja_macro *m, size_t *n);
 
-/* Truthiness and text form, as Jinja defines them. */
-bool jinja_truthy(const jinja_val *v);
-bp_status jinja_to_text(const jinja_val *v, buf *out);
+/* ---- rendering ------------------------------------------------------------------------ */
 
-/* A keyword argument by name, or positional argument i, or NULL. */
-const jinja_val *jinja_arg(const jinja_args *a, size_t i, const char *name);
+/* A render: an arena for its values, the environment, limits. */
+jinja_rt *jinja_rt_new(const jinja_env *env);
+void jinja_rt_free(jinja_rt *rt);
+arena *jinja_rt_arena(jinja_rt *rt);
+/* The host's per-render data (for its functions). */
+void jinja_rt_set_data(jinja_rt *rt, void *data);
+void *jinja_rt_data(jinja_rt *rt);
+/* Set a name in the render's outermost scope. */
+bool jinja_rt_set(jinja_rt *rt, const char *name, jv *v);
+
+/* Render template t into out. */
+bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err);
+/* Call a macro (or any callable value) with arguments; its result. */
+bp_status jinja_call(jinja_rt *rt, jv *fn, const jv_args *a, jv **out, bp_err *err);
+/* The macro as a value, callable in this render. */
+jv *jinja_macro_value(jinja_rt *rt, jinja_macro *m);
+
+/* Record a failure at the place being evaluated; returns BP_EINPUT. */
+bp_status jinja_fail(jinja_rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A macro's return(value): the macro call returns it instead of its text. */
+bp_status jinja_return(jinja_rt *rt, jv *v);
+
+/* Argument helpers: the i-th positional or the keyword `kw`; NULL when
+ * absent. */
+jv *jinja_arg(const jv_args *a, size_t i, const char *kw);
+
+/* Render a whole template from text at once (parse, render, free): for
+ * strings in YAML and the like. */
+bp_status jinja_render_string(const char *file, const char *src, size_t n, const jinja_env *env,
+                              void *data, buf *out, bp_err *err);
 
 #endif

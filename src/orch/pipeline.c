@@ -432,28 +432,27 @@ bool pl_reaches(const pl_pipeline *p, int a, int d)
 typedef struct {
     char *const *keys, *const *vals;
     int n;
+    const char *known;
 } when_ctx;
 
-static bool when_lookup(void *ctx, jinja_render *r, const char *name, jinja_val **out)
+/* The run variables; any other name is an error that names the known ones
+ * (a typo in a condition must not read as false). */
+static bool when_lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
 {
-    when_ctx *c = ctx;
+    (void)ctx;
+    when_ctx *c = jinja_rt_data(rt);
+    arena *a = jinja_rt_arena(rt);
     for (int i = 0; i < c->n; i++)
         if (!strcmp(c->keys[i], name)) {
             const char *v = c->vals[i];
-            if (!strcmp(v, "true") || !strcmp(v, "false"))
-                *out = jinja_bool(r, v[0] == 't');
-            else
-                *out = jinja_str(r, v, strlen(v));
+            *out = !strcmp(v, "true") || !strcmp(v, "false") ? jv_bool(a, v[0] == 't')
+                                                             : jv_strz(a, v);
             return *out != NULL;
         }
+    if (strcmp(name, "true") && strcmp(name, "false") && strcmp(name, "none"))
+        jinja_fail(rt, "unknown name '%s' in a when condition (the run variables: %s)", name,
+                   c->known);
     return false;
-}
-
-static bp_status when_call(void *ctx, jinja_render *r, const char *name, const jinja_args *a,
-                           jinja_val **out)
-{
-    (void)ctx, (void)a, (void)out;
-    return jinja_error(r, "unknown function '%s' in a when condition", name);
 }
 
 bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
@@ -463,14 +462,14 @@ bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
     bp_status st = BP_ENOMEM;
     if (buf_adds(&t, "{% if ") || buf_adds(&t, b->when) || buf_adds(&t, " %}1{% endif %}"))
         goto done;
-    when_ctx c = {keys, vals, n};
     for (int i = 0; i < n; i++)
         if ((i && buf_adds(&known, ", ")) || buf_adds(&known, keys[i]))
             goto done;
-    jinja_env env = {when_lookup, when_call, &c, known.p};
+    when_ctx c = {keys, vals, n, known.p ? known.p : ""};
+    static const jinja_env env = {when_lookup, NULL, NULL, NULL};
     char name[600];
     snprintf(name, sizeof name, "%s:%d: when of block '%s'", p->file, b->line, b->name);
-    st = jinja_render_text(name, t.p, t.len, &env, &res, err);
+    st = jinja_render_string(name, t.p, t.len, &env, &c, &res, err);
     *out = res.len > 0;
 done:
     if (st == BP_ENOMEM)

@@ -2,14 +2,9 @@
 #ifndef BP_WEB_ASSETS_H
 #define BP_WEB_ASSETS_H
 
-#include <stddef.h>
+#include "../core/embedded.h"
 
-typedef struct {
-    const char *url;   /* "/assets/app.js" */
-    const char *type;  /* Content-Type */
-    const unsigned char *data;
-    long len;
-} web_asset;
+typedef bp_embedded web_asset;
 
 extern const web_asset web_assets[];
 extern const int web_nassets;

@@ -10,7 +10,7 @@
 static const web_asset *find_asset(const char *url)
 {
     for (int i = 0; i < web_nassets; i++)
-        if (!strcmp(web_assets[i].url, url))
+        if (!strcmp(web_assets[i].name, url))
             return &web_assets[i];
     return NULL;
 }

@@ -1,7 +1,6 @@
 with __dbt__cte__eph_active as (
 
 select * from fx.stg_people where active
-
 )
 select 'duckdb' as engine, id, name,
     'hello' as greeting,
