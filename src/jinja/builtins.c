@@ -375,6 +375,14 @@ static bp_status f_length(jinja_rt *rt, jv *v, jv **out)
     case JV_LIST: n = (int64_t)v->u.l.n; break;
     case JV_DICT: n = (int64_t)jv_dict_len(v); break;
     case JV_UNDEF: n = 0; break;
+    case JV_OBJ: {
+        jv **items;
+        size_t k;
+        if (ev_iter(rt, v, &items, &k))
+            return BP_EINPUT;
+        n = (int64_t)k;
+        break;
+    }
     default:
         return jinja_fail(rt, "object of this type has no length");
     }
@@ -1876,7 +1884,7 @@ typedef struct {
 } gen_state;
 
 static jv *cycler_getattr(jinja_rt *rt, void *self, const char *name);
-static const jv_obj_ops cycler_ops = {"Cycler", cycler_getattr, NULL, NULL, NULL, NULL};
+static const jv_obj_ops cycler_ops = {"Cycler", cycler_getattr, NULL, NULL, NULL, NULL, NULL};
 
 static bp_status cycler_next(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -1931,7 +1939,7 @@ static bp_status joiner_call(jinja_rt *rt, void *self, const jv_args *a, jv **ou
     return BP_OK;
 }
 
-static const jv_obj_ops joiner_ops = {"Joiner", NULL, NULL, joiner_call, NULL, NULL};
+static const jv_obj_ops joiner_ops = {"Joiner", NULL, NULL, joiner_call, NULL, NULL, NULL};
 
 static bp_status g_joiner(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {

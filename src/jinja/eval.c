@@ -165,6 +165,22 @@ static jv *lookup_from(jinja_rt *rt, scope *sc, const char *name)
 
 jv *ev_lookup(jinja_rt *rt, const char *name) { return lookup_from(rt, rt->root, name); }
 
+const jinja_tpl *jinja_rt_current_tpl(jinja_rt *rt)
+{
+    for (frame *f = rt->fr; f; f = f->up)
+        if (f->macro && f->macro->tpl)
+            return f->macro->tpl;
+    return rt->tpl;
+}
+
+const char *jinja_rt_macro_name(jinja_rt *rt)
+{
+    for (frame *f = rt->fr; f; f = f->up)
+        if (f->macro && strcmp(f->macro->name, "caller") != 0)
+            return f->macro->name;
+    return NULL;
+}
+
 static const char *undef_name(const jv *v) { return v->u.undef_name ? v->u.undef_name : "value"; }
 
 bp_status ev_str(jinja_rt *rt, const jv *v, buf *out)
@@ -401,6 +417,10 @@ bp_status ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n)
         *n = cnt;
         return BP_OK;
     }
+    case JV_OBJ:
+        if (v->u.obj.ops->iter)
+            return v->u.obj.ops->iter(rt, v->u.obj.self, items, n);
+        return jinja_fail(rt, "'%s' object is not iterable", v->u.obj.ops->type_name);
     case JV_UNDEF: /* iterates as empty, as Jinja's Undefined does */
         *items = NULL;
         *n = 0;
@@ -1096,7 +1116,7 @@ typedef struct {
 
 static jv *loop_getattr(jinja_rt *rt, void *self, const char *name);
 static bp_status loop_call(jinja_rt *rt, void *self, const jv_args *a, jv **out);
-static const jv_obj_ops loop_ops = {"LoopContext", loop_getattr, NULL, loop_call, NULL, NULL};
+static const jv_obj_ops loop_ops = {"LoopContext", loop_getattr, NULL, loop_call, NULL, NULL, NULL};
 
 static bp_status loop_cycle(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -1431,15 +1451,18 @@ bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err)
 {
     bp_err *saved = rt->err;
     const char *file = rt->file;
+    const jinja_tpl *tpl = rt->tpl;
     rt->err = err;
     rt->failed = false;
     rt->file = t->file;
+    rt->tpl = t;
     rt->loop_ctl = CTL_NONE;
     bp_status st = ev_render(rt, t->body, out);
     if (rt->loop_ctl == CTL_RETURN) /* return() at the top: the text so far stands */
         rt->loop_ctl = CTL_NONE;
     rt->err = saved;
     rt->file = file;
+    rt->tpl = tpl;
     if (st != BP_OK && err && !err->msg[0])
         bp_fail(err, st, "%s: rendering failed", t->file);
     return st;

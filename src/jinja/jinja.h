@@ -75,6 +75,8 @@ typedef struct {
     bp_status (*str)(jinja_rt *rt, void *self, buf *out);
     /* true when self equals other (for ==); NULL: identity */
     bool (*eq)(const void *self, const jv *other);
+    /* its items for loops and filters; NULL: not iterable */
+    bp_status (*iter)(jinja_rt *rt, void *self, jv ***items, size_t *n);
 } jv_obj_ops;
 
 typedef struct jv_dict jv_dict;
@@ -184,6 +186,11 @@ const char *jinja_macro_file(const jinja_macro *m);
 int jinja_macro_line(const jinja_macro *m);
 /* The raw text of a macro's body (docs blocks). */
 const char *jinja_macro_body(const jinja_macro *m, size_t *n);
+/* The template a macro was parsed from. */
+const jinja_tpl *jinja_macro_tpl(const jinja_macro *m);
+/* The host's tag on a template (dbt: the package it belongs to). */
+void jinja_tpl_set_data(jinja_tpl *t, void *data);
+void *jinja_tpl_data(const jinja_tpl *t);
 
 /* ---- rendering ------------------------------------------------------------------------ */
 
@@ -196,6 +203,11 @@ void jinja_rt_set_data(jinja_rt *rt, void *data);
 void *jinja_rt_data(jinja_rt *rt);
 /* Set a name in the render's outermost scope. */
 bool jinja_rt_set(jinja_rt *rt, const char *name, jv *v);
+/* The template whose code runs now: the innermost macro's, else the one
+ * being rendered (NULL outside a render). */
+const jinja_tpl *jinja_rt_current_tpl(jinja_rt *rt);
+/* Is the innermost macro running (other than call blocks) named name? */
+const char *jinja_rt_macro_name(jinja_rt *rt);
 
 /* Render template t into out. */
 bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err);

@@ -111,6 +111,7 @@ struct jnode {
 
 struct jinja_tpl {
     arena mem;
+    void *data;               /* the host's */
     const char *file;
     char *src;                /* a copy of the source */
     size_t n;
@@ -153,6 +154,7 @@ struct jinja_rt {
     /* loop control: set by break/continue, cleared by the loop */
     int loop_ctl;             /* 0, 1 break, 2 continue */
     const jv *macro_value_cache;
+    const jinja_tpl *tpl;     /* the template being rendered */
 };
 
 /* value.c */

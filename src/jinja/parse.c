@@ -1855,3 +1855,7 @@ const char *jinja_macro_body(const jinja_macro *m, size_t *n)
     *n = m->raw_n;
     return m->raw ? m->raw : "";
 }
+
+const jinja_tpl *jinja_macro_tpl(const jinja_macro *m) { return m->tpl; }
+void jinja_tpl_set_data(jinja_tpl *t, void *data) { t->data = data; }
+void *jinja_tpl_data(const jinja_tpl *t) { return t->data; }
