@@ -30,7 +30,7 @@ LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src
              src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
              src/orch/*.c src/web/*.c src/aws/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o $(BUILD)/gen/dbt_macros.o
 
 # The front end, embedded into the binary: our page, script and styles, and
 # the chart library from npm (web/package-lock.json, fetched by deps.sh).
@@ -84,6 +84,16 @@ $(BUILD)/gen/assets.c: $(BUILD)/tools/embed $(foreach a,$(ASSETS),$(word 2,$(sub
 	$(BUILD)/tools/embed $@ $(addprefix /assets/,$(ASSETS))
 
 $(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
+
+# dbt's own macros, written here in Jinja (src/dbt/macros), built in
+DBT_MACROS := $(sort $(wildcard src/dbt/macros/*.sql))
+$(BUILD)/gen/dbt_macros.c: $(BUILD)/tools/embed $(DBT_MACROS)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $@ -t dbt_builtin_macros -i dbt/builtin.h \
+	  $(foreach f,$(DBT_MACROS),$(notdir $(f))=$(f))
+
+$(BUILD)/gen/dbt_macros.o: $(BUILD)/gen/dbt_macros.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
 
 # fault injection for the tests: an LD_PRELOAD library (tests/fault)

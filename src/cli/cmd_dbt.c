@@ -8,7 +8,11 @@
 #include "../orch/meta.h"
 #include "cli.h"
 
-static const char *const commands[] = {"build", "run", "test", "seed", "compile", "ls"};
+static const char *const commands[] = {"build", "run", "test", "seed", "snapshot", "compile",
+                                       "ls", "list", "parse", "docs", "run-operation", "deps",
+                                       "debug", "clean"};
+#define COMMAND_LIST "build, run, test, seed, snapshot, compile, ls, parse, docs generate, " \
+                     "run-operation, deps, debug, clean"
 
 /* Collect the words after a selection flag until the next flag, as dbt
  * takes `--select a b`. */
@@ -27,20 +31,33 @@ static const char *words(cli_args *a, buf *b)
 int cmd_dbt(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error("dbt", "which dbt command? (build, run, test, seed, compile, ls)");
+        return cli_usage_error("dbt", "which dbt command? (" COMMAND_LIST ")");
     const char *cmd = argv[1];
     bool known = false;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         known = known || !strcmp(cmd, commands[i]);
     if (!known)
-        return cli_usage_error("dbt", "unknown dbt command '%s' (build, run, test, seed, "
-                               "compile, ls)", cmd);
+        return cli_usage_error("dbt", "unknown dbt command '%s' (" COMMAND_LIST ")", cmd);
     cli_args a;
     cli_wh wf;
-    cli_args_init(&a, "dbt", argc - 1, argv + 1);
-    cli_wh_defaults(&wf);
     dbt_opts o = {0};
-    o.command = cmd;
+    int first = 1;
+    /* docs generate, run-operation MACRO: a word after the command */
+    if (!strcmp(cmd, "docs")) {
+        if (argc < 3 || strcmp(argv[2], "generate") != 0)
+            return cli_usage_error("dbt", "docs takes generate (docs serve is the web UI: "
+                                   "bookpipe serve)");
+        o.docs_command = "generate";
+        first = 2;
+    } else if (!strcmp(cmd, "run-operation")) {
+        if (argc < 3 || argv[2][0] == '-')
+            return cli_usage_error("dbt", "run-operation takes the name of a macro");
+        o.macro = argv[2];
+        first = 2;
+    }
+    cli_args_init(&a, "dbt", argc - first, argv + first);
+    cli_wh_defaults(&wf);
+    o.command = !strcmp(cmd, "list") ? "ls" : cmd;
     /* as dbt: the project in the current folder; else the bundled one */
     static char bundled[4200];
     struct stat sb;
@@ -66,8 +83,14 @@ int cmd_dbt(int argc, char **argv)
             o.exclude = words(&a, &exc);
         } else if (cli_flag(&a, "--vars", true)) {
             o.vars = a.val;
+        } else if (cli_flag(&a, "--args", true)) {
+            o.macro_args = a.val;
         } else if (cli_flag(&a, "--full-refresh", false)) {
             o.full_refresh = true;
+        } else if (cli_flag(&a, "--store-failures", false)) {
+            o.store_failures = true;
+        } else if (cli_flag(&a, "--fail-fast", false) || cli_flag(&a, "-x", false)) {
+            o.fail_fast = true;
         } else if (cli_flag(&a, "--threads", true)) {
             cli_int(&a, 1, 64, &threads);
         } else if (cli_flag(&a, "--quiet", false) || cli_flag(&a, "-q", false)) {
@@ -85,7 +108,9 @@ int cmd_dbt(int argc, char **argv)
     }
     o.threads = (int)threads;
     /* a command that writes makes the pipeline's "up to date" untrue */
-    if (strcmp(cmd, "compile") && strcmp(cmd, "ls") && strcmp(cmd, "test"))
+    if (strcmp(cmd, "compile") && strcmp(cmd, "ls") && strcmp(cmd, "list") &&
+        strcmp(cmd, "test") && strcmp(cmd, "parse") && strcmp(cmd, "docs") &&
+        strcmp(cmd, "deps") && strcmp(cmd, "debug") && strcmp(cmd, "clean"))
         o.before = meta_forget_fingerprints_cb;
     o.target = target_given ? wf.target : NULL;
     /* without a profile, --target names bookpipe's warehouse target */

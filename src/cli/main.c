@@ -185,21 +185,46 @@ static const char gen_usage[] =
     "\n" CLI_EXIT_HELP;
 
 static const char dbt_usage[] =
-    "usage: bookpipe dbt <build|run|test|seed|compile|ls> [options]\n"
+    "usage: bookpipe dbt <command> [options]\n"
     "\n"
-    "Run a dbt project without Python: models (.sql with the Jinja subset dbt\n"
-    "projects use), seeds, schema and singular tests, on the warehouse.\n"
-    "Writes target/manifest.json and target/run_results.json as dbt does.\n"
+    "Run a dbt project without Python, as dbt-core with dbt-duckdb or dbt-postgres\n"
+    "would: models, seeds, snapshots, tests, macros and packages (dbt_packages/).\n"
+    "\n"
+    "Commands:\n"
+    "  build               seeds, models, snapshots and tests, in DAG order\n"
+    "  run | seed | snapshot | test   one kind of node\n"
+    "  compile             render every node's SQL into target/compiled/\n"
+    "  ls (list)           the selected nodes; parse: write target/manifest.json\n"
+    "  docs generate       manifest.json and catalog.json (columns from the warehouse)\n"
+    "  run-operation M     call macro M (--args '{key: value}')\n"
+    "  deps                link local: packages into dbt_packages/ (hub and git\n"
+    "                      packages need the network: put a copy there yourself)\n"
+    "  debug               check the project, the profile and the connection\n"
+    "  clean               remove the project's clean-targets\n"
+    "\n"
+    "Supported: Jinja as dbt uses it (for, macro, call, set blocks, filters, tests,\n"
+    "whitespace control), macros from macro-paths and packages, adapter.dispatch,\n"
+    "dbt's cross-database macros, run_query/statement, adapter and api objects,\n"
+    "generic tests of any package with severity/warn_if/error_if/where/limit/\n"
+    "store_failures, hooks, on-run-start/end, generate_schema_name/alias/database\n"
+    "overrides, seeds with dbt's type inference, snapshots (timestamp and check),\n"
+    "materialized view, table, incremental (append, delete+insert, merge) and\n"
+    "ephemeral. Not supported, with a message when met: Python models, custom\n"
+    "materializations, unit tests, source freshness, hub/git packages offline.\n"
     "\n"
     "  --project-dir DIR   the dbt project (default: the current folder when it holds\n"
     "                      dbt_project.yml, else the bundled project/)\n"
-    "  --profiles-dir DIR  where profiles.yml is (default: the project, then ~/.dbt);\n"
-    "                      without a profile, bookpipe's --warehouse and --schema are used\n"
+    "  --profiles-dir DIR  where profiles.yml is (default: $DBT_PROFILES_DIR, the\n"
+    "                      project, then ~/.dbt); without a profile, bookpipe's\n"
+    "                      --warehouse and --schema are used\n"
     "  -t, --target NAME   the profile's output to use\n"
     "  -s, --select SEL    nodes to run: names, +x, x+, N+x, tag:, path:, ... (dbt syntax)\n"
     "  --exclude SEL       nodes to leave out\n"
     "  --vars YAML         variables, e.g. '{min_reviews: 5}'\n"
+    "  --args YAML         run-operation: the macro's arguments\n"
     "  --full-refresh      rebuild incremental models and seeds from scratch\n"
+    "  --store-failures    keep every failing test's rows in a table\n"
+    "  -x, --fail-fast     stop at the first failure\n"
     "  --threads N         nodes run at once (default: the profile's, else 2)\n"
     "  -q, --quiet         no per-node lines\n"
     "  --warehouse FILE    DuckDB warehouse when the project has no profile\n"
@@ -237,7 +262,8 @@ const cli_cmd cli_commands[] = {
      ingest_usage},
     {"query", cmd_query, "run SQL against the warehouse", query_usage},
     {"gen", cmd_gen, "generate a Book-Crossing-shaped dataset", gen_usage},
-    {"dbt", cmd_dbt, "run a dbt project: build, run, test, seed, compile, ls", dbt_usage},
+    {"dbt", cmd_dbt, "run a dbt project: build, run, test, seed, snapshot, compile, docs...",
+     dbt_usage},
     {"lake", cmd_lake, "show the published lake run, or remove old runs (gc)", lake_usage},
     {"version", cmd_version, "print the version", version_usage},
     {NULL, NULL, NULL, NULL},

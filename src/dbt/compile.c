@@ -1,264 +1,124 @@
-/* compile.c: rendering models and tests: the Jinja functions dbt offers
- * (ref, source, config, var, env_var, is_incremental, target, this), the
- * ephemeral CTEs, and the SQL of the generic tests. */
+/* compile.c: rendering with dbt's context: the parse pass (refs, sources
+ * and config() calls), each node's SQL when it runs (ephemeral models
+ * injected as CTEs, generic tests through their test macros and dbt's
+ * test wrapper), hooks, the naming macros and strings in YAML. */
 #include <ctype.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../jinja/jinja.h"
 #include "dbt_int.h"
-
-typedef struct {
-    project *p;
-    int node;          /* the node being rendered, or -1 */
-    bool parse;        /* parse pass: record edges and config() */
-    bool incremental;  /* what is_incremental() answers */
-    bp_err *err;
-} cctx;
 
 #define RA(rt) jinja_rt_arena(rt)
 
-/* ---- YAML values as Jinja values ------------------------------------------------ */
+/* ---- rendering ------------------------------------------------------------------------- */
 
-static jv *from_yml(arena *a, const yml_node *v)
-{
-    if (!v || yml_is_null(v))
-        return jv_none(a);
-    if (v->kind == YML_SCALAR) {
-        if (!v->quoted) {
-            char *end;
-            long long i = strtoll(v->str, &end, 10);
-            if (*v->str && !*end)
-                return jv_int(a, i);
-            double d = strtod(v->str, &end);
-            if (*v->str && !*end)
-                return jv_float(a, d);
-            if (!strcmp(v->str, "true") || !strcmp(v->str, "True"))
-                return jv_bool(a, true);
-            if (!strcmp(v->str, "false") || !strcmp(v->str, "False"))
-                return jv_bool(a, false);
-        }
-        return jv_strz(a, v->str);
-    }
-    jv *out = v->kind == YML_MAP ? jv_dict_new(a) : jv_list(a, v->n);
-    for (size_t i = 0; out && i < v->n; i++) {
-        jv *x = from_yml(a, v->items[i]);
-        if (!x || !(v->kind == YML_MAP ? jv_dict_set(a, out, v->keys[i], x)
-                                       : jv_list_push(a, out, x)))
-            return NULL;
-    }
-    return out;
-}
-
-/* ---- the functions ------------------------------------------------------------------ */
-
-static const char *str_arg(const jv_args *a, size_t i, const char *kw)
-{
-    const jv *v = jinja_arg(a, i, kw);
-    return v && v->type == JV_STR ? v->u.s.p : NULL;
-}
-
-static bp_status out_str(jinja_rt *rt, jv **out, const char *s)
-{
-    *out = jv_strz(RA(rt), s);
-    return *out ? BP_OK : jinja_fail(rt, "out of memory");
-}
-
-static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
-{
-    cctx *c = data;
-    const char *name = a->npos == 2 ? str_arg(a, 1, NULL) : str_arg(a, 0, NULL);
-    if (!name)
-        return jinja_fail(rt, "ref() takes the name of a model or seed");
-    project *p = c->p;
-    int k = proj_find(p, NT_MODEL, name);
-    if (k < 0)
-        k = proj_find(p, NT_SEED, name);
-    if (k < 0)
-        return jinja_fail(rt, "ref('%s'): no model or seed named '%s' in this project", name,
-                          name);
-    if (c->node >= 0 && c->node != k && proj_add_dep(p, c->node, k, c->err) != BP_OK)
-        return jinja_fail(rt, "out of memory");
-    return out_str(rt, out, p->nodes[k].relation ? p->nodes[k].relation : name);
-}
-
-static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
-{
-    cctx *c = data;
-    const char *s = str_arg(a, 0, "source_name"), *t = str_arg(a, 1, "table_name");
-    if (!s || !t)
-        return jinja_fail(rt, "source() takes a source name and a table name");
-    char key[512];
-    snprintf(key, sizeof key, "%s.%s", s, t);
-    int k = proj_find(c->p, NT_SOURCE, key);
-    if (k < 0)
-        return jinja_fail(rt, "source('%s', '%s') is not defined in any properties file", s, t);
-    if (c->node >= 0 && proj_add_dep(c->p, c->node, k, c->err) != BP_OK)
-        return jinja_fail(rt, "out of memory");
-    return out_str(rt, out, c->p->nodes[k].relation);
-}
-
-static bp_status fn_config(jinja_rt *rt, void *data, const jv_args *a, jv **out)
-{
-    cctx *c = data;
-    if (c->parse && c->node >= 0) {
-        node_config *cfg = &c->p->nodes[c->node].cfg;
-        for (size_t i = 0; i < a->nkw; i++) {
-            const char *k = a->kw_names[i];
-            const jv *v = a->kw[i];
-            const char *s = v->type == JV_STR ? proj_str(c->p, v->u.s.p, v->u.s.n) : NULL;
-            if (!strcmp(k, "materialized") && s)
-                cfg->materialized = s;
-            else if (!strcmp(k, "schema"))
-                cfg->schema = s;
-            else if (!strcmp(k, "unique_key"))
-                cfg->unique_key = s;
-            else if (!strcmp(k, "severity") && s)
-                cfg->severity = s;
-            else if (!strcmp(k, "where"))
-                cfg->where = s;
-            else if (!strcmp(k, "enabled"))
-                cfg->enabled = jv_truthy(v);
-            else if (!strcmp(k, "tags")) {
-                if (s && cfg->ntags < 16)
-                    cfg->tags[cfg->ntags++] = s;
-                for (size_t t = 0; v->type == JV_LIST && t < v->u.l.n && cfg->ntags < 16; t++)
-                    if (v->u.l.items[t]->type == JV_STR)
-                        cfg->tags[cfg->ntags++] = proj_str(c->p, v->u.l.items[t]->u.s.p,
-                                                           v->u.l.items[t]->u.s.n);
-            }
-        }
-    }
-    return out_str(rt, out, "");
-}
-
-static bp_status fn_var(jinja_rt *rt, void *data, const jv_args *a, jv **out)
-{
-    cctx *c = data;
-    const char *name = str_arg(a, 0, NULL);
-    if (!name)
-        return jinja_fail(rt, "var() takes a variable name");
-    const yml_node *v = yml_get(c->p->cli_vars, name);
-    if (!v)
-        v = yml_get(c->p->vars, name);
-    if (v) {
-        *out = from_yml(RA(rt), v);
-        return *out ? BP_OK : jinja_fail(rt, "out of memory");
-    }
-    jv *d = jinja_arg(a, 1, "default");
-    if (!d)
-        return jinja_fail(rt, "Required var '%s' not found in config (give it in "
-                          "dbt_project.yml vars: or with --vars)", name);
-    *out = d;
-    return BP_OK;
-}
-
-static bp_status fn_env_var(jinja_rt *rt, void *data, const jv_args *a, jv **out)
-{
-    (void)data;
-    const char *name = str_arg(a, 0, NULL);
-    if (!name)
-        return jinja_fail(rt, "env_var() takes a variable name");
-    const char *v = getenv(name);
-    if (v)
-        return out_str(rt, out, v);
-    jv *d = jinja_arg(a, 1, "default");
-    if (!d)
-        return jinja_fail(rt, "Env var required but not provided: '%s'", name);
-    *out = d;
-    return BP_OK;
-}
-
-static bp_status fn_is_incremental(jinja_rt *rt, void *data, const jv_args *a, jv **out)
-{
-    (void)a;
-    *out = jv_bool(RA(rt), ((cctx *)data)->incremental);
-    return *out ? BP_OK : jinja_fail(rt, "out of memory");
-}
-
-static jv *target_dict(jinja_rt *rt, const project *p)
-{
-    arena *a = RA(rt);
-    jv *d = jv_dict_new(a);
-    const char *keys[] = {"name", "type", "schema", "database", "profile_name"};
-    const char *vals[] = {p->target_name, p->target_type, p->target_schema, p->target_db, p->name};
-    for (int i = 0; d && i < 5; i++)
-        if (!jv_dict_set(a, d, keys[i], jv_strz(a, vals[i] ? vals[i] : "")))
-            return NULL;
-    if (d && !jv_dict_set(a, d, "threads", jv_int(a, p->threads)))
-        return NULL;
-    return d;
-}
-
-static bool lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
-{
-    (void)ctx;
-    cctx *c = jinja_rt_data(rt);
-    project *p = c->p;
-    arena *a = RA(rt);
-    static const struct {
-        const char *name;
-        jv_fn fn;
-    } fns[] = {{"ref", fn_ref}, {"source", fn_source}, {"config", fn_config}, {"var", fn_var},
-               {"env_var", fn_env_var}, {"is_incremental", fn_is_incremental}};
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if (!strcmp(name, fns[i].name))
-            return (*out = jv_func(a, fns[i].name, fns[i].fn, c)) != NULL;
-    if (!strcmp(name, "target"))
-        return (*out = target_dict(rt, p)) != NULL;
-    if (!strcmp(name, "this") && c->node >= 0) {
-        const char *rel = p->nodes[c->node].relation ? p->nodes[c->node].relation
-                                                     : p->nodes[c->node].name;
-        return (*out = jv_strz(a, rel)) != NULL;
-    }
-    if (!strcmp(name, "execute"))
-        return (*out = jv_bool(a, !c->parse)) != NULL;
-    return false;
-}
-
-static const jinja_env dbt_env = {lookup, NULL, NULL, NULL};
-
-/* Render text (or a node's parsed template, when tpl is given). */
-static bp_status render_tpl(project *p, int node, const jinja_tpl *tpl, bool parse,
-                            bool incremental, buf *out, bp_err *err)
-{
-    cctx c = {p, node, parse, incremental, err};
-    jinja_rt *rt = jinja_rt_new(&dbt_env);
-    if (!rt)
-        return bp_fail(err, BP_ENOMEM, "out of memory");
-    jinja_rt_set_data(rt, &c);
-    bp_status st = jinja_render(rt, tpl, out, err);
-    jinja_rt_free(rt);
-    return st;
-}
-
-static bp_status render(project *p, int node, const char *file, const char *text, size_t n,
-                        bool parse, bool incremental, buf *out, bp_err *err)
-{
-    jinja_tpl *t;
-    bp_status st = jinja_parse(file, text, n, &dbt_env, &t, err);
-    if (st != BP_OK)
-        return st;
-    st = render_tpl(p, node, t, parse, incremental, out, err);
-    jinja_tpl_free(t);
-    return st;
-}
-
-/* A node's template, parsed once (the parse pass; renders share it). */
+/* A node's template, parsed once (renders share it). */
 static bp_status node_tpl(project *p, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
-    if (n->tpl)
+    if (n->tpl || n->block)
         return BP_OK;
-    return jinja_parse(n->file, n->raw, n->raw_n, &dbt_env, &n->tpl, err);
+    bp_status st = jinja_parse(n->file, n->raw, n->raw_n, &dbt_env, &n->tpl, err);
+    if (st == BP_OK)
+        jinja_tpl_set_data(n->tpl, n->pkg);
+    return st;
+}
+
+/* Render node i's own SQL in rt (a snapshot: its block's body). */
+static bp_status render_node(jinja_rt *rt, project *p, int i, buf *out, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    if (n->block) {
+        jv *v, *m = jinja_macro_value(rt, n->block);
+        jv_args none = {0};
+        if (!m)
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+        bp_status st = jinja_call(rt, m, &none, &v, err);
+        return st == BP_OK ? jv_to_str(v, out) : st;
+    }
+    return jinja_render(rt, n->tpl, out, err);
+}
+
+static bp_status with_rt(project *p, int node, bool parse, wh *w, bp_err *err, jinja_rt **rt,
+                         cctx *c)
+{
+    *rt = ctx_new(c, p, node, parse, w, err);
+    return *rt ? BP_OK : BP_ENOMEM;
 }
 
 bp_status compile_string(project *p, const char *what, const char *text, buf *out, int child,
                          bp_err *err)
 {
-    return render(p, child, what, text, strlen(text), false, false, out, err);
+    jinja_tpl *t;
+    bp_status st = jinja_parse(what, text, strlen(text), &dbt_env, &t, err);
+    if (st != BP_OK)
+        return st;
+    cctx c;
+    jinja_rt *rt;
+    if ((st = with_rt(p, child, !p->parsed, NULL, err, &rt, &c)) == BP_OK) {
+        st = jinja_render(rt, t, out, err);
+        jinja_rt_free(rt);
+    }
+    jinja_tpl_free(t);
+    return st;
+}
+
+/* Render text natively in rt; the value copied into rt's arena (so it
+ * outlives the template). */
+static bp_status native_in(jinja_rt *rt, const char *what, const char *text, jv **out,
+                           bp_err *err)
+{
+    jinja_tpl *t;
+    bp_status st = jinja_parse(what, text, strlen(text), &dbt_env, &t, err);
+    if (st != BP_OK)
+        return st;
+    jv *v;
+    st = jinja_render_native(rt, t, &v, err);
+    if (st == BP_OK && !(*out = jv_copy(RA(rt), v)))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    jinja_tpl_free(t);
+    return st;
+}
+
+bp_status compile_native(project *p, const char *what, const char *text, int child, arena *a,
+                         jv **out, bp_err *err)
+{
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = with_rt(p, child, !p->parsed, NULL, err, &rt, &c);
+    if (st != BP_OK)
+        return st;
+    jv *v;
+    if ((st = native_in(rt, what, text, &v, err)) == BP_OK && !(*out = jv_copy(a, v)))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    jinja_rt_free(rt);
+    return st;
+}
+
+/* ---- the parse pass ----------------------------------------------------------------------- */
+
+static bool renders(const node *n)
+{
+    return (n->raw || n->block) && !n->python &&
+           (n->type == NT_MODEL || n->type == NT_ANALYSIS || n->type == NT_SNAPSHOT ||
+            (n->type == NT_TEST && !n->test_kind));
+}
+
+/* A failure while rendering is the node's (it fails when it runs, its
+ * descendants are skipped); a syntax error, a ref() or source() to
+ * nothing are the project's, as in dbt. */
+static bp_status keep_failure(project *p, int i, const cctx *c, bp_status st, bp_err *e,
+                              bp_err *err)
+{
+    if (st == BP_OK)
+        return BP_OK;
+    if (st == BP_ENOMEM || c->fatal)
+        return bp_fail(err, st, "%s", e->msg);
+    snprintf(p->nodes[i].parse_error, sizeof p->nodes[i].parse_error, "%s", e->msg);
+    return BP_OK;
 }
 
 bp_status compile_parse(project *p, bp_err *err)
@@ -267,22 +127,207 @@ bp_status compile_parse(project *p, bp_err *err)
     bp_status st = BP_OK;
     for (int i = 0; i < p->nnodes && st == BP_OK; i++) {
         node *n = &p->nodes[i];
-        if (!n->raw || (n->type != NT_MODEL && n->type != NT_TEST))
+        if (!renders(n))
             continue;
+        if ((st = node_tpl(p, i, err)) != BP_OK)
+            break;
         buf_reset(&out);
-        if ((st = node_tpl(p, i, err)) == BP_OK)
-            st = render_tpl(p, i, n->tpl, true, false, &out, err);
+        cctx c;
+        jinja_rt *rt;
+        bp_err e = {0};
+        if ((st = with_rt(p, i, true, NULL, err, &rt, &c)) != BP_OK)
+            break;
+        c.err = &e;
+        bp_status rs = render_node(rt, p, i, &out, &e);
+        jinja_rt_free(rt);
+        st = keep_failure(p, i, &c, rs, &e, err);
     }
     buf_free(&out);
     return st;
 }
 
-/* ---- ephemeral models: CTEs -------------------------------------------------------------- */
+/* ---- generic tests: arguments ------------------------------------------------------------ */
 
-static bool is_ephemeral(const node *n)
+/* dbt wraps an argument that looks like a call in {{ }} (to: ref('x')) */
+static bool looks_like_func(const char *s)
 {
-    return n->type == NT_MODEL && strcmp(n->cfg.materialized, "ephemeral") == 0;
+    static const char *const fns[] = {"env_var", "ref", "var", "source", "doc"};
+    while (isspace((unsigned char)*s))
+        s++;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        size_t n = strlen(fns[i]);
+        if (strncmp(s, fns[i], n) != 0)
+            continue;
+        const char *q = s + n;
+        while (isspace((unsigned char)*q))
+            q++;
+        if (*q != '(')
+            continue;
+        const char *e = s + strlen(s);
+        while (e > q && isspace((unsigned char)e[-1]))
+            e--;
+        return e > q + 2 && e[-1] == ')';
+    }
+    return false;
 }
+
+static bp_status render_arg(jinja_rt *rt, const char *what, jv *v, bool is_column, jv **out,
+                            bp_err *err)
+{
+    arena *a = RA(rt);
+    if (v->type == JV_STR && !is_column) {
+        const char *s = v->u.s.p;
+        buf b = {0};
+        if (looks_like_func(s)) {
+            buf_printf(&b, "{{ %s }}", s);
+            s = b.p;
+        }
+        bp_status st = BP_OK;
+        if (s && (strstr(s, "{{") || strstr(s, "{%")))
+            st = native_in(rt, what, s, out, err);
+        else
+            *out = v;
+        buf_free(&b);
+        return st;
+    }
+    if (v->type == JV_LIST) {
+        jv *l = jv_list(a, v->u.l.n);
+        if (!l)
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+        l->tuple = v->tuple;
+        for (size_t i = 0; i < v->u.l.n; i++) {
+            jv *x;
+            if (render_arg(rt, what, v->u.l.items[i], false, &x, err) != BP_OK)
+                return BP_EINPUT;
+            if (!jv_list_push(a, l, x))
+                return bp_fail(err, BP_ENOMEM, "out of memory");
+        }
+        *out = l;
+        return BP_OK;
+    }
+    if (v->type == JV_DICT) {
+        jv *d = jv_dict_new(a);
+        for (size_t i = 0; d && i < jv_dict_len(v); i++) {
+            jv *x;
+            if (render_arg(rt, what, jv_dict_val(v, i), false, &x, err) != BP_OK)
+                return BP_EINPUT;
+            if (!jv_dict_set(a, d, jv_dict_key(v, i), x))
+                return bp_fail(err, BP_ENOMEM, "out of memory");
+        }
+        *out = d;
+        return d ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    *out = v;
+    return BP_OK;
+}
+
+bp_status compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    arena *a = RA(rt);
+    jv *d = jv_dict_new(a);
+    if (!d)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    for (size_t k = 0; n->test_kwargs && k < jv_dict_len(n->test_kwargs); k++) {
+        const char *key = jv_dict_key(n->test_kwargs, k);
+        jv *x;
+        if (render_arg(rt, n->file, jv_dict_val(n->test_kwargs, k),
+                       !strcmp(key, "column_name"), &x, err) != BP_OK)
+            return BP_EINPUT;
+        if (!jv_dict_set(a, d, key, x))
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    *out = d;
+    return BP_OK;
+}
+
+/* Call the test's macro with its arguments in rt. */
+static bp_status call_test_macro(jinja_rt *rt, project *p, int i, jv **res, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    jv *kw;
+    bp_status st = compile_test_kwargs(rt, p, i, &kw, err);
+    if (st != BP_OK)
+        return st;
+    size_t nk = jv_dict_len(kw);
+    arena *a = RA(rt);
+    jv_args args = {0, nk, NULL, arena_alloc(a, (nk ? nk : 1) * sizeof(char *)),
+                    arena_alloc(a, (nk ? nk : 1) * sizeof(jv *))};
+    jv *m = jinja_macro_value(rt, n->test_macro);
+    if (!args.kw_names || !args.kw || !m)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    for (size_t k = 0; k < nk; k++) {
+        args.kw_names[k] = jv_dict_key(kw, k);
+        args.kw[k] = jv_dict_val(kw, k);
+    }
+    return jinja_call(rt, m, &args, res, err);
+}
+
+bp_status compile_test_refs(project *p, int i, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    /* a package's test may call config() (dbt_utils sets fail_calc so):
+     * dbt renders it while parsing; dbt's own tests do not, so they are
+     * left for when they run (a project of thousands of tests parses fast) */
+    bool own = n->test_macro && jinja_macro_tpl(n->test_macro) &&
+               jinja_tpl_data(jinja_macro_tpl(n->test_macro)) &&
+               ((dbt_pkg *)jinja_tpl_data(jinja_macro_tpl(n->test_macro)))->internal;
+    bool any = n->test_macro && !own;
+    /* arguments that may ref() need a render too (not `model`: its edge is known) */
+    for (size_t k = 0; n->test_kwargs && k < jv_dict_len(n->test_kwargs) && !any; k++) {
+        const jv *v = jv_dict_val(n->test_kwargs, k);
+        const char *key = jv_dict_key(n->test_kwargs, k);
+        any = strcmp(key, "model") && strcmp(key, "column_name") &&
+              (v->type != JV_STR || looks_like_func(v->u.s.p) || strstr(v->u.s.p, "{{") ||
+               strstr(v->u.s.p, "{%"));
+    }
+    if (!any)
+        return BP_OK;
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = with_rt(p, i, true, NULL, err, &rt, &c);
+    if (st != BP_OK)
+        return st;
+    bp_err e = {0};
+    c.err = &e;
+    jv *res;
+    if (n->test_macro)
+        st = call_test_macro(rt, p, i, &res, &e);
+    else
+        st = compile_test_kwargs(rt, p, i, &res, &e);
+    jinja_rt_free(rt);
+    return keep_failure(p, i, &c, st, &e, err);
+}
+
+bp_status compile_ref_expr(project *p, int i, const char *expr, bp_err *err)
+{
+    buf b = {0};
+    if (buf_printf(&b, "{{ %s }}", expr) != BP_OK)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = with_rt(p, i, true, NULL, err, &rt, &c);
+    if (st == BP_OK) {
+        bp_err e = {0};
+        c.err = &e;
+        jv *v;
+        st = native_in(rt, p->nodes[i].file, b.p, &v, &e);
+        jinja_rt_free(rt);
+        st = keep_failure(p, i, &c, st, &e, err);
+    }
+    buf_free(&b);
+    return st;
+}
+
+/* The SQL of a generic test: its macro called with its arguments. */
+static bp_status generic_test_sql(jinja_rt *rt, project *p, int i, buf *sql, bp_err *err)
+{
+    jv *res;
+    bp_status st = call_test_macro(rt, p, i, &res, err);
+    return st == BP_OK ? jv_to_str(res, sql) : st;
+}
+
+/* ---- ephemeral models: CTEs -------------------------------------------------------------- */
 
 /* Ephemeral ancestors reachable through ephemeral nodes, parents first. */
 static void collect_ephemeral(const project *p, int i, int *list, int *n, int max)
@@ -290,7 +335,7 @@ static void collect_ephemeral(const project *p, int i, int *list, int *n, int ma
     const node *nd = &p->nodes[i];
     for (int k = 0; k < nd->ndeps; k++) {
         int d = nd->deps[k];
-        if (!is_ephemeral(&p->nodes[d]))
+        if (!node_is_ephemeral(&p->nodes[d]))
             continue;
         bool seen = false;
         for (int j = 0; j < *n && !seen; j++)
@@ -322,7 +367,7 @@ static const char *skip_sql_space(const char *s)
 }
 
 /* Put the CTEs of the ephemeral ancestors of node i in front of sql. */
-static bp_status inject_ctes(project *p, int i, buf *sql, bp_err *err)
+static bp_status inject_ctes(project *p, int i, wh *w, buf *sql, bp_err *err)
 {
     int list[256], n = 0;
     collect_ephemeral(p, i, list, &n, 256);
@@ -333,9 +378,17 @@ static bp_status inject_ctes(project *p, int i, buf *sql, bp_err *err)
     for (int k = 0; k < n && st == BP_OK; k++) {
         node *e = &p->nodes[list[k]];
         buf_reset(&body);
-        st = node_tpl(p, list[k], err);
-        if (st == BP_OK)
-            st = render_tpl(p, list[k], e->tpl, false, false, &body, err);
+        if (e->parse_error[0]) {
+            st = bp_fail(err, BP_EINPUT, "%s", e->parse_error);
+            break;
+        }
+        cctx c;
+        jinja_rt *rt;
+        if ((st = node_tpl(p, list[k], err)) == BP_OK &&
+            (st = with_rt(p, list[k], false, w, err, &rt, &c)) == BP_OK) {
+            st = render_node(rt, p, list[k], &body, err);
+            jinja_rt_free(rt);
+        }
         if (st == BP_OK && buf_printf(&ctes, "%s__dbt__cte__%s as (\n%s\n)", k ? ", " : "",
                                       e->name, body.p ? body.p : ""))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
@@ -363,126 +416,267 @@ static bp_status inject_ctes(project *p, int i, buf *sql, bp_err *err)
     return st;
 }
 
-/* ---- generic tests -------------------------------------------------------------------- */
+/* ---- a node's SQL ------------------------------------------------------------------------ */
 
-static bp_status generic_test_sql(project *p, node *t, buf *sql, bp_err *err)
+/* dbt's test wrapper: failures, should_warn, should_error */
+static bp_status wrap_test(const node *n, const char *main_sql, buf *out)
 {
-    node *m = &p->nodes[t->attached];
-    buf rel = {0};
-    bp_status st = BP_OK;
-    if (t->cfg.where)
-        buf_printf(&rel, "(select * from %s where %s) dbt_subquery", m->relation, t->cfg.where);
-    else
-        buf_adds(&rel, m->relation);
-    const char *R = rel.p, *C = t->column;
-    if (!strcmp(t->test_kind, "not_null")) {
-        buf_printf(sql, "select *\nfrom %s\nwhere %s is null", R, C);
-    } else if (!strcmp(t->test_kind, "unique")) {
-        buf_printf(sql, "select %s as unique_field, count(*) as n_records\nfrom %s\n"
-                   "where %s is not null\ngroup by %s\nhaving count(*) > 1", C, R, C, C);
-    } else if (!strcmp(t->test_kind, "accepted_values")) {
-        const yml_node *vals = yml_get(t->test_args, "values");
-        bool quote = yml_bool(yml_get(t->test_args, "quote"), true);
-        if (!vals || vals->kind != YML_SEQ || vals->n == 0) {
-            st = bp_fail(err, BP_EINPUT, "%s: accepted_values on %s.%s needs a list of values",
-                         t->file, m->name, C);
-            goto done;
-        }
-        buf_printf(sql, "with all_values as (\n  select %s as value_field, count(*) as n_records\n"
-                   "  from %s\n  group by %s\n)\nselect *\nfrom all_values\n"
-                   "where value_field not in (", C, R, C);
-        for (size_t i = 0; i < vals->n; i++) {
-            const char *v = vals->items[i]->kind == YML_SCALAR ? vals->items[i]->str : "";
-            if (i)
-                buf_adds(sql, ", ");
-            if (quote)
-                buf_add_sqlstr(sql, v);
-            else
-                buf_adds(sql, v);
-        }
-        buf_adds(sql, ")");
-    } else { /* relationships */
-        const char *to = yml_get_str(t->test_args, "to", NULL);
-        const char *field = yml_get_str(t->test_args, "field", NULL);
-        if (!to || !field) {
-            st = bp_fail(err, BP_EINPUT, "%s: relationships on %s.%s needs to: and field:",
-                         t->file, m->name, C);
-            goto done;
-        }
-        buf target = {0}, expr = {0};
-        int self = (int)(t - p->nodes);
-        buf_printf(&expr, "{{ %s }}", to); /* `to:` is an expression, as dbt reads it */
-        st = render(p, self, t->file, expr.p, expr.len, false, false, &target, err);
-        buf_free(&expr);
-        if (st != BP_OK)
-            goto done;
-        buf_printf(sql, "with child as (\n  select %s as from_field\n  from %s\n"
-                   "  where %s is not null\n),\nparent as (\n  select %s as to_field\n  from %s\n)\n"
-                   "select from_field\nfrom child\nleft join parent\n"
-                   "  on child.from_field = parent.to_field\nwhere parent.to_field is null",
-                   C, R, C, field, target.p ? target.p : "");
-        buf_free(&target);
-    }
-done:
-    buf_free(&rel);
-    return st;
+    const char *calc = n->cfg.fail_calc ? n->cfg.fail_calc : "count(*)";
+    const char *w = n->cfg.warn_if ? n->cfg.warn_if : "!= 0";
+    const char *e = n->cfg.error_if ? n->cfg.error_if : "!= 0";
+    bp_status st = buf_printf(out, "select\n      %s as failures,\n      %s %s as should_warn,\n"
+                              "      %s %s as should_error\n    from (\n      %s\n", calc, calc,
+                              w, calc, e, main_sql);
+    if (st == BP_OK && n->cfg.limit >= 0)
+        st = buf_printf(out, "      limit %lld\n", n->cfg.limit);
+    return st == BP_OK ? buf_adds(out, "    ) dbt_internal_test") : st;
 }
 
-/* Record the edges of relationships tests (their `to:` is Jinja). */
-bp_status compile_test_edges(project *p, bp_err *err)
+static bp_status set_text(char **dst, buf *b, bp_err *err)
 {
-    buf out = {0};
-    bp_status st = BP_OK;
-    for (int i = 0; i < p->nnodes && st == BP_OK; i++) {
-        node *t = &p->nodes[i];
-        const char *to = t->test_kind && !strcmp(t->test_kind, "relationships")
-                             ? yml_get_str(t->test_args, "to", NULL) : NULL;
-        if (!to)
-            continue;
-        buf expr = {0};
-        buf_reset(&out);
-        buf_printf(&expr, "{{ %s }}", to);
-        st = render(p, i, t->file, expr.p, expr.len, true, false, &out, err);
-        buf_free(&expr);
-    }
-    buf_free(&out);
-    return st;
+    free(*dst);
+    *dst = b->p ? b->p : calloc(1, 1);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return *dst ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }
 
-bp_status compile_node(project *p, int i, bool incremental_ready, bp_err *err)
+bp_status compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err)
 {
     node *n = &p->nodes[i];
-    buf sql = {0};
-    bp_status st = BP_OK;
-    if (n->type == NT_MODEL || (n->type == NT_TEST && !n->test_kind)) {
-        bool inc = incremental_ready && !strcmp(n->cfg.materialized, "incremental") &&
-                   !p->opts.full_refresh;
-        st = node_tpl(p, i, err);
-        if (st == BP_OK)
-            st = render_tpl(p, i, n->tpl, false, inc, &sql, err);
-    } else if (n->type == NT_TEST) {
-        st = generic_test_sql(p, n, &sql, err);
-    } else {
+    if (n->parse_error[0])
+        return bp_fail(err, BP_EINPUT, "%s", n->parse_error);
+    if (n->python)
+        return bp_fail(err, BP_EINPUT, "%s: Python models are not supported by bookpipe (it "
+                       "runs SQL models); rewrite it in SQL, or disable it with "
+                       "config: {enabled: false}", n->file);
+    if (n->type != NT_MODEL && n->type != NT_TEST && n->type != NT_SNAPSHOT &&
+        n->type != NT_ANALYSIS)
         return BP_OK;
+    buf sql = {0};
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = with_rt(p, i, false, w, err, &rt, &c);
+    if (st != BP_OK)
+        return st;
+    c.incremental = incremental_ready && n->cfg.materialized &&
+                    !strcmp(n->cfg.materialized, "incremental") &&
+                    !(n->cfg.full_refresh >= 0 ? n->cfg.full_refresh : p->opts.full_refresh);
+    if (n->type == NT_TEST && n->test_kind)
+        st = generic_test_sql(rt, p, i, &sql, err);
+    else if ((st = node_tpl(p, i, err)) == BP_OK)
+        st = render_node(rt, p, i, &sql, err);
+    jinja_rt_free(rt);
+    if (st == BP_OK)
+        st = inject_ctes(p, i, w, &sql, err);
+    if (st == BP_OK && n->type == NT_TEST) {
+        buf wrapped = {0};
+        if (wrap_test(n, sql.p ? sql.p : "", &wrapped) != BP_OK)
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+        else
+            st = set_text(&n->test_sql, &sql, err);
+        buf_free(&sql);
+        sql = wrapped;
     }
     if (st == BP_OK)
-        st = inject_ctes(p, i, &sql, err);
-    if (st == BP_OK && n->type == NT_TEST) {
-        buf w = {0};
-        if (buf_printf(&w, "select count(*) as failures, count(*) != 0 as should_warn, "
-                       "count(*) != 0 as should_error\nfrom (\n%s\n) dbt_internal_test",
-                       sql.p ? sql.p : ""))
-            st = bp_fail(err, BP_ENOMEM, "out of memory");
-        buf_free(&sql);
-        sql = w;
-    }
-    if (st == BP_OK) {
-        free(n->compiled);
-        n->compiled = sql.p ? sql.p : calloc(1, 1);
-        sql.p = NULL;
-        if (!n->compiled)
-            st = bp_fail(err, BP_ENOMEM, "out of memory");
-    }
+        st = set_text(&n->compiled, &sql, err);
     buf_free(&sql);
     return st;
+}
+
+/* ---- hooks ------------------------------------------------------------------------------- */
+
+static bool blank(const char *s)
+{
+    s = skip_sql_space(s);
+    while (*s == ';')
+        s = skip_sql_space(s + 1);
+    return *s == 0;
+}
+
+bp_status compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    jv *hooks = cfg_get(n, kind);
+    if (!hooks || hooks->type == JV_NONE)
+        return BP_OK;
+    jv one = *hooks;
+    jv *items[1] = {&one};
+    jv **list = hooks->type == JV_LIST ? hooks->u.l.items : items;
+    size_t count = hooks->type == JV_LIST ? hooks->u.l.n : 1;
+    bp_status st = BP_OK;
+    for (size_t k = 0; k < count && st == BP_OK; k++) {
+        const jv *h = list[k];
+        if (h->type == JV_DICT) /* {sql: ..., transaction: ...} */
+            h = jv_dict_get(h, "sql");
+        if (!h || h->type != JV_STR)
+            continue;
+        buf sql = {0};
+        cctx c;
+        jinja_rt *rt;
+        jinja_tpl *t;
+        char what[600];
+        snprintf(what, sizeof what, "%s (%s)", n->file, kind);
+        if ((st = jinja_parse(what, h->u.s.p, h->u.s.n, &dbt_env, &t, err)) != BP_OK)
+            break;
+        if ((st = with_rt(p, i, false, w, err, &rt, &c)) == BP_OK) {
+            st = jinja_render(rt, t, &sql, err);
+            jinja_rt_free(rt);
+        }
+        jinja_tpl_free(t);
+        if (st == BP_OK && !blank(sql.p ? sql.p : ""))
+            st = wh_exec(w, sql.p, err);
+        if (st != BP_OK)
+            bp_err_prefix(err, "%s", kind);
+        buf_free(&sql);
+    }
+    return st;
+}
+
+bp_status compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
+                             buf *out, jv *extra, bp_err *err)
+{
+    jinja_macro *m = macro_lookup(p, node >= 0 ? p->nodes[node].pkg : &p->pkgs[0], name);
+    if (!m) {
+        const char *dot = strchr(name, '.');
+        if (dot) {
+            char pkg[256];
+            snprintf(pkg, sizeof pkg, "%.*s", (int)(dot - name), name);
+            m = macro_in(pkg_find(p, pkg), dot + 1);
+        }
+    }
+    if (!m)
+        return bp_fail(err, BP_EUSAGE, "no macro named '%s' in the project, its packages or "
+                       "dbt's own", name);
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = with_rt(p, node, false, w, err, &rt, &c);
+    if (st != BP_OK)
+        return st;
+    c.extra = extra;
+    jv *fn = jinja_macro_value(rt, m), *res;
+    jv_args none = {0};
+    st = fn ? jinja_call(rt, fn, a ? a : &none, &res, err) : bp_fail(err, BP_ENOMEM, "out of memory");
+    if (st == BP_OK && out)
+        st = jv_to_str(res, out);
+    jinja_rt_free(rt);
+    return st;
+}
+
+/* ---- names: generate_schema_name, generate_alias_name, generate_database_name ------------ */
+
+static void trim(buf *b)
+{
+    size_t s = 0;
+    while (s < b->len && isspace((unsigned char)b->p[s]))
+        s++;
+    while (b->len > s && isspace((unsigned char)b->p[b->len - 1]))
+        b->len--;
+    memmove(b->p, b->p + s, b->len - s);
+    b->len -= s;
+    b->p[b->len] = 0;
+}
+
+/* Call a naming macro of the root project: name(custom, node). */
+static bp_status naming_macro(project *p, int i, const char *macro, const char *custom,
+                              const char **out, bp_err *err)
+{
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = with_rt(p, i, false, NULL, err, &rt, &c);
+    if (st != BP_OK)
+        return st;
+    arena *a = RA(rt);
+    jv *args[2] = {custom ? jv_strz(a, custom) : jv_none(a), ctx_model_dict(p, i)};
+    jv *fn = jinja_macro_value(rt, macro_lookup(p, &p->pkgs[0], macro)), *res;
+    jv_args ja = {2, 0, args, NULL, NULL};
+    buf b = {0};
+    if (!fn || !args[0] || !args[1])
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    else if ((st = jinja_call(rt, fn, &ja, &res, err)) == BP_OK)
+        st = jv_to_str(res, &b);
+    jinja_rt_free(rt);
+    if (st == BP_OK) {
+        if (b.p)
+            trim(&b);
+        *out = proj_str(p, b.p ? b.p : "", b.len);
+        if (!*out)
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+    } else {
+        bp_err_prefix(err, "%s (for %s)", macro, p->nodes[i].name);
+    }
+    buf_free(&b);
+    return st;
+}
+
+static const char *trimmed(project *p, const char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return proj_str(p, s, n);
+}
+
+bp_status compile_names(project *p, int i, bp_err *err)
+{
+    node *n = &p->nodes[i];
+    const char *custom_schema = n->cfg.schema;
+    if (n->type == NT_TEST && !custom_schema)
+        custom_schema = "dbt_test__audit";
+    /* a snapshot's target_schema is used as written (dbt's legacy rule) */
+    const char *tschema = n->type == NT_SNAPSHOT ? cfg_str(n, "target_schema") : NULL;
+    const char *tdb = n->type == NT_SNAPSHOT ? cfg_str(n, "target_database") : NULL;
+    if (tschema)
+        n->schema = tschema;
+    else if (p->override_schema) {
+        if (naming_macro(p, i, "generate_schema_name", custom_schema, &n->schema, err) != BP_OK)
+            return BP_EINPUT;
+    } else {
+        n->schema = custom_schema ? proj_strf(p, "%s_%s", p->target_schema,
+                                              trimmed(p, custom_schema))
+                                  : p->target_schema;
+    }
+    if (tdb)
+        n->database = tdb;
+    else if (p->override_database) {
+        if (naming_macro(p, i, "generate_database_name", n->cfg.database, &n->database, err) !=
+            BP_OK)
+            return BP_EINPUT;
+    } else {
+        n->database = n->cfg.database ? trimmed(p, n->cfg.database) : p->target_db;
+    }
+    if (p->override_alias && n->type != NT_TEST) {
+        if (naming_macro(p, i, "generate_alias_name", n->cfg.alias, &n->identifier, err) != BP_OK)
+            return BP_EINPUT;
+    } else if (n->cfg.alias) {
+        n->identifier = trimmed(p, n->cfg.alias);
+    } else if (!n->identifier && n->version) { /* dbt's alias for versions: name_v2 */
+        char *a = (char *)proj_strf(p, "%s_v%s", n->name, n->version);
+        for (char *c = a; c && *c; c++)
+            if (*c == '.')
+                *c = '_';
+        n->identifier = a;
+    } else if (!n->identifier) {
+        n->identifier = n->name;
+    }
+    if (!n->schema || !n->database || !n->identifier)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    if (node_is_ephemeral(n)) {
+        n->relation = proj_strf(p, "__dbt__cte__%s", n->name);
+        return n->relation ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    dbt_rel r = {.database = n->database, .schema = n->schema, .identifier = n->identifier,
+                 .inc_db = true, .inc_schema = true, .inc_ident = true,
+                 .q_db = true, .q_schema = true, .q_ident = true};
+    buf rel = {0};
+    if (rel_render(p, &r, &rel) != BP_OK)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    n->relation = proj_str(p, rel.p ? rel.p : "", rel.len);
+    buf_free(&rel);
+    pthread_mutex_lock(&p->mu);
+    n->model_dict = NULL; /* its names changed: built again when asked */
+    pthread_mutex_unlock(&p->mu);
+    return n->relation ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }

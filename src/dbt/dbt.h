@@ -1,10 +1,13 @@
 /* dbt.h: a dbt-compatible project runner (no Python).
  *
- * Reads dbt_project.yml, profiles.yml, models (.sql + Jinja subset),
- * properties YAML (sources, models, columns, tests), seeds and singular
+ * Reads dbt_project.yml (its Jinja rendered), profiles.yml, packages in
+ * dbt_packages/, macros (the project's, the packages', dbt's own), models
+ * (SQL + Jinja), properties YAML (sources, models, seeds, snapshots,
+ * columns, generic tests of any package), seeds, snapshots and singular
  * tests; builds the DAG; compiles; and runs seeds, models (view, table,
- * incremental, ephemeral) and tests on the warehouse, the way `dbt build`
- * does. Writes target/manifest.json and target/run_results.json. */
+ * incremental, ephemeral), snapshots and tests on the warehouse with their
+ * hooks, the way dbt-core does. Writes target/manifest.json,
+ * run_results.json and (docs generate) catalog.json. */
 #ifndef BP_DBT_H
 #define BP_DBT_H
 
@@ -16,7 +19,8 @@
 #include "../wh/wh.h"
 
 typedef struct {
-    const char *command;       /* build, run, test, seed, compile, ls */
+    const char *command;       /* build, run, test, seed, snapshot, compile, ls, parse,
+                                  deps, run-operation, debug, docs */
     const char *project_dir;   /* default "." */
     const char *profiles_dir;  /* NULL: project dir, then ~/.dbt */
     const char *target;        /* profile target name, NULL for the default */
@@ -24,6 +28,11 @@ typedef struct {
     const char *exclude;
     const char *vars;          /* YAML mapping text from --vars */
     bool full_refresh;
+    bool store_failures;       /* --store-failures */
+    bool fail_fast;            /* --fail-fast: stop at the first failure */
+    const char *macro;         /* run-operation: the macro */
+    const char *macro_args;    /* run-operation --args: a YAML mapping */
+    const char *docs_command;  /* docs: generate */
     int threads;               /* 0: the profile's, else 2 */
     /* Used when the project has no profile: bookpipe's own warehouse. */
     const char *wh_target;     /* duckdb (default) or postgres */

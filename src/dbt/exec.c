@@ -1,34 +1,55 @@
-/* exec.c: running the selected nodes: seeds, models (view, table,
- * incremental; ephemeral ones are inlined), tests; in DAG order over
- * --threads connections, skipping the descendants of failures, with dbt's
- * console lines and its target/ artifacts. */
-#include <ctype.h>
-#include <errno.h>
-#include <jansson.h>
+/* exec.c: running a command over the selected nodes: the run set, the
+ * order (each node waits for its parents and, in build, for the tests of
+ * its parents, as dbt's add_test_edges has it), --threads workers,
+ * skipping the descendants of failures, on-run-start / on-run-end hooks,
+ * dbt's console lines and the target/ artifacts.
+ *
+ * Scheduling is linear in nodes + edges: every node counts what it waits
+ * for, finished nodes release their waiters, ready nodes come off a heap
+ * in topological order. */
 #include <stdarg.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 
-#include "../core/fs.h"
-#include "../csv/csv.h"
-#include "../extract/src.h"
 #include "dbt_int.h"
 
 typedef struct {
+    int *v;
+    int n, cap;
+} ivec;
+
+static bool ivec_push(ivec *a, int x)
+{
+    if (a->n == a->cap) {
+        int cap = a->cap ? a->cap * 2 : 4;
+        int *n = realloc(a->v, (size_t)cap * sizeof *n);
+        if (!n)
+            return false;
+        a->v = n;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return true;
+}
+
+typedef struct {
     project *p;
-    wh *main;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int *order;           /* run set, in a topological order */
     int norder;
-    int started, finished, next_index;
-    bool *running, *done;
-    int *index_of;        /* "N of M" numbers, by start */
+    int *pos;             /* node -> position in order, -1 when not in the run */
+    int *count;           /* what each node still waits for */
+    bool *blocked;        /* an upstream failure: skip when its turn comes */
+    ivec *waiters;        /* who waits for each node */
+    int *heap;            /* ready nodes, by position */
+    int nheap;
+    int finished, next_index;
+    bool stop;            /* --fail-fast saw a failure */
     double t0;
     struct timeval started_at;
 } runner;
@@ -48,15 +69,17 @@ static void stamp(char *out, size_t n)
     strftime(out, n, "%H:%M:%S", &tm);
 }
 
+static FILE *console(const project *p) { return p->opts.out ? p->opts.out : stdout; }
+
 /* "12:00:01  3 of 14 START sql view model s.x .......... [RUN]" */
 static void line(runner *r, int idx, const char *what, const char *status)
 {
     if (r->p->opts.quiet)
         return;
-    char ts[16], head[512];
+    char ts[16], head[768];
     stamp(ts, sizeof ts);
     int n = snprintf(head, sizeof head, "%d of %d %s ", idx, r->norder, what);
-    FILE *f = r->p->opts.out ? r->p->opts.out : stdout;
+    FILE *f = console(r->p);
     fprintf(f, "%s  %s", ts, head);
     for (int k = n; k < 72; k++)
         fputc('.', f);
@@ -64,517 +87,258 @@ static void line(runner *r, int idx, const char *what, const char *status)
     fflush(f);
 }
 
-static const char *kind_label(const node *n, char *buf, size_t bn)
+static const char *kind_label(const node *n, char *b, size_t bn)
 {
     if (n->type == NT_SEED)
-        snprintf(buf, bn, "seed file %s", n->relation);
+        snprintf(b, bn, "seed file %s", n->relation);
     else if (n->type == NT_TEST)
-        snprintf(buf, bn, "test %s", n->name);
+        snprintf(b, bn, "test %s", n->name);
+    else if (n->type == NT_SNAPSHOT)
+        snprintf(b, bn, "snapshot %s", n->relation);
     else
-        snprintf(buf, bn, "sql %s model %s", n->cfg.materialized, n->relation);
-    return buf;
+        snprintf(b, bn, "sql %s model %s", n->cfg.materialized, n->relation);
+    return b;
 }
 
-/* ---- SQL helpers ------------------------------------------------------------------ */
+static const char *type_word(const node *n) { return node_type_name(n->type); }
 
-static bp_status exec_sql(wh *w, const char *sql, bp_err *err) { return wh_exec(w, sql, err); }
+/* ---- the run set and its edges ------------------------------------------------------- */
 
-static bp_status execf(wh *w, bp_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bp_status execf(wh *w, bp_err *err, const char *fmt, ...)
+static bool wanted(const project *p, const node *n)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return bp_fail(err, BP_ENOMEM, "out of memory");
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    bp_status st = exec_sql(w, s, err);
-    free(s);
-    return st;
+    const char *c = p->opts.command;
+    if (!n->selected || !n->cfg.enabled)
+        return false;
+    if (node_is_ephemeral(n) && strcmp(c, "compile") != 0)
+        return false;
+    if (!strcmp(c, "build"))
+        return n->type == NT_MODEL || n->type == NT_SEED || n->type == NT_SNAPSHOT ||
+               n->type == NT_TEST;
+    if (!strcmp(c, "run"))
+        return n->type == NT_MODEL;
+    if (!strcmp(c, "compile") || !strcmp(c, "docs"))
+        return n->type == NT_MODEL || n->type == NT_TEST || n->type == NT_SNAPSHOT ||
+               n->type == NT_ANALYSIS;
+    if (!strcmp(c, "test"))
+        return n->type == NT_TEST;
+    if (!strcmp(c, "seed"))
+        return n->type == NT_SEED;
+    if (!strcmp(c, "snapshot"))
+        return n->type == NT_SNAPSHOT;
+    return false;
 }
 
-struct kind_ctx {
-    char type[32];
-};
-
-static int take_kind(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
-{
-    (void)cols;
-    struct kind_ctx *k = ctx;
-    if (vals && nc && vals[0])
-        snprintf(k->type, sizeof k->type, "%s", vals[0]);
-    return 1;
-}
-
-/* 'BASE TABLE', 'VIEW' or "" for what schema.name is now. */
-static bp_status relation_kind(wh *w, const char *schema, const char *name, char *out,
-                               size_t n, bp_err *err)
-{
-    buf sql = {0};
-    struct kind_ctx k = {""};
-    bp_status st = BP_ENOMEM;
-    if (!buf_adds(&sql, "SELECT table_type FROM information_schema.tables WHERE table_schema = ") &&
-        !buf_add_sqlstr(&sql, schema) && !buf_adds(&sql, " AND table_name = ") &&
-        !buf_add_sqlstr(&sql, name))
-        st = wh_query(w, sql.p, take_kind, &k, err);
-    else
-        bp_fail(err, st, "out of memory");
-    buf_free(&sql);
-    snprintf(out, n, "%s", k.type);
-    return st;
-}
-
-static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_err *err)
-{
-    char kind[32];
-    if (relation_kind(w, schema, name, kind, sizeof kind, err) != BP_OK)
-        return BP_EWH;
-    buf q = {0};
-    if (!*kind)
-        return BP_OK;
-    buf_adds(&q, strcmp(kind, "VIEW") == 0 ? "DROP VIEW " : "DROP TABLE ");
-    buf_add_ident(&q, schema);
-    buf_addc(&q, '.');
-    buf_add_ident(&q, name);
-    buf_adds(&q, w->ops->drop_cascade); /* PostgreSQL: dependent views go too, as in dbt */
-    bp_status st = exec_sql(w, q.p, err);
-    buf_free(&q);
-    return st;
-}
-
-static const char *ident_of(project *p, const char *schema, const char *name)
-{
-    buf b = {0};
-    buf_add_ident(&b, schema);
-    buf_addc(&b, '.');
-    buf_add_ident(&b, name);
-    const char *s = proj_str(p, b.p ? b.p : "", b.len);
-    buf_free(&b);
-    return s;
-}
-
-static bp_status ensure_schema(wh *w, const char *schema, bp_err *err)
-{
-    buf q = {0};
-    buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ");
-    buf_add_ident(&q, schema);
-    bp_status st = exec_sql(w, q.p, err);
-    buf_free(&q);
-    return st;
-}
-
-/* ---- models ------------------------------------------------------------------------- */
-
-/* Build into name__dbt_tmp and swap it in, in one transaction: readers
- * see the old relation or the new one, never none. */
-static bp_status build_swap(runner *r, wh *w, node *n, bool view, bp_err *err)
+/* Topological order of the run set (iterative, parents first). */
+static bp_status topo(runner *r, bp_err *err)
 {
     project *p = r->p;
-    const char *tmpname = proj_strf(p, "%s__dbt_tmp", n->name);
-    const char *tmp = ident_of(p, n->schema, tmpname);
-    bp_status st;
-    if ((st = wh_begin(w, err)) != BP_OK)
-        return st;
-    if ((st = drop_relation(w, n->schema, tmpname, err)) == BP_OK &&
-        (st = execf(w, err, "CREATE %s %s AS (\n%s\n)", view ? "VIEW" : "TABLE", tmp,
-                    n->compiled)) == BP_OK &&
-        (st = drop_relation(w, n->schema, n->name, err)) == BP_OK) {
-        buf q = {0};
-        buf_printf(&q, "ALTER %s %s RENAME TO ", view ? "VIEW" : "TABLE", tmp);
-        buf_add_ident(&q, n->name);
-        st = exec_sql(w, q.p, err);
-        buf_free(&q);
-    }
-    if (st == BP_OK)
-        return wh_commit(w, err);
-    wh_rollback(w);
-    return st;
-}
-
-struct cols_ctx {
-    buf *out;
-    int n;
-};
-
-static int take_col(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
-{
-    (void)cols;
-    struct cols_ctx *c = ctx;
-    if (!vals || !nc || !vals[0])
-        return 0;
-    if (c->n++)
-        buf_adds(c->out, ", ");
-    buf_add_ident(c->out, vals[0]);
-    return 0;
-}
-
-static bp_status incremental(runner *r, wh *w, node *n, bp_err *err)
-{
-    project *p = r->p;
-    const char *tmpname = proj_strf(p, "%s__dbt_tmp", n->name);
-    buf cols = {0}, q = {0};
-    bp_status st;
-    if ((st = wh_begin(w, err)) != BP_OK)
-        return st;
-    buf_adds(&q, "SELECT column_name FROM information_schema.columns WHERE table_schema = ");
-    buf_add_sqlstr(&q, n->schema);
-    buf_adds(&q, " AND table_name = ");
-    buf_add_sqlstr(&q, n->name);
-    buf_adds(&q, " ORDER BY ordinal_position");
-    struct cols_ctx cc = {&cols, 0};
-    if ((st = wh_query(w, q.p, take_col, &cc, err)) != BP_OK)
-        goto fail;
-    buf_reset(&q);
-    buf_adds(&q, "CREATE TEMPORARY TABLE ");
-    buf_add_ident(&q, tmpname);
-    buf_printf(&q, " AS (\n%s\n)", n->compiled);
-    if ((st = exec_sql(w, q.p, err)) != BP_OK)
-        goto fail;
-    if (n->cfg.unique_key) {
-        buf_reset(&q);
-        buf_printf(&q, "DELETE FROM %s WHERE (%s) IN (SELECT DISTINCT %s FROM ", n->relation,
-                   n->cfg.unique_key, n->cfg.unique_key);
-        buf_add_ident(&q, tmpname);
-        buf_addc(&q, ')');
-        if ((st = exec_sql(w, q.p, err)) != BP_OK)
-            goto fail;
-    }
-    buf_reset(&q);
-    buf_printf(&q, "INSERT INTO %s (%s) SELECT %s FROM ", n->relation, cols.p, cols.p);
-    buf_add_ident(&q, tmpname);
-    if ((st = exec_sql(w, q.p, err)) != BP_OK)
-        goto fail;
-    buf_reset(&q);
-    buf_adds(&q, "DROP TABLE ");
-    buf_add_ident(&q, tmpname);
-    if ((st = exec_sql(w, q.p, err)) != BP_OK)
-        goto fail;
-    buf_free(&q);
-    buf_free(&cols);
-    return wh_commit(w, err);
-fail:
-    wh_rollback(w);
-    buf_free(&q);
-    buf_free(&cols);
-    return st;
-}
-
-static bp_status run_model(runner *r, wh *w, int i, bp_err *err)
-{
-    project *p = r->p;
-    node *n = &p->nodes[i];
-    bp_status st = ensure_schema(w, n->schema, err);
-    if (st != BP_OK)
-        return st;
-    const char *m = n->cfg.materialized;
-    bool inc = false;
-    if (!strcmp(m, "incremental") && !p->opts.full_refresh) {
-        char kind[32];
-        if ((st = relation_kind(w, n->schema, n->name, kind, sizeof kind, err)) != BP_OK)
-            return st;
-        inc = strcmp(kind, "BASE TABLE") == 0;
-    }
-    if ((st = compile_node(p, i, inc, err)) != BP_OK)
-        return st;
-    if (inc)
-        return incremental(r, w, n, err);
-    return build_swap(r, w, n, !strcmp(m, "view"), err);
-}
-
-/* ---- seeds ------------------------------------------------------------------------- */
-
-typedef struct {
-    char **cells;   /* rows * ncols, NULL for empty */
-    size_t rows, ncols, cap;
-    char *names[256];
-} seed_data;
-
-static void seed_free(seed_data *s)
-{
-    for (size_t i = 0; i < s->rows * s->ncols; i++)
-        free(s->cells[i]);
-    free(s->cells);
-    for (size_t c = 0; c < s->ncols; c++)
-        free(s->names[c]);
-}
-
-static bp_status read_seed(node *n, seed_data *s, bp_err *err)
-{
-    src_set set;
-    memset(&set, 0, sizeof set);
-    set.file[0].found = true;
-    snprintf(set.file[0].name, sizeof set.file[0].name, "%s", n->file);
-    snprintf(set.file[0].label, sizeof set.file[0].label, "%s", n->path);
-    src_stream *in = NULL;
-    csv_reader *r = NULL;
-    bp_status st = src_open(&set, SRC_BOOKS, &in, err);
-    if (st != BP_OK)
-        return st;
-    r = csv_new(in, (csv_dialect){',', false});
-    if (!r) {
-        src_close(in);
+    char *state = calloc((size_t)p->nnodes + 1, 1);
+    int *stack = malloc(((size_t)p->nnodes + 1) * sizeof *stack);
+    int *next = calloc((size_t)p->nnodes + 1, sizeof *next);
+    if (!state || !stack || !next) {
+        free(state);
+        free(stack);
+        free(next);
         return bp_fail(err, BP_ENOMEM, "out of memory");
     }
-    int got;
-    bool header = true;
-    while ((got = csv_next(r, err)) > 0) {
-        size_t nf = csv_nfields(r);
-        if (header) {
-            if (nf > 256) {
-                st = bp_fail(err, BP_EINPUT, "%s: more than 256 columns", n->file);
-                break;
-            }
-            for (size_t c = 0; c < nf; c++) {
-                csv_cell cell = csv_field(r, c);
-                s->names[c] = strndup(cell.p, cell.len);
-            }
-            s->ncols = nf;
-            header = false;
+    for (int s = 0; s < p->nnodes; s++) {
+        if (state[s])
             continue;
-        }
-        if (nf != s->ncols) {
-            st = bp_fail(err, BP_EINPUT, "%s: line %llu has %zu fields, the header %zu", n->file,
-                         (unsigned long long)csv_line(r), nf, s->ncols);
-            break;
-        }
-        if ((s->rows + 1) * s->ncols > s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 1024;
-            while (cap < (s->rows + 1) * s->ncols)
-                cap *= 2;
-            char **c = realloc(s->cells, cap * sizeof *c);
-            if (!c) {
-                st = bp_fail(err, BP_ENOMEM, "out of memory");
-                break;
+        int top = 0;
+        stack[top++] = s;
+        state[s] = 1;
+        while (top) {
+            int i = stack[top - 1];
+            if (next[i] < p->nodes[i].ndeps) {
+                int d = p->nodes[i].deps[next[i]++];
+                if (!state[d]) {
+                    state[d] = 1;
+                    stack[top++] = d;
+                }
+                continue;
             }
-            s->cells = c;
-            s->cap = cap;
-        }
-        for (size_t c = 0; c < nf; c++) {
-            csv_cell cell = csv_field(r, c);
-            s->cells[s->rows * s->ncols + c] = cell.len ? strndup(cell.p, cell.len) : NULL;
-        }
-        s->rows++;
-    }
-    if (got < 0)
-        st = err ? err->status : BP_EINPUT;
-    if (st == BP_OK && header)
-        st = bp_fail(err, BP_EINPUT, "%s: empty seed (no header)", n->file);
-    csv_free(r);
-    src_close(in);
-    return st;
-}
-
-/* Infer a column's type from its values, as dbt's agate does (roughly). */
-static const char *infer_type(const seed_data *s, size_t c)
-{
-    bool ints = true, nums = true, bools = true, any = false;
-    for (size_t r = 0; r < s->rows; r++) {
-        const char *v = s->cells[r * s->ncols + c];
-        if (!v)
-            continue;
-        any = true;
-        char *e;
-        errno = 0;
-        long long iv = strtoll(v, &e, 10);
-        ints = ints && !*e && errno == 0 && iv >= -2147483648LL && iv <= 2147483647LL;
-        strtod(v, &e);
-        nums = nums && !*e && *v;
-        bools = bools && (!strcasecmp(v, "true") || !strcasecmp(v, "false"));
-    }
-    if (!any)
-        return "text";
-    return ints ? "integer" : nums ? "double precision" : bools ? "boolean" : "text";
-}
-
-static bp_status run_seed(runner *r, wh *w, int i, long long *rows, bp_err *err)
-{
-    project *p = r->p;
-    node *n = &p->nodes[i];
-    seed_data s = {0};
-    bp_status st = read_seed(n, &s, err);
-    buf q = {0};
-    const char *tmpname = proj_strf(p, "%s__dbt_tmp", n->name);
-    const char *tmp = ident_of(p, n->schema, tmpname);
-    if (st != BP_OK)
-        goto done;
-    if ((st = ensure_schema(w, n->schema, err)) != BP_OK || (st = wh_begin(w, err)) != BP_OK)
-        goto done;
-    if ((st = drop_relation(w, n->schema, tmpname, err)) != BP_OK)
-        goto fail;
-    buf_printf(&q, "CREATE TABLE %s (", tmp);
-    for (size_t c = 0; c < s.ncols; c++) {
-        const char *t = yml_get_str(n->cfg.column_types, s.names[c], NULL);
-        buf_adds(&q, c ? ", " : "");
-        buf_add_ident(&q, s.names[c]);
-        buf_printf(&q, " %s", t ? t : infer_type(&s, c));
-    }
-    buf_addc(&q, ')');
-    if ((st = exec_sql(w, q.p, err)) != BP_OK)
-        goto fail;
-    /* rows go in as string literals, in batches of 10,000 as dbt does */
-    for (size_t r0 = 0; r0 < s.rows; r0 += 10000) {
-        buf_reset(&q);
-        buf_printf(&q, "INSERT INTO %s VALUES ", tmp);
-        for (size_t row = r0; row < s.rows && row < r0 + 10000; row++) {
-            buf_adds(&q, row > r0 ? ",(" : "(");
-            for (size_t c = 0; c < s.ncols; c++) {
-                const char *v = s.cells[row * s.ncols + c];
-                buf_adds(&q, c ? "," : "");
-                if (v)
-                    buf_add_sqlstr(&q, v);
-                else
-                    buf_adds(&q, "NULL");
+            top--;
+            if (p->nodes[i].in_run) {
+                r->pos[i] = r->norder;
+                r->order[r->norder++] = i;
             }
-            buf_addc(&q, ')');
         }
-        if ((st = exec_sql(w, q.p, err)) != BP_OK)
-            goto fail;
     }
-    if ((st = drop_relation(w, n->schema, n->name, err)) != BP_OK)
-        goto fail;
-    buf_reset(&q);
-    buf_printf(&q, "ALTER TABLE %s RENAME TO ", tmp);
-    buf_add_ident(&q, n->name);
-    if ((st = exec_sql(w, q.p, err)) != BP_OK)
-        goto fail;
-    st = wh_commit(w, err);
-    *rows = (long long)s.rows;
-    goto done;
-fail:
-    wh_rollback(w);
-done:
-    if (st != BP_OK && err)
-        bp_err_prefix(err, "%s", n->path);
-    buf_free(&q);
-    seed_free(&s);
-    return st;
-}
-
-/* ---- tests ------------------------------------------------------------------------- */
-
-struct test_ctx {
-    long long failures;
-    bool got;
-};
-
-static int take_failures(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
-{
-    (void)cols;
-    struct test_ctx *t = ctx;
-    if (vals && nc && vals[0]) {
-        t->failures = strtoll(vals[0], NULL, 10);
-        t->got = true;
-    }
-    return 1;
-}
-
-static bp_status run_test(runner *r, wh *w, int i, bp_err *err)
-{
-    project *p = r->p;
-    node *n = &p->nodes[i];
-    bp_status st = compile_node(p, i, false, err);
-    if (st != BP_OK)
-        return st;
-    struct test_ctx t = {0, false};
-    if ((st = wh_query(w, n->compiled, take_failures, &t, err)) != BP_OK)
-        return st;
-    n->failures = t.failures;
-    if (t.failures == 0)
-        n->status = ST_PASS;
-    else
-        n->status = n->cfg.severity && !strcasecmp(n->cfg.severity, "warn") ? ST_WARN : ST_FAIL;
+    free(state);
+    free(stack);
+    free(next);
     return BP_OK;
 }
 
-/* ---- scheduling ------------------------------------------------------------------ */
-
-static bool failed(node_status s) { return s == ST_ERROR || s == ST_SKIPPED || s == ST_FAIL; }
-
-/* Nodes node i waits for: its parents in the run, and (for build) the
- * tests of those parents, so a failing test stops what comes after. */
-/* Parents of i that must finish first, looking through ephemeral models
- * (they are built into their children). 0 waiting, 1 ready, 2 blocked. */
-static int parents_state(runner *r, int i, int depth)
-{
-    project *p = r->p;
-    node *n = &p->nodes[i];
-    int state = 1;
-    for (int k = 0; k < n->ndeps && depth < 64; k++) {
-        int d = n->deps[k];
-        const node *pn = &p->nodes[d];
-        if (pn->type == NT_MODEL && !strcmp(pn->cfg.materialized, "ephemeral")) {
-            int s = parents_state(r, d, depth + 1);
-            if (s == 0)
-                return 0;
-            if (s == 2)
-                state = 2;
-            continue;
-        }
-        if (!pn->in_run)
-            continue;
-        if (!r->done[d])
-            return 0;
-        if (failed(pn->status))
-            state = 2;
-    }
-    return state;
-}
-
-/* Is m a parent of i, directly or through ephemeral models? */
-static bool effective_parent(const project *p, int i, int m, int depth)
+/* The nodes i really waits for: its parents, looking through ephemeral
+ * models (they are built into their children). */
+static void effective_parents(const project *p, int i, ivec *out, int *seen, int mark, int depth)
 {
     const node *n = &p->nodes[i];
     for (int k = 0; k < n->ndeps && depth < 64; k++) {
         int d = n->deps[k];
-        if (d == m)
-            return true;
-        const node *pn = &p->nodes[d];
-        if (pn->type == NT_MODEL && !strcmp(pn->cfg.materialized, "ephemeral") &&
-            effective_parent(p, d, m, depth + 1))
-            return true;
+        if (seen[d] == mark)
+            continue;
+        seen[d] = mark;
+        if (node_is_ephemeral(&p->nodes[d]))
+            effective_parents(p, d, out, seen, mark, depth + 1);
+        else
+            ivec_push(out, d);
     }
-    return false;
 }
 
-static int ready_state(runner *r, int i)
+/* Is every parent of test t an ancestor of x? (dbt adds a test edge only
+ * then, so a relationships test never waits for its own target's child.) */
+static bool parents_upstream(const project *p, int t, int x, int *seen, int *mark, ivec *stack)
+{
+    const node *tn = &p->nodes[t];
+    if (tn->ndeps <= 1)
+        return true;
+    int m = ++*mark;
+    stack->n = 0;
+    ivec_push(stack, x);
+    seen[x] = m;
+    int found = 0;
+    while (stack->n) {
+        int i = stack->v[--stack->n];
+        for (int k = 0; k < p->nodes[i].ndeps; k++) {
+            int d = p->nodes[i].deps[k];
+            if (seen[d] == m)
+                continue;
+            seen[d] = m;
+            for (int j = 0; j < tn->ndeps; j++)
+                found += tn->deps[j] == d;
+            ivec_push(stack, d);
+        }
+    }
+    return found >= tn->ndeps;
+}
+
+static bool add_edge(runner *r, int from, int to)
+{
+    r->count[to]++;
+    return ivec_push(&r->waiters[from], to);
+}
+
+static bp_status build_edges(runner *r, bp_err *err)
+{
+    project *p = r->p;
+    int *seen = calloc((size_t)p->nnodes + 1, sizeof *seen), *seen2 = NULL, mark = 0, mark2 = 0;
+    ivec par = {0}, kids = {0}, stack = {0};
+    bool ok = seen != NULL && (seen2 = calloc((size_t)p->nnodes + 1, sizeof *seen2)) != NULL;
+    for (int k = 0; ok && k < r->norder; k++) {
+        int i = r->order[k];
+        par.n = 0;
+        effective_parents(p, i, &par, seen, ++mark, 0);
+        for (int j = 0; ok && j < par.n; j++)
+            if (r->pos[par.v[j]] >= 0)
+                ok = add_edge(r, par.v[j], i);
+    }
+    /* build: a test holds back the children of what it tests */
+    for (int k = 0; ok && !strcmp(p->opts.command, "build") && k < r->norder; k++) {
+        int t = r->order[k];
+        if (p->nodes[t].type != NT_TEST)
+            continue;
+        par.n = 0;
+        effective_parents(p, t, &par, seen, ++mark, 0);
+        int m = ++mark;
+        for (int j = 0; ok && j < par.n; j++) {
+            /* children of this parent, through ephemeral ones */
+            kids.n = 0;
+            ok = ivec_push(&kids, par.v[j]);
+            for (int q = 0; ok && q < kids.n; q++) {
+                const node *a = &p->nodes[kids.v[q]];
+                for (int c = 0; ok && c < a->nkids; c++) {
+                    int x = a->kids[c];
+                    if (seen[x] == m)
+                        continue;
+                    seen[x] = m;
+                    if (node_is_ephemeral(&p->nodes[x])) {
+                        ok = ivec_push(&kids, x);
+                        continue;
+                    }
+                    if (p->nodes[x].type == NT_TEST || r->pos[x] < 0 || x == t)
+                        continue;
+                    if (parents_upstream(p, t, x, seen2, &mark2, &stack))
+                        ok = add_edge(r, t, x);
+                }
+            }
+        }
+    }
+    free(seen);
+    free(seen2);
+    free(par.v);
+    free(kids.v);
+    free(stack.v);
+    return ok ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
+}
+
+/* ---- the ready heap (by topological position) ------------------------------------------- */
+
+static void heap_push(runner *r, int i)
+{
+    int k = r->nheap++;
+    r->heap[k] = i;
+    while (k > 0) {
+        int up = (k - 1) / 2;
+        if (r->pos[r->heap[up]] <= r->pos[r->heap[k]])
+            break;
+        int t = r->heap[up];
+        r->heap[up] = r->heap[k];
+        r->heap[k] = t;
+        k = up;
+    }
+}
+
+static int heap_pop(runner *r)
+{
+    int top = r->heap[0];
+    r->heap[0] = r->heap[--r->nheap];
+    int k = 0;
+    for (;;) {
+        int l = 2 * k + 1, rr = l + 1, m = k;
+        if (l < r->nheap && r->pos[r->heap[l]] < r->pos[r->heap[m]])
+            m = l;
+        if (rr < r->nheap && r->pos[r->heap[rr]] < r->pos[r->heap[m]])
+            m = rr;
+        if (m == k)
+            break;
+        int t = r->heap[m];
+        r->heap[m] = r->heap[k];
+        r->heap[k] = t;
+        k = m;
+    }
+    return top;
+}
+
+static bool failed(node_status s) { return s == ST_ERROR || s == ST_SKIPPED || s == ST_FAIL; }
+
+/* Node i is done: release what waits for it (with r->mu held). */
+static void finish(runner *r, int i)
 {
     project *p = r->p;
     node *n = &p->nodes[i];
-    int ps = parents_state(r, i, 0);
-    if (ps == 0)
-        return 0;
-    if (p->opts.stop && *p->opts.stop)
-        return 2;
-    bool blocked = ps == 2;
-    if (n->type != NT_TEST)
-        for (int t = 0; t < p->nnodes; t++) {
-            node *tn = &p->nodes[t];
-            if (tn->type != NT_TEST || !tn->in_run || tn->attached < 0)
-                continue;
-            if (!effective_parent(p, i, tn->attached, 0))
-                continue;
-            if (!r->done[t])
-                return 0;
-            if (tn->status == ST_FAIL)
-                blocked = true;
-        }
-    return blocked ? 2 : 1;
+    r->finished++;
+    for (int k = 0; k < r->waiters[i].n; k++) {
+        int w = r->waiters[i].v[k];
+        if (failed(n->status))
+            r->blocked[w] = true;
+        if (--r->count[w] == 0)
+            heap_push(r, w);
+    }
+    if (p->opts.fail_fast && (n->status == ST_ERROR || n->status == ST_FAIL))
+        r->stop = true;
+    pthread_cond_broadcast(&r->cv);
 }
 
-static void write_compiled(project *p, const node *n);
+/* ---- running one node ---------------------------------------------------------------- */
 
 static void run_one(runner *r, wh *w, int i, int idx)
 {
     project *p = r->p;
     node *n = &p->nodes[i];
-    char label[600], status[128];
+    char label[700], status[128], what[800];
     kind_label(n, label, sizeof label);
-    char what[700];
     snprintf(what, sizeof what, "START %s", label);
     pthread_mutex_lock(&r->mu);
     line(r, idx, what, "RUN");
@@ -584,13 +348,15 @@ static void run_one(runner *r, wh *w, int i, int idx)
     long long rows = 0;
     bp_status st;
     if (n->type == NT_SEED)
-        st = run_seed(r, w, i, &rows, &err);
+        st = mat_seed(p, w, i, &rows, &err);
     else if (n->type == NT_TEST)
-        st = run_test(r, w, i, &err);
+        st = mat_test(p, w, i, &err);
+    else if (n->type == NT_SNAPSHOT)
+        st = mat_snapshot(p, w, i, &err);
     else
-        st = run_model(r, w, i, &err);
+        st = mat_model(p, w, i, &err);
     n->secs = now_s() - t0;
-    write_compiled(p, n);
+    art_write_compiled(p, n);
     pthread_mutex_lock(&r->mu);
     if (st != BP_OK) {
         n->status = ST_ERROR;
@@ -607,8 +373,11 @@ static void run_one(runner *r, wh *w, int i, int idx)
             snprintf(status, sizeof status, "%s %lld in %.2fs", names[n->status], n->failures,
                      n->secs);
         if (n->status != ST_PASS)
-            snprintf(n->message, sizeof n->message, "Got %lld result%s, configured to %s if != 0",
-                     n->failures, n->failures == 1 ? "" : "s", names[n->status][0] == 'W' ? "warn" : "fail");
+            snprintf(n->message, sizeof n->message, "Got %lld result%s, configured to %s if %s",
+                     n->failures, n->failures == 1 ? "" : "s",
+                     n->status == ST_WARN ? "warn" : "fail",
+                     n->status == ST_WARN ? (n->cfg.warn_if ? n->cfg.warn_if : "!= 0")
+                                          : (n->cfg.error_if ? n->cfg.error_if : "!= 0"));
         line(r, idx, what, status);
     } else {
         n->status = ST_SUCCESS;
@@ -617,13 +386,33 @@ static void run_one(runner *r, wh *w, int i, int idx)
             snprintf(status, sizeof status, "INSERT %lld in %.2fs", rows, n->secs);
             snprintf(n->message, sizeof n->message, "INSERT %lld", rows);
         } else {
-            snprintf(what, sizeof what, "OK created %s", label);
+            snprintf(what, sizeof what, "OK %s %s", n->type == NT_SNAPSHOT ? "snapshotted"
+                                                                          : "created", label);
             snprintf(status, sizeof status, "OK in %.2fs", n->secs);
             snprintf(n->message, sizeof n->message, "OK");
         }
         line(r, idx, what, status);
     }
     pthread_mutex_unlock(&r->mu);
+}
+
+static void skip_one(runner *r, int i)
+{
+    project *p = r->p;
+    node *n = &p->nodes[i];
+    n->status = ST_SKIPPED;
+    snprintf(n->message, sizeof n->message, "%s",
+             p->opts.stop && *p->opts.stop ? "skipped: the run was cancelled"
+             : r->stop && !r->blocked[i]   ? "skipped: --fail-fast after a failure"
+                                           : "skipped: an upstream node failed");
+    int idx = ++r->next_index;
+    char what[800];
+    if (n->type == NT_TEST)
+        snprintf(what, sizeof what, "SKIP test %s", n->name);
+    else
+        snprintf(what, sizeof what, "SKIP relation %s", n->relation);
+    line(r, idx, what, "SKIP");
+    finish(r, i);
 }
 
 typedef struct {
@@ -635,275 +424,36 @@ static void *work(void *arg)
 {
     worker *wk = arg;
     runner *r = wk->r;
+    project *p = r->p;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        int pick = -1, skip = -1;
-        for (int k = 0; k < r->norder && pick < 0 && skip < 0; k++) {
-            int i = r->order[k];
-            if (r->running[i] || r->done[i])
+        if (r->nheap) {
+            int i = heap_pop(r);
+            if (r->blocked[i] || r->stop || (p->opts.stop && *p->opts.stop)) {
+                skip_one(r, i);
                 continue;
-            int s = ready_state(r, i);
-            if (s == 1)
-                pick = i;
-            else if (s == 2)
-                skip = i;
-        }
-        if (skip >= 0) {
-            node *n = &r->p->nodes[skip];
-            n->status = ST_SKIPPED;
-            snprintf(n->message, sizeof n->message, "%s",
-                     r->p->opts.stop && *r->p->opts.stop ? "skipped: the run was cancelled"
-                                                         : "skipped: an upstream node failed");
-            r->done[skip] = true;
-            r->finished++;
+            }
             int idx = ++r->next_index;
-            char what[700];
-            if (n->type == NT_TEST)
-                snprintf(what, sizeof what, "SKIP test %s", n->name);
-            else
-                snprintf(what, sizeof what, "SKIP relation %s", n->relation);
-            line(r, idx, what, "SKIP");
-            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+            run_one(r, wk->w, i, idx);
+            pthread_mutex_lock(&r->mu);
+            finish(r, i);
             continue;
         }
-        if (pick < 0) {
-            if (r->finished == r->norder)
-                break;
-            pthread_cond_wait(&r->cv, &r->mu);
-            continue;
-        }
-        r->running[pick] = true;
-        int idx = ++r->next_index;
-        pthread_mutex_unlock(&r->mu);
-        run_one(r, wk->w, pick, idx);
-        pthread_mutex_lock(&r->mu);
-        r->running[pick] = false;
-        r->done[pick] = true;
-        r->finished++;
-        pthread_cond_broadcast(&r->cv);
+        if (r->finished >= r->norder)
+            break;
+        pthread_cond_wait(&r->cv, &r->mu);
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
-/* Depth-first topological order of the run set. */
-static void topo(project *p, int i, bool *seen, int *order, int *n)
-{
-    if (seen[i])
-        return;
-    seen[i] = true;
-    for (int k = 0; k < p->nodes[i].ndeps; k++)
-        topo(p, p->nodes[i].deps[k], seen, order, n);
-    if (p->nodes[i].in_run)
-        order[(*n)++] = i;
-}
-
-static bool wanted(const project *p, const node *n)
-{
-    const char *c = p->opts.command;
-    if (!n->selected)
-        return false;
-    if (n->type == NT_MODEL && !strcmp(n->cfg.materialized, "ephemeral"))
-        return false;
-    if (!strcmp(c, "build"))
-        return n->type != NT_SOURCE;
-    if (!strcmp(c, "run") || !strcmp(c, "compile"))
-        return n->type == NT_MODEL || (!strcmp(c, "compile") && n->type == NT_TEST);
-    if (!strcmp(c, "test"))
-        return n->type == NT_TEST;
-    if (!strcmp(c, "seed"))
-        return n->type == NT_SEED;
-    return false;
-}
-
-/* ---- artifacts ------------------------------------------------------------------- */
-
-static const char *status_name(node_status s)
-{
-    static const char *const names[] = {"", "success", "error", "skipped", "pass", "fail", "warn"};
-    return names[s];
-}
-
-static void iso_time(char *out, size_t n, const struct timeval *tv)
-{
-    struct tm tm;
-    gmtime_r(&tv->tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%06ldZ", base, (long)tv->tv_usec);
-}
-
-static json_t *metadata(runner *r, const char *schema_url)
-{
-    char ts[64];
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    iso_time(ts, sizeof ts, &tv);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "dbt_schema_version", schema_url,
-                     "dbt_version", "1.8.0 (bookpipe " "0.1.0" ")", "generated_at", ts,
-                     "invocation_id", "bookpipe", "adapter_type", r->p->target_type);
-}
-
-static json_t *node_json(project *p, const node *n)
-{
-    json_t *deps = json_array(), *tags = json_array(), *fqn = json_array();
-    for (int k = 0; k < n->ndeps; k++)
-        json_array_append_new(deps, json_string(p->nodes[n->deps[k]].unique_id));
-    for (int k = 0; k < n->cfg.ntags; k++)
-        json_array_append_new(tags, json_string(n->cfg.tags[k]));
-    for (int k = 0; k < n->nfqn; k++)
-        json_array_append_new(fqn, json_string(n->fqn[k]));
-    static const char *const types[] = {"model", "seed", "test", "source"};
-    json_t *cfg = json_pack("{s:s, s:b, s:O}", "materialized",
-                            n->cfg.materialized ? n->cfg.materialized : "", "enabled",
-                            n->cfg.enabled, "tags", tags);
-    if (n->cfg.schema)
-        json_object_set_new(cfg, "schema", json_string(n->cfg.schema));
-    if (n->cfg.unique_key)
-        json_object_set_new(cfg, "unique_key", json_string(n->cfg.unique_key));
-    if (n->type == NT_TEST)
-        json_object_set_new(cfg, "severity", json_string(n->cfg.severity ? n->cfg.severity
-                                                                         : "error"));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:[]}, s:o}", "name",
-                          n->name, "unique_id", n->unique_id, "resource_type", types[n->type],
-                          "package_name", p->name, "original_file_path", n->path ? n->path : "",
-                          "fqn", fqn, "config", cfg, "depends_on", "nodes", deps, "macros",
-                          "tags", tags);
-    json_object_set_new(o, "path", json_string(n->path ? n->path : ""));
-    json_object_set_new(o, "schema", json_string(n->schema ? n->schema : ""));
-    json_object_set_new(o, "database", json_string(p->target_db));
-    json_object_set_new(o, "alias", json_string(n->type == NT_SOURCE ? n->tbl_name : n->name));
-    if (n->relation)
-        json_object_set_new(o, "relation_name", json_string(n->relation));
-    if (n->raw)
-        json_object_set_new(o, "raw_code", json_stringn(n->raw, n->raw_n));
-    if (n->compiled)
-        json_object_set_new(o, "compiled_code", json_string(n->compiled));
-    if (n->type == NT_SOURCE) {
-        json_object_set_new(o, "source_name", json_string(n->src_name));
-        json_object_set_new(o, "identifier", json_string(n->tbl_name));
-    }
-    if (n->column)
-        json_object_set_new(o, "column_name", json_string(n->column));
-    return o;
-}
-
-static bp_status write_json(const char *dir, const char *name, json_t *j, bp_err *err)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = j ? json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS) : -1;
-    json_decref(j);
-    return rc == 0 ? BP_OK : bp_fail(err, BP_EIO, "cannot write %s", path);
-}
-
-static bp_status write_artifacts(runner *r, double elapsed, bp_err *err)
-{
-    project *p = r->p;
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/target", p->dir);
-    if (fs_mkdir_p(dir, BP_EIO, "target folder", err) != BP_OK)
-        return BP_EIO;
-    json_t *nodes = json_object(), *sources = json_object(), *parents = json_object(),
-           *children = json_object();
-    for (int i = 0; i < p->nnodes; i++) {
-        node *n = &p->nodes[i];
-        if (!n->cfg.enabled)
-            continue;
-        json_object_set_new(n->type == NT_SOURCE ? sources : nodes, n->unique_id,
-                            node_json(p, n));
-        json_t *pl = json_array();
-        for (int k = 0; k < n->ndeps; k++)
-            json_array_append_new(pl, json_string(p->nodes[n->deps[k]].unique_id));
-        json_object_set_new(parents, n->unique_id, pl);
-        json_t *cl = json_array();
-        for (int c = 0; c < p->nnodes; c++)
-            for (int k = 0; k < p->nodes[c].ndeps; k++)
-                if (p->nodes[c].deps[k] == i)
-                    json_array_append_new(cl, json_string(p->nodes[c].unique_id));
-        json_object_set_new(children, n->unique_id, cl);
-    }
-    json_t *manifest = json_pack(
-        "{s:o, s:o, s:o, s:{}, s:{}, s:{}, s:{}, s:{}, s:{}, s:{}, s:o, s:o}", "metadata",
-        metadata(r, "https://schemas.getdbt.com/dbt/manifest/v12.json"), "nodes", nodes,
-        "sources", sources, "macros", "docs", "exposures", "metrics", "groups", "selectors",
-        "disabled", "parent_map", parents, "child_map", children);
-    if (write_json(dir, "manifest.json", manifest, err) != BP_OK)
-        return BP_EIO;
-    if (!strcmp(p->opts.command, "compile") || !strcmp(p->opts.command, "ls"))
-        return BP_OK;
-    json_t *results = json_array();
-    for (int k = 0; k < r->norder; k++) {
-        node *n = &p->nodes[r->order[k]];
-        char ts[64];
-        iso_time(ts, sizeof ts, &r->started_at);
-        json_t *res = json_pack("{s:s, s:s, s:s, s:f, s:s, s:[{s:s, s:s, s:s}], s:{}}",
-                                "unique_id", n->unique_id, "status", status_name(n->status),
-                                "thread_id", "Thread-1", "execution_time", n->secs, "message",
-                                n->message, "timing", "name", "execute", "started_at", ts,
-                                "completed_at", ts, "adapter_response");
-        if (n->type == NT_TEST)
-            json_object_set_new(res, "failures", json_integer(n->failures));
-        if (n->relation && n->type != NT_TEST)
-            json_object_set_new(res, "relation_name", json_string(n->relation));
-        if (n->compiled)
-            json_object_set_new(res, "compiled_code", json_string(n->compiled));
-        json_array_append_new(results, res);
-    }
-    json_t *rr = json_pack("{s:o, s:o, s:f, s:{s:s}}", "metadata",
-                           metadata(r, "https://schemas.getdbt.com/dbt/run-results/v6.json"),
-                           "results", results, "elapsed_time", elapsed, "args", "which",
-                           p->opts.command);
-    return write_json(dir, "run_results.json", rr, err);
-}
-
-/* target/compiled/<project>/<path>: what compile produced, for people to read. */
-static void write_compiled(project *p, const node *n)
-{
-    if (!n->compiled || !n->path)
-        return;
-    char path[8500], dir[8500];
-    if (n->type == NT_TEST && n->test_kind)
-        snprintf(path, sizeof path, "%s/target/compiled/%s/%s/%s.sql", p->dir, p->name, n->path,
-                 n->name);
-    else
-        snprintf(path, sizeof path, "%s/target/compiled/%s/%s", p->dir, p->name, n->path);
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    if (fs_mkdir_p(dir, BP_EIO, "folder", NULL) != BP_OK)
-        return;
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(n->compiled, f);
-        fclose(f);
-    }
-}
-
-/* ---- the commands ------------------------------------------------------------------- */
-
-static void print_ls(project *p)
-{
-    for (int i = 0; i < p->nnodes; i++) {
-        node *n = &p->nodes[i];
-        if (!n->selected)
-            continue;
-        for (int k = 0; k < n->nfqn; k++)
-            printf("%s%s", k ? "." : "", n->fqn[k]);
-        putchar('\n');
-    }
-}
-
-static const char *type_word(const node *n)
-{
-    return n->type == NT_TEST ? "test" : n->type == NT_SEED ? "seed" : "model";
-}
+/* ---- the report ---------------------------------------------------------------------------- */
 
 static void summary(runner *r, double secs, dbt_summary *sum)
 {
     project *p = r->p;
-    int seeds = 0, views = 0, tables = 0, incs = 0, tests = 0;
+    int seeds = 0, views = 0, tables = 0, incs = 0, tests = 0, snaps = 0;
     memset(sum, 0, sizeof *sum);
     for (int k = 0; k < r->norder; k++) {
         node *n = &p->nodes[r->order[k]];
@@ -911,6 +461,8 @@ static void summary(runner *r, double secs, dbt_summary *sum)
             seeds++;
         else if (n->type == NT_TEST)
             tests++;
+        else if (n->type == NT_SNAPSHOT)
+            snaps++;
         else if (!strcmp(n->cfg.materialized, "view"))
             views++;
         else if (!strcmp(n->cfg.materialized, "table"))
@@ -924,13 +476,11 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         default:
             if (!sum->error++) /* the first failure, for whoever reports the run */
                 snprintf(sum->first_error, sizeof sum->first_error, "%s %s (%s): %s",
-                         type_word(n), n->name, n->path ? n->path : "",
-                         n->message);
+                         type_word(n), n->name, n->path ? n->path : "", n->message);
             break;
         }
         sum->total++;
     }
-    char ts[16];
     if (p->opts.quiet) { /* still say what failed */
         for (int k = 0; k < r->norder; k++) {
             node *n = &p->nodes[r->order[k]];
@@ -941,148 +491,406 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         }
         return;
     }
+    char ts[16];
     stamp(ts, sizeof ts);
-    FILE *f = p->opts.out ? p->opts.out : stdout;
+    FILE *f = console(p);
     fprintf(f, "%s  \n%s  Finished running", ts, ts);
     const char *sep = " ";
-    if (seeds) { fprintf(f, "%s%d seed%s", sep, seeds, seeds == 1 ? "" : "s"); sep = ", "; }
-    if (tables) { fprintf(f, "%s%d table model%s", sep, tables, tables == 1 ? "" : "s"); sep = ", "; }
-    if (views) { fprintf(f, "%s%d view model%s", sep, views, views == 1 ? "" : "s"); sep = ", "; }
-    if (incs) { fprintf(f, "%s%d incremental model%s", sep, incs, incs == 1 ? "" : "s"); sep = ", "; }
-    if (tests) { fprintf(f, "%s%d data test%s", sep, tests, tests == 1 ? "" : "s"); }
+    const struct {
+        int n;
+        const char *what;
+    } parts[] = {{seeds, "seed"}, {tables, "table model"}, {views, "view model"},
+                 {incs, "incremental model"}, {snaps, "snapshot"}, {tests, "data test"}};
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        if (parts[k].n) {
+            fprintf(f, "%s%d %s%s", sep, parts[k].n, parts[k].what, parts[k].n == 1 ? "" : "s");
+            sep = ", ";
+        }
     fprintf(f, " in %.2fs.\n%s  \n", secs, ts);
     if (sum->error)
         fprintf(f, "%s  Completed with %d error%s\n", ts, sum->error, sum->error == 1 ? "" : "s");
+    else if (sum->warn)
+        fprintf(f, "%s  Completed with %d warning%s\n", ts, sum->warn, sum->warn == 1 ? "" : "s");
     else
         fprintf(f, "%s  Completed successfully\n", ts);
     for (int k = 0; k < r->norder; k++) {
         node *n = &p->nodes[r->order[k]];
-        if (n->status == ST_ERROR || n->status == ST_FAIL)
+        if (n->status == ST_ERROR || n->status == ST_FAIL || n->status == ST_WARN)
             fprintf(f, "%s  \n%s  %s in %s %s (%s)\n%s    %s\n", ts, ts,
-                   n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
-                   n->path ? n->path : "", ts, n->message);
+                    n->status == ST_FAIL ? "Failure" : n->status == ST_WARN ? "Warning" : "Error",
+                    type_word(n), n->name, n->path ? n->path : "", ts, n->message);
     }
     fprintf(f, "%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
-           sum->warn, sum->error, sum->skip, sum->total);
+            sum->warn, sum->error, sum->skip, sum->total);
+}
+
+static void banner(runner *r, int threads)
+{
+    project *p = r->p;
+    if (p->opts.quiet)
+        return;
+    char ts[16];
+    stamp(ts, sizeof ts);
+    int count[NT_NTYPES] = {0}, macros = 0;
+    for (int i = 0; i < p->nnodes; i++)
+        if (p->nodes[i].cfg.enabled)
+            count[p->nodes[i].type]++;
+    for (int i = 0; i < p->npkgs; i++)
+        macros += (int)p->pkgs[i].macros.n;
+    fprintf(console(p), "%s  Running with bookpipe dbt (dbt-compatible)\n%s  Found %d models, "
+            "%d snapshots, %d seeds, %d data tests, %d sources, %d macros\n%s  \n%s  Concurrency: "
+            "%d threads (target='%s')\n%s  \n", ts, ts, count[NT_MODEL], count[NT_SNAPSHOT],
+            count[NT_SEED], count[NT_TEST], count[NT_SOURCE], macros, ts, ts, threads,
+            p->target_name, ts);
+}
+
+/* ---- on-run-start / on-run-end ----------------------------------------------------------- */
+
+static jv *results_value(arena *a, runner *r)
+{
+    project *p = r->p;
+    jv *l = jv_list(a, (size_t)r->norder);
+    static const char *const st[] = {"", "success", "error", "skipped", "pass", "fail", "warn"};
+    for (int k = 0; l && k < r->norder; k++) {
+        node *n = &p->nodes[r->order[k]];
+        jv *d = jv_dict_new(a);
+        if (!d || !jv_dict_set(a, d, "node", ctx_model_dict(p, r->order[k])) ||
+            !jv_dict_set(a, d, "status", jv_strz(a, st[n->status])) ||
+            !jv_dict_set(a, d, "message", jv_strz(a, n->message)) ||
+            !jv_dict_set(a, d, "execution_time", jv_float(a, n->secs)) ||
+            !jv_dict_set(a, d, "failures", n->type == NT_TEST ? jv_int(a, n->failures) : jv_none(a)) ||
+            !jv_dict_set(a, d, "thread_id", jv_strz(a, "Thread-1")) ||
+            !jv_dict_set(a, d, "adapter_response", jv_dict_new(a)) || !jv_list_push(a, l, d))
+            return NULL;
+    }
+    return l;
+}
+
+static jv *schemas_value(arena *a, runner *r)
+{
+    project *p = r->p;
+    jv *l = jv_list(a, 8), *dl = jv_list(a, 8);
+    for (int k = 0; l && dl && k < r->norder; k++) {
+        node *n = &p->nodes[r->order[k]];
+        if (n->type == NT_TEST || !n->schema)
+            continue;
+        jv *s = jv_strz(a, n->schema);
+        bool seen = false;
+        for (size_t q = 0; q < l->u.l.n && !seen; q++)
+            seen = jv_equal(l->u.l.items[q], s);
+        if (seen)
+            continue;
+        jv *t = jv_list(a, 2);
+        if (!t || !jv_list_push(a, l, s))
+            return NULL;
+        t->tuple = true;
+        if (!jv_list_push(a, t, jv_strz(a, n->database ? n->database : p->target_db)) ||
+            !jv_list_push(a, t, s) || !jv_list_push(a, dl, t))
+            return NULL;
+    }
+    jv *d = jv_dict_new(a);
+    if (!d || !jv_dict_set(a, d, "schemas", l) || !jv_dict_set(a, d, "database_schemas", dl))
+        return NULL;
+    return d;
+}
+
+/* The project's (and its packages') on-run-start or on-run-end hooks. */
+static bp_status run_hooks(runner *r, wh *w, const char *key, bp_err *err)
+{
+    project *p = r->p;
+    arena a = {0};
+    jv *extra = NULL;
+    bp_status st = BP_OK;
+    if (!strcmp(key, "on-run-end")) {
+        extra = schemas_value(&a, r);
+        if (!extra || !jv_dict_set(&a, extra, "results", results_value(&a, r))) {
+            arena_free(&a);
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+        }
+    }
+    for (int k = 0; k < p->npkgs && st == BP_OK; k++) {
+        dbt_pkg *pkg = &p->pkgs[k];
+        const yml_node *root = yml_root(pkg->root ? p->project_doc : pkg->doc);
+        const yml_node *h = yml_get(root, key);
+        const yml_node *one[1] = {h};
+        const yml_node *const *list = h && h->kind == YML_SEQ ? (const yml_node *const *)h->items
+                                                              : one;
+        size_t n = h ? (h->kind == YML_SEQ ? h->n : 1) : 0;
+        for (size_t i = 0; i < n && st == BP_OK; i++) {
+            if (!list[i] || list[i]->kind != YML_SCALAR)
+                continue;
+            buf sql = {0};
+            jinja_tpl *t;
+            char what[600];
+            snprintf(what, sizeof what, "%s (%s)", yml_file(p->project_doc), key);
+            if ((st = jinja_parse(what, list[i]->str, strlen(list[i]->str), &dbt_env, &t,
+                                  err)) != BP_OK)
+                break;
+            cctx c;
+            jinja_rt *rt = ctx_new(&c, p, -1, false, w, err);
+            if (!rt) {
+                jinja_tpl_free(t);
+                st = BP_ENOMEM;
+                break;
+            }
+            c.extra = extra;
+            st = jinja_render(rt, t, &sql, err);
+            jinja_rt_free(rt);
+            jinja_tpl_free(t);
+            const char *s = sql.p ? wh_sql_skip_space(sql.p) : "";
+            if (st == BP_OK && *s)
+                st = wh_exec(w, sql.p, err);
+            buf_free(&sql);
+        }
+    }
+    arena_free(&a);
+    if (st != BP_OK)
+        bp_err_prefix(err, "%s", key);
+    return st;
+}
+
+static bool runs_hooks(const char *c)
+{
+    return !strcmp(c, "run") || !strcmp(c, "build") || !strcmp(c, "seed") ||
+           !strcmp(c, "test") || !strcmp(c, "snapshot");
+}
+
+/* ---- the commands ------------------------------------------------------------------- */
+
+static void print_ls(project *p)
+{
+    for (int i = 0; i < p->nnodes; i++) {
+        node *n = &p->nodes[i];
+        if (!n->selected || !n->cfg.enabled)
+            continue;
+        for (int k = 0; k < n->nfqn; k++)
+            printf("%s%s", k ? "." : "", n->fqn[k]);
+        putchar('\n');
+    }
+}
+
+static bp_status open_main(project *p, wh **out, bp_err *err)
+{
+    wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn,
+                     .catalog = p->catalog};
+    if (p->opts.conn)
+        return p->opts.conn->ops->connect_more(p->opts.conn, out, err);
+    return wh_open(&cfg, out, err);
+}
+
+/* compile (and docs generate): every node's SQL, on one connection, no
+ * building. Errors are counted like a run's. */
+static bp_status compile_all(runner *r, wh *w, dbt_summary *sum, bp_err *err)
+{
+    project *p = r->p;
+    memset(sum, 0, sizeof *sum);
+    for (int k = 0; k < r->norder; k++) {
+        int i = r->order[k];
+        node *n = &p->nodes[i];
+        bp_err e = {0};
+        if (compile_node(p, i, w, false, &e) != BP_OK) {
+            n->status = ST_ERROR;
+            snprintf(n->message, sizeof n->message, "%s", e.msg);
+            if (!sum->error++)
+                snprintf(sum->first_error, sizeof sum->first_error, "%s %s (%s): %s",
+                         type_word(n), n->name, n->path ? n->path : "", e.msg);
+            fprintf(stderr, "Compilation Error in %s %s (%s)\n  %s\n", type_word(n), n->name,
+                    n->path ? n->path : "", e.msg);
+        } else {
+            n->status = ST_SUCCESS;
+            sum->ok++;
+        }
+        sum->total++;
+        art_write_compiled(p, n);
+    }
+    (void)err;
+    return BP_OK;
+}
+
+static void runner_free(runner *r)
+{
+    if (r->waiters)
+        for (int i = 0; i < r->p->nnodes; i++)
+            free(r->waiters[i].v);
+    free(r->waiters);
+    free(r->order);
+    free(r->pos);
+    free(r->count);
+    free(r->blocked);
+    free(r->heap);
+}
+
+static bp_status runner_init(runner *r, project *p, bp_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->p = p;
+    size_t n = (size_t)p->nnodes + 1;
+    r->order = calloc(n, sizeof *r->order);
+    r->pos = malloc(n * sizeof *r->pos);
+    r->count = calloc(n, sizeof *r->count);
+    r->blocked = calloc(n, sizeof *r->blocked);
+    r->waiters = calloc(n, sizeof *r->waiters);
+    r->heap = calloc(n, sizeof *r->heap);
+    if (!r->order || !r->pos || !r->count || !r->blocked || !r->waiters || !r->heap)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        r->pos[i] = -1;
+    for (int i = 0; i < p->nnodes; i++)
+        p->nodes[i].in_run = wanted(p, &p->nodes[i]);
+    if (topo(r, err) != BP_OK || build_edges(r, err) != BP_OK)
+        return BP_ENOMEM;
+    for (int k = 0; k < r->norder; k++)
+        if (r->count[r->order[k]] == 0)
+            heap_push(r, r->order[k]);
+    return BP_OK;
+}
+
+/* Every schema the run builds in, made first and one at a time (as dbt
+ * does): PostgreSQL fails two CREATE SCHEMA IF NOT EXISTS of one name
+ * racing from two connections. */
+static bp_status create_schemas(runner *r, wh *w, bp_err *err)
+{
+    project *p = r->p;
+    strmap done = {0};
+    bp_status st = BP_OK;
+    for (int k = 0; k < r->norder && st == BP_OK; k++) {
+        node *n = &p->nodes[r->order[k]];
+        if (!n->schema || (n->type == NT_TEST && !n->cfg.store_failures &&
+                           !p->opts.store_failures) || strmap_get(&done, n->schema))
+            continue;
+        if (!strmap_put(&done, n->schema, n))
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+        else
+            st = mat_ensure_schema(w, n->schema, err);
+    }
+    strmap_free(&done);
+    return st;
+}
+
+static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
+{
+    project *p = r->p;
+    int threads = p->opts.threads > 0 ? p->opts.threads : p->threads;
+    threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    banner(r, threads);
+    wh *conns[64] = {NULL};
+    pthread_t th[64];
+    worker wk[64];
+    int nth = 0;
+    bp_status st = BP_OK;
+    bool hooks = runs_hooks(p->opts.command);
+    if (hooks && (st = run_hooks(r, main, "on-run-start", err)) != BP_OK)
+        return st;
+    if ((st = create_schemas(r, main, err)) != BP_OK)
+        return st;
+    for (nth = 0; nth < threads; nth++) {
+        if (nth == 0)
+            conns[0] = main;
+        else if ((st = main->ops->connect_more(main, &conns[nth], err)) != BP_OK)
+            break;
+        wk[nth] = (worker){r, conns[nth]};
+    }
+    if (st != BP_OK)
+        goto close;
+    int started = 0;
+    for (int t = 0; t < nth; t++) {
+        if (pthread_create(&th[t], NULL, work, &wk[t]) != 0)
+            break; /* fewer workers then; the ones started finish the work */
+        started++;
+    }
+    if (started == 0)
+        work(&wk[0]);
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    double secs = now_s() - r->t0;
+    if (hooks) {
+        bp_err he = {0};
+        if (run_hooks(r, main, "on-run-end", &he) != BP_OK)
+            fprintf(stderr, "bookpipe dbt: %s\n", he.msg);
+    }
+    summary(r, secs, sum);
+    char started_at[64];
+    struct tm tm;
+    gmtime_r(&r->started_at.tv_sec, &tm);
+    strftime(started_at, sizeof started_at, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* the run happened; artifacts that cannot be written (a read-only
+     * project folder) are worth a warning, not a failure */
+    bp_err aerr = {0};
+    if (art_manifest(p, &aerr) != BP_OK ||
+        art_run_results(p, r->order, r->norder, secs, started_at, &aerr) != BP_OK)
+        fprintf(stderr, "bookpipe dbt: warning: %s (run results not saved)\n", aerr.msg);
+close:
+    for (int t = 1; t < nth; t++)
+        if (conns[t])
+            wh_close(conns[t]);
+    return st;
 }
 
 bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
 {
     memset(sum, 0, sizeof *sum);
-    if (!strcmp(p->opts.command, "ls")) {
+    const char *c = p->opts.command;
+    if (!strcmp(c, "ls") || !strcmp(c, "list")) {
         print_ls(p);
         return BP_OK;
     }
-    runner r = {0};
-    r.p = p;
+    if (!strcmp(c, "parse"))
+        return art_manifest(p, err);
+    if (!strcmp(c, "run-operation"))
+        return ops_run_operation(p, err);
+    runner r;
+    bp_status st = runner_init(&r, p, err);
+    if (st != BP_OK) {
+        runner_free(&r);
+        return st;
+    }
     gettimeofday(&r.started_at, NULL);
     r.t0 = now_s();
-    bool *seen = calloc((size_t)p->nnodes + 1, 1);
-    r.order = calloc((size_t)p->nnodes + 1, sizeof *r.order);
-    r.running = calloc((size_t)p->nnodes + 1, 1);
-    r.done = calloc((size_t)p->nnodes + 1, 1);
-    bp_status st = BP_OK;
-    wh *conns[64] = {NULL};
-    pthread_t th[64];
-    worker wk[64];
-    int nth = 0;
+    wh *main = NULL;
     bool mu_ok = false, cv_ok = false;
-    if (!seen || !r.order || !r.running || !r.done) {
-        st = bp_fail(err, BP_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < p->nnodes; i++)
-        p->nodes[i].in_run = wanted(p, &p->nodes[i]);
-    for (int i = 0; i < p->nnodes; i++)
-        topo(p, i, seen, r.order, &r.norder);
-    if (!strcmp(p->opts.command, "compile")) {
-        for (int k = 0; k < r.norder && st == BP_OK; k++) {
-            st = compile_node(p, r.order[k], false, err);
-            write_compiled(p, &p->nodes[r.order[k]]);
-        }
-        if (st == BP_OK)
-            st = write_artifacts(&r, now_s() - r.t0, err);
-        goto done;
-    }
-    int threads = p->opts.threads > 0 ? p->opts.threads : p->threads;
-    threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
-    if (!p->opts.quiet) {
-        char ts[16];
-        stamp(ts, sizeof ts);
-        int models = 0, tests = 0, seeds = 0, sources = 0;
-        for (int i = 0; i < p->nnodes; i++) {
-            if (!p->nodes[i].cfg.enabled)
-                continue;
-            models += p->nodes[i].type == NT_MODEL;
-            tests += p->nodes[i].type == NT_TEST;
-            seeds += p->nodes[i].type == NT_SEED;
-            sources += p->nodes[i].type == NT_SOURCE;
-        }
-        fprintf(p->opts.out ? p->opts.out : stdout, "%s  Running with bookpipe dbt (dbt-compatible)\n%s  Found %d models, %d seeds, "
-               "%d data tests, %d sources\n%s  \n%s  Concurrency: %d threads (target='%s')\n%s  \n",
-               ts, ts, models, seeds, tests, sources, ts, ts, threads, p->target_name, ts);
-    }
-    wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn};
-    if (p->opts.conn) {
-        if ((st = p->opts.conn->ops->connect_more(p->opts.conn, &r.main, err)) != BP_OK)
-            goto done;
-    } else if ((st = wh_open(&cfg, &r.main, err)) != BP_OK)
+    if ((st = open_main(p, &main, err)) != BP_OK)
         goto done;
     mu_ok = pthread_mutex_init(&r.mu, NULL) == 0;
     cv_ok = mu_ok && pthread_cond_init(&r.cv, NULL) == 0;
     if (!cv_ok) {
         st = bp_fail(err, BP_EINTERNAL, "cannot set up the scheduler");
-        goto close;
+        goto done;
     }
-    if (p->opts.before && (st = p->opts.before(r.main, p->opts.before_ctx, err)) != BP_OK)
-        goto close;
-    for (nth = 0; nth < threads; nth++) {
-        if (nth == 0)
-            conns[0] = r.main;
-        else if ((st = r.main->ops->connect_more(r.main, &conns[nth], err)) != BP_OK)
-            break;
-        wk[nth] = (worker){&r, conns[nth]};
+    if (!strcmp(c, "compile") || !strcmp(c, "docs")) {
+        st = compile_all(&r, main, sum, err);
+        if (st == BP_OK)
+            st = art_manifest(p, err);
+        if (st == BP_OK && !strcmp(c, "docs"))
+            st = art_catalog(p, main, err);
+        if (st == BP_OK && !p->opts.quiet)
+            fprintf(console(p), "%s\n", !strcmp(c, "docs")
+                                            ? "Catalog written to target/catalog.json"
+                                            : "Compiled node SQL written to target/compiled/");
+        goto done;
     }
-    if (st != BP_OK)
-        goto close;
-    for (int t = 0; t < nth; t++)
-        if (pthread_create(&th[t], NULL, work, &wk[t]) != 0) {
-            /* fewer workers then; the ones started finish the work */
-            nth = t;
-            break;
-        }
-    if (nth == 0)
-        work(&wk[0]), nth = 0;
-    for (int t = 0; t < nth; t++)
-        pthread_join(th[t], NULL);
-    double secs = now_s() - r.t0;
-    summary(&r, secs, sum);
-    /* the run happened; artifacts that cannot be written (a read-only
-     * project folder) are worth a warning, not a failure */
-    bp_err aerr = {0};
-    if (write_artifacts(&r, secs, &aerr) != BP_OK)
-        fprintf(stderr, "bookpipe dbt: warning: %s (run results not saved)\n", aerr.msg);
-    st = BP_OK;
-close:
-    for (int t = 1; t < threads; t++)
-        if (conns[t])
-            wh_close(conns[t]);
-    wh_close(r.main);
-    r.main = NULL;
+    if (p->opts.before && (st = p->opts.before(main, p->opts.before_ctx, err)) != BP_OK)
+        goto done;
+    st = run_graph(&r, main, sum, err);
+done:
+    if (main)
+        wh_close(main);
     if (cv_ok)
         pthread_cond_destroy(&r.cv);
     if (mu_ok)
         pthread_mutex_destroy(&r.mu);
-done:
-    free(seen);
-    free(r.order);
-    free(r.running);
-    free(r.done);
+    runner_free(&r);
     return st;
 }
 
 bp_status dbt_main(const dbt_opts *o, dbt_summary *sum, bp_err *err)
 {
+    memset(sum, 0, sizeof *sum);
+    if (!strcmp(o->command, "deps"))
+        return ops_deps(o, err);
+    if (!strcmp(o->command, "debug"))
+        return ops_debug(o, err);
+    if (!strcmp(o->command, "clean"))
+        return ops_clean(o, err);
     project p;
     bp_status st = proj_load(&p, o, err);
     if (st == BP_OK)

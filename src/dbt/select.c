@@ -10,15 +10,7 @@
 
 #include "dbt_int.h"
 
-static const char *type_name(node_type t)
-{
-    switch (t) {
-    case NT_MODEL: return "model";
-    case NT_SEED: return "seed";
-    case NT_TEST: return "test";
-    default: return "source";
-    }
-}
+static const char *type_name(node_type t) { return node_type_name(t); }
 
 static bool path_matches(const char *path, const char *pat)
 {
@@ -45,6 +37,10 @@ static bool atom_matches(const project *p, const node *n, const char *atom)
             return n->type != NT_SOURCE && path_matches(n->path, v);
         if (!strncmp(atom, "resource_type", ml) && ml == 13)
             return strcmp(type_name(n->type), v) == 0;
+        if (!strncmp(atom, "exposure", ml) && ml == 8)
+            return n->type == NT_EXPOSURE && fnmatch(v, n->name, 0) == 0;
+        if (!strncmp(atom, "package", ml) && ml == 7)
+            return n->pkg && fnmatch(v, n->pkg->name, 0) == 0;
         if (!strncmp(atom, "source", ml) && ml == 6)
             return n->type == NT_SOURCE && (fnmatch(v, n->name, 0) == 0 ||
                                             fnmatch(v, n->src_name, 0) == 0);

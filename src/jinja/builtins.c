@@ -58,6 +58,17 @@ static const char *str_arg(const jv *v, const char *dflt)
     return v && v->type == JV_STR ? v->u.s.p : dflt;
 }
 
+/* An attribute= argument: a name, a dotted path, or an index (map(attribute=0)). */
+static const char *attr_arg(jinja_rt *rt, const jv *v)
+{
+    if (v && v->type == JV_INT) {
+        char b[32];
+        snprintf(b, sizeof b, "%lld", (long long)v->u.i);
+        return arena_strndup(A, b, strlen(b));
+    }
+    return str_arg(v, NULL);
+}
+
 /* Follow an attribute path ("a.b.0") as Jinja's make_attrgetter does. */
 static jv *attr_path(jinja_rt *rt, jv *v, const char *path)
 {
@@ -74,6 +85,10 @@ static jv *attr_path(jinja_rt *rt, jv *v, const char *path)
                 idx += (long)v->u.l.n;
             v = idx >= 0 && (size_t)idx < v->u.l.n ? v->u.l.items[idx]
                                                   : jv_undef(A, part);
+        } else if (*part && !*end && v->type == JV_OBJ && v->u.obj.ops->getitem) {
+            jv key = {.type = JV_INT, .u.i = idx};
+            jv *x = v->u.obj.ops->getitem(rt, v->u.obj.self, &key);
+            v = x ? x : jv_undef(A, part);
         } else if (v->type == JV_UNDEF)
             return v;
         else
@@ -171,7 +186,8 @@ bp_status bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool 
     } else if (!strcmp(name, "string")) {
         *out = v->type == JV_STR;
     } else if (!strcmp(name, "mapping")) {
-        *out = v->type == JV_DICT;
+        *out = v->type == JV_DICT ||
+               (v->type == JV_OBJ && (v->u.obj.ops->flags & JV_OBJ_MAPPING));
     } else if (!strcmp(name, "sequence")) {
         *out = v->type == JV_LIST || v->type == JV_STR || v->type == JV_DICT;
     } else if (!strcmp(name, "iterable")) {
@@ -248,7 +264,7 @@ static bp_status f_join(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
     if (ev_iter(rt, v, &items, &n))
         return BP_EINPUT;
     const jv *sepv = jinja_arg(a, 0, "d");
-    const char *attr = str_arg(jinja_arg(a, 1, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, 1, "attribute"));
     buf b = {0};
     buf sep = {0};
     if (sepv && text_of(rt, sepv, &sep)) {
@@ -402,11 +418,23 @@ static bp_status f_list(jinja_rt *rt, jv *v, jv **out)
 }
 
 /* select/reject/selectattr/rejectattr */
+/* map and select/reject take a falsy value as nothing to go through (Jinja
+ * checks `if value:` before iterating): none|map('lower') is empty. */
+static bp_status iter_or_empty(jinja_rt *rt, jv *v, jv ***items, size_t *n)
+{
+    if (!jv_truthy(v)) {
+        *items = NULL;
+        *n = 0;
+        return BP_OK;
+    }
+    return ev_iter(rt, v, items, n);
+}
+
 static bp_status f_select(jinja_rt *rt, jv *v, const jv_args *a, bool attr, bool keep, jv **out)
 {
     jv **items;
     size_t n;
-    if (ev_iter(rt, v, &items, &n))
+    if (iter_or_empty(rt, v, &items, &n))
         return BP_EINPUT;
     size_t k = 0;
     const char *path = attr ? str_arg(jinja_arg(a, k++, NULL), NULL) : NULL;
@@ -436,9 +464,9 @@ static bp_status f_map(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 {
     jv **items;
     size_t n;
-    if (ev_iter(rt, v, &items, &n))
+    if (iter_or_empty(rt, v, &items, &n))
         return BP_EINPUT;
-    const char *attr = str_arg(jinja_arg(a, SIZE_MAX, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, SIZE_MAX, "attribute"));
     const jv *dflt = jinja_arg(a, SIZE_MAX, "default");
     const char *filter = attr ? NULL : str_arg(jinja_arg(a, 0, NULL), NULL);
     if (!attr && !filter)
@@ -475,7 +503,7 @@ static bp_status f_sort(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
     size_t n;
     bool rev = bool_arg(jinja_arg(a, 0, "reverse"), false);
     bool cs = bool_arg(jinja_arg(a, 1, "case_sensitive"), false);
-    const char *attr = str_arg(jinja_arg(a, 2, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, 2, "attribute"));
     if (keyed_items(rt, v, attr, cs, &k, &n) || sort_keyed(rt, k, n))
         return BP_EINPUT;
     jv *l = jv_list(A, n);
@@ -489,7 +517,7 @@ static bp_status f_unique(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
     keyed *k;
     size_t n;
     bool cs = bool_arg(jinja_arg(a, 0, "case_sensitive"), false);
-    const char *attr = str_arg(jinja_arg(a, 1, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, 1, "attribute"));
     if (keyed_items(rt, v, attr, cs, &k, &n))
         return BP_EINPUT;
     jv *l = jv_list(A, n);
@@ -511,7 +539,7 @@ static bp_status f_minmax(jinja_rt *rt, jv *v, const jv_args *a, bool max, jv **
     keyed *k;
     size_t n;
     bool cs = bool_arg(jinja_arg(a, 0, "case_sensitive"), false);
-    const char *attr = str_arg(jinja_arg(a, 1, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, 1, "attribute"));
     if (keyed_items(rt, v, attr, cs, &k, &n))
         return BP_EINPUT;
     if (!n)
@@ -535,7 +563,7 @@ static bp_status f_sum(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
     size_t n;
     if (ev_iter(rt, v, &items, &n))
         return BP_EINPUT;
-    const char *attr = str_arg(jinja_arg(a, 0, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, 0, "attribute"));
     jv *acc = jinja_arg(a, 1, "start");
     bool is_f = acc && acc->type == JV_FLOAT;
     double f = acc ? jv_num(acc) : 0;
@@ -758,7 +786,7 @@ static bp_status f_dictsort(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 
 static bp_status f_groupby(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 {
-    const char *attr = str_arg(jinja_arg(a, 0, "attribute"), NULL);
+    const char *attr = attr_arg(rt, jinja_arg(a, 0, "attribute"));
     if (!attr)
         return jinja_fail(rt, "groupby wants an attribute");
     bool cs = bool_arg(jinja_arg(a, 2, "case_sensitive"), false);
@@ -1884,7 +1912,7 @@ typedef struct {
 } gen_state;
 
 static jv *cycler_getattr(jinja_rt *rt, void *self, const char *name);
-static const jv_obj_ops cycler_ops = {"Cycler", cycler_getattr, NULL, NULL, NULL, NULL, NULL};
+static const jv_obj_ops cycler_ops = {"Cycler", cycler_getattr, NULL, NULL, NULL, NULL, NULL, 0};
 
 static bp_status cycler_next(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -1939,7 +1967,7 @@ static bp_status joiner_call(jinja_rt *rt, void *self, const jv_args *a, jv **ou
     return BP_OK;
 }
 
-static const jv_obj_ops joiner_ops = {"Joiner", NULL, NULL, joiner_call, NULL, NULL, NULL};
+static const jv_obj_ops joiner_ops = {"Joiner", NULL, NULL, joiner_call, NULL, NULL, NULL, 0};
 
 static bp_status g_joiner(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {

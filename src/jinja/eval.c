@@ -160,6 +160,8 @@ static jv *lookup_from(jinja_rt *rt, scope *sc, const char *name)
         return NULL;
     if ((v = bi_global(rt, name)))
         return v;
+    if (rt->env && rt->env->missing && rt->env->missing(rt->env->ctx, rt, name, &v) && v)
+        return v;
     return jv_undef(&rt->mem, name);
 }
 
@@ -1116,7 +1118,7 @@ typedef struct {
 
 static jv *loop_getattr(jinja_rt *rt, void *self, const char *name);
 static bp_status loop_call(jinja_rt *rt, void *self, const jv_args *a, jv **out);
-static const jv_obj_ops loop_ops = {"LoopContext", loop_getattr, NULL, loop_call, NULL, NULL, NULL};
+static const jv_obj_ops loop_ops = {"LoopContext", loop_getattr, NULL, loop_call, NULL, NULL, NULL, 0};
 
 static bp_status loop_cycle(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -1486,3 +1488,45 @@ bp_status jinja_render_string(const char *file, const char *src, size_t n, const
     jinja_tpl_free(t);
     return st;
 }
+
+bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err *err)
+{
+    const jnode *body = t->body;
+    if (body->u.seq.n == 1 && body->u.seq.items[0]->kind == S_OUT) {
+        /* one expression: its value, not its text */
+        bp_err *saved = rt->err;
+        const char *file = rt->file;
+        const jinja_tpl *tpl = rt->tpl;
+        rt->err = err;
+        rt->failed = false;
+        rt->file = t->file;
+        rt->tpl = t;
+        ctx c = {rt, rt->root, NULL};
+        ctx *sc = g_ctx;
+        g_ctx = &c;
+        bp_status st = ev_expr(rt, body->u.seq.items[0]->u.expr, out);
+        g_ctx = sc;
+        rt->err = saved;
+        rt->file = file;
+        rt->tpl = tpl;
+        if (st != BP_OK && err && !err->msg[0])
+            bp_fail(err, st, "%s: rendering failed", t->file);
+        return st;
+    }
+    buf b = {0};
+    bp_status st = jinja_render(rt, t, &b, err);
+    if (st == BP_OK && !jinja_literal_eval(&rt->mem, b.p ? b.p : "", b.len, out) &&
+        !(*out = jv_from_buf(&rt->mem, &b)))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    buf_free(&b);
+    return st;
+}
+
+jv *jinja_getattr(jinja_rt *rt, jv *obj, const char *name) { return ev_getattr(rt, obj, name); }
+
+bp_status jinja_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n)
+{
+    return ev_iter(rt, v, items, n);
+}
+
+bool jinja_rt_failed(const jinja_rt *rt) { return rt->failed; }

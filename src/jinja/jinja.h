@@ -77,7 +77,11 @@ typedef struct {
     bool (*eq)(const void *self, const jv *other);
     /* its items for loops and filters; NULL: not iterable */
     bp_status (*iter)(jinja_rt *rt, void *self, jv ***items, size_t *n);
+    /* JV_OBJ_MAPPING: `is mapping` holds (dbt's relations are mappings) */
+    unsigned flags;
 } jv_obj_ops;
+
+#define JV_OBJ_MAPPING 1u
 
 typedef struct jv_dict jv_dict;
 
@@ -139,6 +143,14 @@ const char *jv_dict_key(const jv *dict, size_t i);
 jv *jv_dict_val(const jv *dict, size_t i);
 bool jv_dict_del(jv *dict, const char *key);
 
+/* A deep copy of lists and dicts into arena a (strings copied; functions,
+ * macros and objects shared): for values a host keeps past a render. */
+jv *jv_copy(arena *a, const jv *v);
+/* Python's ast.literal_eval of text: numbers, quoted strings, True, False,
+ * None, lists, tuples and dicts of them; false (and *out unset) when the
+ * text is not such a literal. */
+bool jinja_literal_eval(arena *a, const char *s, size_t n, jv **out);
+
 bool jv_truthy(const jv *v);
 /* str(v) as Python prints it (None, True, 1.0, ['a', 1], {'k': 'v'}). */
 bp_status jv_to_str(const jv *v, buf *out);
@@ -164,6 +176,10 @@ typedef struct {
     /* Block tags the host parses like macros ("test", "materialization",
      * "docs", "snapshot"): NULL-terminated. */
     const char *const *macro_tags;
+    /* Optional: a name nobody defines (not the scopes, the host, nor
+     * Jinja's globals): set *out and return true to give it a value (dbt's
+     * parse pass lets unknown names through); false: undefined. */
+    bool (*missing)(void *ctx, jinja_rt *rt, const char *name, jv **out);
 } jinja_env;
 
 /* ---- templates ------------------------------------------------------------------------ */
@@ -211,10 +227,23 @@ const char *jinja_rt_macro_name(jinja_rt *rt);
 
 /* Render template t into out. */
 bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err);
+/* Render t as dbt's native renderer does: a template that is one {{ expr }}
+ * gives the expression's value itself; other text gives the text, read as
+ * a Python literal when it is one ("1" -> 1, "[1, 2]" -> a list). */
+bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err *err);
 /* Call a macro (or any callable value) with arguments; its result. */
 bp_status jinja_call(jinja_rt *rt, jv *fn, const jv_args *a, jv **out, bp_err *err);
 /* The macro as a value, callable in this render. */
 jv *jinja_macro_value(jinja_rt *rt, jinja_macro *m);
+
+/* obj.name as Jinja reads it (attribute, then item); an undefined value
+ * when there is none. */
+jv *jinja_getattr(jinja_rt *rt, jv *obj, const char *name);
+/* The items a for loop would see (list items, dict keys, characters,
+ * an iterable object's items). */
+bp_status jinja_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
+/* Has the render failed (a function reported an error)? */
+bool jinja_rt_failed(const jinja_rt *rt);
 
 /* Record a failure at the place being evaluated; returns BP_EINPUT. */
 bp_status jinja_fail(jinja_rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

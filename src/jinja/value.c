@@ -2,6 +2,7 @@
  * and text as Python prints it (str, repr, JSON). */
 #include "jinja_int.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -607,4 +608,210 @@ static bool json(const jv *v, buf *out, int indent, int level, bool sort)
 bool jv_to_json(const jv *v, buf *out, int indent, bool sort_keys)
 {
     return json(v, out, indent, 0, sort_keys);
+}
+
+/* ---- copies ------------------------------------------------------------------------------ */
+
+jv *jv_copy(arena *a, const jv *v)
+{
+    if (!v)
+        return NULL;
+    jv *c;
+    switch (v->type) {
+    case JV_STR:
+        c = jv_str(a, v->u.s.p, v->u.s.n);
+        if (c)
+            c->safe = v->safe;
+        return c;
+    case JV_LIST:
+        c = jv_list(a, v->u.l.n);
+        if (!c)
+            return NULL;
+        c->tuple = v->tuple;
+        for (size_t i = 0; i < v->u.l.n; i++)
+            if (!jv_list_push(a, c, jv_copy(a, v->u.l.items[i])))
+                return NULL;
+        return c;
+    case JV_DICT:
+        c = jv_dict_new(a);
+        for (size_t i = 0; c && i < jv_dict_len(v); i++)
+            if (!jv_dict_set(a, c, jv_dict_key(v, i), jv_copy(a, jv_dict_val(v, i))))
+                return NULL;
+        return c;
+    case JV_UNDEF:
+        return jv_undef(a, v->u.undef_name);
+    default:
+        c = arena_alloc(a, sizeof *c);
+        if (c)
+            *c = *v;
+        return c;
+    }
+}
+
+/* ---- Python literals ------------------------------------------------------------------- */
+
+typedef struct {
+    arena *a;
+    const char *p, *end;
+    int depth;
+} lit;
+
+static void lit_space(lit *l)
+{
+    while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\n' || *l->p == '\r'))
+        l->p++;
+}
+
+static jv *lit_value(lit *l);
+
+static jv *lit_string(lit *l)
+{
+    char q = *l->p++;
+    buf b = {0};
+    jv *v = NULL;
+    while (l->p < l->end && *l->p != q) {
+        char c = *l->p++;
+        if (c == '\n')
+            goto done;
+        if (c == '\\' && l->p < l->end) {
+            c = *l->p++;
+            switch (c) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case '0': c = '\0'; break;
+            case '\\': case '\'': case '"': break;
+            default:
+                if (buf_addc(&b, '\\'))
+                    goto done;
+            }
+        }
+        if (buf_addc(&b, c))
+            goto done;
+    }
+    if (l->p < l->end) {
+        l->p++;
+        v = jv_from_buf(l->a, &b);
+    }
+done:
+    buf_free(&b);
+    return v;
+}
+
+static jv *lit_number(lit *l)
+{
+    const char *s = l->p;
+    if (l->p < l->end && (*l->p == '-' || *l->p == '+'))
+        l->p++;
+    bool flt = false, digits = false;
+    while (l->p < l->end) {
+        char c = *l->p;
+        if (c >= '0' && c <= '9')
+            digits = true;
+        else if (c == '.' || c == 'e' || c == 'E')
+            flt = true;
+        else if (!((c == '-' || c == '+') && (l->p[-1] == 'e' || l->p[-1] == 'E')) && c != '_')
+            break;
+        l->p++;
+    }
+    if (!digits)
+        return NULL;
+    char tmp[64];
+    size_t n = 0;
+    for (const char *q = s; q < l->p && n < sizeof tmp - 1; q++)
+        if (*q != '_')
+            tmp[n++] = *q;
+    tmp[n] = 0;
+    char *e;
+    if (!flt) {
+        long long i = strtoll(tmp, &e, 10);
+        return *e ? NULL : jv_int(l->a, i);
+    }
+    double d = strtod(tmp, &e);
+    return *e ? NULL : jv_float(l->a, d);
+}
+
+/* Items up to close: [a, b], (a, b), {k: v}. */
+static jv *lit_seq(lit *l, char close, bool dict)
+{
+    l->p++;
+    jv *out = dict ? jv_dict_new(l->a) : jv_list(l->a, 4);
+    if (!out)
+        return NULL;
+    out->tuple = close == ')';
+    bool comma = false;
+    for (;;) {
+        lit_space(l);
+        if (l->p < l->end && *l->p == close) {
+            l->p++;
+            break;
+        }
+        jv *k = lit_value(l), *v = k;
+        if (!k)
+            return NULL;
+        lit_space(l);
+        if (dict) {
+            if (k->type != JV_STR || l->p >= l->end || *l->p != ':')
+                return NULL;
+            l->p++;
+            if (!(v = lit_value(l)) || !jv_dict_set(l->a, out, k->u.s.p, v))
+                return NULL;
+        } else if (!jv_list_push(l->a, out, v)) {
+            return NULL;
+        }
+        lit_space(l);
+        comma = l->p < l->end && *l->p == ',';
+        if (comma)
+            l->p++;
+        else if (l->p >= l->end || *l->p != close)
+            return NULL;
+    }
+    /* (1) is the number 1, (1,) a tuple */
+    if (close == ')' && out->u.l.n == 1 && !comma)
+        return out->u.l.items[0];
+    return out;
+}
+
+static jv *lit_value(lit *l)
+{
+    lit_space(l);
+    if (l->p >= l->end || ++l->depth > 100)
+        return NULL;
+    jv *v;
+    char c = *l->p;
+    if (c == '\'' || c == '"')
+        v = lit_string(l);
+    else if (c == '[')
+        v = lit_seq(l, ']', false);
+    else if (c == '(')
+        v = lit_seq(l, ')', false);
+    else if (c == '{')
+        v = lit_seq(l, '}', true);
+    else if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.')
+        v = lit_number(l);
+    else {
+        static const char *const words[] = {"True", "False", "None"};
+        v = NULL;
+        for (int i = 0; i < 3 && !v; i++) {
+            size_t n = strlen(words[i]);
+            if ((size_t)(l->end - l->p) >= n && !memcmp(l->p, words[i], n) &&
+                (l->p + n == l->end || !(isalnum((unsigned char)l->p[n]) || l->p[n] == '_'))) {
+                l->p += n;
+                v = i == 2 ? jv_none(l->a) : jv_bool(l->a, i == 0);
+            }
+        }
+    }
+    l->depth--;
+    return v;
+}
+
+bool jinja_literal_eval(arena *a, const char *s, size_t n, jv **out)
+{
+    lit l = {a, s, s + n, 0};
+    jv *v = lit_value(&l);
+    lit_space(&l);
+    if (!v || l.p != l.end)
+        return false;
+    *out = v;
+    return true;
 }

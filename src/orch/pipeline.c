@@ -466,7 +466,7 @@ bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
         if ((i && buf_adds(&known, ", ")) || buf_adds(&known, keys[i]))
             goto done;
     when_ctx c = {keys, vals, n, known.p ? known.p : ""};
-    static const jinja_env env = {when_lookup, NULL, NULL, NULL};
+    static const jinja_env env = {when_lookup, NULL, NULL, NULL, NULL};
     char name[600];
     snprintf(name, sizeof name, "%s:%d: when of block '%s'", p->file, b->line, b->name);
     st = jinja_render_string(name, t.p, t.len, &env, &c, &res, err);

@@ -23,6 +23,9 @@ typedef struct {
     bool read_only;
     const char *memory_limit;  /* engine memory cap ("512MB"), NULL for the default */
     const char *dsn;     /* postgres: a libpq conninfo or URI; NULL: the PG* variables */
+    /* DuckDB: the name the file is attached as (dbt: the file's stem, as
+     * DuckDB itself names it); NULL: bookpipe's fixed name */
+    const char *catalog;
     /* For SQL from outside (the explorer, dashboard panels): the engine
      * itself refuses writes, files and the network. DuckDB: the file
      * attached read-only, external access off and the configuration locked
@@ -34,6 +37,9 @@ typedef struct {
 typedef struct {
     const char *name;
     bool numeric;        /* right-align when printing */
+    /* what the text holds: 'i' integer, 'n' decimal, 'f' float, 'b' boolean
+     * ("true"/"false"), 'd' date, 't' timestamp, 's' text or other */
+    char kind;
 } wh_col;
 
 /* How wh_query_user runs a user's statement. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../core/buf.h"
@@ -22,6 +23,7 @@ typedef struct {
     duckdb_database db;
     duckdb_connection con;
     char path[4096];
+    char use[300];         /* "USE <catalog>": the name the file is attached as */
     bool child;            /* a second connection: the database is its parent's */
     bool attached;         /* the file is attached as WH_CATALOG */
     bool scan_registered;
@@ -38,6 +40,24 @@ struct wh_loader {
     duckdb_data_chunk chunk;
     char name[256];
 };
+
+/* The catalog the file is attached as: the caller's name (dbt projects
+ * expect DuckDB's own, the file's stem: target.database) when it is a
+ * usable one, else WH_CATALOG. */
+static void set_catalog(duck *d, const char *name)
+{
+    static const char *const reserved[] = {"memory", "system", "temp", "main", ""};
+    bool ok = name && strlen(name) < 200;
+    for (size_t i = 0; ok && i < sizeof reserved / sizeof reserved[0]; i++)
+        ok = strcasecmp(name, reserved[i]) != 0;
+    buf b = {0};
+    buf_adds(&b, "USE ");
+    if (buf_add_ident(&b, ok ? name : WH_CATALOG) == BP_OK && b.len < sizeof d->use)
+        snprintf(d->use, sizeof d->use, "%s", b.p);
+    else
+        snprintf(d->use, sizeof d->use, "USE %s", WH_CATALOG);
+    buf_free(&b);
+}
 
 static bp_status duck_fail(bp_err *err, const char *what, const char *detail)
 {
@@ -106,6 +126,7 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
      * its file, so a warehouse called books_schema.duckdb would make every
      * books_schema.x ambiguous between catalog and schema. */
     bool file = strcmp(d->path, ":memory:") != 0;
+    set_catalog(d, cfg->catalog);
     if (duckdb_open_ext(NULL, &d->db, conf, &oerr) != DuckDBSuccess) {
         st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
                      oerr ? oerr : "unknown error");
@@ -122,8 +143,7 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
         buf_adds(&q, "ATTACH ");
         buf_add_sqlstr(&q, d->path);
         bool ro = cfg->read_only || cfg->sandbox;
-        buf_adds(&q, ro ? " AS " WH_CATALOG " (READ_ONLY); USE " WH_CATALOG
-                                    : " AS " WH_CATALOG "; USE " WH_CATALOG);
+        buf_printf(&q, " AS %s%s; %s", d->use + 4, ro ? " (READ_ONLY)" : "", d->use);
         duckdb_result res;
         if (!q.p || !attach(d->con, q.p, ro, &res)) {
             st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
@@ -179,7 +199,7 @@ static bp_status duck_connect_more(wh *w, wh **out, bp_err *err)
     }
     if (d->attached) {
         duckdb_result res;
-        bool ok = duckdb_query(c->con, "USE " WH_CATALOG, &res) == DuckDBSuccess;
+        bool ok = duckdb_query(c->con, c->use, &res) == DuckDBSuccess;
         duckdb_destroy_result(&res);
         if (!ok) {
             duckdb_disconnect(&c->con);
@@ -213,6 +233,26 @@ static bool is_numeric(duckdb_type t)
         return true;
     default:
         return false;
+    }
+}
+
+static char kind_of(duckdb_type t)
+{
+    switch (t) {
+    case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER: case DUCKDB_TYPE_UBIGINT: case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+        return 'i';
+    case DUCKDB_TYPE_DECIMAL: return 'n';
+    case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE: return 'f';
+    case DUCKDB_TYPE_BOOLEAN: return 'b';
+    case DUCKDB_TYPE_DATE: return 'd';
+    case DUCKDB_TYPE_TIMESTAMP: case DUCKDB_TYPE_TIMESTAMP_TZ: case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS: case DUCKDB_TYPE_TIMESTAMP_NS:
+        return 't';
+    default:
+        return 's';
     }
 }
 
@@ -262,6 +302,7 @@ static bp_status walk(duckdb_result *res, wh_row_fn fn, void *ctx, bp_err *err)
     for (size_t c = 0; c < nc; c++) {
         cols[c].name = duckdb_column_name(res, (idx_t)c);
         cols[c].numeric = is_numeric(duckdb_column_type(res, (idx_t)c));
+        cols[c].kind = kind_of(duckdb_column_type(res, (idx_t)c));
     }
     if (nr == 0 && fn)
         fn(ctx, nc, cols, NULL); /* tells the printer the columns */

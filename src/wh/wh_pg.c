@@ -334,6 +334,19 @@ static bool numeric_oid(Oid t)
     return t == 20 || t == 21 || t == 23 || t == 700 || t == 701 || t == 1700 || t == 26;
 }
 
+static char oid_kind(Oid t)
+{
+    switch (t) {
+    case 20: case 21: case 23: case 26: return 'i';
+    case 1700: return 'n';
+    case 700: case 701: return 'f';
+    case 16: return 'b';
+    case 1082: return 'd';
+    case 1114: case 1184: return 't';
+    default: return 's';
+    }
+}
+
 /* Hand every row of a result to fn; takes r. */
 static bp_status pg_walk(pg *p, PGresult *r, wh_row_fn fn, void *ctx, bp_err *err)
 {
@@ -355,6 +368,7 @@ static bp_status pg_walk(pg *p, PGresult *r, wh_row_fn fn, void *ctx, bp_err *er
     for (int c = 0; c < nc; c++) {
         cols[c].name = PQfname(r, c);
         cols[c].numeric = numeric_oid(PQftype(r, c));
+        cols[c].kind = oid_kind(PQftype(r, c));
     }
     if (nr == 0 && fn && nc)
         fn(ctx, (size_t)nc, cols, NULL);

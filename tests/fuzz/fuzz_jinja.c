@@ -26,7 +26,7 @@ static bp_status call(void *ctx, jinja_render *r, const char *name, const jinja_
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-    const jinja_env env = {lookup, call, NULL, NULL};
+    const jinja_env env = {lookup, call, NULL, NULL, NULL};
     buf out = {0};
     out.limit = 1 << 20;
     bp_err err;

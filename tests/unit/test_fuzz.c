@@ -159,7 +159,7 @@ static const char *const pieces[] = {
 static void fuzz_templates_and_yaml(void **state)
 {
     (void)state;
-    const jinja_env env = {fz_lookup, NULL, NULL, NULL};
+    const jinja_env env = {fz_lookup, NULL, NULL, NULL, NULL};
     char t[2048];
     for (int i = 0; i < 20000; i++) {
         size_t n = 0;

@@ -173,7 +173,7 @@ static jv *rel_attr(jinja_rt *rt, void *self, const char *name)
     return NULL;
 }
 
-static const jv_obj_ops rel_ops = {"Relation", rel_attr, NULL, NULL, rel_str, NULL, NULL};
+static const jv_obj_ops rel_ops = {"Relation", rel_attr, NULL, NULL, rel_str, NULL, NULL, 0};
 
 static bool host_lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
 {
@@ -200,7 +200,7 @@ static bool host_filter(void *ctx, jinja_rt *rt, const char *name, jv *v, const 
 }
 
 static const char *const tags[] = {"test", "docs", NULL};
-static const jinja_env host = {host_lookup, host_filter, NULL, tags};
+static const jinja_env host = {host_lookup, host_filter, NULL, tags, NULL};
 
 static bp_status run(const char *src, buf *out, bp_err *err)
 {

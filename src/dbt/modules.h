@@ -1,0 +1,14 @@
+/* modules.h: dbt's `modules` (datetime, re, pytz) as Jinja values. */
+#ifndef BP_DBT_MODULES_H
+#define BP_DBT_MODULES_H
+
+#include <stdbool.h>
+
+#include "../jinja/jinja.h"
+
+/* The modules dict (in arena a). */
+jv *mod_modules(arena *a);
+/* datetime.now() (utc: aware, in UTC; else local and naive). */
+jv *mod_now(arena *a, bool utc);
+
+#endif
