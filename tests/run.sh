@@ -439,6 +439,8 @@ interrupt_tests() {
 . "$here/attack.sh"
 # shellcheck source=tests/safety.sh
 . "$here/safety.sh"
+# shellcheck source=tests/dbt_features.sh
+. "$here/dbt_features.sh"
 
 # ---- the dbt runner ------------------------------------------------------------
 # The fixture project exercises every feature; expected files were checked
@@ -498,8 +500,8 @@ dbt_tests() {
 
 # tests/run.sh BOOKPIPE [GROUP...]: every group, or the ones named (e2e
 # first where a group reads its warehouse: web, dashboard, dbt, bad_input).
-groups=(cli golden e2e orch web dashboard schedule_web browser kaggle s3 pg dbt bad_input
-        interrupt attack safety)
+groups=(cli golden e2e orch web dashboard schedule_web browser kaggle s3 pg dbt dbt_features
+        bad_input interrupt attack safety)
 [ $# -gt 1 ] && groups=("${@:2}")
 for g in "${groups[@]}"; do
     "${g}_tests"

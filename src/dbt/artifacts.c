@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/fs.h"
 #include "dbt_int.h"
@@ -34,144 +35,19 @@ static json_t *metadata(project *p, const char *schema_url)
                      "project_name", p->name, "env");
 }
 
-/* A Jinja value as JSON (configs, test kwargs). */
-static json_t *to_json(const jv *v)
-{
-    if (!v)
-        return json_null();
-    switch (v->type) {
-    case JV_BOOL: return json_boolean(v->u.b);
-    case JV_INT: return json_integer(v->u.i);
-    case JV_FLOAT: return json_real(v->u.f);
-    case JV_STR: return json_stringn(v->u.s.p, v->u.s.n);
-    case JV_LIST: {
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < v->u.l.n; i++)
-            json_array_append_new(a, to_json(v->u.l.items[i]));
-        return a;
-    }
-    case JV_DICT: {
-        json_t *o = json_object();
-        for (size_t i = 0; o && i < jv_dict_len(v); i++)
-            json_object_set_new(o, jv_dict_key(v, i), to_json(jv_dict_val(v, i)));
-        return o;
-    }
-    default: {
-        buf b = {0};
-        jv_to_str(v, &b);
-        json_t *s = json_stringn(b.p ? b.p : "", b.len);
-        buf_free(&b);
-        return s;
-    }
-    }
-}
+static bp_status write_text(const char *dir, const char *name, const buf *b, bp_err *err);
 
-static json_t *yml_json(const yml_node *v)
-{
-    arena a = {0};
-    json_t *j = to_json(proj_yml_value(&a, v));
-    arena_free(&a);
-    return j;
-}
-
-static json_t *columns_json(const yml_node *cols)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; cols && cols->kind == YML_SEQ && i < cols->n; i++) {
-        const yml_node *c = cols->items[i];
-        const char *name = yml_get_str(c, "name", NULL);
-        if (!name)
-            continue;
-        json_t *cj = json_pack("{s:s, s:s, s:o, s:o, s:[]}", "name", name, "description",
-                               yml_get_str(c, "description", ""), "meta",
-                               yml_get(c, "meta") ? yml_json(yml_get(c, "meta")) : json_object(),
-                               "data_type", yml_get_str(c, "data_type", NULL)
-                                                ? json_string(yml_get_str(c, "data_type", ""))
-                                                : json_null(),
-                               "tags");
-        json_object_set_new(o, name, cj);
-    }
-    return o;
-}
-
-static json_t *node_json(project *p, const node *n)
-{
-    json_t *deps = json_array(), *tags = json_array(), *fqn = json_array();
-    for (int k = 0; k < n->ndeps; k++)
-        json_array_append_new(deps, json_string(p->nodes[n->deps[k]].unique_id));
-    for (int k = 0; k < n->cfg.ntags; k++)
-        json_array_append_new(tags, json_string(n->cfg.tags[k]));
-    for (int k = 0; k < n->nfqn; k++)
-        json_array_append_new(fqn, json_string(n->fqn[k]));
-    arena tmp = {0};
-    json_t *cfg = to_json(cfg_full(&tmp, n));
-    arena_free(&tmp);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:[]}, s:O}", "name",
-                          n->name, "unique_id", n->unique_id, "resource_type",
-                          node_type_name(n->type), "package_name",
-                          n->pkg ? n->pkg->name : p->name, "original_file_path",
-                          n->path ? n->path : "", "fqn", fqn, "config", cfg, "depends_on",
-                          "nodes", deps, "macros", "tags", tags);
-    json_t *md = json_object_get(json_object_get(o, "depends_on"), "macros");
-    for (int k = 0; md && k < n->nmacro_deps; k++)
-        json_array_append_new(md, json_string(n->macro_deps[k]));
-    json_decref(tags);
-    json_object_set_new(o, "path", json_string(n->path ? n->path : ""));
-    json_object_set_new(o, "schema", json_string(n->schema ? n->schema : ""));
-    json_object_set_new(o, "database", json_string(n->database ? n->database : p->target_db));
-    json_object_set_new(o, "alias", json_string(n->identifier ? n->identifier : n->name));
-    json_object_set_new(o, "description", json_string(n->description ? n->description : ""));
-    json_object_set_new(o, "columns", columns_json(n->columns));
-    json_object_set_new(o, "meta", n->meta ? yml_json(n->meta) : json_object());
-    json_object_set_new(o, "language", json_string(n->python ? "python" : "sql"));
-    if (n->relation)
-        json_object_set_new(o, "relation_name", json_string(n->relation));
-    if (n->raw)
-        json_object_set_new(o, "raw_code", json_stringn(n->raw, n->raw_n));
-    if (n->compiled) {
-        json_object_set_new(o, "compiled_code", json_string(n->compiled));
-        json_object_set_new(o, "compiled", json_true());
-    }
-    if (n->type == NT_SOURCE) {
-        json_object_set_new(o, "source_name", json_string(n->src_name));
-        json_object_set_new(o, "name", json_string(n->tbl_name));
-        json_object_set_new(o, "identifier", json_string(n->identifier ? n->identifier
-                                                                       : n->tbl_name));
-        json_object_set_new(o, "loaded_at_field",
-                            n->loaded_at_field ? json_string(n->loaded_at_field) : json_null());
-    }
-    if (n->type == NT_TEST) {
-        if (n->column)
-            json_object_set_new(o, "column_name", json_string(n->column));
-        if (n->attached >= 0)
-            json_object_set_new(o, "attached_node", json_string(p->nodes[n->attached].unique_id));
-        if (n->test_kind) {
-            const char *dot = strrchr(n->test_kind, '.');
-            json_t *kw = to_json(n->test_kwargs);
-            json_object_set_new(o, "test_metadata", json_pack("{s:s, s:o, s:o}", "name",
-                                                              dot ? dot + 1 : n->test_kind,
-                                                              "kwargs", kw, "namespace",
-                                                              dot ? json_stringn(n->test_kind,
-                                                                                 (size_t)(dot - n->test_kind))
-                                                                  : json_null()));
-        }
-    }
-    return o;
-}
-
+/* A small JSON document (run results, catalog), compact as dbt writes them. */
 static bp_status write_json(const char *dir, const char *name, json_t *j, bp_err *err)
 {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    /* written aside and renamed: a reader never sees half a file */
-    int rc = j ? json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) : -1;
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (rc != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return bp_fail(err, BP_EIO, "cannot write %s", path);
-    }
-    return BP_OK;
+    if (!s)
+        return bp_fail(err, BP_ENOMEM, "out of memory writing %s", name);
+    buf b = {s, strlen(s), strlen(s) + 1, 0};
+    bp_status st = write_text(dir, name, &b, err);
+    free(s);
+    return st;
 }
 
 static bp_status target_dir(project *p, char *dir, size_t n, bp_err *err)
@@ -228,39 +104,152 @@ static json_t *docs_json(project *p)
     return o;
 }
 
+/* ---- manifest.json ------------------------------------------------------------------------
+ * Written as text from the nodes' dicts (the ones graph and `model` show),
+ * not through a JSON tree: a 2,000-model project's manifest is tens of MB
+ * and a tree of it costs more than parsing the project. */
+
+static bp_status add_json_value(buf *b, const jv *v)
+{
+    if (jv_to_json(v, b, 0, false))
+        return BP_OK;
+    /* a value JSON has no form of (an object someone put in a config) */
+    buf t = {0};
+    jv_to_str(v, &t);
+    jv s = {.type = JV_STR, .u.s = {t.p ? t.p : "", t.len}};
+    bp_status st = jv_to_json(&s, b, 0, false) ? BP_OK : BP_ENOMEM;
+    buf_free(&t);
+    return st;
+}
+
+static bp_status add_key(buf *b, bool *first, const char *key)
+{
+    jv k = {.type = JV_STR, .u.s = {key, strlen(key)}};
+    if (buf_adds(b, *first ? "" : ", ") || !jv_to_json(&k, b, 0, false) || buf_adds(b, ": "))
+        return BP_ENOMEM;
+    *first = false;
+    return BP_OK;
+}
+
+/* A node's entry: its dict, with what compiling added. */
+static bp_status add_node(buf *b, project *p, int i, arena *tmp)
+{
+    node *n = &p->nodes[i];
+    jv *d = ctx_model_dict(p, i);
+    if (!d)
+        return BP_ENOMEM;
+    jv *e = jv_dict_new(tmp);
+    for (size_t k = 0; e && k < jv_dict_len(d); k++)
+        if (!jv_dict_set(tmp, e, jv_dict_key(d, k), jv_dict_val(d, k)))
+            e = NULL;
+    if (e && n->compiled &&
+        (!jv_dict_set(tmp, e, "compiled_code", jv_strz(tmp, n->compiled)) ||
+         !jv_dict_set(tmp, e, "compiled", jv_bool(tmp, true))))
+        e = NULL;
+    return e ? add_json_value(b, e) : BP_ENOMEM;
+}
+
+static bp_status add_map(buf *b, project *p, bool parents)
+{
+    bool first = true;
+    bp_status st = buf_adds(b, "{");
+    for (int i = 0; i < p->nnodes && st == BP_OK; i++) {
+        node *n = &p->nodes[i];
+        if (!n->cfg.enabled)
+            continue;
+        st = add_key(b, &first, n->unique_id);
+        int cnt = parents ? n->ndeps : n->nkids;
+        const int *idx = parents ? n->deps : n->kids;
+        st = st ? st : buf_adds(b, "[");
+        for (int k = 0; k < cnt && st == BP_OK; k++) {
+            jv u = {.type = JV_STR, .u.s = {p->nodes[idx[k]].unique_id,
+                                             strlen(p->nodes[idx[k]].unique_id)}};
+            if (buf_adds(b, k ? ", " : "") || !jv_to_json(&u, b, 0, false))
+                st = BP_ENOMEM;
+        }
+        st = st ? st : buf_adds(b, "]");
+    }
+    return st ? st : buf_adds(b, "}");
+}
+
+static bp_status add_json(buf *b, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    bp_status st = s ? buf_adds(b, s) : BP_ENOMEM;
+    free(s);
+    return st;
+}
+
+static bp_status write_text(const char *dir, const char *name, const buf *b, bp_err *err)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int rc = f ? (fwrite(b->p ? b->p : "", 1, b->len, f) == b->len ? 0 : -1) : -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    if (rc != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return bp_fail(err, BP_EIO, "cannot write %s", path);
+    }
+    return BP_OK;
+}
+
 bp_status art_manifest(project *p, bp_err *err)
 {
     char dir[4200];
     if (target_dir(p, dir, sizeof dir, err) != BP_OK)
         return BP_EIO;
-    json_t *nodes = json_object(), *sources = json_object(), *parents = json_object(),
-           *children = json_object(), *disabled = json_object(), *exposures = json_object();
-    for (int i = 0; i < p->nnodes; i++) {
-        node *n = &p->nodes[i];
-        if (!n->cfg.enabled) {
-            json_t *l = json_array();
-            json_array_append_new(l, node_json(p, n));
-            json_object_set_new(disabled, n->unique_id, l);
-            continue;
+    buf b = {0};
+    arena tmp = {0};
+    bp_status st = buf_adds(&b, "{\"metadata\": ");
+    if (st == BP_OK)
+        st = add_json(&b, metadata(p, "https://schemas.getdbt.com/dbt/manifest/v12.json"));
+    static const char *const parts[] = {"nodes", "sources", "exposures", "disabled"};
+    for (int part = 0; part < 4 && st == BP_OK; part++) {
+        bool first = true;
+        st = buf_printf(&b, ", \"%s\": {", parts[part]);
+        for (int i = 0; i < p->nnodes && st == BP_OK; i++) {
+            node *n = &p->nodes[i];
+            bool want = part == 3 ? !n->cfg.enabled
+                        : n->cfg.enabled && (part == 1 ? n->type == NT_SOURCE
+                                            : part == 2 ? n->type == NT_EXPOSURE
+                                                        : n->type != NT_SOURCE &&
+                                                              n->type != NT_EXPOSURE);
+            if (!want)
+                continue;
+            st = add_key(&b, &first, n->unique_id);
+            if (st == BP_OK && part == 3)
+                st = buf_adds(&b, "[");
+            if (st == BP_OK)
+                st = add_node(&b, p, i, &tmp);
+            if (st == BP_OK && part == 3)
+                st = buf_adds(&b, "]");
         }
-        json_object_set_new(n->type == NT_SOURCE ? sources
-                            : n->type == NT_EXPOSURE ? exposures : nodes, n->unique_id,
-                            node_json(p, n));
-        json_t *pl = json_array(), *cl = json_array();
-        for (int k = 0; k < n->ndeps; k++)
-            json_array_append_new(pl, json_string(p->nodes[n->deps[k]].unique_id));
-        for (int k = 0; k < n->nkids; k++)
-            json_array_append_new(cl, json_string(p->nodes[n->kids[k]].unique_id));
-        json_object_set_new(parents, n->unique_id, pl);
-        json_object_set_new(children, n->unique_id, cl);
+        if (st == BP_OK)
+            st = buf_adds(&b, "}");
     }
-    json_t *manifest = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:{}, s:{}, s:{}, s:o, s:o, s:o, s:{}, s:{}}",
-        "metadata", metadata(p, "https://schemas.getdbt.com/dbt/manifest/v12.json"), "nodes",
-        nodes, "sources", sources, "macros", macros_json(p), "docs", docs_json(p), "exposures",
-        exposures, "metrics", "groups", "selectors", "disabled", disabled, "parent_map", parents,
-        "child_map", children, "semantic_models", "unit_tests");
-    return write_json(dir, "manifest.json", manifest, err);
+    if (st == BP_OK && !(st = buf_adds(&b, ", \"macros\": ")))
+        st = add_json(&b, macros_json(p));
+    if (st == BP_OK && !(st = buf_adds(&b, ", \"docs\": ")))
+        st = add_json(&b, docs_json(p));
+    if (st == BP_OK && !(st = buf_adds(&b, ", \"parent_map\": ")))
+        st = add_map(&b, p, true);
+    if (st == BP_OK && !(st = buf_adds(&b, ", \"child_map\": ")))
+        st = add_map(&b, p, false);
+    if (st == BP_OK)
+        st = buf_adds(&b, ", \"metrics\": {}, \"groups\": {}, \"selectors\": {}, "
+                          "\"group_map\": {}, \"saved_queries\": {}, \"semantic_models\": {}, "
+                          "\"unit_tests\": {}}");
+    if (st != BP_OK)
+        st = bp_fail(err, BP_ENOMEM, "out of memory writing the manifest");
+    else
+        st = write_text(dir, "manifest.json", &b, err);
+    buf_free(&b);
+    arena_free(&tmp);
+    return st;
 }
 
 bp_status art_run_results(project *p, const int *order, int n, double elapsed,
@@ -396,9 +385,25 @@ void art_write_compiled(project *p, const node *n)
         *slash = 0;
     if (fs_mkdir_p(dir, BP_EIO, "folder", NULL) != BP_OK)
         return;
-    FILE *f = fopen(path, "w");
+    /* unchanged files are left alone; changed ones are replaced by a new
+     * file (truncating makes ext4 flush each one on close: seconds for a
+     * large project) */
+    /* a test's file is its query; the wrapper counting failures is not */
+    const char *text = n->type == NT_TEST && n->test_sql ? n->test_sql : n->compiled;
+    size_t len = strlen(text);
+    FILE *f = fopen(path, "rb");
     if (f) {
-        fputs(n->compiled, f);
+        char *old = malloc(len + 2);
+        size_t got = old ? fread(old, 1, len + 1, f) : 0;
+        bool same = old && got == len && memcmp(old, text, len) == 0;
+        free(old);
+        fclose(f);
+        if (same)
+            return;
+        unlink(path);
+    }
+    if ((f = fopen(path, "w"))) {
+        fwrite(text, 1, len, f);
         fclose(f);
     }
 }

@@ -485,6 +485,9 @@ static const char *model_arg(project *p, const node *target)
     if (target->type == NT_SOURCE)
         return proj_strf(p, "{{ get_where_subquery(source('%s', '%s')) }}", target->src_name,
                          target->tbl_name);
+    if (target->version)
+        return proj_strf(p, "{{ get_where_subquery(ref('%s', v='%s')) }}", target->name,
+                         target->version);
     return proj_strf(p, "{{ get_where_subquery(ref('%s')) }}", target->name);
 }
 
@@ -509,7 +512,8 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
     const node *tg = &p->nodes[target];
     const char *tname = tg->type == NT_SOURCE
                             ? proj_strf(p, "source_%s_%s", tg->src_name, tg->tbl_name)
-                            : tg->name;
+                        : tg->version ? proj_strf(p, "%s_v%s", tg->name, tg->version)
+                                      : tg->name;
     const char *full, *shortn;
     test_names(p, &e, tname, kw, &full, &shortn);
     if (e.custom_name)

@@ -65,29 +65,49 @@ static bool atom_matches(const project *p, const node *n, const char *atom)
     return n->type != NT_SOURCE && fnmatch(atom, n->name, 0) == 0;
 }
 
-static void mark_up(const project *p, int i, int depth, bool *set)
-{
-    for (int k = 0; k < p->nodes[i].ndeps; k++) {
-        int d = p->nodes[i].deps[k];
-        if (depth != 0 && !set[d]) {
-            set[d] = true;
-            mark_up(p, d, depth > 0 ? depth - 1 : -1, set);
-        } else if (depth != 0) {
-            mark_up(p, d, depth > 0 ? depth - 1 : -1, set);
-        }
-    }
-}
-
-static void mark_down(const project *p, int i, int depth, bool *set)
+/* Mark the ancestors (up) or descendants of i within depth steps (-1: all),
+ * breadth first: each node once at its nearest distance, so a graph of
+ * diamonds costs its edges, not its paths. */
+static void mark(const project *p, int i, int depth, bool *set, bool up)
 {
     if (depth == 0)
         return;
-    for (int c = 0; c < p->nnodes; c++)
-        for (int k = 0; k < p->nodes[c].ndeps; k++)
-            if (p->nodes[c].deps[k] == i && !set[c]) {
-                set[c] = true;
-                mark_down(p, c, depth > 0 ? depth - 1 : -1, set);
-            }
+    int n = p->nnodes;
+    int *dist = malloc((size_t)n * sizeof *dist), *queue = malloc((size_t)n * sizeof *queue);
+    if (!dist || !queue) {
+        free(dist);
+        free(queue);
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        dist[k] = -1;
+    int head = 0, tail = 0;
+    dist[i] = 0;
+    queue[tail++] = i;
+    while (head < tail) {
+        int x = queue[head++];
+        if (depth > 0 && dist[x] >= depth)
+            continue;
+        const node *nx = &p->nodes[x];
+        int cnt = up ? nx->ndeps : nx->nkids;
+        for (int k = 0; k < cnt; k++) {
+            int y = up ? nx->deps[k] : nx->kids[k];
+            if (dist[y] >= 0)
+                continue;
+            dist[y] = dist[x] + 1;
+            set[y] = true;
+            queue[tail++] = y;
+        }
+    }
+    free(dist);
+    free(queue);
+}
+
+static void mark_up(const project *p, int i, int depth, bool *set) { mark(p, i, depth, set, true); }
+
+static void mark_down(const project *p, int i, int depth, bool *set)
+{
+    mark(p, i, depth, set, false);
 }
 
 /* Evaluate one term with its graph operators into set. */

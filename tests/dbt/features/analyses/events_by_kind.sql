@@ -1,0 +1,1 @@
+select kind_loud, count(*) from {{ ref('stg_events') }} group by 1

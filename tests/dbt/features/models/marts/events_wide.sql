@@ -1,0 +1,2 @@
+select {{ helpers.star_except(ref('stg_events'), ['note', 'month_start']) }}
+from {{ ref('stg_events') }}

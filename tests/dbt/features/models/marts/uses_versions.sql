@@ -1,0 +1,3 @@
+select * from {{ ref('scores') }}
+union all
+select * from {{ ref('scores', v=1) }}

@@ -1,0 +1,1 @@
+select person_id, name, tier from {{ ref('people') }}

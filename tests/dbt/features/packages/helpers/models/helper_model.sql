@@ -1,0 +1,1 @@
+select {{ var('pkg_level') }} as level, {{ quote_suffix() }} as suffix
