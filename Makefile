@@ -127,12 +127,12 @@ sanitize: deps-test
 	ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-san/bookpipe
 
 # Coverage-guided fuzzing (libFuzzer, clang from Debian): the CSV reader and
-# cleaners, the YAML loader, pipeline.yml and the Jinja renderer, each from
-# its corpus in tests/fuzz/corpus (copied: the run's finds stay in
-# build-fuzz/). FUZZ_SECONDS per target (CI runs a short pass).
+# cleaners, the YAML loader, pipeline.yml, the Jinja renderer and the regex
+# engine, each from its corpus in tests/fuzz/corpus (copied: the run's
+# finds stay in build-fuzz/). FUZZ_SECONDS per target (CI runs a short pass).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := csv yml pipeline jinja
+FUZZ_TARGETS := csv yml pipeline jinja regex
 FUZZ_SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
                 -Wno-unknown-warning-option
 fuzz: deps-fuzz

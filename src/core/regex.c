@@ -582,6 +582,10 @@ static tnode *parse_repeat(parser *ps)
             fail(ps, "nothing to repeat");
             return NULL;
         }
+        if (a->k == T_REP) {
+            fail(ps, "multiple repeat");
+            return NULL;
+        }
         tnode *r = mk(ps, T_REP);
         if (!r)
             return NULL;

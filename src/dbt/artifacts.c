@@ -14,16 +14,7 @@
 #include "../core/fs.h"
 #include "dbt_int.h"
 
-static void iso_now(char *out, size_t n)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%06ldZ", base, (long)tv.tv_usec);
-}
+static void iso_now(char *out, size_t n) { proj_iso_now(out, n, "Z"); }
 
 static json_t *metadata(project *p, const char *schema_url)
 {

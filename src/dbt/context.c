@@ -557,6 +557,18 @@ static bp_status run_sql(jinja_rt *rt, const char *sql, bool fetch, jv **result)
     return *result ? BP_OK : jinja_fail(rt, "out of memory");
 }
 
+/* A statement's result under its name, for load_result(). */
+static bp_status keep_result(jinja_rt *rt, cctx *c, const char *name, jv *res, jv **out)
+{
+    if (name) {
+        if (!c->results && !(c->results = jv_dict_new(RA(rt))))
+            return jinja_fail(rt, "out of memory");
+        if (!jv_dict_set(RA(rt), c->results, name, res))
+            return jinja_fail(rt, "out of memory");
+    }
+    return empty(rt, out);
+}
+
 static bp_status fn_statement(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
     (void)data;
@@ -576,13 +588,7 @@ static bp_status fn_statement(jinja_rt *rt, void *data, const jv_args *a, jv **o
     buf_free(&sql);
     if (st != BP_OK)
         return st;
-    if (name) {
-        if (!c->results && !(c->results = jv_dict_new(RA(rt))))
-            return jinja_fail(rt, "out of memory");
-        if (!jv_dict_set(RA(rt), c->results, name, res))
-            return jinja_fail(rt, "out of memory");
-    }
-    return empty(rt, out);
+    return keep_result(rt, c, name, res, out);
 }
 
 static bp_status fn_load_result(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -603,13 +609,7 @@ static bp_status fn_store_result(jinja_rt *rt, void *data, const jv_args *a, jv 
     jv *res = make_result(rt, table && table->type == JV_OBJ ? table : NULL, "OK", 0);
     if (!res)
         return jinja_fail(rt, "out of memory");
-    if (name) {
-        if (!c->results && !(c->results = jv_dict_new(RA(rt))))
-            return jinja_fail(rt, "out of memory");
-        if (!jv_dict_set(RA(rt), c->results, name, res))
-            return jinja_fail(rt, "out of memory");
-    }
-    return empty(rt, out);
+    return keep_result(rt, c, name, res, out);
 }
 
 static bp_status fn_run_query(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -891,14 +891,21 @@ static bp_status exec_text(jinja_rt *rt, cctx *c, buf *q)
     return st == BP_OK ? BP_OK : jinja_fail(rt, "Database Error: %s", e.msg);
 }
 
+/* The Relation argument of an adapter method that changes the warehouse
+ * (so it needs the connection). */
+static bp_status relation_to_change(jinja_rt *rt, const jv_args *a, const char *what, dbt_rel *r)
+{
+    if (!rel_arg(a, 0, "relation", r))
+        return jinja_fail(rt, "adapter.%s() takes a Relation", what);
+    return need_conn(rt, CTX(rt), what);
+}
+
 static bp_status ad_create_schema(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
     (void)data;
     cctx *c = CTX(rt);
     dbt_rel r;
-    if (!rel_arg(a, 0, "relation", &r))
-        return jinja_fail(rt, "adapter.create_schema() takes a Relation");
-    if (need_conn(rt, c, "create_schema") != BP_OK)
+    if (relation_to_change(rt, a, "create_schema", &r) != BP_OK)
         return BP_EINPUT;
     buf q = {0};
     buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ");
@@ -911,9 +918,7 @@ static bp_status ad_drop_schema(jinja_rt *rt, void *data, const jv_args *a, jv *
     (void)data;
     cctx *c = CTX(rt);
     dbt_rel r;
-    if (!rel_arg(a, 0, "relation", &r))
-        return jinja_fail(rt, "adapter.drop_schema() takes a Relation");
-    if (need_conn(rt, c, "drop_schema") != BP_OK)
+    if (relation_to_change(rt, a, "drop_schema", &r) != BP_OK)
         return BP_EINPUT;
     buf q = {0};
     buf_adds(&q, "DROP SCHEMA IF EXISTS ");
@@ -927,9 +932,7 @@ static bp_status ad_drop_relation(jinja_rt *rt, void *data, const jv_args *a, jv
     (void)data;
     cctx *c = CTX(rt);
     dbt_rel r;
-    if (!rel_arg(a, 0, "relation", &r))
-        return jinja_fail(rt, "adapter.drop_relation() takes a Relation");
-    if (need_conn(rt, c, "drop_relation") != BP_OK)
+    if (relation_to_change(rt, a, "drop_relation", &r) != BP_OK)
         return BP_EINPUT;
     if (r.cte)
         return empty(rt, out);
@@ -976,9 +979,7 @@ static bp_status ad_truncate_relation(jinja_rt *rt, void *data, const jv_args *a
     (void)data;
     cctx *c = CTX(rt);
     dbt_rel r;
-    if (!rel_arg(a, 0, "relation", &r))
-        return jinja_fail(rt, "adapter.truncate_relation() takes a Relation");
-    if (need_conn(rt, c, "truncate_relation") != BP_OK)
+    if (relation_to_change(rt, a, "truncate_relation", &r) != BP_OK)
         return BP_EINPUT;
     buf q = {0};
     buf_adds(&q, "DELETE FROM ");

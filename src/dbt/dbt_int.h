@@ -181,6 +181,8 @@ const char *proj_strf(project *p, const char *fmt, ...) __attribute__((format(pr
 int proj_find(const project *p, node_type t, const char *name);
 int proj_find_uid(const project *p, const char *uid);
 int proj_add_node(project *p, node_type t, const char *name, bp_err *err);
+/* Give n its unique_id (NULL: out of memory) and index it. */
+bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err);
 bp_status proj_add_dep(project *p, int child, int parent, bp_err *err);
 bp_status proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err);
 /* Configs: set one key (from YAML or a config() call) with dbt's merge
@@ -200,6 +202,8 @@ bp_status proj_render_yml(project *p, yml_node *v, const char *file,
                           const char *const *skip, bp_err *err);
 jv *proj_yml_value(arena *a, const yml_node *v);
 const char *node_type_name(node_type t);
+/* Now in UTC, ISO 8601 with microseconds, then zone ("Z", "+00:00"). */
+void proj_iso_now(char *out, size_t n, const char *zone);
 bool node_is_ephemeral(const node *n);
 
 /* props.c */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "../core/embedded.h"
+#include "../core/fs.h"
 #include "builtin.h"
 #include "dbt_int.h"
 
@@ -117,44 +118,15 @@ static bool ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Every .sql (macros) or .md (docs) file under dir, sorted. */
 static bp_status walk_macros(project *p, dbt_pkg *pkg, const char *dir, bool docs_only,
                              bp_err *err)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT || errno == ENOTDIR
-                   ? BP_OK : bp_fail(err, BP_EINPUT, "%s: cannot read: %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    bp_status st = BP_OK;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                st = bp_fail(err, BP_ENOMEM, "out of memory");
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[n] = strdup(e->d_name))) {
-            st = bp_fail(err, BP_ENOMEM, "out of memory");
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, cmp_str);
+    char **names;
+    size_t n;
+    bp_status st = fs_list_dir(dir, &names, &n, err);
+    if (st != BP_OK)
+        return st;
     for (size_t i = 0; i < n && st == BP_OK; i++) {
         char path[8200];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -175,9 +147,7 @@ static bp_status walk_macros(project *p, dbt_pkg *pkg, const char *dir, bool doc
         else if ((st = proj_read_file(p, full, &src, &len, err)) == BP_OK)
             st = parse_macro_text(p, pkg, full, src, len, err);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    fs_free_list(names, n);
     return st;
 }
 
@@ -230,51 +200,50 @@ static dbt_pkg *new_pkg(project *p, bp_err *err)
     return &p->pkgs[p->npkgs++];
 }
 
+/* One folder of the install path: a package when it holds a dbt_project.yml. */
+static bp_status install_one(project *p, const char *dir, const char *entry, bp_err *err)
+{
+    char path[8400];
+    snprintf(path, sizeof path, "%s/%s/dbt_project.yml", dir, entry);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return BP_OK;
+    yml_doc *doc;
+    if (yml_load(path, &doc, err) != BP_OK)
+        return BP_EINPUT;
+    const char *pname = yml_get_str(yml_root(doc), "name", entry);
+    if (pkg_find(p, pname)) { /* the root project listed as its own package */
+        yml_free(doc);
+        return BP_OK;
+    }
+    dbt_pkg *pkg = new_pkg(p, err);
+    if (!pkg) {
+        yml_free(doc);
+        return BP_ENOMEM;
+    }
+    pkg->doc = doc;
+    pkg->name = proj_str(p, pname, strlen(pname));
+    pkg->dir = proj_strf(p, "%s/%s", dir, entry);
+    if (!pkg->name || !pkg->dir || !strmap_put(&p->pkg_by_name, pkg->name, pkg))
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    return BP_OK;
+}
+
 /* The installed packages: each folder of the install path with a
  * dbt_project.yml, named by its `name:`. */
 static bp_status find_installed(project *p, bp_err *err)
 {
     char dir[4200];
     pkg_install_dir(p, dir, sizeof dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return BP_OK;
-    const char *names[MAX_PACKAGES];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < MAX_PACKAGES)
-        if (e->d_name[0] != '.')
-            names[n++] = proj_str(p, e->d_name, strlen(e->d_name));
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        if (!names[i])
-            return bp_fail(err, BP_ENOMEM, "out of memory");
-        char path[8400];
-        snprintf(path, sizeof path, "%s/%s/dbt_project.yml", dir, names[i]);
-        struct stat sb;
-        if (stat(path, &sb) != 0)
-            continue;
-        yml_doc *doc;
-        if (yml_load(path, &doc, err) != BP_OK)
-            return BP_EINPUT;
-        const char *pname = yml_get_str(yml_root(doc), "name", names[i]);
-        if (pkg_find(p, pname)) { /* the root project listed as its own package */
-            yml_free(doc);
-            continue;
-        }
-        dbt_pkg *pkg = new_pkg(p, err);
-        if (!pkg) {
-            yml_free(doc);
-            return BP_ENOMEM;
-        }
-        pkg->doc = doc;
-        pkg->name = proj_str(p, pname, strlen(pname));
-        pkg->dir = proj_strf(p, "%s/%s", dir, names[i]);
-        if (!pkg->name || !pkg->dir || !strmap_put(&p->pkg_by_name, pkg->name, pkg))
-            return bp_fail(err, BP_ENOMEM, "out of memory");
-    }
-    return BP_OK;
+    char **names;
+    size_t n;
+    if (fs_list_dir(dir, &names, &n, err) != BP_OK)
+        return BP_EINPUT;
+    bp_status st = BP_OK;
+    for (size_t i = 0; i < n && st == BP_OK; i++)
+        st = install_one(p, dir, names[i], err);
+    fs_free_list(names, n);
+    return st;
 }
 
 static bp_status load_builtin(project *p, dbt_pkg *pkg, bp_err *err)

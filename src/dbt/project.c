@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "../core/fs.h"
 #include "dbt_int.h"
 
 /* ---- memory: everything lives until proj_free -------------------------------------- */
@@ -135,7 +136,7 @@ int proj_find_uid(const project *p, const char *uid)
     return (int)(intptr_t)strmap_get(&p->by_uid, uid) - 1;
 }
 
-static bp_status set_uid(project *p, node *n, const char *uid, bp_err *err)
+bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err)
 {
     n->unique_id = uid;
     if (!uid || !strmap_put(&p->by_uid, uid, (void *)(intptr_t)(n - p->nodes + 1)))
@@ -513,44 +514,16 @@ static bool ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Call fn for every file under rel in pkg (sorted, so runs are reproducible). */
 static bp_status walk(project *p, dbt_pkg *pkg, const char *rel, file_fn fn, bp_err *err)
 {
     char full[8200];
     snprintf(full, sizeof full, "%s/%s", pkg->dir, rel);
-    DIR *d = opendir(full);
-    if (!d)
-        return errno == ENOENT || errno == ENOTDIR
-                   ? BP_OK : bp_fail(err, BP_EINPUT, "%s: cannot read: %s", full, strerror(errno));
-    const char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    bp_status st = BP_OK;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            const char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                st = bp_fail(err, BP_ENOMEM, "out of memory");
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[n++] = proj_str(p, e->d_name, strlen(e->d_name)))) {
-            st = bp_fail(err, BP_ENOMEM, "out of memory");
-            break;
-        }
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, cmp_str);
+    char **names;
+    size_t n;
+    bp_status st = fs_list_dir(full, &names, &n, err);
+    if (st != BP_OK)
+        return st;
     for (size_t i = 0; i < n && st == BP_OK; i++) {
         char sub[8200], subfull[16500];
         snprintf(sub, sizeof sub, "%s/%s", rel, names[i]);
@@ -564,7 +537,7 @@ static bp_status walk(project *p, dbt_pkg *pkg, const char *rel, file_fn fn, bp_
             st = fn(p, pkg, proj_str(p, subfull, strlen(subfull)), proj_str(p, sub, strlen(sub)),
                     err);
     }
-    free(names);
+    fs_free_list(names, n);
     return st;
 }
 
@@ -629,7 +602,7 @@ static node *file_node(project *p, dbt_pkg *pkg, node_type t, const char *name,
     n->pkg = pkg;
     n->path = rel;
     n->file = full;
-    if (set_uid(p, n, proj_strf(p, "%s.%s.%s", node_type_name(t), pkg->name, name), err) !=
+    if (proj_set_uid(p, n, proj_strf(p, "%s.%s.%s", node_type_name(t), pkg->name, name), err) !=
         BP_OK)
         return NULL;
     set_fqn(p, n, rel);
@@ -1131,13 +1104,20 @@ static void new_ids(project *p)
                                  r[0], r[1], r[2], r[3], r[4], r[5], r[6] & 15, r[7],
                                  8 | (r[8] & 3), r[9] & 15, r[10], r[11], r[12], r[13], r[14],
                                  r[15], r[0] ^ r[15]);
+    char ts[64];
+    proj_iso_now(ts, sizeof ts, "+00:00");
+    p->run_started_at = proj_str(p, ts, strlen(ts));
+}
+
+void proj_iso_now(char *out, size_t n, const char *zone)
+{
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
-    char ts[64];
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    p->run_started_at = proj_strf(p, "%s.%06ld+00:00", ts, (long)tv.tv_usec);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%06ld%s", base, (long)tv.tv_usec, zone);
 }
 
 static const char *const project_skip[] = {"vars", "on-run-start", "on-run-end",

@@ -114,9 +114,8 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
     nd->fqn[nd->nfqn++] = pkg->name;
     nd->fqn[nd->nfqn++] = sname;
     nd->fqn[nd->nfqn++] = tname;
-    nd->unique_id = proj_strf(p, "source.%s.%s.%s", pkg->name, sname, tname);
-    if (!nd->unique_id || !strmap_put(&p->by_uid, nd->unique_id, (void *)(intptr_t)(k + 1)))
-        return bp_fail(err, BP_ENOMEM, "out of memory");
+    if (proj_set_uid(p, nd, proj_strf(p, "source.%s.%s.%s", pkg->name, sname, tname), err))
+        return BP_ENOMEM;
     cfg_set_yml(p, nd, yml_get(s, "config"));
     cfg_set_yml(p, nd, yml_get(t, "config"));
     const yml_node *tags[] = {yml_get(s, "tags"), yml_get(t, "tags")};
@@ -191,11 +190,10 @@ static bp_status yaml_snapshot(project *p, dbt_pkg *pkg, const yml_node *m, cons
     n->pkg = pkg;
     n->file = file;
     n->path = rel_to(pkg, file);
-    n->unique_id = proj_strf(p, "snapshot.%s.%s", pkg->name, name);
     n->fqn[n->nfqn++] = pkg->name;
     n->fqn[n->nfqn++] = name;
-    if (!n->unique_id || !strmap_put(&p->by_uid, n->unique_id, (void *)(intptr_t)(i + 1)))
-        return bp_fail(err, BP_ENOMEM, "out of memory");
+    if (proj_set_uid(p, n, proj_strf(p, "snapshot.%s.%s", pkg->name, name), err))
+        return BP_ENOMEM;
     n->raw = proj_strf(p, "select * from {{ %s }}", rel);
     n->raw_n = n->raw ? strlen(n->raw) : 0;
     jv mat = {.type = JV_STR, .u.s = {"snapshot", 8}};
@@ -249,10 +247,8 @@ static bp_status model_versions(project *p, dbt_pkg *pkg, const yml_node *m, con
         node *n = &p->nodes[k];
         n->name = name;
         n->version = ver;
-        n->unique_id = proj_strf(p, "model.%s.%s.v%s", pkg->name, name, ver);
-        if (!n->unique_id ||
-            !strmap_put(&p->by_uid, n->unique_id, (void *)(intptr_t)(k + 1)))
-            return bp_fail(err, BP_ENOMEM, "out of memory");
+        if (proj_set_uid(p, n, proj_strf(p, "model.%s.%s.v%s", pkg->name, name, ver), err))
+            return BP_ENOMEM;
         if (n->nfqn < 15) {
             n->fqn[n->nfqn - 1] = name;
             n->fqn[n->nfqn++] = proj_strf(p, "v%s", ver);
@@ -595,10 +591,7 @@ static bp_status set_test_uid(project *p, node *n, bp_err *err)
     int dup = uid ? proj_find_uid(p, uid) : -1;
     if (dup >= 0) /* the same test twice in one file: dbt refuses it too */
         return bp_fail(err, BP_EINPUT, "%s: the test '%s' is declared twice", n->file, n->name);
-    n->unique_id = uid;
-    if (!uid || !strmap_put(&p->by_uid, uid, (void *)(intptr_t)(n - p->nodes + 1)))
-        return bp_fail(err, BP_ENOMEM, "out of memory");
-    return BP_OK;
+    return proj_set_uid(p, n, uid, err);
 }
 
 static bp_status add_tests(project *p, dbt_pkg *pkg, int target, const char *col,
@@ -701,9 +694,8 @@ static bp_status load_exposures(project *p, dbt_pkg *pkg, const yml_node *list, 
         n->meta = yml_get(e, "meta");
         n->fqn[n->nfqn++] = pkg->name;
         n->fqn[n->nfqn++] = name;
-        n->unique_id = proj_strf(p, "exposure.%s.%s", pkg->name, name);
-        if (!n->unique_id || !strmap_put(&p->by_uid, n->unique_id, (void *)(intptr_t)(k + 1)))
-            return bp_fail(err, BP_ENOMEM, "out of memory");
+        if (proj_set_uid(p, n, proj_strf(p, "exposure.%s.%s", pkg->name, name), err))
+            return BP_ENOMEM;
         cfg_set_yml(p, n, yml_get(e, "config"));
         if (yml_get(e, "tags"))
             cfg_set_yml_key(p, n, "tags", yml_get(e, "tags"));

@@ -143,9 +143,27 @@ static bp_status keyed_items(jinja_rt *rt, jv *v, const char *attr, bool case_se
     if (*n && !k)
         return oomf(rt);
     g_case_sensitive = case_sensitive;
+    bool several = attr && strchr(attr, ',');
     for (size_t i = 0; i < *n; i++) {
-        jv *key = attr ? attr_path(rt, items[i], attr) : items[i];
-        k[i] = (keyed){fold(rt, key), items[i], i};
+        jv *key;
+        if (several) { /* attribute='age,name': a tuple of them, compared in order */
+            key = jv_list(A, 2);
+            if (!key)
+                return oomf(rt);
+            key->tuple = true;
+            char part[256];
+            for (const char *p = attr; *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+                snprintf(part, sizeof part, "%.*s", (int)(len < 255 ? len : 255), p);
+                if (!jv_list_push(A, key, fold(rt, attr_path(rt, items[i], part))))
+                    return oomf(rt);
+                p = comma ? comma + 1 : p + len;
+            }
+        } else {
+            key = fold(rt, attr ? attr_path(rt, items[i], attr) : items[i]);
+        }
+        k[i] = (keyed){key, items[i], i};
     }
     *out = k;
     return BP_OK;
@@ -565,6 +583,21 @@ static bp_status f_sum(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
         return BP_EINPUT;
     const char *attr = attr_arg(rt, jinja_arg(a, 0, "attribute"));
     jv *acc = jinja_arg(a, 1, "start");
+    if (acc && acc->type == JV_LIST) { /* sum(start=[]): lists added up */
+        jv *l = jv_list(A, acc->u.l.n);
+        for (size_t i = 0; l && i < acc->u.l.n; i++)
+            jv_list_push(A, l, acc->u.l.items[i]);
+        for (size_t i = 0; l && i < n; i++) {
+            jv *x = attr ? attr_path(rt, items[i], attr) : items[i];
+            if (x->type != JV_LIST)
+                return jinja_fail(rt, "can only concatenate list (not a %s) to list",
+                                  x->type == JV_STR ? "str" : "number");
+            for (size_t k = 0; k < x->u.l.n; k++)
+                if (!jv_list_push(A, l, x->u.l.items[k]))
+                    return oomf(rt);
+        }
+        return ret(rt, out, l);
+    }
     bool is_f = acc && acc->type == JV_FLOAT;
     double f = acc ? jv_num(acc) : 0;
     int64_t i64 = acc && acc->type == JV_INT ? acc->u.i : 0;
@@ -654,7 +687,7 @@ static bp_status f_indent(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
         if (w && w->type == JV_STR)
             st = buf_add(&pad, w->u.s.p, w->u.s.n) ? oomf(rt) : BP_OK;
         else
-            for (int64_t i = 0; i < int_arg(w, 4) && st == BP_OK; i++)
+            for (int64_t i = 0; i < int_arg(w, 4) && i < 1000000 && st == BP_OK; i++)
                 st = buf_addc(&pad, ' ') ? oomf(rt) : BP_OK;
     }
     const char *p = s.p ? s.p : "", *e = p + s.len;
@@ -784,6 +817,47 @@ static bp_status f_dictsort(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
     return ret(rt, out, l);
 }
 
+/* groupby's items: (grouper, list) tuples that also answer .grouper and .list */
+static jv *group_getattr(jinja_rt *rt, void *self, const char *name)
+{
+    (void)rt;
+    jv *pair = self;
+    if (!strcmp(name, "grouper"))
+        return pair->u.l.items[0];
+    if (!strcmp(name, "list"))
+        return pair->u.l.items[1];
+    return NULL;
+}
+
+static jv *group_getitem(jinja_rt *rt, void *self, const jv *key)
+{
+    (void)rt;
+    jv *pair = self;
+    if (key->type != JV_INT || key->u.i < -2 || key->u.i > 1)
+        return NULL;
+    return pair->u.l.items[key->u.i < 0 ? key->u.i + 2 : key->u.i];
+}
+
+static bp_status group_str(jinja_rt *rt, void *self, buf *out)
+{
+    (void)rt;
+    return jv_repr(self, out);
+}
+
+static bp_status group_iter(jinja_rt *rt, void *self, jv ***items, size_t *n)
+{
+    (void)rt;
+    jv *pair = self;
+    *items = pair->u.l.items;
+    *n = 2;
+    return BP_OK;
+}
+
+static bool group_eq(const void *self, const jv *other) { return jv_equal(self, other); }
+
+static const jv_obj_ops group_ops = {"_GroupTuple", group_getattr, group_getitem, NULL,
+                                     group_str, group_eq, group_iter, 0};
+
 static bp_status f_groupby(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 {
     const char *attr = attr_arg(rt, jinja_arg(a, 0, "attribute"));
@@ -807,7 +881,7 @@ static bp_status f_groupby(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
         pair->tuple = true;
         jv_list_push(A, pair, attr_path(rt, k[i].item, attr));
         jv_list_push(A, pair, group);
-        jv_list_push(A, l, pair);
+        jv_list_push(A, l, jv_obj(A, &group_ops, pair));
         i = j;
     }
     *out = l;
@@ -840,6 +914,10 @@ static bp_status f_center(jinja_rt *rt, jv *v, int64_t width, int how, const jv 
         return BP_EINPUT;
     }
     char fill = fillv && fillv->type == JV_STR && fillv->u.s.n ? fillv->u.s.p[0] : ' ';
+    if (width > (int64_t)JINJA_MAX_TEXT) {
+        buf_free(&s);
+        return jinja_fail(rt, "a width of %lld is too large", (long long)width);
+    }
     int64_t pad = width - (int64_t)s.len;
     if (pad <= 0)
         return ret_buf(rt, out, &s);
@@ -1078,6 +1156,8 @@ bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv 
     if (!strcmp(name, "abs")) {
         if (!jv_is_num(v))
             return jinja_fail(rt, "abs wants a number");
+        if (v->type == JV_INT && v->u.i == INT64_MIN) /* no int64 holds its absolute value */
+            return ret(rt, out, jv_float(A, -(double)INT64_MIN));
         return ret(rt, out, v->type == JV_FLOAT ? jv_float(A, fabs(v->u.f))
                                                 : jv_int(A, llabs((long long)(v->type == JV_INT ? v->u.i : v->u.b))));
     }
@@ -1438,6 +1518,8 @@ static bp_status str_method(jinja_rt *rt, jv *s, const char *m, const jv_args *a
     }
     if (!strcmp(m, "zfill")) {
         int64_t w = int_arg(a0, 0);
+        if (w > (int64_t)JINJA_MAX_TEXT)
+            return jinja_fail(rt, "a width of %lld is too large", (long long)w);
         buf b = {0};
         bool sign = s->u.s.n && (s->u.s.p[0] == '-' || s->u.s.p[0] == '+');
         bool ok = !sign || !buf_addc(&b, s->u.s.p[0]);
@@ -1570,7 +1652,8 @@ static bp_status list_method(jinja_rt *rt, jv *l, const char *m, const jv_args *
         jv *sorted;
         if (f_sort(rt, l, &sa, &sorted))
             return BP_EINPUT;
-        memcpy(l->u.l.items, sorted->u.l.items, l->u.l.n * sizeof(jv *));
+        if (l->u.l.n)
+            memcpy(l->u.l.items, sorted->u.l.items, l->u.l.n * sizeof(jv *));
         return ret(rt, out, none);
     }
     if (!strcmp(m, "copy"))
@@ -1707,7 +1790,7 @@ static bp_status format_field(jinja_rt *rt, const jv *v, const char *spec, size_
         align = '=';
         i++;
     }
-    while (i < sn && isdigit((unsigned char)spec[i]))
+    while (i < sn && isdigit((unsigned char)spec[i]) && width < 10000000)
         width = width * 10 + (spec[i++] - '0');
     if (i < sn && spec[i] == ',') {
         comma = true;
@@ -1717,7 +1800,7 @@ static bp_status format_field(jinja_rt *rt, const jv *v, const char *spec, size_
         prec = 0;
         i++;
         while (i < sn && isdigit((unsigned char)spec[i]))
-            prec = prec * 10 + (spec[i++] - '0');
+            prec = prec < 1000000 ? prec * 10 + (spec[i++] - '0') : (i++, prec);
     }
     if (i < sn)
         type = spec[i];

@@ -454,7 +454,8 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
         return ev_percent(rt, a, b, out);
     if (jv_is_num(a) && jv_is_num(b)) {
         bool ints = a->type != JV_FLOAT && b->type != JV_FLOAT;
-        int64_t x = a->type == JV_INT ? a->u.i : a->u.b, y = b->type == JV_INT ? b->u.i : b->u.b;
+        int64_t x = a->type == JV_INT ? a->u.i : a->type == JV_BOOL ? a->u.b : 0,
+                y = b->type == JV_INT ? b->u.i : b->type == JV_BOOL ? b->u.b : 0;
         double fx = jv_num(a), fy = jv_num(b);
         int64_t r;
         switch (op) {
@@ -534,6 +535,10 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
     }
     if (op == OP_MUL && ((a->type == JV_STR || a->type == JV_LIST) && b->type == JV_INT)) {
         int64_t k = b->u.i < 0 ? 0 : b->u.i;
+        size_t unit = a->type == JV_STR ? a->u.s.n : a->u.l.n;
+        if (unit && (uint64_t)k > (a->type == JV_STR ? JINJA_MAX_TEXT : JINJA_MAX_ITEMS) / unit)
+            return jinja_fail(rt, "repeating this %lld times makes a value too large",
+                              (long long)k);
         if (a->type == JV_STR) {
             buf s = {0};
             bool ok = true;
@@ -1049,7 +1054,8 @@ static bp_status expr_(jinja_rt *rt, const jnode *n, jv **out)
             *out = a;
         else
             *out = a->type == JV_FLOAT ? jv_float(&rt->mem, -a->u.f)
-                                       : jv_int(&rt->mem, -(a->type == JV_INT ? a->u.i : a->u.b));
+                   : a->type == JV_INT && a->u.i == INT64_MIN ? jv_float(&rt->mem, -(double)INT64_MIN)
+                   : jv_int(&rt->mem, -(a->type == JV_INT ? a->u.i : a->u.b));
         return *out ? BP_OK : oom(rt);
     case E_BIN:
         if (ev_expr(rt, n->u.bin.l, &a) || ev_expr(rt, n->u.bin.r, &b))
@@ -1197,16 +1203,32 @@ static bp_status loop_call(jinja_rt *rt, void *self, const jv_args *a, jv **out)
 }
 
 /* Assign a loop item to the loop's targets (unpacking tuples). */
+/* The parts of a value being unpacked: any iterable, as in Python
+ * (a, b = 'xy'; for k, v in pairs_of_objects). */
+static bp_status unpack(jinja_rt *rt, jv *v, jv ***parts, size_t *n)
+{
+    if (v->type == JV_LIST) {
+        *parts = v->u.l.items;
+        *n = v->u.l.n;
+        return BP_OK;
+    }
+    if (!jv_is_iterable(v))
+        return BP_EINPUT;
+    return ev_iter(rt, v, parts, n);
+}
+
 static bp_status bind_targets(ctx *c, scope *s, const jnode *n, jv *item)
 {
     jinja_rt *rt = c->rt;
     size_t nt = n->u.loop.ntargets;
     if (nt == 1)
         return scope_set(rt, s, n->u.loop.targets[0], item) ? BP_OK : oom(rt);
-    if (item->type != JV_LIST || item->u.l.n != nt)
+    jv **parts;
+    size_t np;
+    if (unpack(rt, item, &parts, &np) != BP_OK || np != nt)
         return jinja_fail(rt, "cannot unpack this item into %zu loop variables", nt);
     for (size_t k = 0; k < nt; k++)
-        if (!scope_set(rt, s, n->u.loop.targets[k], item->u.l.items[k]))
+        if (!scope_set(rt, s, n->u.loop.targets[k], parts[k]))
             return oom(rt);
     return BP_OK;
 }
@@ -1286,10 +1308,12 @@ static bp_status assign(ctx *c, const jnode *target, jv *v)
         return jv_dict_set(&rt->mem, ns, target->u.attr.name, v) ? BP_OK : oom(rt);
     }
     size_t nt = target->u.seq.n;
-    if (v->type != JV_LIST || v->u.l.n != nt)
+    jv **parts;
+    size_t np;
+    if (unpack(rt, v, &parts, &np) != BP_OK || np != nt)
         return jinja_fail(rt, "cannot unpack this value into %zu names", nt);
     for (size_t k = 0; k < nt; k++)
-        if (!scope_set(rt, c->sc, target->u.seq.items[k]->u.name, v->u.l.items[k]))
+        if (!scope_set(rt, c->sc, target->u.seq.items[k]->u.name, parts[k]))
             return oom(rt);
     return BP_OK;
 }
@@ -1449,25 +1473,42 @@ bp_status ev_render(jinja_rt *rt, const jnode *n, buf *out)
     return render_body(&c, n, out);
 }
 
-bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err)
+/* What a render of a template changes in rt, kept to be given back (a
+ * render may happen inside another: a macro rendering a string). */
+typedef struct {
+    bp_err *err;
+    const char *file;
+    const jinja_tpl *tpl;
+} rt_state;
+
+static rt_state enter(jinja_rt *rt, const jinja_tpl *t, bp_err *err)
 {
-    bp_err *saved = rt->err;
-    const char *file = rt->file;
-    const jinja_tpl *tpl = rt->tpl;
+    rt_state s = {rt->err, rt->file, rt->tpl};
     rt->err = err;
     rt->failed = false;
     rt->file = t->file;
     rt->tpl = t;
+    return s;
+}
+
+static bp_status leave(jinja_rt *rt, rt_state s, const jinja_tpl *t, bp_status st, bp_err *err)
+{
+    rt->err = s.err;
+    rt->file = s.file;
+    rt->tpl = s.tpl;
+    if (st != BP_OK && err && !err->msg[0])
+        bp_fail(err, st, "%s: rendering failed", t->file);
+    return st;
+}
+
+bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err)
+{
+    rt_state saved = enter(rt, t, err);
     rt->loop_ctl = CTL_NONE;
     bp_status st = ev_render(rt, t->body, out);
     if (rt->loop_ctl == CTL_RETURN) /* return() at the top: the text so far stands */
         rt->loop_ctl = CTL_NONE;
-    rt->err = saved;
-    rt->file = file;
-    rt->tpl = tpl;
-    if (st != BP_OK && err && !err->msg[0])
-        bp_fail(err, st, "%s: rendering failed", t->file);
-    return st;
+    return leave(rt, saved, t, st, err);
 }
 
 bp_status jinja_render_string(const char *file, const char *src, size_t n, const jinja_env *env,
@@ -1494,24 +1535,13 @@ bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err
     const jnode *body = t->body;
     if (body->u.seq.n == 1 && body->u.seq.items[0]->kind == S_OUT) {
         /* one expression: its value, not its text */
-        bp_err *saved = rt->err;
-        const char *file = rt->file;
-        const jinja_tpl *tpl = rt->tpl;
-        rt->err = err;
-        rt->failed = false;
-        rt->file = t->file;
-        rt->tpl = t;
+        rt_state saved = enter(rt, t, err);
         ctx c = {rt, rt->root, NULL};
         ctx *sc = g_ctx;
         g_ctx = &c;
         bp_status st = ev_expr(rt, body->u.seq.items[0]->u.expr, out);
         g_ctx = sc;
-        rt->err = saved;
-        rt->file = file;
-        rt->tpl = tpl;
-        if (st != BP_OK && err && !err->msg[0])
-            bp_fail(err, st, "%s: rendering failed", t->file);
-        return st;
+        return leave(rt, saved, t, st, err);
     }
     buf b = {0};
     bp_status st = jinja_render(rt, t, &b, err);

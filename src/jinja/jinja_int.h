@@ -13,6 +13,11 @@
 /* The evaluator's own nesting (expressions within statements within macro
  * calls): deep enough for macros calling macros, bounded for the stack. */
 #define JINJA_MAX_EVAL_DEPTH 4000
+/* A value a template builds (repetition, padding) may not grow past this:
+ * a render that asks for gigabytes fails with a message instead of eating
+ * the machine. */
+#define JINJA_MAX_TEXT (64u << 20)
+#define JINJA_MAX_ITEMS 10000000
 
 /* ---- the syntax tree ------------------------------------------------------------------ */
 

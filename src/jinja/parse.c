@@ -513,7 +513,7 @@ static bool expect_op(parser *ps, const char *op)
 static const char *name_str(parser *ps, const token *tk)
 {
     char *s = palloc(ps, tk->n + 1);
-    if (s)
+    if (s && tk->n) /* the end token has no text */
         memcpy(s, tk->p, tk->n);
     return s;
 }

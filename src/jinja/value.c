@@ -291,7 +291,8 @@ double jv_num(const jv *v)
 
 bool jv_is_iterable(const jv *v)
 {
-    return v && (v->type == JV_LIST || v->type == JV_DICT || v->type == JV_STR);
+    return v && (v->type == JV_LIST || v->type == JV_DICT || v->type == JV_STR ||
+                 (v->type == JV_OBJ && v->u.obj.ops->iter));
 }
 
 bool jv_equal(const jv *a, const jv *b)
