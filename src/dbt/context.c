@@ -260,7 +260,7 @@ static jv *config_getattr(jinja_rt *rt, void *self, const char *name)
 }
 
 static const jv_obj_ops config_ops = {"Config", config_getattr, NULL, config_call, NULL, NULL,
-                                      NULL, 0};
+                                      NULL, 0, NULL};
 
 /* A var's value: --vars, the root project's vars (scoped to the node's
  * package first), then the package's own dbt_project.yml vars. */
@@ -313,7 +313,7 @@ static jv *var_getattr(jinja_rt *rt, void *self, const char *name)
     return !strcmp(name, "has_var") ? jv_func(RA(rt), "has_var", var_has, self) : NULL;
 }
 
-static const jv_obj_ops var_ops = {"Var", var_getattr, NULL, var_call, NULL, NULL, NULL, 0};
+static const jv_obj_ops var_ops = {"Var", var_getattr, NULL, var_call, NULL, NULL, NULL, 0, NULL};
 
 static bp_status fn_env_var(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -1150,7 +1150,7 @@ static jv *adapter_getattr(jinja_rt *rt, void *self, const char *name)
 }
 
 static const jv_obj_ops adapter_ops = {"Adapter", adapter_getattr, NULL, NULL, NULL, NULL, NULL,
-                                       0};
+                                       0, NULL};
 
 /* ---- package namespaces: dbt_utils.star(...) ------------------------------------------ */
 
@@ -1169,7 +1169,7 @@ static bp_status ns_str(jinja_rt *rt, void *self, buf *out)
     return buf_printf(out, "<namespace %s>", ((dbt_pkg *)self)->name);
 }
 
-static const jv_obj_ops ns_ops = {"Namespace", ns_getattr, NULL, NULL, ns_str, NULL, NULL, 0};
+static const jv_obj_ops ns_ops = {"Namespace", ns_getattr, NULL, NULL, ns_str, NULL, NULL, 0, NULL};
 
 /* ---- values built once per project (the graph, flags) ------------------------------- */
 
@@ -1897,7 +1897,7 @@ static bp_status capture_iter(jinja_rt *rt, void *self, jv ***items, size_t *n)
     return BP_OK;
 }
 static const jv_obj_ops capture_ops = {"Undefined", capture_getattr, NULL, capture_call,
-                                       capture_str, NULL, capture_iter, 0};
+                                       capture_str, NULL, capture_iter, 0, NULL};
 static jv *capture_getattr(jinja_rt *rt, void *self, const char *name)
 {
     (void)name;

@@ -267,7 +267,10 @@ static jv *dt_getattr(jinja_rt *rt, void *self, const char *name)
     return NULL;
 }
 
-static const jv_obj_ops dt_ops = {"datetime", dt_getattr, NULL, NULL, dt_str, dt_eq, NULL, 0};
+static bool is_dt(const jv *v, const jv_obj_ops *ops) { return v->type == JV_OBJ && v->u.obj.ops == ops; }
+static bool dt_binop(jinja_rt *rt, jv_op op, const jv *a, const jv *b, jv **out, bp_status *st);
+static const jv_obj_ops dt_ops = {"datetime", dt_getattr, NULL, NULL, dt_str, dt_eq, NULL, 0,
+                                  dt_binop};
 
 static bp_status td_total(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -310,7 +313,52 @@ static bp_status td_str(jinja_rt *rt, void *self, buf *out)
     return rest % 1000000 ? buf_printf(out, ".%06lld", rest % 1000000) : BP_OK;
 }
 
-static const jv_obj_ops td_ops = {"timedelta", td_getattr, NULL, NULL, td_str, NULL, NULL, 0};
+static const jv_obj_ops td_ops = {"timedelta", td_getattr, NULL, NULL, td_str, NULL, NULL, 0,
+                                  dt_binop};
+
+static long long us_of(const dtobj *d) { return d->secs * 1000000LL + d->us; }
+
+/* date and datetime arithmetic as Python's: date +/- timedelta, date - date
+ * (a timedelta), timedelta +/- timedelta, timedelta * number, comparisons */
+static bool dt_binop(jinja_rt *rt, jv_op op, const jv *a, const jv *b, jv **out, bp_status *st)
+{
+    arena *ar = RA(rt);
+    bool ad = is_dt(a, &dt_ops), bd = is_dt(b, &dt_ops), at = is_dt(a, &td_ops),
+         bt = is_dt(b, &td_ops);
+    jv *r = NULL;
+    if (op >= JV_OP_LT && ((ad && bd) || (at && bt))) {
+        long long x = ad ? us_of(a->u.obj.self) : ((tdobj *)a->u.obj.self)->us;
+        long long y = bd ? us_of(b->u.obj.self) : ((tdobj *)b->u.obj.self)->us;
+        bool v = op == JV_OP_LT ? x < y : op == JV_OP_LE ? x <= y : op == JV_OP_GT ? x > y : x >= y;
+        r = jv_bool(ar, v);
+    } else if ((op == JV_OP_ADD || op == JV_OP_SUB) && ad && bt) {
+        const dtobj *d = a->u.obj.self;
+        long long us = us_of(d) + (op == JV_OP_ADD ? 1 : -1) * ((tdobj *)b->u.obj.self)->us;
+        long long secs = us / 1000000LL, rem = us % 1000000LL;
+        if (rem < 0) {
+            secs--;
+            rem += 1000000LL;
+        }
+        r = dt_new(ar, secs, (int)rem, d->date_only, d->utc);
+    } else if (op == JV_OP_ADD && at && bd) {
+        return dt_binop(rt, op, b, a, out, st);
+    } else if (op == JV_OP_SUB && ad && bd) {
+        r = td_new(ar, us_of(a->u.obj.self) - us_of(b->u.obj.self));
+    } else if ((op == JV_OP_ADD || op == JV_OP_SUB) && at && bt) {
+        long long x = ((tdobj *)a->u.obj.self)->us, y = ((tdobj *)b->u.obj.self)->us;
+        r = td_new(ar, op == JV_OP_ADD ? x + y : x - y);
+    } else if (op == JV_OP_MUL && at && (b->type == JV_INT || b->type == JV_FLOAT)) {
+        double k = b->type == JV_INT ? (double)b->u.i : b->u.f;
+        r = td_new(ar, (long long)((double)((tdobj *)a->u.obj.self)->us * k));
+    } else if (op == JV_OP_MUL && bt && (a->type == JV_INT || a->type == JV_FLOAT)) {
+        return dt_binop(rt, op, b, a, out, st);
+    } else {
+        return false;
+    }
+    *out = r;
+    *st = r ? BP_OK : jinja_fail(rt, "out of memory");
+    return true;
+}
 
 /* Parse ISO text: 2024-01-31, 2024-01-31T10:00:00[.123][Z|+00:00] */
 static bool parse_iso(const char *s, long long *secs, int *us, bool *date_only, bool *utc)
@@ -452,7 +500,7 @@ static jv *cls_getattr(jinja_rt *rt, void *self, const char *name)
     return NULL;
 }
 
-static const jv_obj_ops cls_ops = {"type", cls_getattr, NULL, cls_call, NULL, NULL, NULL, 0};
+static const jv_obj_ops cls_ops = {"type", cls_getattr, NULL, cls_call, NULL, NULL, NULL, 0, NULL};
 
 /* ---- re ----------------------------------------------------------------------------------- */
 
@@ -584,7 +632,7 @@ static bp_status match_str(jinja_rt *rt, void *self, buf *out)
 }
 
 static const jv_obj_ops match_ops = {"Match", match_getattr, match_getitem, NULL, match_str,
-                                     NULL, NULL, 0};
+                                     NULL, NULL, 0, NULL};
 
 /* A compiled pattern keeps its text and flags; each call compiles anew. */
 typedef struct {
@@ -866,7 +914,7 @@ static jv *pat_getattr(jinja_rt *rt, void *self, const char *name)
     return NULL;
 }
 
-static const jv_obj_ops pat_ops = {"Pattern", pat_getattr, NULL, NULL, NULL, NULL, NULL, 0};
+static const jv_obj_ops pat_ops = {"Pattern", pat_getattr, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 
 static bp_status pyre_compile_fn(jinja_rt *rt, void *d, const jv_args *a, jv **out)
 {

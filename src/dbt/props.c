@@ -575,22 +575,27 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
     return compile_test_refs(p, i, err);
 }
 
-/* unique_id: test.<package>.<name>.<hash of the file and name> */
+/* unique_id: test.<package>.<name>.<hash of the name and arguments>, as
+ * dbt makes it: two tests may share a name when their arguments differ
+ * (a regex of only punctuation names no different from another). */
 static bp_status set_test_uid(project *p, node *n, bp_err *err)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mn = 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
     buf b = {0};
-    buf_printf(&b, "%s:%s", n->file, n->name);
+    buf_adds(&b, n->name);
+    if (n->test_kwargs)
+        jv_repr(n->test_kwargs, &b);
     if (EVP_Digest(b.p ? b.p : "", b.len, md, &mn, EVP_md5(), NULL))
         for (unsigned int i = 0; i < mn; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
     buf_free(&b);
     const char *uid = proj_strf(p, "test.%s.%s.%.10s", n->pkg->name, n->name, hex);
     int dup = uid ? proj_find_uid(p, uid) : -1;
-    if (dup >= 0) /* the same test twice in one file: dbt refuses it too */
-        return bp_fail(err, BP_EINPUT, "%s: the test '%s' is declared twice", n->file, n->name);
+    if (dup >= 0) /* the same test with the same arguments twice: dbt refuses it too */
+        return bp_fail(err, BP_EINPUT, "%s: the test '%s' is declared twice with the same "
+                       "arguments", n->file, n->name);
     return proj_set_uid(p, n, uid, err);
 }
 

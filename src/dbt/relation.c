@@ -311,7 +311,7 @@ static jv *rel_getitem(jinja_rt *rt, void *self, const jv *key)
 }
 
 static const jv_obj_ops rel_ops = {"Relation", rel_getattr, rel_getitem, NULL, rel_str, rel_eq,
-                                   NULL, JV_OBJ_MAPPING};
+                                   NULL, JV_OBJ_MAPPING, NULL};
 
 /* ---- Columns ------------------------------------------------------------------------- */
 
@@ -490,7 +490,7 @@ static bp_status col_str(jinja_rt *rt, void *self, buf *out)
     return buf_printf(out, "<Column %s (%s)>", c->name, c->dtype);
 }
 
-static const jv_obj_ops col_ops = {"Column", col_getattr, NULL, NULL, col_str, NULL, NULL, 0};
+static const jv_obj_ops col_ops = {"Column", col_getattr, NULL, NULL, col_str, NULL, NULL, 0, NULL};
 
 /* ---- api.Relation, api.Column ------------------------------------------------------------ */
 
@@ -544,7 +544,7 @@ static bp_status api_rel_call(jinja_rt *rt, void *self, const jv_args *a, jv **o
 }
 
 static const jv_obj_ops api_rel_ops = {"Relation", api_rel_getattr, NULL, api_rel_call, NULL,
-                                       NULL, NULL, 0};
+                                       NULL, NULL, 0, NULL};
 
 static bp_status api_col_create(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -618,7 +618,7 @@ static bp_status api_col_call(jinja_rt *rt, void *self, const jv_args *a, jv **o
 }
 
 static const jv_obj_ops api_col_ops = {"Column", api_col_getattr, NULL, api_col_call, NULL, NULL,
-                                       NULL, 0};
+                                       NULL, 0, NULL};
 
 jv *rel_api(arena *a, project *p)
 {
@@ -886,7 +886,7 @@ static bool row_eq(const void *self, const jv *other)
 }
 
 static const jv_obj_ops row_ops = {"Row", row_getattr, row_getitem, NULL, row_str, row_eq,
-                                   row_iter, 0};
+                                   row_iter, 0, NULL};
 
 /* a table column: its values */
 static bp_status tcol_list(jinja_rt *rt, rref *r, jv **out)
@@ -944,7 +944,7 @@ static bp_status tcol_iter(jinja_rt *rt, void *self, jv ***items, size_t *n)
 }
 
 static const jv_obj_ops tcol_ops = {"Column", tcol_getattr, tcol_getitem, NULL, NULL, NULL,
-                                    tcol_iter, 0};
+                                    tcol_iter, 0, NULL};
 
 /* table.columns: columns by index or name */
 static jv *tcols_getitem(jinja_rt *rt, void *self, const jv *key)
@@ -1024,7 +1024,7 @@ static jv *tcols_getattr(jinja_rt *rt, void *self, const char *name)
 }
 
 static const jv_obj_ops tcols_ops = {"MappedSequence", tcols_getattr, tcols_getitem, NULL, NULL,
-                                     NULL, tcols_iter, 0};
+                                     NULL, tcols_iter, 0, NULL};
 
 static bp_status table_rows(jinja_rt *rt, rref *r, jv **out)
 {
@@ -1108,7 +1108,7 @@ static bp_status table_str(jinja_rt *rt, void *self, buf *out)
 }
 
 static const jv_obj_ops table_ops = {"Table", table_getattr, table_getitem, NULL, table_str,
-                                     NULL, table_iter, 0};
+                                     NULL, table_iter, 0, NULL};
 
 jv *rel_table_rows(jinja_rt *rt, jv *table)
 {

@@ -856,7 +856,7 @@ static bp_status group_iter(jinja_rt *rt, void *self, jv ***items, size_t *n)
 static bool group_eq(const void *self, const jv *other) { return jv_equal(self, other); }
 
 static const jv_obj_ops group_ops = {"_GroupTuple", group_getattr, group_getitem, NULL,
-                                     group_str, group_eq, group_iter, 0};
+                                     group_str, group_eq, group_iter, 0, NULL};
 
 static bp_status f_groupby(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 {
@@ -1995,7 +1995,7 @@ typedef struct {
 } gen_state;
 
 static jv *cycler_getattr(jinja_rt *rt, void *self, const char *name);
-static const jv_obj_ops cycler_ops = {"Cycler", cycler_getattr, NULL, NULL, NULL, NULL, NULL, 0};
+static const jv_obj_ops cycler_ops = {"Cycler", cycler_getattr, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 
 static bp_status cycler_next(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
@@ -2050,7 +2050,7 @@ static bp_status joiner_call(jinja_rt *rt, void *self, const jv_args *a, jv **ou
     return BP_OK;
 }
 
-static const jv_obj_ops joiner_ops = {"Joiner", NULL, NULL, joiner_call, NULL, NULL, NULL, 0};
+static const jv_obj_ops joiner_ops = {"Joiner", NULL, NULL, joiner_call, NULL, NULL, NULL, 0, NULL};
 
 static bp_status g_joiner(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {

@@ -437,9 +437,23 @@ bp_status ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n)
 /* ---- operators ------------------------------------------------------------------------ */
 
 
+/* An operator one of whose operands is a host object that defines it. */
+static bool obj_binop(jinja_rt *rt, jv_op op, jv *a, jv *b, jv **out, bp_status *st)
+{
+    const jv *objs[2] = {a, b};
+    for (int i = 0; i < 2; i++)
+        if (objs[i]->type == JV_OBJ && objs[i]->u.obj.ops->binop &&
+            objs[i]->u.obj.ops->binop(rt, op, a, b, out, st))
+            return true;
+    return false;
+}
+
 static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
 {
     arena *m = &rt->mem;
+    bp_status ost;
+    if ((a->type == JV_OBJ || b->type == JV_OBJ) && obj_binop(rt, (jv_op)op, a, b, out, &ost))
+        return ost;
     if (op == OP_CONCAT) {
         buf s = {0};
         bool ok = (a->type == JV_UNDEF || !ev_str(rt, a, &s)) &&
@@ -683,6 +697,17 @@ static bp_status compare(jinja_rt *rt, cmp_op op, jv *a, jv *b, bool *out)
     if (op == CMP_EQ || op == CMP_NE) {
         *out = jv_equal(a, b) == (op == CMP_EQ);
         return BP_OK;
+    }
+    if (a->type == JV_OBJ || b->type == JV_OBJ) { /* dates compare through their object */
+        static const jv_op ops[] = {[CMP_LT] = JV_OP_LT, [CMP_LE] = JV_OP_LE, [CMP_GT] = JV_OP_GT,
+                                    [CMP_GE] = JV_OP_GE};
+        jv *r;
+        bp_status st;
+        if (obj_binop(rt, ops[op], a, b, &r, &st)) {
+            if (st == BP_OK)
+                *out = jv_truthy(r);
+            return st;
+        }
     }
     bool ok;
     int c = jv_cmp(a, b, &ok);
@@ -1124,7 +1149,7 @@ typedef struct {
 
 static jv *loop_getattr(jinja_rt *rt, void *self, const char *name);
 static bp_status loop_call(jinja_rt *rt, void *self, const jv_args *a, jv **out);
-static const jv_obj_ops loop_ops = {"LoopContext", loop_getattr, NULL, loop_call, NULL, NULL, NULL, 0};
+static const jv_obj_ops loop_ops = {"LoopContext", loop_getattr, NULL, loop_call, NULL, NULL, NULL, 0, NULL};
 
 static bp_status loop_cycle(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {

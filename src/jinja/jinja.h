@@ -63,6 +63,10 @@ typedef struct {
 /* A function: fills *out, or fails through jinja_fail (returns BP_EINPUT). */
 typedef bp_status (*jv_fn)(jinja_rt *rt, void *data, const jv_args *a, jv **out);
 
+/* The binary operators (jv_obj_ops.binop). */
+typedef enum { JV_OP_ADD, JV_OP_SUB, JV_OP_MUL, JV_OP_DIV, JV_OP_FLOORDIV, JV_OP_MOD, JV_OP_POW,
+               JV_OP_CONCAT, JV_OP_LT, JV_OP_LE, JV_OP_GT, JV_OP_GE } jv_op;
+
 typedef struct {
     const char *type_name;
     /* attribute; NULL when there is none (the engine makes it undefined) */
@@ -79,6 +83,10 @@ typedef struct {
     bp_status (*iter)(jinja_rt *rt, void *self, jv ***items, size_t *n);
     /* JV_OBJ_MAPPING: `is mapping` holds (dbt's relations are mappings) */
     unsigned flags;
+    /* Optional: a OP b where a or b is this object (dates minus timedeltas):
+     * true when handled (*st BP_OK with *out set, or a failure after
+     * jinja_fail); false: the operator does not apply. */
+    bool (*binop)(jinja_rt *rt, jv_op op, const jv *a, const jv *b, jv **out, bp_status *st);
 } jv_obj_ops;
 
 #define JV_OBJ_MAPPING 1u

@@ -173,7 +173,7 @@ static jv *rel_attr(jinja_rt *rt, void *self, const char *name)
     return NULL;
 }
 
-static const jv_obj_ops rel_ops = {"Relation", rel_attr, NULL, NULL, rel_str, NULL, NULL, 0};
+static const jv_obj_ops rel_ops = {"Relation", rel_attr, NULL, NULL, rel_str, NULL, NULL, 0, NULL};
 
 static bool host_lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
 {

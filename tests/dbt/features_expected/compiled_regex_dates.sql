@@ -6,4 +6,6 @@ select
     2020 as start_year,
     1024 as kilo,
     'ab' as keys,
-    (select * from (select 1 as one) w) as one
+    (select * from (select 1 as one) w) as one,
+    '2021-02-23' as earlier,
+    73 as days_in

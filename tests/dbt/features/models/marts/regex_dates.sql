@@ -9,4 +9,6 @@ select
     {{ var('start_year') }} as start_year,
     {{ "%d" | format(2 ** 10) }} as kilo,
     '{{ {"b": 2, "a": 1} | dictsort | map("first") | join("") }}' as keys,
-    {% call wrapped('w') %}select 1 as one{% endcall %} as one
+    {% call wrapped('w') %}select 1 as one{% endcall %} as one,
+    '{{ (d - modules.datetime.timedelta(days=20)).isoformat() }}' as earlier,
+    {{ (d - modules.datetime.date(2021, 1, 1)).days }} as days_in
