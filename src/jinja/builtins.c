@@ -172,7 +172,8 @@ static bp_status keyed_items(jinja_rt *rt, jv *v, const char *attr, bool case_se
 static bp_status sort_keyed(jinja_rt *rt, keyed *k, size_t n)
 {
     g_cmp_failed = false;
-    qsort(k, n, sizeof *k, keyed_cmp);
+    if (n) /* qsort of nothing may not be given NULL */
+        qsort(k, n, sizeof *k, keyed_cmp);
     return g_cmp_failed ? jinja_fail(rt, "these values cannot be compared (sort)") : BP_OK;
 }
 

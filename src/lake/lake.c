@@ -314,7 +314,8 @@ bp_status lake_gc(const char *root, int keep, int *removed, bp_err *err)
         free(l.runs);
         return bp_fail(err, BP_ENOMEM, "out of memory");
     }
-    qsort(l.runs, (size_t)l.n, sizeof *l.runs, by_run_desc);
+    if (l.n)
+        qsort(l.runs, (size_t)l.n, sizeof *l.runs, by_run_desc);
     char dir[4096];
     bp_status st = BP_OK;
     for (int i = keep > 0 ? keep : 1; i < l.n && st == BP_OK; i++) {
