@@ -114,6 +114,7 @@ unit: $(UNIT_BIN)
 test: deps-test
 	scripts/check-banned.sh
 	$(MAKE) bookpipe unit build/tests/failshim.so
+	scripts/check-seams.sh $(BUILD)/libbookpipe.a
 	tests/run.sh ./bookpipe
 
 # SANFLAGS, not CFLAGS: a CFLAGS on make's command line would drop the

@@ -11,15 +11,6 @@
 #include "../core/num.h"
 #include "../orch/meta.h"
 
-void cli_wh_defaults(cli_wh *w)
-{
-    w->target = "duckdb";
-    w->warehouse = "bookpipe.duckdb";
-    w->schema = "books_schema";
-    w->memory_limit = NULL;
-    w->dsn = NULL;
-}
-
 void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
@@ -58,7 +49,7 @@ bool cli_flag(cli_args *a, const char *name, bool with_value)
     return true;
 }
 
-bool cli_wh_flag(cli_args *a, cli_wh *w)
+bool cli_wh_flag(cli_args *a, wh_spec *w)
 {
     if (cli_flag(a, "--warehouse", true))
         w->warehouse = a->val;
@@ -84,22 +75,6 @@ bool cli_int(cli_args *a, long long lo, long long hi, long long *out)
     }
     *out = v;
     return true;
-}
-
-bp_status cli_wh_open(const cli_wh *w, cli_wh_mode mode, wh **out, bp_err *err)
-{
-    bool read_only = mode != CLI_WH_WRITE;
-    if (read_only && strcmp(w->target, "duckdb") == 0) {
-        struct stat sb;
-        if (stat(w->warehouse, &sb) != 0)
-            return bp_fail(err, BP_EWH, "no warehouse at %s (%s); load one with "
-                           "`bookpipe run --data DIR` or name it with --warehouse",
-                           w->warehouse, strerror(errno));
-    }
-    wh_config cfg = {.target = w->target, .path = w->warehouse, .read_only = read_only,
-                     .memory_limit = w->memory_limit, .dsn = w->dsn,
-                     .sandbox = mode == CLI_WH_SANDBOX};
-    return wh_open(&cfg, out, err);
 }
 
 int cli_fail(const char *cmd, bp_status st, const char *msg)
@@ -130,7 +105,7 @@ bool cli_wants_help(int argc, char **argv)
     return false;
 }
 
-int cli_open_fail(const char *cmd, const cli_wh *w, bp_status st, const char *msg)
+int cli_open_fail(const char *cmd, const wh_spec *w, bp_status st, const char *msg)
 {
     char who[512], m[1024];
     if (!strcmp(w->target, "duckdb")) {

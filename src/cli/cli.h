@@ -11,6 +11,7 @@
 #include "../core/err.h"
 #include "../core/version.h"
 #include "../orch/orch.h"
+#include "../orch/request.h"
 #include "../wh/wh.h"
 
 
@@ -21,15 +22,6 @@ typedef struct {
     const char *usage;  /* the full --help text of the command */
 } cli_cmd;
 
-/* The warehouse flags, parsed in one place for every command. */
-typedef struct {
-    const char *target;     /* --target (duckdb) */
-    const char *warehouse;  /* --warehouse FILE */
-    const char *schema;     /* --schema NAME */
-    const char *memory_limit; /* engine memory cap (run: --memory-limit) */
-    const char *dsn;        /* --dsn: PostgreSQL conninfo or URI */
-} cli_wh;
-
 #define CLI_WH_HELP                                                                   \
     "  --warehouse FILE   DuckDB warehouse file (default ./bookpipe.duckdb)\n"        \
     "  --schema NAME      schema of the loaded tables (default books_schema)\n"       \
@@ -39,8 +31,6 @@ typedef struct {
 #define CLI_EXIT_HELP                                                                 \
     "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad or missing input,\n"      \
     "            4 warehouse error, 5 lake error, 130 interrupted.\n"
-
-void cli_wh_defaults(cli_wh *w);
 
 /* Argument cursor: flags are "--name value" or "--name=value". */
 typedef struct {
@@ -56,20 +46,13 @@ void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv);
  * match the cursor moves past it and a->val holds the value. */
 bool cli_flag(cli_args *a, const char *name, bool with_value);
 /* Match one of the warehouse flags into w. */
-bool cli_wh_flag(cli_args *a, cli_wh *w);
+bool cli_wh_flag(cli_args *a, wh_spec *w);
 /* Parse an integer flag value within [lo, hi]; complains on failure. */
 bool cli_int(cli_args *a, long long lo, long long hi, long long *out);
 
-/* How a command opens the warehouse: to write, to read, or sandboxed for
- * SQL from outside (the server: see wh_config.sandbox). */
-typedef enum { CLI_WH_WRITE, CLI_WH_READ, CLI_WH_SANDBOX } cli_wh_mode;
-
-/* Open the warehouse named by w. */
-bp_status cli_wh_open(const cli_wh *w, cli_wh_mode mode, wh **out, bp_err *err);
-
 /* Opening w failed with st and msg: say so, naming the run that holds a
  * DuckDB warehouse when one does; returns the exit code. */
-int cli_open_fail(const char *cmd, const cli_wh *w, bp_status st, const char *msg);
+int cli_open_fail(const char *cmd, const wh_spec *w, bp_status st, const char *msg);
 
 /* Print "bookpipe CMD: msg" to stderr and return the exit code for st. */
 int cli_fail(const char *cmd, bp_status st, const char *msg);
@@ -78,42 +61,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Did the user ask for help? (-h, --help) */
 bool cli_wants_help(int argc, char **argv);
 
-/* The flags of `run` (and of `schedule`, which starts runs). */
-#define CLI_MAX_VARS 64
-typedef struct {
-    cli_wh w;
-    const char *data, *lake, *project_dir, *pipeline, *state_dir;
-    const char *kaggle;       /* --kaggle OWNER/DATASET: download into the cache */
-    const char *iam_role;     /* --iam-role ARN (redshift) */
-    char kaggle_zip[4096];    /* where it landed (then data points here) */
-    bool models, full_refresh;
-    clean_config clean;
-    char *var_keys[CLI_MAX_VARS], *var_vals[CLI_MAX_VARS];
-    char var_store[CLI_MAX_VARS][128];
-    int nvars;
-    const char *select, *from, *only;
-    int jobs;
-    int lake_keep;            /* lake runs kept (--lake-keep; 0: all) */
-    orch_view view;
-} cli_run;
-
 /* A command's own flags besides run's: true when it matched argv[a->i]. */
 typedef bool (*cli_extra_fn)(cli_args *a, void *ctx);
 /* Parse run flags (and the caller's, through extra); returns 0 or an exit code. */
-int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra_fn extra,
+int cli_run_parse(const char *cmd, int argc, char **argv, run_request *cr, cli_extra_fn extra,
                   void *ctx);
-/* The bundled dbt project (next to the binary, or ./project) into out;
- * NULL when there is none. */
-const char *cli_bundled_project(char *out, size_t n);
-/* The pipeline file run uses (and the dbt project dir into proj); NULL when
- * there is none. */
-const char *cli_pipeline_file(const cli_run *cr, char *out, size_t n, char *proj, size_t pn);
-bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, bp_err *err);
 /* The exit code for a run's outcome. */
 int cli_run_exit(const char *cmd, bp_status st, const bp_err *err, const orch_result *res);
-/* Ctrl-C / SIGTERM set the flag that cancels runs. */
+/* Ctrl-C / SIGTERM set the flag that cancels runs (orch_request_stop). */
 void cli_catch_signals(void);
-bool cli_stop_requested(void);
 
 /* Run sql and print its result as a table (or CSV); returns an exit code. */
 int cli_print_query(wh *w, const char *sql, bool csv, long long max_rows, const char *cmd);

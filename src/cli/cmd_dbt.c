@@ -39,7 +39,7 @@ int cmd_dbt(int argc, char **argv)
     if (!known)
         return cli_usage_error("dbt", "unknown dbt command '%s' (" COMMAND_LIST ")", cmd);
     cli_args a;
-    cli_wh wf;
+    wh_spec wf;
     dbt_opts o = {0};
     int first = 1;
     /* docs generate, run-operation MACRO: a word after the command */
@@ -56,13 +56,13 @@ int cmd_dbt(int argc, char **argv)
         first = 2;
     }
     cli_args_init(&a, "dbt", argc - first, argv + first);
-    cli_wh_defaults(&wf);
+    wh_spec_defaults(&wf);
     o.command = !strcmp(cmd, "list") ? "ls" : cmd;
     /* as dbt: the project in the current folder; else the bundled one */
     static char bundled[4200];
     struct stat sb;
     o.project_dir = stat("dbt_project.yml", &sb) == 0 ? "."
-                    : cli_bundled_project(bundled, sizeof bundled) ? bundled : "project";
+                    : orch_bundled_project(bundled, sizeof bundled) ? bundled : "project";
     buf sel = {0}, exc = {0};
     long long threads = 0;
     bool target_given = false;

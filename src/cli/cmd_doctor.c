@@ -90,7 +90,7 @@ static bool has_pg_password(const char *dsn)
     return home && access(path, R_OK) == 0;
 }
 
-static void check_postgres(tally *t, const cli_run *cr)
+static void check_postgres(tally *t, const run_request *cr)
 {
     report(t, has_pg_password(cr->w.dsn) ? "ok" : "warn", "postgres credentials",
            has_pg_password(cr->w.dsn) ? "a password is configured (not shown)"
@@ -100,7 +100,7 @@ static void check_postgres(tally *t, const cli_run *cr)
                                         ", unless the server trusts this user");
     bp_err err = {0};
     wh *w = NULL;
-    if (cli_wh_open(&cr->w, CLI_WH_WRITE, &w, &err) != BP_OK) {
+    if (wh_spec_open(&cr->w, WH_OPEN_WRITE, &w, &err) != BP_OK) {
         report(t, "FAIL", "postgres connection", err.msg,
                "check PGHOST, PGPORT, PGUSER, PGDATABASE or --dsn, and that the server runs");
         return;
@@ -143,7 +143,7 @@ static void check_s3(tally *t, const char *lake)
 }
 
 /* Redshift loads from S3 with an IAM role. */
-static void check_redshift_load(tally *t, const cli_run *cr)
+static void check_redshift_load(tally *t, const run_request *cr)
 {
     const char *role = cr->iam_role ? cr->iam_role : getenv("BOOKPIPE_REDSHIFT_IAM_ROLE");
     if (!cr->lake || !s3_is_url(cr->lake))
@@ -156,7 +156,7 @@ static void check_redshift_load(tally *t, const cli_run *cr)
         report(t, "ok", "redshift COPY role", role, NULL);
 }
 
-static void check_inputs(tally *t, const cli_run *cr)
+static void check_inputs(tally *t, const run_request *cr)
 {
     if (cr->kaggle) {
         char from[4400];
@@ -191,7 +191,7 @@ static void check_inputs(tally *t, const cli_run *cr)
 
 int cmd_doctor(int argc, char **argv)
 {
-    cli_run cr;
+    run_request cr;
     int rc = cli_run_parse("doctor", argc, argv, &cr, NULL, NULL);
     if (rc)
         return rc;
@@ -204,7 +204,7 @@ int cmd_doctor(int argc, char **argv)
     char proj[4200], pfile[4400];
     pl_pipeline p;
     bp_err err = {0};
-    if (!cli_pipeline_file(&cr, pfile, sizeof pfile, proj, sizeof proj))
+    if (!orch_pipeline_file(&cr, pfile, sizeof pfile, proj, sizeof proj))
         report(&t, "FAIL", "pipeline", "no pipeline file found",
                "give --pipeline FILE or --project-dir DIR");
     else if (pl_load(pfile, &p, &err) != BP_OK)

@@ -6,7 +6,7 @@
 #include "../lake/s3.h"
 #include "cli.h"
 
-static int lake_gc_cmd(const cli_run *cr, int keep)
+static int lake_gc_cmd(const run_request *cr, int keep)
 {
     int gone = 0;
     bp_err err = {0};
@@ -32,7 +32,7 @@ int cmd_lake(int argc, char **argv)
     if (argc < 2 || (strcmp(argv[1], "gc") != 0 && strcmp(argv[1], "show") != 0))
         return cli_usage_error("lake", "say `gc` or `show`");
     const char *what = argv[1];
-    cli_run cr;
+    run_request cr;
     int keep = 0;
     int rc = cli_run_parse("lake", argc - 1, argv + 1, &cr, own_flag, &keep);
     if (rc)

@@ -157,14 +157,14 @@ static void print_table(const out_ctx *o)
 int cmd_query(int argc, char **argv)
 {
     cli_args a;
-    cli_wh wf;
+    wh_spec wf;
     struct {
         bool csv;
         long long max_rows;
     } o = {false, 1000};
     const char *sql = NULL;
     cli_args_init(&a, "query", argc, argv);
-    cli_wh_defaults(&wf);
+    wh_spec_defaults(&wf);
     while (a.i < argc && !a.failed) {
         if (cli_wh_flag(&a, &wf))
             continue;
@@ -185,7 +185,7 @@ int cmd_query(int argc, char **argv)
         return cli_usage_error("query", "no SQL given");
     bp_err err = {0};
     wh *w = NULL;
-    bp_status st = cli_wh_open(&wf, CLI_WH_READ, &w, &err);
+    bp_status st = wh_spec_open(&wf, WH_OPEN_READ, &w, &err);
     if (st != BP_OK)
         return cli_open_fail("query", &wf, st, err.msg);
     st = wh_use_schema(w, wf.schema, &err);

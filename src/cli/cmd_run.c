@@ -17,7 +17,7 @@
 #include "../orch/meta.h"
 #include "../lake/s3.h"
 
-static void print_summary(const cli_run *ra, const ingest_opts *io, const ingest_report *r)
+static void print_summary(const run_request *ra, const ingest_opts *io, const ingest_report *r)
 {
     bool duck = !strcmp(ra->w.target, "duckdb");
     printf("run %lld loaded into %s%s (schema %s) in %.2f s\n", (long long)r->run_id,
@@ -48,14 +48,10 @@ static void print_summary(const cli_run *ra, const ingest_opts *io, const ingest
            r->t_total > 0 ? (double)rows / r->t_total : 0.0, rss_mb);
 }
 
-static volatile sig_atomic_t stop_requested;
-
-bool cli_stop_requested(void) { return stop_requested != 0; }
-
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    orch_request_stop(); /* only sets a flag: safe in a handler */
 }
 
 /* Ctrl-C and SIGTERM stop the run cleanly (rolled back, lake temps removed). */
@@ -70,59 +66,14 @@ void cli_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* The bundled dbt project: next to the binary, else ./project. */
-const char *cli_bundled_project(char *out, size_t n)
-{
-    char exe[4096];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    struct stat sb;
-    if (k > 0) {
-        exe[k] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = 0;
-        snprintf(out, n, "%s/project", exe);
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/dbt_project.yml", out);
-        if (stat(probe, &sb) == 0)
-            return out;
-        /* build/bookpipe: the project is one folder up */
-        snprintf(out, n, "%s/../project", exe);
-        snprintf(probe, sizeof probe, "%s/dbt_project.yml", out);
-        if (stat(probe, &sb) == 0)
-            return out;
-    }
-    snprintf(out, n, "project");
-    return stat("project/dbt_project.yml", &sb) == 0 ? out : NULL;
-}
-
-/* --kaggle: fetch (or confirm) the zip in the cache; it becomes --data. */
-static bp_status fetch_kaggle(cli_run *cr, bp_err *err)
-{
-    if (!cr->kaggle)
-        return BP_OK;
-    kaggle_opts ko = {cr->kaggle, NULL, cr->view == VIEW_TTY};
-    kaggle_result kr;
-    bp_status st = kaggle_fetch(&ko, cr->kaggle_zip, sizeof cr->kaggle_zip, &kr, err);
-    if (st != BP_OK)
-        return st;
-    if (cr->view == VIEW_TTY || cr->view == VIEW_PLAIN)
-        printf("kaggle: %s %s (%.1f MB): %s\n", cr->kaggle,
-               kr.resumed ? "downloaded (resumed)"
-               : kr.downloaded ? "downloaded" : "unchanged, not downloaded",
-               (double)kr.bytes / 1e6, cr->kaggle_zip);
-    cr->data = cr->kaggle_zip;
-    return BP_OK;
-}
-
 static int ingest_main(int argc, char **argv)
 {
-    cli_run cr;
+    run_request cr;
     int rc = cli_run_parse("ingest", argc, argv, &cr, NULL, NULL);
     if (rc)
         return rc;
     bp_err kerr = {0};
-    bp_status kst = fetch_kaggle(&cr, &kerr);
+    bp_status kst = orch_fetch_kaggle(&cr, &kerr);
     if (kst != BP_OK)
         return cli_fail("ingest", kst, kerr.msg);
     if (!cr.data)
@@ -135,10 +86,10 @@ static int ingest_main(int argc, char **argv)
     io.lake_keep = cr.lake_keep;
     io.clean = cr.clean;
     io.progress = cr.view != VIEW_QUIET && isatty(2);
-    io.stop = &stop_requested;
+    io.stop = orch_stop_flag();
     bp_err err = {0};
     wh *w = NULL;
-    bp_status st = cli_wh_open(&cr.w, CLI_WH_WRITE, &w, &err);
+    bp_status st = wh_spec_open(&cr.w, WH_OPEN_WRITE, &w, &err);
     /* before the load: were it after, a crash between would leave the
      * pipeline believing the warehouse holds what its last run loaded */
     if (st == BP_OK)
@@ -162,63 +113,11 @@ int cmd_ingest(int argc, char **argv) { return ingest_main(argc, argv); }
 
 /* ---- bookpipe run: the pipeline ---------------------------------------------------- */
 
-const char *cli_pipeline_file(const cli_run *cr, char *out, size_t n, char *proj, size_t pn)
-{
-    const char *pd = cr->project_dir ? cr->project_dir : cli_bundled_project(proj, pn);
-    if (pd != proj)
-        snprintf(proj, pn, "%s", pd ? pd : "");
-    if (cr->pipeline)
-        snprintf(out, n, "%s", cr->pipeline);
-    else if (pd)
-        snprintf(out, n, "%s/pipeline.yml", pd);
-    else
-        return NULL;
-    return out;
-}
-
-bp_status cli_run_pipeline(cli_run *cr, const char *trigger, orch_result *res, bp_err *err)
-{
-    char proj[4200], pfile[4400];
-    if (!cli_pipeline_file(cr, pfile, sizeof pfile, proj, sizeof proj))
-        return bp_fail(err, BP_EINPUT, "no pipeline file: give --pipeline FILE (the bundled "
-                       "project/pipeline.yml was not found)");
-    bp_status kst = fetch_kaggle(cr, err);
-    if (kst != BP_OK)
-        return kst;
-    orch_opts o = {0};
-    o.pipeline = pfile;
-    o.target = cr->w.target;
-    o.warehouse = cr->w.warehouse;
-    o.schema = cr->w.schema;
-    o.dsn = cr->w.dsn;
-    o.memory_limit = cr->w.memory_limit;
-    o.data = cr->data;
-    o.lake = cr->lake;
-    o.lake_keep = cr->lake_keep;
-    o.iam_role = cr->iam_role ? cr->iam_role : getenv("BOOKPIPE_REDSHIFT_IAM_ROLE");
-    o.project_dir = proj[0] ? proj : NULL;
-    o.state_dir = cr->state_dir;
-    o.models = cr->models;
-    o.clean = cr->clean;
-    o.var_keys = cr->var_keys;
-    o.var_vals = cr->var_vals;
-    o.nvars = cr->nvars;
-    o.select = cr->select;
-    o.from = cr->from;
-    o.only = cr->only;
-    o.full_refresh = cr->full_refresh;
-    o.jobs = cr->jobs;
-    o.trigger = trigger;
-    o.view = cr->view;
-    o.stop = &stop_requested;
-    return orch_run(&o, res, err);
-}
-
-static int add_var(cli_run *cr, const char *kv)
+static int add_var(run_request *cr, const char *kv)
 {
     const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv || cr->nvars >= CLI_MAX_VARS)
-        return cli_usage_error("run", "--var wants key=value (at most %d)", CLI_MAX_VARS);
+    if (!eq || eq == kv || cr->nvars >= RUN_MAX_VARS)
+        return cli_usage_error("run", "--var wants key=value (at most %d)", RUN_MAX_VARS);
     snprintf(cr->var_store[cr->nvars], sizeof cr->var_store[cr->nvars], "%.*s",
              (int)(eq - kv), kv);
     cr->var_keys[cr->nvars] = cr->var_store[cr->nvars];
@@ -251,7 +150,7 @@ static bool parse_size(const char *s, size_t *out)
 
 /* --kaggle [OWNER/DATASET] (the value is optional: the Book-Crossing
  * dataset when it is left out). */
-static bool kaggle_flag(cli_args *a, cli_run *cr)
+static bool kaggle_flag(cli_args *a, run_request *cr)
 {
     const char *arg = a->argv[a->i];
     if (!strncmp(arg, "--kaggle=", 9)) {
@@ -271,13 +170,13 @@ static bool kaggle_flag(cli_args *a, cli_run *cr)
     return true;
 }
 
-int cli_run_parse(const char *cmd, int argc, char **argv, cli_run *cr, cli_extra_fn extra,
+int cli_run_parse(const char *cmd, int argc, char **argv, run_request *cr, cli_extra_fn extra,
                   void *ctx)
 {
     cli_args args, *a = &args;
     memset(cr, 0, sizeof *cr);
     cli_args_init(a, cmd, argc, argv);
-    cli_wh_defaults(&cr->w);
+    wh_spec_defaults(&cr->w);
     clean_config_default(&cr->clean);
     cr->lake = "lake";
     cr->lake_keep = 5;
@@ -382,13 +281,13 @@ int cli_run_exit(const char *cmd, bp_status st, const bp_err *err, const orch_re
 
 int cmd_run(int argc, char **argv)
 {
-    cli_run cr;
+    run_request cr;
     int rc = cli_run_parse("run", argc, argv, &cr, NULL, NULL);
     if (rc)
         return rc;
     cli_catch_signals();
     orch_result res;
     bp_err err = {0};
-    bp_status st = cli_run_pipeline(&cr, "cli", &res, &err);
+    bp_status st = orch_run_request(&cr, "cli", &res, &err);
     return cli_run_exit("run", st, &err, &res);
 }

@@ -10,10 +10,10 @@
 #include "cli.h"
 
 /* Open the warehouse read-only; when a DuckDB run holds it, say who. */
-static int open_history(const char *cmd, const cli_wh *w, wh **out)
+static int open_history(const char *cmd, const wh_spec *w, wh **out)
 {
     bp_err err = {0};
-    bp_status st = cli_wh_open(w, CLI_WH_READ, out, &err);
+    bp_status st = wh_spec_open(w, WH_OPEN_READ, out, &err);
     if (st == BP_OK) {
         bool ok = false;
         st = wh_exists(*out, META_SCHEMA, "runs", &ok, &err);
@@ -65,9 +65,9 @@ static const char blocks_sql_pg[] =
 int cmd_runs(int argc, char **argv)
 {
     cli_args a;
-    cli_wh w;
+    wh_spec w;
     cli_args_init(&a, "runs", argc, argv);
-    cli_wh_defaults(&w);
+    wh_spec_defaults(&w);
     long long limit = 20;
     bool csv = false;
     const char *show = NULL;
@@ -126,9 +126,9 @@ static int print_log(void *ctx, size_t ncols, const wh_col *cols, const char *co
 int cmd_logs(int argc, char **argv)
 {
     cli_args a;
-    cli_wh w;
+    wh_spec w;
     cli_args_init(&a, "logs", argc, argv);
-    cli_wh_defaults(&w);
+    wh_spec_defaults(&w);
     const char *pos[2] = {NULL, NULL};
     int npos = 0;
     while (a.i < argc && !a.failed) {

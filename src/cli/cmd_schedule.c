@@ -31,14 +31,14 @@ static bool own_flag(cli_args *a, void *ctx)
 
 int cmd_schedule(int argc, char **argv)
 {
-    cli_run cr;
+    run_request cr;
     sched_flags f = {0, 0};
     int rc = cli_run_parse("schedule", argc, argv, &cr, own_flag, &f);
     if (rc)
         return rc;
     long long next = f.next, max_runs = f.max_runs;
     char proj[4200], pfile[4400];
-    if (!cli_pipeline_file(&cr, pfile, sizeof pfile, proj, sizeof proj))
+    if (!orch_pipeline_file(&cr, pfile, sizeof pfile, proj, sizeof proj))
         return cli_usage_error("schedule", "no pipeline file: give --pipeline FILE");
     pl_pipeline p;
     bp_err err = {0};
@@ -75,13 +75,13 @@ int cmd_schedule(int argc, char **argv)
         when_text(t, txt, sizeof txt);
         printf("schedule %s: next run at %s\n", expr, txt);
         fflush(stdout);
-        while (time(NULL) < t && !cli_stop_requested())
+        while (time(NULL) < t && !orch_stop_requested())
             sleep(1);
-        if (cli_stop_requested())
+        if (orch_stop_requested())
             return BP_EXIT_INTR;
         orch_result res;
         bp_err e = {0};
-        st = cli_run_pipeline(&cr, "schedule", &res, &e);
+        st = orch_run_request(&cr, "schedule", &res, &e);
         last = cli_run_exit("schedule", st, &e, &res);
         if (last == BP_EXIT_INTR)
             return last;

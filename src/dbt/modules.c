@@ -703,7 +703,7 @@ static void expand_repl(const char *repl, const rx *r, const char *s, const size
                 char name[64];
                 snprintf(name, sizeof name, "%.*s", (int)(e - p - 2), p + 2);
                 if (isdigit((unsigned char)name[0]))
-                    g = atoi(name);
+                    g = (int)strtol(name, NULL, 10);
                 for (int k = 1; g < 0 && k <= ng; k++)
                     if (rx_group_name(r, k) && !strcmp(rx_group_name(r, k), name))
                         g = k;

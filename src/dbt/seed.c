@@ -143,7 +143,7 @@ static const char *parse_date(const char *s)
         int n = isdigit((unsigned char)s[1]) ? 2 : 1;
         if (!digits(s, n))
             return NULL;
-        int v = atoi(s);
+        int v = (int)strtol(s, NULL, 10); /* one or two digits, checked above */
         if (v < 1 || v > (part ? 31 : 12))
             return NULL;
         s += n;

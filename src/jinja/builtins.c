@@ -1904,7 +1904,7 @@ static bp_status py_format(jinja_rt *rt, const jv *fmt, const jv_args *a, jv **o
         if (!nm[0])
             v = jinja_arg(a, auto_i++, NULL);
         else if (isdigit((unsigned char)nm[0]))
-            v = jinja_arg(a, (size_t)atoi(nm), NULL);
+            v = jinja_arg(a, (size_t)strtoul(nm, NULL, 10), NULL);
         else
             v = jinja_arg(a, SIZE_MAX, nm);
         if (!v) {

@@ -384,7 +384,7 @@ bp_status jv_format_float(double f, buf *out)
     }
     /* e: [-]d[.ddd]e[+-]XX */
     char *ep = strchr(e, 'e');
-    int exp = atoi(ep + 1);
+    int exp = (int)strtol(ep + 1, NULL, 10);
     *ep = 0;
     char digits[32];
     size_t nd = 0;

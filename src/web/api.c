@@ -1,5 +1,6 @@
 /* api.c: the JSON API behind the pages: health, the explorer (tables and
  * read-only SQL), the run history and Run now. */
+#include "../core/version.h"
 #include "web_int.h"
 
 #include <stdio.h>
@@ -17,7 +18,7 @@ bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
     memset(s, 0, sizeof *s);
     s->o = o;
     char pfile[4400];
-    if (!cli_pipeline_file(&o->run, pfile, sizeof pfile, s->project_dir, sizeof s->project_dir))
+    if (!orch_pipeline_file(&o->run, pfile, sizeof pfile, s->project_dir, sizeof s->project_dir))
         s->project_dir[0] = 0;
     if (pthread_rwlock_init(&s->wh_lock, NULL) != 0)
         return bp_fail(err, BP_EINTERNAL, "cannot set up a lock");
@@ -87,7 +88,7 @@ static bool run_elsewhere(const web_srv *s, char *who, size_t n)
 static void *idle_closer(void *arg)
 {
     web_srv *s = arg;
-    while (!cli_stop_requested()) {
+    while (!orch_stop_requested()) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
         char who[512];
@@ -110,12 +111,12 @@ static bp_status refresh_reader(web_srv *s, bp_err *err)
 {
     if (s->reader_ready && now_s() - s->reader_at < READER_REFRESH_S)
         return BP_OK;
-    const cli_wh *cw = &s->o->run.w;
+    const wh_spec *cw = &s->o->run.w;
     char stage[300];
     snprintf(stage, sizeof stage, "%s_stage", cw->schema);
     const char *schemas[] = {cw->schema, META_SCHEMA, stage};
     wh *w = NULL;
-    bp_status st = cli_wh_open(cw, CLI_WH_WRITE, &w, err);
+    bp_status st = wh_spec_open(cw, WH_OPEN_WRITE, &w, err);
     if (st == BP_OK)
         st = wh_reader_dsn(w, schemas, 3, &s->reader, s->reader_note, sizeof s->reader_note,
                            err);
@@ -132,18 +133,18 @@ static bp_status refresh_reader(web_srv *s, bp_err *err)
  * own as the read-only login. */
 static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
 {
-    const cli_wh *cw = &s->o->run.w;
+    const wh_spec *cw = &s->o->run.w;
     if (!is_duckdb(s)) {
         pthread_mutex_lock(&s->mu);
         bp_status st = refresh_reader(s, err);
-        cli_wh rw = *cw;
+        wh_spec rw = *cw;
         char *dsn = st == BP_OK && s->reader.len ? strdup(s->reader.p) : NULL;
         pthread_mutex_unlock(&s->mu);
         if (st != BP_OK)
             return st;
         if (dsn)
             rw.dsn = dsn;
-        st = cli_wh_open(&rw, CLI_WH_SANDBOX, out, err);
+        st = wh_spec_open(&rw, WH_OPEN_SANDBOX, out, err);
         if (dsn) {
             memset(dsn, 0, strlen(dsn));
             free(dsn);
@@ -151,7 +152,7 @@ static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
         return st;
     }
     pthread_mutex_lock(&s->mu);
-    bp_status st = s->ro ? BP_OK : cli_wh_open(cw, CLI_WH_SANDBOX, &s->ro, err);
+    bp_status st = s->ro ? BP_OK : wh_spec_open(cw, WH_OPEN_SANDBOX, &s->ro, err);
     if (st == BP_OK && (st = s->ro->ops->connect_more(s->ro, out, err)) == BP_OK)
         s->ro_users++;
     if (!s->idle_started)
@@ -181,7 +182,7 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
     }
     wh *w = NULL;
     bp_err err = {0};
-    const cli_wh *cw = &s->o->run.w;
+    const wh_spec *cw = &s->o->run.w;
     bp_status st = connect_ro(s, &w, &err);
     if (st == BP_OK && (st = wh_use_schema(w, cw->schema, &err)) == BP_OK)
         return w;
@@ -420,11 +421,11 @@ static void *web_run(void *arg)
     pthread_mutex_lock(&s->mu);
     drop_shared(s); /* no users: every request holds wh_lock shared */
     pthread_mutex_unlock(&s->mu);
-    cli_run cr = s->o->run;
+    run_request cr = s->o->run;
     cr.view = VIEW_QUIET;
     orch_result res;
     bp_err err = {0};
-    bp_status st = cli_run_pipeline(&cr, s->trigger, &res, &err);
+    bp_status st = orch_run_request(&cr, s->trigger, &res, &err);
     pthread_rwlock_unlock(&s->wh_lock);
     pthread_mutex_lock(&s->mu);
     s->running = false;
@@ -505,7 +506,7 @@ static json_t *last_status(web_srv *s)
         return last;
     wh *w = NULL;
     bp_err err = {0};
-    if (cli_wh_open(&s->o->run.w, CLI_WH_READ, &w, &err) == BP_OK)
+    if (wh_spec_open(&s->o->run.w, WH_OPEN_READ, &w, &err) == BP_OK)
         wh_query(w, last_sql, on_last, last, &err); /* no history yet: {} */
     if (w)
         wh_close(w);
@@ -520,7 +521,7 @@ static enum MHD_Result pipeline(web_srv *s, const web_req *r)
     char proj[4200], pfile[4400];
     pl_pipeline p;
     bp_err err = {0};
-    if (!cli_pipeline_file(&s->o->run, pfile, sizeof pfile, proj, sizeof proj))
+    if (!orch_pipeline_file(&s->o->run, pfile, sizeof pfile, proj, sizeof proj))
         return web_error(r, 404, "no pipeline file (give --pipeline FILE or --project DIR)");
     if (pl_load(pfile, &p, &err) != BP_OK)
         return web_error(r, 500, err.msg);
@@ -547,16 +548,16 @@ static enum MHD_Result pipeline(web_srv *s, const web_req *r)
 static void *scheduler(void *arg)
 {
     web_srv *s = arg;
-    while (!cli_stop_requested()) {
+    while (!orch_stop_requested()) {
         time_t next = cron_next(&s->cron, time(NULL));
         pthread_mutex_lock(&s->mu);
         s->next_run = next;
         pthread_mutex_unlock(&s->mu);
         if (next < 0)
             return NULL;
-        while (time(NULL) < next && !cli_stop_requested())
+        while (time(NULL) < next && !orch_stop_requested())
             sleep(1);
-        if (cli_stop_requested())
+        if (orch_stop_requested())
             break;
         /* a run still going (from here or the schedule) makes this one wait
          * for the next time: runs missed are not replayed */
@@ -571,7 +572,7 @@ void web_schedule_start(web_srv *s)
     char proj[4200], pfile[4400];
     pl_pipeline p;
     bp_err err = {0};
-    if (!cli_pipeline_file(&s->o->run, pfile, sizeof pfile, proj, sizeof proj) ||
+    if (!orch_pipeline_file(&s->o->run, pfile, sizeof pfile, proj, sizeof proj) ||
         pl_load(pfile, &p, &err) != BP_OK)
         return;
     if (p.schedule) {

@@ -312,7 +312,7 @@ static void *reaper(void *arg)
 {
     web_srv *s = arg;
     double limit = s->o->request_timeout_s > 0 ? s->o->request_timeout_s : 10;
-    while (!cli_stop_requested()) {
+    while (!orch_stop_requested()) {
         usleep(200 * 1000);
         double now = mono_s();
         pthread_mutex_lock(&s->conns_mu);
@@ -464,7 +464,7 @@ bp_status web_serve(const web_opts *o, bp_err *err)
            strchr(bind, ':') ? "[" : "", bind, strchr(bind, ':') ? "]" : "", port,
            show ? "?token=" : "", show ? o->token : "");
     fflush(stdout);
-    while (!cli_stop_requested())
+    while (!orch_stop_requested())
         usleep(100 * 1000);
     MHD_stop_daemon(d);
     if (s.reaper_started)

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "../cli/cli.h"
+#include "../orch/request.h"
 #include "../core/err.h"
 
 typedef struct {
@@ -27,7 +27,7 @@ typedef struct {
     int request_timeout_s;    /* a request's headers and body must arrive within */
     int per_ip_connections;   /* connections one client address may hold */
     const char *dashboards;   /* extra Grafana dashboard folder */
-    cli_run run;              /* warehouse, pipeline and run flags (Run now) */
+    run_request run;              /* warehouse, pipeline and run flags (Run now) */
     long long max_rows;       /* explorer row cap */
     int statement_timeout_ms; /* explorer and panel statements (both engines) */
     bool no_schedule;         /* do not start runs on the pipeline's schedule */

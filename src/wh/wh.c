@@ -2,9 +2,11 @@
 #include "wh.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "../core/buf.h"
 
@@ -231,4 +233,29 @@ bp_status wh_add_literal(const wh *w, buf *b, const char *s)
     if (!s)
         return buf_adds(b, "NULL");
     return buf_add_sqllit(b, s, w && w->ops->backslash_literals);
+}
+
+void wh_spec_defaults(wh_spec *w)
+{
+    w->target = "duckdb";
+    w->warehouse = "bookpipe.duckdb";
+    w->schema = "books_schema";
+    w->memory_limit = NULL;
+    w->dsn = NULL;
+}
+
+bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *err)
+{
+    bool read_only = mode != WH_OPEN_WRITE;
+    if (read_only && strcmp(w->target, "duckdb") == 0) {
+        struct stat sb;
+        if (stat(w->warehouse, &sb) != 0)
+            return bp_fail(err, BP_EWH, "no warehouse at %s (%s); load one with "
+                           "`bookpipe run --data DIR` or name it with --warehouse",
+                           w->warehouse, strerror(errno));
+    }
+    wh_config cfg = {.target = w->target, .path = w->warehouse, .read_only = read_only,
+                     .memory_limit = w->memory_limit, .dsn = w->dsn,
+                     .sandbox = mode == WH_OPEN_SANDBOX};
+    return wh_open(&cfg, out, err);
 }

@@ -113,6 +113,26 @@ const char *wh_duckdb_version(void);
 
 /* Open the warehouse named by cfg->target. */
 bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err);
+
+/* Which warehouse, as the commands and the server name it (their
+ * --target, --warehouse, --schema, --dsn flags). */
+typedef struct {
+    const char *target;     /* duckdb (default), postgres or redshift */
+    const char *warehouse;  /* the DuckDB file */
+    const char *schema;     /* of the loaded tables */
+    const char *memory_limit; /* engine memory cap, or NULL */
+    const char *dsn;        /* postgres: conninfo or URI, or NULL for the PG* variables */
+} wh_spec;
+
+void wh_spec_defaults(wh_spec *w);
+
+/* How a caller opens it: to write, to read, or sandboxed for SQL from
+ * outside (the server: see wh_config.sandbox). */
+typedef enum { WH_OPEN_WRITE, WH_OPEN_READ, WH_OPEN_SANDBOX } wh_open_mode;
+
+/* Open the warehouse w names; a DuckDB file that is not there is an error
+ * when reading (no empty warehouse is made). */
+bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *err);
 void wh_close(wh *w);
 
 static inline bp_status wh_exec(wh *w, const char *sql, bp_err *err)
