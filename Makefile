@@ -16,15 +16,22 @@ BUILD   ?= build
 ifdef DUCKDB_DIR
   DUCKDB_INC := $(if $(wildcard $(DUCKDB_DIR)/include/duckdb.h),$(DUCKDB_DIR)/include,$(DUCKDB_DIR))
   DUCKDB_LIB := $(if $(wildcard $(DUCKDB_DIR)/lib/libduckdb.so),$(DUCKDB_DIR)/lib,$(DUCKDB_DIR))
-  DUCKDB_DEP :=
 else
   DUCKDB_INC := deps/duckdb/include
   DUCKDB_LIB := $(abspath deps/duckdb/lib)
-  DUCKDB_DEP := deps/duckdb/.version
 endif
 
-CPPFLAGS += -I$(DUCKDB_INC) -I/usr/include/postgresql
-LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb -larchive -lyaml -ljansson -lpq -lmicrohttpd -lcurl -lcrypto -lm -lpthread
+# The Debian libraries, through pkg-config. Expanded on first use (not when
+# the Makefile is read) so that `make demo` on a fresh machine can install
+# pkg-config and the -dev packages first (the deps prerequisite).
+PKGS       := libpq libarchive jansson yaml-0.1 libmicrohttpd libcurl libcrypto
+PKG_CFLAGS  = $(eval PKG_CFLAGS := $(call pkgconf,--cflags))$(PKG_CFLAGS)
+PKG_LIBS    = $(eval PKG_LIBS := $(call pkgconf,--libs))$(PKG_LIBS)
+pkgconf     = $(if $(shell pkg-config --exists $(PKGS) && echo ok),$(shell pkg-config $(1) $(PKGS)),$(error \
+              pkg-config does not find $(PKGS): run scripts/deps.sh build))
+
+CPPFLAGS += -I$(DUCKDB_INC) $(PKG_CFLAGS)
+LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
              src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
@@ -43,12 +50,19 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test deps-fuzz demo test unit sanitize fuzz bench clean
+.PHONY: FORCE all deps deps-test deps-fuzz demo test unit sanitize fuzz bench clean
 
 all: bookpipe
 
-deps/duckdb/.version:
+FORCE:
+
+# One stamp for everything `deps.sh build` provides (DuckDB, the chart
+# library), so that `make -j` runs it once; deps.sh also takes a lock.
+DEPS_STAMP := deps/.build-ready
+# (run again when the library has gone missing)
+$(DEPS_STAMP): scripts/deps.sh web/package-lock.json $(if $(wildcard $(DUCKDB_LIB)/libduckdb.so),,FORCE)
 	scripts/deps.sh build
+	@mkdir -p $(dir $@) && touch $@
 
 deps:
 	scripts/deps.sh build
@@ -68,18 +82,18 @@ $(BUILD)/bookpipe: $(CLI_OBJ) $(BUILD)/libbookpipe.a
 $(BUILD)/libbookpipe.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c | $(DUCKDB_DEP)
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(CHART_JS): web/package-lock.json
-	scripts/deps.sh build
+# npm gives its files a fixed old mtime: the stamp says when they changed
+$(CHART_JS): $(DEPS_STAMP)
 
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -Wall -Wextra -Werror -o $@ $<
 
-$(BUILD)/gen/assets.c: $(BUILD)/tools/embed $(foreach a,$(ASSETS),$(word 2,$(subst =, ,$(a))))
+$(BUILD)/gen/assets.c: $(BUILD)/tools/embed $(DEPS_STAMP) $(foreach a,$(ASSETS),$(word 2,$(subst =, ,$(a))))
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/embed $@ $(addprefix /assets/,$(ASSETS))
 

@@ -13,4 +13,5 @@ if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends make gcc libc6-dev >/dev/null
 fi
-exec make "${1:-demo}"
+# every core: the Makefile is safe under -j (one deps.sh at a time)
+exec make -j"$(nproc 2>/dev/null || echo 1)" "${1:-demo}"

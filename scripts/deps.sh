@@ -119,6 +119,14 @@ install_web() {
   echo "$want" > "$dir/node_modules/.bookpipe"
 }
 
+# one deps.sh at a time (make -j, or `make demo` beside a build): the
+# second waits for the first, then finds everything in place
+mkdir -p "$here/deps"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$here/deps/.lock"
+  flock 9
+fi
+
 pkgs=$build_pkgs
 [ "$what" = test ] || [ "$what" = bench ] && pkgs="$pkgs $test_pkgs"
 [ "$what" = bench ] && pkgs="$pkgs wrk"
