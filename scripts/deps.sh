@@ -114,8 +114,12 @@ install_web() {
   local omit=""
   [ "$mode" = build ] && omit="--omit=dev"
   # shellcheck disable=SC2086
-  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error $omit) >&2 ||
-    { say "npm ci failed in web/: check the npm registry is reachable"; exit 1; }
+  # --engine-strict: a package that does not support this Node.js is an
+  # error here, not a test that cannot start later
+  (cd "$dir" && npm ci --engine-strict --ignore-scripts --no-audit --no-fund --loglevel=error $omit) >&2 ||
+    { say "npm ci failed in web/ (Node.js $(node --version 2>/dev/null)): see npm's error above;"
+      say "a package needing a newer Node.js says 'notsup', otherwise check the npm registry is reachable"
+      exit 1; }
   echo "$want" > "$dir/node_modules/.bookpipe"
 }
 
@@ -135,4 +139,13 @@ pkgs=$build_pkgs
 # shellcheck disable=SC2086
 install_debian $pkgs
 install_duckdb
+# versions, not only presence: what the tests run must start here
+check_test_tools() {
+  local v
+  v=$(chromium --version 2>/dev/null) || { say "chromium is installed but does not start: chromium --version failed"; exit 1; }
+  say "tests will use $v, Node.js $(node --version)"
+}
+
 install_web "$([ "$what" = build ] || [ "$what" = fuzz ] && echo build || echo test)"
+[ "$what" = test ] && check_test_tools
+exit 0

@@ -185,16 +185,23 @@ bad_input_tests() {
     bad_case "a failure in the last file rolls back the first two" 3 "Ratings.csv: line [0-9]+: a record longer than 16 MiB" longrec
     : > notadir
     bad_case "lake path is a file" 5 "lake folder notadir.*not a folder" data --lake notadir
-    # a read-only lake: root ignores permissions, so run as nobody
+    # a read-only lake: root ignores permissions, so run as nobody, from a
+    # folder of its own under /tmp with the binary, its DuckDB library and
+    # the data (the checkout may sit where nobody cannot reach: /root is 0700)
     if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
-        mkdir -p ro && cp e2e.duckdb ro/ && cp -a lake ro/lake && chown -R nobody ro && chmod 755 ro
-        chown -R root ro/lake && chmod -R a-w ro/lake
-        local before after rc
-        before=$(snapshot ro/e2e.duckdb ro/lake)
-        setpriv --reuid=nobody --regid=nogroup --clear-groups "$bp" run --quiet --data data \
-            --warehouse ro/e2e.duckdb --lake ro/lake >/dev/null 2>err.txt
+        local ro before after rc duck
+        ro=$(mktemp -d /tmp/bookpipe-nobody.XXXXXX) && chmod 755 "$ro"
+        duck=$(ldd "$bp" | awk '/libduckdb/ { print $3 }')
+        mkdir -p "$ro/bin" && cp "$bp" "$duck" "$ro/bin/" && cp -r data "$ro/data"
+        cp -r "$here/../project" "$ro/project" && rm -rf "$ro/project/target"
+        cp e2e.duckdb "$ro/" && cp -a lake "$ro/lake" && chown -R nobody "$ro" && chmod -R a+rX "$ro"
+        chown -R root "$ro/lake" && chmod -R a-w "$ro/lake"
+        before=$(snapshot "$ro/e2e.duckdb" "$ro/lake")
+        (cd "$ro" && setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_LIBRARY_PATH="$ro/bin" \
+            "$ro/bin/${bp##*/}" run --quiet --full-refresh --data data --warehouse e2e.duckdb --lake lake) >/dev/null 2>err.txt
         rc=$?
-        after=$(snapshot ro/e2e.duckdb ro/lake)
+        after=$(snapshot "$ro/e2e.duckdb" "$ro/lake")
+        rm -rf "$ro"
         if [ "$rc" -eq 5 ] && grep -q "Permission denied" err.txt && [ "$before" = "$after" ]; then
             ok "bad input: read-only lake folder ($(cat err.txt))"
         else

@@ -159,12 +159,24 @@ schedule_web_tests() {
 # web/package-lock.json) drives Debian's chromium headless with a fresh
 # profile. tests/browser/ui.mjs prints one ok/not ok line per check;
 # screenshots go to tests/artifacts/ (ignored by git).
+# The script's checks are counted from its source, so that a script that
+# cannot start (an old Node.js, no chromium) or stops half way counts every
+# check it did not make as failed, never as one.
+browser_plan=$(grep -c "await check(" "$here/browser/ui.mjs")
+browser_missed() {  # SEEN WHY: fail the checks the script did not report
+    local i
+    for ((i = $1 + 1; i <= browser_plan; i++)); do
+        not_ok "browser: check $i of $browser_plan did not run ($2)"
+    done
+}
+
 browser_tests() {
-    local art line users
+    local art line users seen=0 why
     art="$here/artifacts/browser$(case $bp in *build-san*) echo -sanitized ;; esac)"
     mkdir -p "$art" web-ui && cd web-ui || return
+    rm -f "$art"/*.png
     if [ ! -x /usr/bin/chromium ] || [ ! -d "$here/../web/node_modules/playwright-core" ]; then
-        not_ok "browser: chromium and playwright-core are installed (run scripts/deps.sh test)"
+        browser_missed 0 "chromium or playwright-core is missing: run scripts/deps.sh test"
         cd .. && return
     fi
     cp ../e2e.duckdb ui.duckdb
@@ -181,15 +193,20 @@ EOF
     if ! serve_start serve.log --warehouse ui.duckdb --data ../data --no-lake \
             --dashboards "$here/web"; then
         not_ok "browser: serve starts" "$(cat serve.log)"
+        browser_missed 0 "serve did not start"
         cd .. && return
     fi
+    why="the script stopped"
     while IFS= read -r line; do
         case $line in
-            "ok - "*) ok "browser: ${line#ok - }" ;;
-            "not ok - "*) not_ok "browser: ${line#not ok - }" ;;
+            "not ok - browser tests ran to the end") not_ok "browser: ${line#not ok - }" ;;
+            "ok - "*) seen=$((seen + 1)); ok "browser: ${line#ok - }" ;;
+            "not ok - "*) seen=$((seen + 1)); not_ok "browser: ${line#not ok - }" ;;
+            *"requires Node.js"*|*"SyntaxError"*) why=$line; echo "$line" ;;
             *) echo "$line" ;;
         esac
     done < <(node "$here/browser/ui.mjs" "$url" "$art" "$users" 2>&1)
+    browser_missed "$seen" "$why"
     check "browser: the script saved its screenshots" test -s "$art/dashboard.png" -a -s "$art/pipeline.png"
     serve_stop
     cd ..
