@@ -8,9 +8,9 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-# -Wno-format-truncation: snprintf into fixed message buffers truncates on
+#: snprintf into fixed message buffers truncates on
 # purpose (bounded by design); gcc flags every such call.
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP $(SANFLAGS)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS)
 BUILD   ?= build
 
 ifdef DUCKDB_DIR

@@ -3,6 +3,9 @@
 #   - libbookpipe.a has no undefined cli_ symbol (the tool links the
 #     library, never the other way round)
 #   - nothing outside src/cli includes cli/cli.h
+#   - library code does not print its messages: they go through the log
+#     sink (core/log.h); only what a caller asked to watch prints (the run
+#     view, load and download progress, dbt's console)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib=${1:-build/libbookpipe.a}
@@ -13,6 +16,13 @@ if nm "$lib" 2>/dev/null | grep -E ' U cli_' | sort -u | grep .; then
 fi
 if grep -rln 'cli/cli\.h' src --include='*.c' --include='*.h' | grep -v '^src/cli/'; then
     echo "check-seams: only src/cli includes cli/cli.h" >&2
+    bad=1
+fi
+# printing to stderr/stdout, outside the presenters named above
+if grep -rnE '(fprintf|vfprintf|fputs|fputc)\([^;]*\bstderr\b|(^|[^a-z_])printf\(' src --include='*.c' |
+   grep -vE '^src/(cli/|orch/view\.c)' | grep -vE '"\\r|fputc\('"'"'\\n'"'"', stderr\)' |
+   grep -vE '//|^\S+: *\*' | grep .; then
+    echo "check-seams: library code prints; send the message through bp_log (core/log.h)" >&2
     bad=1
 fi
 exit $bad

@@ -64,8 +64,9 @@ install_debian() {
 fetch_npm() {
   local pkg=$1 sum=$2 dir=$3 tgz
   mkdir -p "$dir"
-  tgz=$(cd "$dir" && npm pack --silent "$pkg" 2>/dev/null | tail -n 1) ||
-    { say "could not fetch $pkg from the npm registry"; exit 1; }
+  tgz=$(cd "$dir" && npm pack --silent "$pkg" 2>"$dir/npm.err" | tail -n 1) && [ -n "$tgz" ] ||
+    { sed 's/^/  npm: /' "$dir/npm.err" >&2
+      say "could not fetch $pkg from the npm registry (npm's words above)"; exit 1; }
   if ! echo "$sum  $dir/$tgz" | sha256sum -c --status; then
     say "checksum mismatch for $pkg ($dir/$tgz); refusing to use it"
     rm -f "$dir/$tgz"

@@ -10,7 +10,8 @@
 # the last lines of each.
 #
 # Usage: sudo scripts/fresh-check.sh [ROOT_DIR]   (default /var/tmp/bookpipe-fresh;
-#        the root is made anew each time; FRESH_KEEP=1 keeps it afterwards)
+#        the root is made anew each time; FRESH_KEEP=1 keeps it afterwards;
+#        FRESH_STEPS="demo" runs only the first command)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +60,16 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/source
     cp "$f" "$root$f"
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# A network that intercepts TLS (a company proxy) needs its CA inside too;
+# a fresh machine on that network would have it. Node reads it from
+# NODE_EXTRA_CA_CERTS before Debian's ca-certificates is installed.
+extra_ca=
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    cat /usr/local/share/ca-certificates/*.crt > "$root/usr/local/share/ca-certificates/.bundle.pem"
+    extra_ca=NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/.bundle.pem
+fi
 
 mount -t proc proc "$root/proc" && mounts+=("$root/proc")
 mount -t sysfs sys "$root/sys" && mounts+=("$root/sys")
@@ -76,7 +87,7 @@ inside() {  # inside NAME COMMAND: run in the fresh root, print its tail
     t0=$(date +%s)
     set +e
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        TERM=dumb LANG=C.UTF-8 /bin/sh -c "cd /root/bookpipe && $cmd" >"$root.$name.log" 2>&1
+        TERM=dumb LANG=C.UTF-8 $extra_ca /bin/sh -c "cd /root/bookpipe && $cmd" >"$root.$name.log" 2>&1
     rc=$?
     set -e
     printf '\n== %s: exit %d in %d s (log: %s)\n' "$cmd" "$rc" "$(($(date +%s) - t0))" "$root.$name.log"
@@ -85,8 +96,9 @@ inside() {  # inside NAME COMMAND: run in the fresh root, print its tail
 }
 
 rc=0
-inside demo "./bootstrap.sh demo" || rc=1
-inside test "./bootstrap.sh test" || rc=1
+for step in ${FRESH_STEPS:-demo test}; do
+    inside "$step" "./bootstrap.sh $step" || rc=1
+done
 printf '\n== versions inside: %s; node %s; %s\n' "$(cat "$root/etc/debian_version")" \
     "$(chroot "$root" node --version 2>/dev/null || echo none)" \
     "$(chroot "$root" chromium --version 2>/dev/null || echo 'no chromium')"

@@ -77,6 +77,14 @@ web_tests() {
     check "web: the run appears in /api/runs with trigger web, completed" bash -c "printf '%s' '$after' | grep -q '\"web\",\"completed\"'"
     serve_stop
     check "web: runs started from the web are in the history" test "$(q web.duckdb "SELECT count(*) FROM bookpipe_meta.runs WHERE \"trigger\" = 'web'")" = $((before + 1))
+    # a failed run started from the web: serve's log says so, naming the run,
+    # in serve's words (the library hands its messages to serve)
+    printf 'name: failing\nblocks:\n  - name: broken\n    type: shell\n    command: "exit 3"\n' > failing.yml
+    serve_start serve1b.log --warehouse web.duckdb --data ../data --no-lake --no-schedule --pipeline failing.yml
+    api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs" > /dev/null
+    for i in $(seq 1 100); do grep -q 'block broken failed' serve1b.log && break; sleep 0.1; done
+    serve_stop
+    check "web: a failed web run is logged by serve with its scope, not as 'bookpipe run'" bash -c "grep -q '^bookpipe serve: \[web run\] block broken failed: command exited with status 3' serve1b.log && ! grep -q 'bookpipe run:' serve1b.log" 
     # binding and the token
     "$bp" serve --bind 0.0.0.0 --port 0 --warehouse web.duckdb > /dev/null 2> err.txt
     check "web: a non-loopback bind without a token is refused at start" bash -c "test $? -eq 2 && grep -q 'needs --token' err.txt"

@@ -19,7 +19,7 @@ typedef struct {
     char region[64];
 } aws_creds;
 
-bp_status aws_credentials(aws_creds *c, bp_err *err);
+BP_MUST bp_status aws_credentials(aws_creds *c, bp_err *err);
 /* Overwrite the secret parts (before the struct goes out of scope). */
 void aws_creds_wipe(aws_creds *c);
 
@@ -29,7 +29,7 @@ void aws_env_copy(char *out, size_t n, const char *name);
 /* POST body (content_type) to url, signed for service; extra_header may be
  * NULL ("X-Amz-Target: ..."). The answer's body into out; a non-2xx answer
  * is an error naming the service's error code and message. */
-bp_status aws_post(const aws_creds *c, const char *service, const char *url,
+BP_MUST bp_status aws_post(const aws_creds *c, const char *service, const char *url,
                    const char *content_type, const char *extra_header, const char *body,
                    buf *out, bp_err *err);
 

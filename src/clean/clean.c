@@ -186,9 +186,9 @@ bp_status clean_header(cleaner *c, const csv_reader *r, const char *where, bp_er
         return BP_OK;
     buf got = {0};
     csv_cell raw = csv_raw(r);
-    text_to_utf8(&got, raw.p, raw.len < 200 ? raw.len : 200);
+    bool shown = text_to_utf8(&got, raw.p, raw.len < 200 ? raw.len : 200) == BP_OK;
     bp_fail(err, BP_EINPUT, "%s: line 1: unexpected header \"%s\" (expected %s); is this the "
-            "right file?", where, got.p ? got.p : "", exp);
+            "right file?", where, shown && got.p ? got.p : "", exp);
     buf_free(&got);
     return BP_EINPUT;
 }

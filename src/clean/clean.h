@@ -90,11 +90,11 @@ void clean_free(cleaner *c);
 
 /* Check the header record (the first record of the file); where names the
  * file in the message. */
-bp_status clean_header(cleaner *c, const csv_reader *r, const char *where, bp_err *err);
+BP_MUST bp_status clean_header(cleaner *c, const csv_reader *r, const char *where, bp_err *err);
 
 /* Clean one data record into out (a row) or q (a quarantine row, with
  * run_id). Fails only on allocation failure. */
-bp_status clean_record(cleaner *c, const csv_reader *r, int64_t run_id, batch *out, batch *q);
+BP_MUST bp_status clean_record(cleaner *c, const csv_reader *r, int64_t run_id, batch *out, batch *q);
 
 const clean_stats *clean_get_stats(const cleaner *c);
 

@@ -21,7 +21,7 @@ typedef struct {
 
 /* Split s[0..n) into parts. Text is written into out (reset first); the
  * pointers in *p point into it and live until out changes. */
-bp_status loc_parse(const char *s, size_t n, buf *out, loc_parts *p);
+BP_MUST bp_status loc_parse(const char *s, size_t n, buf *out, loc_parts *p);
 
 /* True for the placeholders that mean "no value". */
 bool loc_is_placeholder(const char *s, size_t n);

@@ -38,7 +38,7 @@ const char *text_clean(text_ctx *c, const char *s, size_t n, unsigned flags, siz
 
 /* Append s[0..n) to out as valid UTF-8, reading invalid bytes as
  * Windows-1252. Used for raw rows in quarantine. */
-bp_status text_to_utf8(buf *out, const char *s, size_t n);
+BP_MUST bp_status text_to_utf8(buf *out, const char *s, size_t n);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
 size_t text_utf8_seq(const unsigned char *s, size_t n);

@@ -19,11 +19,12 @@ static const char *const commands[] = {"build", "run", "test", "seed", "snapshot
 static const char *words(cli_args *a, buf *b)
 {
     buf_reset(b);
-    if (a->val)
-        buf_adds(b, a->val);
-    while (a->i < a->argc && a->argv[a->i][0] != '-') {
-        buf_addc(b, ' ');
-        buf_adds(b, a->argv[a->i++]);
+    bool oom = a->val && buf_adds(b, a->val);
+    for (; a->i < a->argc && a->argv[a->i][0] != '-'; a->i++)
+        oom |= buf_addc(b, ' ') || buf_adds(b, a->argv[a->i]);
+    if (oom) {
+        fprintf(stderr, "bookpipe dbt: out of memory reading the selection\n");
+        a->failed = true;
     }
     return b->p;
 }

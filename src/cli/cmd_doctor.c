@@ -210,7 +210,7 @@ int cmd_doctor(int argc, char **argv)
     else if (pl_load(pfile, &p, &err) != BP_OK)
         report(&t, "FAIL", "pipeline", err.msg, "fix the pipeline file at the line shown");
     else {
-        snprintf(detail, sizeof detail, "%s: %d blocks%s%s", pfile, p.n,
+        snprintf(detail, sizeof detail, "%.4000s: %d blocks%s%.300s", pfile, p.n,
                  p.schedule ? ", schedule " : "", p.schedule ? p.schedule : "");
         report(&t, "ok", "pipeline", detail, NULL);
         pl_free(&p);

@@ -46,8 +46,13 @@ int cmd_lake(int argc, char **argv)
         printf("%s: nothing published yet\n", cr.lake);
         return 0;
     }
+    int64_t newest;
+    bp_err err = {0};
+    bp_status st = lake_max_run(cr.lake, &newest, &err);
+    if (st != BP_OK)
+        return cli_fail("lake", st, err.msg);
     printf("%s: published run=%lld (the newest of %lld); read %s/latest/<table>%s\n", cr.lake,
-           (long long)latest, (long long)lake_max_run(cr.lake), cr.lake,
+           (long long)latest, (long long)newest, cr.lake,
            s3_is_url(cr.lake) ? " (the object `latest` names the run folder)" : ".parquet");
     return 0;
 }

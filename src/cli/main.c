@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../core/log.h"
 
 static const char run_usage[] =
     "usage: bookpipe run --data DIR|ZIP [options]\n"
@@ -280,6 +281,18 @@ static void usage(FILE *f)
     fprintf(f, "\n`bookpipe <command> --help` describes a command.\n\n%s", CLI_EXIT_HELP);
 }
 
+/* The library's messages, as the command's own: "bookpipe CMD: warning:
+ * ..." on stderr; notices on stdout; a thread's scope (serve's request or
+ * run) in brackets. */
+static void print_log(void *data, bp_log_level level, const char *scope, const char *msg)
+{
+    const char *cmd = data;
+    FILE *f = level == BP_LOG_INFO ? stdout : stderr;
+    fprintf(f, "bookpipe %s: %s%s%s%s%s\n", cmd, scope ? "[" : "", scope ? scope : "",
+            scope ? "] " : "", level == BP_LOG_WARN ? "warning: " : "", msg);
+    fflush(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -308,6 +321,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bookpipe: cannot initialize libcurl\n");
             return BP_EXIT_FAIL;
         }
+        bp_log_set_sink(print_log, (void *)c->name);
         int rc = c->run(argc - 1, argv + 1);
         curl_global_cleanup();
         return rc;

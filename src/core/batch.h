@@ -58,9 +58,9 @@ static inline void batch_set_int(batch *b, int c, int64_t v)
     b->col[c].null[b->n] = 0;
 }
 static inline void batch_set_null(batch *b, int c) { b->col[c].null[b->n] = 1; }
-bp_status batch_set_text(batch *b, int c, const char *s, size_t n);
+BP_MUST bp_status batch_set_text(batch *b, int c, const char *s, size_t n);
 /* Text, or NULL when s is NULL. */
-bp_status batch_set_text_or_null(batch *b, int c, const char *s, size_t n);
+BP_MUST bp_status batch_set_text_or_null(batch *b, int c, const char *s, size_t n);
 static inline void batch_commit(batch *b) { b->n++; }
 
 /* Read back (for sinks and tests). */

@@ -97,3 +97,10 @@ bp_status buf_add_ident(buf *b, const char *s)
             return BP_ENOMEM;
     return buf_addc(b, '"');
 }
+
+bp_status buf_add_relation(buf *b, const char *schema, const char *name)
+{
+    if (buf_add_ident(b, schema) || buf_addc(b, '.'))
+        return BP_ENOMEM;
+    return buf_add_ident(b, name);
+}

@@ -21,19 +21,21 @@ typedef struct {
 void buf_free(buf *b);
 static inline void buf_reset(buf *b) { b->len = 0; if (b->p) b->p[0] = 0; }
 /* Make room for n more bytes (plus the NUL). */
-bp_status buf_reserve(buf *b, size_t n);
-bp_status buf_add(buf *b, const void *s, size_t n);
-bp_status buf_addc(buf *b, char c);
-bp_status buf_adds(buf *b, const char *s);
-bp_status buf_printf(buf *b, const char *fmt, ...)
+BP_MUST bp_status buf_reserve(buf *b, size_t n);
+BP_MUST bp_status buf_add(buf *b, const void *s, size_t n);
+BP_MUST bp_status buf_addc(buf *b, char c);
+BP_MUST bp_status buf_adds(buf *b, const char *s);
+BP_MUST bp_status buf_printf(buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Append s with SQL single quotes doubled, surrounded by quotes (the
  * standard literal: DuckDB, PostgreSQL). */
-bp_status buf_add_sqlstr(buf *b, const char *s);
+BP_MUST bp_status buf_add_sqlstr(buf *b, const char *s);
 /* The same for a dialect that reads backslashes in string literals as
  * escapes (Redshift) when backslash_escapes: backslashes doubled too. */
-bp_status buf_add_sqllit(buf *b, const char *s, bool backslash_escapes);
+BP_MUST bp_status buf_add_sqllit(buf *b, const char *s, bool backslash_escapes);
 /* Append a SQL identifier, double-quoted when it needs to be. */
-bp_status buf_add_ident(buf *b, const char *s);
+BP_MUST bp_status buf_add_ident(buf *b, const char *s);
+/* schema.name, each part as buf_add_ident writes it. */
+BP_MUST bp_status buf_add_relation(buf *b, const char *schema, const char *name);
 
 #endif

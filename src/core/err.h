@@ -10,6 +10,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* On every function returning a bp_status: a result dropped on the floor
+ * is a compile error (-Werror), not an error that silently goes away. */
+#define BP_MUST __attribute__((warn_unused_result))
+
 typedef enum {
     BP_OK = 0,
     BP_EUSAGE,    /* bad command line */

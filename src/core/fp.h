@@ -25,7 +25,7 @@ void fp_adds(fp_state *s, const char *str);
 uint64_t fp_final(const fp_state *s);
 
 /* The hash of a whole file's bytes; *bytes gets its size. */
-bp_status fp_file(const char *path, uint64_t *out, uint64_t *bytes, bp_err *err);
+BP_MUST bp_status fp_file(const char *path, uint64_t *out, uint64_t *bytes, bp_err *err);
 
 /* 16 lowercase hex digits. */
 void fp_hex(uint64_t v, char out[17]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdarg.h>
 
 bp_status fs_mkdir_p(const char *path, bp_status st, const char *what, bp_err *err)
 {
@@ -80,4 +81,18 @@ void fs_free_list(char **names, size_t n)
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+}
+
+bool fs_pathf(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+    if (k >= 0 && (size_t)k < n)
+        return true;
+    if (n)
+        out[0] = 0;
+    errno = ENAMETOOLONG;
+    return false;
 }

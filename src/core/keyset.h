@@ -20,9 +20,9 @@ typedef struct {
 } keyset;
 
 /* expect: a size hint (0 for none). */
-bp_status keyset_init(keyset *s, size_t expect);
+BP_MUST bp_status keyset_init(keyset *s, size_t expect);
 void keyset_free(keyset *s);
 /* Add (hi:lo); hi must be below 2^15. Sets *added to false when present. */
-bp_status keyset_add(keyset *s, uint16_t hi, uint64_t lo, bool *added);
+BP_MUST bp_status keyset_add(keyset *s, uint16_t hi, uint64_t lo, bool *added);
 
 #endif

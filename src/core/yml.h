@@ -29,8 +29,8 @@ typedef struct yml_doc yml_doc;
 
 /* Parse a file (or, with yml_parse, text). An empty document gives a NULL
  * root. Errors name the file, line and column. */
-bp_status yml_load(const char *path, yml_doc **out, bp_err *err);
-bp_status yml_parse(const char *name, const char *text, size_t n, yml_doc **out, bp_err *err);
+BP_MUST bp_status yml_load(const char *path, yml_doc **out, bp_err *err);
+BP_MUST bp_status yml_parse(const char *name, const char *text, size_t n, yml_doc **out, bp_err *err);
 yml_node *yml_root(const yml_doc *d);
 const char *yml_file(const yml_doc *d);
 void yml_free(yml_doc *d);

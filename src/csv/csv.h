@@ -50,7 +50,7 @@ void csv_free(csv_reader *r);
 
 /* Peek at the first bytes of the stream (after a BOM) without consuming
  * them, to detect the dialect. Sets *p and *n to at most the first block. */
-bp_status csv_peek(csv_reader *r, const char **p, size_t *n, bp_err *err);
+BP_MUST bp_status csv_peek(csv_reader *r, const char **p, size_t *n, bp_err *err);
 void csv_set_dialect(csv_reader *r, csv_dialect d);
 
 /* Read the next record. Returns 1 for a record, 0 at the end, -1 on a

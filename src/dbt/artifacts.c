@@ -106,9 +106,10 @@ static bp_status add_json_value(buf *b, const jv *v)
         return BP_OK;
     /* a value JSON has no form of (an object someone put in a config) */
     buf t = {0};
-    jv_to_str(v, &t);
+    bp_status st = jv_to_str(v, &t);
     jv s = {.type = JV_STR, .u.s = {t.p ? t.p : "", t.len}};
-    bp_status st = jv_to_json(&s, b, 0, false) ? BP_OK : BP_ENOMEM;
+    if (st == BP_OK && !jv_to_json(&s, b, 0, false))
+        st = BP_ENOMEM;
     buf_free(&t);
     return st;
 }
@@ -175,8 +176,9 @@ static bp_status add_json(buf *b, json_t *j)
 static bp_status write_text(const char *dir, const char *name, const buf *b, bp_err *err)
 {
     char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (!fs_pathf(path, sizeof path, "%s/%s", dir, name) ||
+        !fs_pathf(tmp, sizeof tmp, "%s.tmp", path))
+        return bp_fail(err, BP_EIO, "%s/%s: path too long", dir, name);
     FILE *f = fopen(tmp, "wb");
     int rc = f ? (fwrite(b->p ? b->p : "", 1, b->len, f) == b->len ? 0 : -1) : -1;
     if (f && fclose(f) != 0)
@@ -304,14 +306,12 @@ static bp_status catalog_entry(project *p, wh *w, const node *n, json_t *out, bp
         return BP_OK; /* not built yet: not in the catalog, as in dbt */
     cat_ctx c = {json_object(), 0};
     buf q = {0};
-    buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                 "table_schema = ");
-    wh_add_literal(w, &q, n->schema);
-    buf_adds(&q, " AND table_name = ");
-    wh_add_literal(w, &q, ident);
-    buf_adds(&q, " ORDER BY ordinal_position");
-    bp_status st = q.p ? wh_query(w, q.p, take_column, &c, err)
-                       : bp_fail(err, BP_ENOMEM, "out of memory");
+    bool unbuilt = buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns "
+                                "WHERE table_schema = ") ||
+                   wh_add_literal(w, &q, n->schema) || buf_adds(&q, " AND table_name = ") ||
+                   wh_add_literal(w, &q, ident) || buf_adds(&q, " ORDER BY ordinal_position");
+    bp_status st = unbuilt ? bp_fail(err, BP_ENOMEM, "out of memory")
+                           : wh_query(w, q.p, take_column, &c, err);
     buf_free(&q);
     if (st != BP_OK) {
         json_decref(c.cols);
@@ -365,12 +365,14 @@ void art_write_compiled(project *p, const node *n)
     if (target_dir(p, tdir, sizeof tdir, NULL) != BP_OK)
         return;
     const char *pkg = n->pkg ? n->pkg->name : p->name;
-    if (n->type == NT_TEST && n->test_kind)
-        snprintf(path, sizeof path, "%s/compiled/%s/%s/%s.sql", tdir, pkg, n->path,
-                 n->identifier ? n->identifier : n->name);
-    else
-        snprintf(path, sizeof path, "%s/compiled/%s/%s", tdir, pkg, n->path);
-    snprintf(dir, sizeof dir, "%s", path);
+    /* a compiled file is a copy for people to read: one whose path is too
+     * long is not written */
+    if (n->type == NT_TEST && n->test_kind
+            ? !fs_pathf(path, sizeof path, "%s/compiled/%s/%s/%s.sql", tdir, pkg, n->path,
+                        n->identifier ? n->identifier : n->name)
+            : !fs_pathf(path, sizeof path, "%s/compiled/%s/%s", tdir, pkg, n->path))
+        return;
+    memcpy(dir, path, sizeof dir);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = 0;

@@ -117,7 +117,9 @@ static bp_status keep_failure(project *p, int i, const cctx *c, bp_status st, bp
         return BP_OK;
     if (st == BP_ENOMEM || c->fatal)
         return bp_fail(err, st, "%s", e->msg);
-    snprintf(p->nodes[i].parse_error, sizeof p->nodes[i].parse_error, "%s", e->msg);
+    /* kept short: the node's error when it runs */
+    snprintf(p->nodes[i].parse_error, sizeof p->nodes[i].parse_error, "%.*s",
+             (int)sizeof p->nodes[i].parse_error - 1, e->msg);
     return BP_OK;
 }
 
@@ -178,12 +180,10 @@ static bp_status render_arg(jinja_rt *rt, const char *what, jv *v, bool is_colum
     if (v->type == JV_STR && !is_column) {
         const char *s = v->u.s.p;
         buf b = {0};
-        if (looks_like_func(s)) {
-            buf_printf(&b, "{{ %s }}", s);
-            s = b.p;
-        }
+        if (looks_like_func(s) && (s = buf_printf(&b, "{{ %s }}", s) ? NULL : b.p) == NULL)
+            return bp_fail(err, BP_ENOMEM, "out of memory");
         bp_status st = BP_OK;
-        if (s && (strstr(s, "{{") || strstr(s, "{%")))
+        if (strstr(s, "{{") || strstr(s, "{%"))
             st = native_in(rt, what, s, out, err);
         else
             *out = v;

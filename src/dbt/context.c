@@ -21,6 +21,7 @@
 #include "../core/version.h"
 #include "dbt_int.h"
 #include "modules.h"
+#include "../core/log.h"
 
 #define RA(rt) jinja_rt_arena(rt)
 #define CTX(rt) ((cctx *)jinja_rt_data(rt))
@@ -43,6 +44,17 @@ static bp_status out_str(jinja_rt *rt, jv **out, const char *s, size_t n)
 }
 
 static bp_status empty(jinja_rt *rt, jv **out) { return out_str(rt, out, "", 0); }
+
+/* The text of v (NULL: "") in b; NULL when memory ran out (the render
+ * has failed then). */
+static const char *text_of(jinja_rt *rt, const jv *v, buf *b)
+{
+    if (v && jv_to_str(v, b) != BP_OK) {
+        jinja_fail(rt, "out of memory");
+        return NULL;
+    }
+    return b->p ? b->p : "";
+}
 
 static bp_status none(jinja_rt *rt, jv **out) { return ret(rt, out, jv_none(RA(rt))); }
 
@@ -148,11 +160,15 @@ static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
         ver = jinja_arg(a, (size_t)-1, "v");
     if (ver && ver->type != JV_NONE) { /* ref('m', v=1): that version */
         buf vb = {0};
-        jv_to_str(ver, &vb);
+        const char *vs = text_of(rt, ver, &vb);
+        if (!vs) {
+            buf_free(&vb);
+            return BP_ENOMEM;
+        }
         k = -1;
         for (int i = 0; i < p->nnodes && k < 0; i++)
             if (p->nodes[i].type == NT_MODEL && p->nodes[i].version &&
-                !strcmp(p->nodes[i].name, name) && !strcmp(p->nodes[i].version, vb.p ? vb.p : ""))
+                !strcmp(p->nodes[i].name, name) && !strcmp(p->nodes[i].version, vs))
                 k = i;
         buf_free(&vb);
     }
@@ -411,9 +427,13 @@ static bp_status fn_log(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     const jv *msg = jinja_arg(a, 0, "msg"), *info = jinja_arg(a, 1, "info");
     if (msg && info && jv_truthy(info) && !c->parse && !c->p->opts.quiet) {
         buf b = {0};
-        jv_to_str(msg, &b);
+        const char *s = text_of(rt, msg, &b);
+        if (!s) {
+            buf_free(&b);
+            return BP_ENOMEM;
+        }
         flockfile(console(c));
-        fprintf(console(c), "%s\n", b.p ? b.p : "");
+        fprintf(console(c), "%s\n", s);
         funlockfile(console(c));
         buf_free(&b);
     }
@@ -427,9 +447,12 @@ static bp_status fn_print(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     const jv *msg = jinja_arg(a, 0, "msg");
     if (msg && !c->parse) {
         buf b = {0};
-        jv_to_str(msg, &b);
-        fprintf(console(c), "%s\n", b.p ? b.p : "");
+        const char *s = text_of(rt, msg, &b);
+        if (s)
+            fprintf(console(c), "%s\n", s);
         buf_free(&b);
+        if (!s)
+            return BP_ENOMEM;
     }
     return empty(rt, out);
 }
@@ -439,9 +462,8 @@ static bp_status exc_raise(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     (void)out;
     const jv *msg = jinja_arg(a, 0, "msg");
     buf b = {0};
-    if (msg)
-        jv_to_str(msg, &b);
-    bp_status st = jinja_fail(rt, "%s%s", (const char *)data, b.p ? b.p : "");
+    const char *s = text_of(rt, msg, &b);
+    bp_status st = s ? jinja_fail(rt, "%s%s", (const char *)data, s) : BP_ENOMEM;
     buf_free(&b);
     return st;
 }
@@ -453,8 +475,7 @@ static bp_status exc_warn(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     const jv *msg = jinja_arg(a, 0, "msg");
     if (msg && !c->parse) {
         buf b = {0};
-        jv_to_str(msg, &b);
-        fprintf(stderr, "bookpipe dbt: warning: %s\n", b.p ? b.p : "");
+        bp_log(BP_LOG_WARN, "%s", jv_to_str(msg, &b) ? "(out of memory)" : b.p ? b.p : "");
         buf_free(&b);
     }
     return empty(rt, out);
@@ -582,9 +603,9 @@ static bp_status fn_statement(jinja_rt *rt, void *data, const jv_args *a, jv **o
     if (jinja_call(rt, (jv *)caller, &none_args, &body, c->err) != BP_OK)
         return BP_EINPUT;
     buf sql = {0};
-    jv_to_str(body, &sql);
+    const char *s = text_of(rt, body, &sql);
     jv *res;
-    bp_status st = run_sql(rt, sql.p ? sql.p : "", fetch && jv_truthy(fetch), &res);
+    bp_status st = s ? run_sql(rt, s, fetch && jv_truthy(fetch), &res) : BP_ENOMEM;
     buf_free(&sql);
     if (st != BP_OK)
         return st;
@@ -620,10 +641,9 @@ static bp_status fn_run_query(jinja_rt *rt, void *data, const jv_args *a, jv **o
     if (c->parse)
         return none(rt, out);
     buf b = {0};
-    if (sql)
-        jv_to_str(sql, &b);
+    const char *s = text_of(rt, sql, &b);
     jv *res;
-    bp_status st = run_sql(rt, b.p ? b.p : "", true, &res);
+    bp_status st = s ? run_sql(rt, s, true, &res) : BP_ENOMEM;
     buf_free(&b);
     if (st != BP_OK)
         return st;
@@ -642,14 +662,11 @@ static bp_status need_conn(jinja_rt *rt, cctx *c, const char *what)
 static bp_status quoted(jinja_rt *rt, const char *s, jv **out)
 {
     buf b = {0};
-    buf_addc(&b, '"');
-    for (; s && *s; s++) {
-        if (*s == '"')
-            buf_addc(&b, '"');
-        buf_addc(&b, *s);
-    }
-    buf_addc(&b, '"');
-    *out = jv_str(RA(rt), b.p ? b.p : "", b.len);
+    bool oom = buf_addc(&b, '"');
+    for (; s && *s && !oom; s++)
+        oom = (*s == '"' && buf_addc(&b, '"')) || buf_addc(&b, *s);
+    oom = oom || buf_addc(&b, '"');
+    *out = oom ? NULL : jv_str(RA(rt), b.p, b.len);
     buf_free(&b);
     return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }
@@ -659,9 +676,8 @@ static bp_status ad_quote(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     (void)data;
     const jv *v = jinja_arg(a, 0, "identifier");
     buf b = {0};
-    if (v)
-        jv_to_str(v, &b);
-    bp_status st = quoted(rt, b.p ? b.p : "", out);
+    const char *s = text_of(rt, v, &b);
+    bp_status st = s ? quoted(rt, s, out) : BP_ENOMEM;
     buf_free(&b);
     return st;
 }
@@ -883,10 +899,16 @@ static bp_status ad_missing_columns(jinja_rt *rt, void *data, const jv_args *a, 
     return ret(rt, out, l);
 }
 
-static bp_status exec_text(jinja_rt *rt, cctx *c, buf *q)
+/* Run q (then free it); unbuilt: building it failed (buf_* calls joined
+ * by ||), so nothing runs. */
+static bp_status exec_text(jinja_rt *rt, cctx *c, bool unbuilt, buf *q)
 {
     bp_err e = {0};
-    bp_status st = q->p ? wh_exec(c->w, q->p, &e) : jinja_fail(rt, "out of memory");
+    if (unbuilt || !q->p) {
+        buf_free(q);
+        return jinja_fail(rt, "out of memory");
+    }
+    bp_status st = wh_exec(c->w, q->p, &e);
     buf_free(q);
     return st == BP_OK ? BP_OK : jinja_fail(rt, "Database Error: %s", e.msg);
 }
@@ -908,9 +930,8 @@ static bp_status ad_create_schema(jinja_rt *rt, void *data, const jv_args *a, jv
     if (relation_to_change(rt, a, "create_schema", &r) != BP_OK)
         return BP_EINPUT;
     buf q = {0};
-    buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ");
-    buf_add_ident(&q, r.schema ? r.schema : "");
-    return exec_text(rt, c, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
+    bool unbuilt = buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&q, r.schema ? r.schema : "");
+    return exec_text(rt, c, unbuilt, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
 }
 
 static bp_status ad_drop_schema(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -921,10 +942,9 @@ static bp_status ad_drop_schema(jinja_rt *rt, void *data, const jv_args *a, jv *
     if (relation_to_change(rt, a, "drop_schema", &r) != BP_OK)
         return BP_EINPUT;
     buf q = {0};
-    buf_adds(&q, "DROP SCHEMA IF EXISTS ");
-    buf_add_ident(&q, r.schema ? r.schema : "");
-    buf_adds(&q, " CASCADE");
-    return exec_text(rt, c, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
+    bool unbuilt = buf_adds(&q, "DROP SCHEMA IF EXISTS ") ||
+                   buf_add_ident(&q, r.schema ? r.schema : "") || buf_adds(&q, " CASCADE");
+    return exec_text(rt, c, unbuilt, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
 }
 
 static bp_status ad_drop_relation(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -943,12 +963,9 @@ static bp_status ad_drop_relation(jinja_rt *rt, void *data, const jv_args *a, jv
     if (!*kind)
         return empty(rt, out);
     buf q = {0};
-    buf_adds(&q, !strcasecmp(kind, "VIEW") ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ");
-    buf_add_ident(&q, r.schema);
-    buf_addc(&q, '.');
-    buf_add_ident(&q, r.identifier);
-    buf_adds(&q, c->w->ops->drop_cascade);
-    return exec_text(rt, c, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
+    bool unbuilt = buf_adds(&q, !strcasecmp(kind, "VIEW") ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ") ||
+                   buf_add_relation(&q, r.schema, r.identifier) || buf_adds(&q, c->w->ops->drop_cascade);
+    return exec_text(rt, c, unbuilt, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
 }
 
 static bp_status ad_rename_relation(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -965,13 +982,10 @@ static bp_status ad_rename_relation(jinja_rt *rt, void *data, const jv_args *a, 
     if (mat_relation_kind(c->w, f.schema, f.identifier, kind, sizeof kind, &e) != BP_OK)
         return jinja_fail(rt, "Database Error: %s", e.msg);
     buf q = {0};
-    buf_adds(&q, !strcasecmp(kind, "VIEW") ? "ALTER VIEW " : "ALTER TABLE ");
-    buf_add_ident(&q, f.schema);
-    buf_addc(&q, '.');
-    buf_add_ident(&q, f.identifier);
-    buf_adds(&q, " RENAME TO ");
-    buf_add_ident(&q, t.identifier);
-    return exec_text(rt, c, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
+    bool unbuilt = buf_adds(&q, !strcasecmp(kind, "VIEW") ? "ALTER VIEW " : "ALTER TABLE ") ||
+                   buf_add_relation(&q, f.schema, f.identifier) || buf_adds(&q, " RENAME TO ") ||
+                   buf_add_ident(&q, t.identifier);
+    return exec_text(rt, c, unbuilt, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
 }
 
 static bp_status ad_truncate_relation(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -982,11 +996,8 @@ static bp_status ad_truncate_relation(jinja_rt *rt, void *data, const jv_args *a
     if (relation_to_change(rt, a, "truncate_relation", &r) != BP_OK)
         return BP_EINPUT;
     buf q = {0};
-    buf_adds(&q, "DELETE FROM ");
-    buf_add_ident(&q, r.schema);
-    buf_addc(&q, '.');
-    buf_add_ident(&q, r.identifier);
-    return exec_text(rt, c, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
+    bool unbuilt = buf_adds(&q, "DELETE FROM ") || buf_add_relation(&q, r.schema, r.identifier);
+    return exec_text(rt, c, unbuilt, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
 }
 
 static bp_status ad_list_relations(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -1075,10 +1086,9 @@ static bp_status ad_execute(jinja_rt *rt, void *data, const jv_args *a, jv **out
     if (need_conn(rt, c, "execute") != BP_OK)
         return BP_EINPUT;
     buf b = {0};
-    if (sql)
-        jv_to_str(sql, &b);
+    const char *s = text_of(rt, sql, &b);
     jv *res;
-    bp_status st = run_sql(rt, b.p ? b.p : "", fetch && jv_truthy(fetch), &res);
+    bp_status st = s ? run_sql(rt, s, fetch && jv_truthy(fetch), &res) : BP_ENOMEM;
     buf_free(&b);
     if (st != BP_OK)
         return st;
@@ -1538,61 +1548,53 @@ static bp_status fn_fromyaml(jinja_rt *rt, void *data, const jv_args *a, jv **ou
     return ret(rt, out, v);
 }
 
-static void yaml_scalar(const jv *v, buf *b)
+static bp_status yaml_scalar(const jv *v, buf *b)
 {
     if (v->type == JV_STR) {
         bool plain = v->u.s.n > 0 && !strpbrk(v->u.s.p, ":#{}[],&*!|>'\"%@`\n") &&
                      !isspace((unsigned char)v->u.s.p[0]) &&
                      !isspace((unsigned char)v->u.s.p[v->u.s.n - 1]);
-        if (plain)
-            buf_adds(b, v->u.s.p);
-        else
-            jv_to_json(v, b, 0, false);
-    } else if (v->type == JV_NONE || v->type == JV_UNDEF) {
-        buf_adds(b, "null");
-    } else if (v->type == JV_BOOL) {
-        buf_adds(b, v->u.b ? "true" : "false");
-    } else {
-        jv_to_str(v, b);
+        return plain ? buf_adds(b, v->u.s.p) : jv_to_json(v, b, 0, false);
     }
+    if (v->type == JV_NONE || v->type == JV_UNDEF)
+        return buf_adds(b, "null");
+    if (v->type == JV_BOOL)
+        return buf_adds(b, v->u.b ? "true" : "false");
+    return jv_to_str(v, b);
 }
 
-static void yaml_emit(const jv *v, buf *b, int indent, bool sort)
+static bp_status yaml_emit(const jv *v, buf *b, int indent);
+
+/* One entry of a mapping or list: nested collections on the next lines */
+static bp_status yaml_item(const jv *x, buf *b, int indent)
 {
-    (void)sort;
+    if ((x->type == JV_DICT && jv_dict_len(x)) || (x->type == JV_LIST && x->u.l.n))
+        return buf_addc(b, '\n') || yaml_emit(x, b, indent) ? BP_ENOMEM : BP_OK;
+    return buf_addc(b, ' ') || yaml_emit(x, b, 0) || buf_addc(b, '\n') ? BP_ENOMEM : BP_OK;
+}
+
+static bp_status yaml_emit(const jv *v, buf *b, int indent)
+{
     if (v->type == JV_DICT && jv_dict_len(v)) {
         for (size_t i = 0; i < jv_dict_len(v); i++) {
             const jv *x = jv_dict_val(v, i);
-            buf_printf(b, "%*s%s:", indent, "", jv_dict_key(v, i));
-            if ((x->type == JV_DICT && jv_dict_len(x)) || (x->type == JV_LIST && x->u.l.n)) {
-                buf_addc(b, '\n');
-                yaml_emit(x, b, indent + (x->type == JV_DICT ? 2 : 0), sort);
-            } else {
-                buf_addc(b, ' ');
-                yaml_emit(x, b, 0, sort);
-                buf_addc(b, '\n');
-            }
+            if (buf_printf(b, "%*s%s:", indent, "", jv_dict_key(v, i)) ||
+                yaml_item(x, b, indent + (x->type == JV_DICT ? 2 : 0)))
+                return BP_ENOMEM;
         }
-    } else if (v->type == JV_LIST && v->u.l.n) {
-        for (size_t i = 0; i < v->u.l.n; i++) {
-            const jv *x = v->u.l.items[i];
-            buf_printf(b, "%*s-", indent, "");
-            if ((x->type == JV_DICT && jv_dict_len(x)) || (x->type == JV_LIST && x->u.l.n)) {
-                buf_addc(b, '\n');
-                yaml_emit(x, b, indent + 2, sort);
-            } else {
-                buf_addc(b, ' ');
-                yaml_emit(x, b, 0, sort);
-                buf_addc(b, '\n');
-            }
-        }
-    } else if (v->type == JV_DICT) {
-        buf_adds(b, "{}");
-    } else if (v->type == JV_LIST) {
-        buf_adds(b, "[]");
-    } else {
-        yaml_scalar(v, b);
+        return BP_OK;
     }
+    if (v->type == JV_LIST && v->u.l.n) {
+        for (size_t i = 0; i < v->u.l.n; i++)
+            if (buf_printf(b, "%*s-", indent, "") || yaml_item(v->u.l.items[i], b, indent + 2))
+                return BP_ENOMEM;
+        return BP_OK;
+    }
+    if (v->type == JV_DICT)
+        return buf_adds(b, "{}");
+    if (v->type == JV_LIST)
+        return buf_adds(b, "[]");
+    return yaml_scalar(v, b);
 }
 
 static bp_status fn_toyaml(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -1600,11 +1602,11 @@ static bp_status fn_toyaml(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     (void)data;
     const jv *v = jinja_arg(a, 0, "value"), *sk = jinja_arg(a, 1, "sort_keys");
     buf b = {0};
-    if (v)
-        yaml_emit(v, &b, 0, sk && jv_truthy(sk));
-    if (v && v->type != JV_DICT && v->type != JV_LIST)
-        buf_adds(&b, "\n");
-    bp_status st = out_str(rt, out, b.p, b.len);
+    (void)sk; /* keys keep their order: dicts here are ordered as written */
+    bp_status st = v && (yaml_emit(v, &b, 0) ||
+                         (v->type != JV_DICT && v->type != JV_LIST && buf_adds(&b, "\n")))
+                       ? jinja_fail(rt, "out of memory")
+                       : out_str(rt, out, b.p, b.len);
     buf_free(&b);
     return st;
 }
@@ -1643,9 +1645,9 @@ static bp_status fn_zip(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 static int cmp_repr(const void *x, const void *y)
 {
     buf a = {0}, b = {0};
-    jv_repr(*(jv *const *)x, &a);
-    jv_repr(*(jv *const *)y, &b);
-    int c = strcmp(a.p ? a.p : "", b.p ? b.p : "");
+    /* out of memory: the order is unspecified, never wrong memory */
+    int c = jv_repr(*(jv *const *)x, &a) || jv_repr(*(jv *const *)y, &b)
+                ? 0 : strcmp(a.p ? a.p : "", b.p ? b.p : "");
     buf_free(&a);
     buf_free(&b);
     return c;
@@ -1684,8 +1686,10 @@ static bp_status fn_local_md5(jinja_rt *rt, void *data, const jv_args *a, jv **o
     (void)data;
     const jv *v = jinja_arg(a, 0, "value");
     buf b = {0};
-    if (v)
-        jv_to_str(v, &b);
+    if (!text_of(rt, v, &b)) {
+        buf_free(&b);
+        return BP_ENOMEM;
+    }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1];
@@ -1732,9 +1736,8 @@ static bp_status fn_try_or_error(jinja_rt *rt, void *data, const jv_args *a, jv 
     if (jinja_call(rt, (jv *)fn, &rest, out, &e) == BP_OK)
         return BP_OK;
     buf b = {0};
-    if (msg)
-        jv_to_str(msg, &b);
-    bp_status st = jinja_fail(rt, "%s", b.p ? b.p : e.msg);
+    const char *s = msg ? text_of(rt, msg, &b) : e.msg;
+    bp_status st = s ? jinja_fail(rt, "%s", s) : BP_ENOMEM;
     buf_free(&b);
     return st;
 }
@@ -1925,8 +1928,7 @@ static bool filter(void *ctx, jinja_rt *rt, const char *name, jv *v, const jv_ar
          boolean = !strcmp(name, "as_bool");
     if (!strcmp(name, "as_text")) {
         buf b = {0};
-        jv_to_str(v, &b);
-        *st = out_str(rt, out, b.p, b.len);
+        *st = text_of(rt, v, &b) ? out_str(rt, out, b.p, b.len) : BP_ENOMEM;
         buf_free(&b);
         return true;
     }

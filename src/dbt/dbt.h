@@ -60,6 +60,6 @@ typedef struct {
 /* Run a dbt command. Returns BP_OK when everything ran (sum->error may
  * still be non-zero: failed models or tests); other statuses for a project
  * that cannot be read or compiled, with err set. */
-bp_status dbt_main(const dbt_opts *o, dbt_summary *sum, bp_err *err);
+BP_MUST bp_status dbt_main(const dbt_opts *o, dbt_summary *sum, bp_err *err);
 
 #endif

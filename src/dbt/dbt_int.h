@@ -172,9 +172,9 @@ typedef struct cctx {
 } cctx;
 
 /* project.c */
-bp_status proj_load(project *p, const dbt_opts *o, bp_err *err);
+BP_MUST bp_status proj_load(project *p, const dbt_opts *o, bp_err *err);
 /* Only dbt_project.yml, the vars and the profile (for debug). */
-bp_status proj_load_config(project *p, const dbt_opts *o, bp_err *err);
+BP_MUST bp_status proj_load_config(project *p, const dbt_opts *o, bp_err *err);
 void proj_free(project *p);
 const char *proj_str(project *p, const char *s, size_t n);  /* arena copy (thread-safe) */
 const char *proj_strf(project *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -182,23 +182,23 @@ int proj_find(const project *p, node_type t, const char *name);
 int proj_find_uid(const project *p, const char *uid);
 int proj_add_node(project *p, node_type t, const char *name, bp_err *err);
 /* Give n its unique_id (NULL: out of memory) and index it. */
-bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err);
-bp_status proj_add_dep(project *p, int child, int parent, bp_err *err);
-bp_status proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err);
+BP_MUST bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err);
+BP_MUST bp_status proj_add_dep(project *p, int child, int parent, bp_err *err);
+BP_MUST bp_status proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err);
 /* Configs: set one key (from YAML or a config() call) with dbt's merge
  * rules (tags and hooks add up, meta and the like merge, the rest wins). */
-bp_status cfg_set(project *p, node *n, const char *key, const jv *v);
-void cfg_set_yml(project *p, node *n, const yml_node *map);
-bp_status cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v);
+BP_MUST bp_status cfg_set(project *p, node *n, const char *key, const jv *v);
+BP_MUST bp_status cfg_set_yml(project *p, node *n, const yml_node *map);
+BP_MUST bp_status cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v);
 /* The configs of dbt_project.yml's tree_key (models, seeds, ...) for n. */
-void proj_apply_tree(project *p, node *n, const char *tree_key);
+BP_MUST bp_status proj_apply_tree(project *p, node *n, const char *tree_key);
 jv *cfg_get(const node *n, const char *key);
 /* node.config as dbt shows it: the type's defaults, then what was set */
 jv *cfg_full(arena *a, const node *n);
 const char *cfg_str(const node *n, const char *key);
 /* Render the Jinja in a YAML tree's strings, in place, as dbt does for
  * dbt_project.yml and properties (keys in skip are left as written). */
-bp_status proj_render_yml(project *p, yml_node *v, const char *file,
+BP_MUST bp_status proj_render_yml(project *p, yml_node *v, const char *file,
                           const char *const *skip, bp_err *err);
 jv *proj_yml_value(arena *a, const yml_node *v);
 const char *node_type_name(node_type t);
@@ -207,11 +207,11 @@ void proj_iso_now(char *out, size_t n, const char *zone);
 bool node_is_ephemeral(const node *n);
 
 /* props.c */
-bp_status props_load(project *p, bp_err *err);
-bp_status props_tests(project *p, bp_err *err);
+BP_MUST bp_status props_load(project *p, bp_err *err);
+BP_MUST bp_status props_tests(project *p, bp_err *err);
 
 /* macros.c */
-bp_status macros_load(project *p, bp_err *err);
+BP_MUST bp_status macros_load(project *p, bp_err *err);
 void macros_free(project *p);
 dbt_pkg *pkg_find(const project *p, const char *name);
 /* A macro by name as the template at hand sees it (the node's package,
@@ -246,7 +246,7 @@ typedef struct {
 } dbt_rel;
 jv *rel_new(arena *a, const project *p, const dbt_rel *r);
 bool rel_from(const jv *v, dbt_rel *out);
-bp_status rel_render(const project *p, const dbt_rel *r, buf *out);
+BP_MUST bp_status rel_render(const project *p, const dbt_rel *r, buf *out);
 jv *rel_api(arena *a, project *p);     /* api: Relation, Column */
 jv *col_new(arena *a, const char *name, const char *dtype, long long char_size,
             long long precision, long long scale);
@@ -262,48 +262,48 @@ jv *rel_table_rows(jinja_rt *rt, jv *table);
 int rtable_take(void *ctx, size_t nc, const wh_col *cols, const char *const *vals);
 /* Run sql and fill a table (in the render's arena); its column values are
  * typed from the column types. */
-bp_status rel_query_table(jinja_rt *rt, wh *w, const char *sql, jv **table, bp_err *err);
+BP_MUST bp_status rel_query_table(jinja_rt *rt, wh *w, const char *sql, jv **table, bp_err *err);
 
 /* compile.c */
 /* Parse pass: render every model, singular test, snapshot and analysis
  * once (execute false) to learn refs, sources and config() calls. */
-bp_status compile_parse(project *p, bp_err *err);
+BP_MUST bp_status compile_parse(project *p, bp_err *err);
 /* Compile node i on w (models with ephemeral CTEs injected, tests
  * wrapped). */
-bp_status compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err);
+BP_MUST bp_status compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err);
 /* Render a string holding Jinja in node child's context (-1: none). */
-bp_status compile_string(project *p, const char *what, const char *text, buf *out, int child,
+BP_MUST bp_status compile_string(project *p, const char *what, const char *text, buf *out, int child,
                          bp_err *err);
 /* The same, as dbt's native renderer: the value ("{{ var('x', false) }}" is false). */
-bp_status compile_native(project *p, const char *what, const char *text, int child, arena *a,
+BP_MUST bp_status compile_native(project *p, const char *what, const char *text, int child, arena *a,
                          jv **out, bp_err *err);
 /* A test's arguments rendered as dbt does (ref('x') strings become
  * relations), into the render rt's arena: the dict the test macro gets. */
-bp_status compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err);
+BP_MUST bp_status compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err);
 /* Parse expr (ref('x'), source('a', 'b')) for node i: its edges. */
-bp_status compile_ref_expr(project *p, int i, const char *expr, bp_err *err);
+BP_MUST bp_status compile_ref_expr(project *p, int i, const char *expr, bp_err *err);
 /* The parse pass for a generic test: edges to what its arguments ref(). */
-bp_status compile_test_refs(project *p, int i, bp_err *err);
+BP_MUST bp_status compile_test_refs(project *p, int i, bp_err *err);
 /* Run the hooks of kind ("pre-hook", "post-hook") of node i on w. */
-bp_status compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err);
+BP_MUST bp_status compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err);
 /* Call a macro by name (with the dbt context) and keep its text result. */
-bp_status compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
+BP_MUST bp_status compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
                              buf *out, jv *extra, bp_err *err);
 /* Names of schema/alias/database for node i (generate_*_name). */
-bp_status compile_names(project *p, int i, bp_err *err);
+BP_MUST bp_status compile_names(project *p, int i, bp_err *err);
 
 /* select.c */
 /* Mark p->nodes[i].selected for the --select/--exclude expressions. */
-bp_status select_nodes(project *p, const char *select, const char *exclude, bp_err *err);
+BP_MUST bp_status select_nodes(project *p, const char *select, const char *exclude, bp_err *err);
 
 /* materialize.c */
-bp_status mat_model(project *p, wh *w, int i, bp_err *err);
-bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err);
-bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err);
-bp_status mat_test(project *p, wh *w, int i, bp_err *err);
-bp_status mat_relation_kind(wh *w, const char *schema, const char *name, char *out, size_t n,
+BP_MUST bp_status mat_model(project *p, wh *w, int i, bp_err *err);
+BP_MUST bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err);
+BP_MUST bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err);
+BP_MUST bp_status mat_test(project *p, wh *w, int i, bp_err *err);
+BP_MUST bp_status mat_relation_kind(wh *w, const char *schema, const char *name, char *out, size_t n,
                             bp_err *err);
-bp_status mat_ensure_schema(wh *w, const char *schema, bp_err *err);
+BP_MUST bp_status mat_ensure_schema(wh *w, const char *schema, bp_err *err);
 
 /* seed.c */
 typedef struct {
@@ -311,25 +311,25 @@ typedef struct {
     size_t rows, ncols, cap;
     char **names;
 } seed_data;
-bp_status seed_read(const node *n, char delimiter, seed_data *s, bp_err *err);
+BP_MUST bp_status seed_read(const node *n, char delimiter, seed_data *s, bp_err *err);
 void seed_free(seed_data *s);
 /* The column type dbt would give column c, for target type ttype. */
 const char *seed_infer_type(const seed_data *s, size_t c, const char *ttype);
 
 /* exec.c */
-bp_status exec_command(project *p, dbt_summary *sum, bp_err *err);
+BP_MUST bp_status exec_command(project *p, dbt_summary *sum, bp_err *err);
 
 /* artifacts.c */
-bp_status art_manifest(project *p, bp_err *err);
-bp_status art_run_results(project *p, const int *order, int n, double elapsed,
+BP_MUST bp_status art_manifest(project *p, bp_err *err);
+BP_MUST bp_status art_run_results(project *p, const int *order, int n, double elapsed,
                           const char *started_at, bp_err *err);
-bp_status art_catalog(project *p, wh *w, bp_err *err);
+BP_MUST bp_status art_catalog(project *p, wh *w, bp_err *err);
 void art_write_compiled(project *p, const node *n);
 
 /* ops.c */
-bp_status ops_deps(const dbt_opts *o, bp_err *err);
-bp_status ops_run_operation(project *p, bp_err *err);
-bp_status ops_debug(const dbt_opts *o, bp_err *err);
-bp_status ops_clean(const dbt_opts *o, bp_err *err);
+BP_MUST bp_status ops_deps(const dbt_opts *o, bp_err *err);
+BP_MUST bp_status ops_run_operation(project *p, bp_err *err);
+BP_MUST bp_status ops_debug(const dbt_opts *o, bp_err *err);
+BP_MUST bp_status ops_clean(const dbt_opts *o, bp_err *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "dbt_int.h"
+#include "../core/log.h"
 
 typedef struct {
     int *v;
@@ -360,7 +361,7 @@ static void run_one(runner *r, wh *w, int i, int idx)
     pthread_mutex_lock(&r->mu);
     if (st != BP_OK) {
         n->status = ST_ERROR;
-        snprintf(n->message, sizeof n->message, "%s", err.msg);
+        snprintf(n->message, sizeof n->message, "%.*s", (int)sizeof n->message - 1, err.msg);
         snprintf(what, sizeof what, "ERROR %s %s", n->type == NT_TEST ? "test" : "creating",
                  n->type == NT_TEST ? n->name : label);
         line(r, idx, what, "ERROR");
@@ -485,9 +486,9 @@ static void summary(runner *r, double secs, dbt_summary *sum)
         for (int k = 0; k < r->norder; k++) {
             node *n = &p->nodes[r->order[k]];
             if (n->status == ST_ERROR || n->status == ST_FAIL)
-                fprintf(stderr, "%s in %s %s (%s): %s\n",
-                        n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
-                        n->path ? n->path : "", n->message);
+                bp_log(BP_LOG_ERROR, "%s in %s %s (%s): %s",
+                       n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
+                       n->path ? n->path : "", n->message);
         }
         return;
     }
@@ -664,8 +665,8 @@ static void print_ls(project *p)
         if (!n->selected || !n->cfg.enabled)
             continue;
         for (int k = 0; k < n->nfqn; k++)
-            printf("%s%s", k ? "." : "", n->fqn[k]);
-        putchar('\n');
+            fprintf(console(p), "%s%s", k ? "." : "", n->fqn[k]);
+        fputc('\n', console(p));
     }
 }
 
@@ -690,12 +691,12 @@ static bp_status compile_all(runner *r, wh *w, dbt_summary *sum, bp_err *err)
         bp_err e = {0};
         if (compile_node(p, i, w, false, &e) != BP_OK) {
             n->status = ST_ERROR;
-            snprintf(n->message, sizeof n->message, "%s", e.msg);
+            snprintf(n->message, sizeof n->message, "%.*s", (int)sizeof n->message - 1, e.msg);
             if (!sum->error++)
-                snprintf(sum->first_error, sizeof sum->first_error, "%s %s (%s): %s",
+                snprintf(sum->first_error, sizeof sum->first_error, "%.100s %.150s (%.150s): %.180s",
                          type_word(n), n->name, n->path ? n->path : "", e.msg);
-            fprintf(stderr, "Compilation Error in %s %s (%s)\n  %s\n", type_word(n), n->name,
-                    n->path ? n->path : "", e.msg);
+            bp_log(BP_LOG_ERROR, "Compilation Error in %s %s (%s)\n  %s", type_word(n), n->name,
+                   n->path ? n->path : "", e.msg);
         } else {
             n->status = ST_SUCCESS;
             sum->ok++;
@@ -806,7 +807,7 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
     if (hooks) {
         bp_err he = {0};
         if (run_hooks(r, main, "on-run-end", &he) != BP_OK)
-            fprintf(stderr, "bookpipe dbt: %s\n", he.msg);
+            bp_log(BP_LOG_ERROR, "%s", he.msg);
     }
     summary(r, secs, sum);
     char started_at[64];
@@ -818,7 +819,7 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
     bp_err aerr = {0};
     if (art_manifest(p, &aerr) != BP_OK ||
         art_run_results(p, r->order, r->norder, secs, started_at, &aerr) != BP_OK)
-        fprintf(stderr, "bookpipe dbt: warning: %s (run results not saved)\n", aerr.msg);
+        bp_log(BP_LOG_WARN, "%s (run results not saved)", aerr.msg);
 close:
     for (int t = 1; t < nth; t++)
         if (conns[t])

@@ -387,9 +387,10 @@ jinja_macro *macro_dispatch(const project *p, const dbt_pkg *local, const char *
         for (int k = 0; prefixes[k]; k++) {
             snprintf(full, sizeof full, "%s__%s", prefixes[k], name);
             jinja_macro *m = pk[i] ? macro_in(pkg, full) : macro_lookup(p, local, full);
-            if (tried)
-                buf_printf(tried, "%s'%s%s%s'", tried->len ? ", " : "", pk[i] ? pk[i] : "",
-                           pk[i] ? "." : "", full);
+            /* only for the message when nothing is found: a short list is fine */
+            if (tried && buf_printf(tried, "%s'%s%s%s'", tried->len ? ", " : "", pk[i] ? pk[i] : "",
+                                    pk[i] ? "." : "", full))
+                tried = NULL;
             if (m)
                 return m;
         }

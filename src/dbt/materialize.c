@@ -32,10 +32,13 @@ static bp_status execf(wh *w, bp_err *err, const char *fmt, ...)
     return st;
 }
 
-static bp_status exec_buf(wh *w, buf *q, bp_err *err)
+/* Run what q holds; unbuilt is true when building it failed (an
+ * expression of buf_* calls joined by ||), so that a statement that could
+ * not be built in full never runs. */
+static bp_status exec_built(wh *w, bool unbuilt, buf *q, bp_err *err)
 {
-    if (!q->p)
-        return bp_fail(err, BP_ENOMEM, "out of memory");
+    if (unbuilt || !q->p)
+        return bp_fail(err, BP_ENOMEM, "out of memory building a statement");
     return wh_exec(w, q->p, err);
 }
 
@@ -69,13 +72,6 @@ bp_status mat_relation_kind(wh *w, const char *schema, const char *name, char *o
     return st;
 }
 
-static bp_status add_rel(buf *q, const char *schema, const char *name)
-{
-    if (buf_add_ident(q, schema) || buf_addc(q, '.') || buf_add_ident(q, name))
-        return BP_ENOMEM;
-    return BP_OK;
-}
-
 static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_err *err)
 {
     char kind[32];
@@ -84,10 +80,10 @@ static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_e
     if (!*kind)
         return BP_OK;
     buf q = {0};
-    buf_adds(&q, strcmp(kind, "VIEW") == 0 ? "DROP VIEW " : "DROP TABLE ");
-    add_rel(&q, schema, name);
-    buf_adds(&q, w->ops->drop_cascade); /* PostgreSQL: dependent views go too, as in dbt */
-    bp_status st = exec_buf(w, &q, err);
+    /* drop_cascade: on PostgreSQL dependent views go too, as in dbt */
+    bp_status st = exec_built(w, buf_adds(&q, strcmp(kind, "VIEW") == 0 ? "DROP VIEW " : "DROP TABLE ") ||
+                                   buf_add_relation(&q, schema, name) || buf_adds(&q, w->ops->drop_cascade),
+                              &q, err);
     buf_free(&q);
     return st;
 }
@@ -95,9 +91,8 @@ static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_e
 bp_status mat_ensure_schema(wh *w, const char *schema, bp_err *err)
 {
     buf q = {0};
-    buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ");
-    buf_add_ident(&q, schema);
-    bp_status st = exec_buf(w, &q, err);
+    bp_status st = exec_built(w, buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&q, schema),
+                              &q, err);
     buf_free(&q);
     return st;
 }
@@ -154,13 +149,14 @@ static int take_col(void *ctx, size_t nc, const wh_col *cols, const char *const 
 static bp_status columns(wh *w, const char *schema, const char *name, colset *out, bp_err *err)
 {
     buf q = {0};
-    buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                 "table_schema = ");
-    wh_add_literal(w, &q, schema);
-    buf_adds(&q, " AND table_name = ");
-    wh_add_literal(w, &q, name);
-    buf_adds(&q, " ORDER BY ordinal_position");
-    bp_status st = q.p ? wh_query(w, q.p, take_col, out, err) : bp_fail(err, BP_ENOMEM, "out of memory");
+    bp_status st = BP_ENOMEM;
+    if (buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                     "table_schema = ") || wh_add_literal(w, &q, schema) ||
+        buf_adds(&q, " AND table_name = ") || wh_add_literal(w, &q, name) ||
+        buf_adds(&q, " ORDER BY ordinal_position"))
+        bp_fail(err, st, "out of memory");
+    else
+        st = wh_query(w, q.p, take_col, out, err);
     buf_free(&q);
     return st;
 }
@@ -173,13 +169,12 @@ static bool has_col(const colset *c, const char *name)
     return false;
 }
 
-static void col_list(buf *b, const colset *c)
+static bp_status col_list(buf *b, const colset *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        if (i)
-            buf_adds(b, ", ");
-        buf_add_ident(b, c->names[i]);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        if ((i && buf_adds(b, ", ")) || buf_add_ident(b, c->names[i]))
+            return BP_ENOMEM;
+    return BP_OK;
 }
 
 /* ---- models ------------------------------------------------------------------------- */
@@ -194,19 +189,15 @@ static bp_status build_swap(project *p, wh *w, node *n, bool view, bp_err *err)
     if ((st = wh_begin(w, err)) != BP_OK)
         return st;
     buf q = {0};
-    if ((st = drop_relation(w, n->schema, tmpname, err)) == BP_OK) {
-        buf_printf(&q, "CREATE %s ", view ? "VIEW" : "TABLE");
-        add_rel(&q, n->schema, tmpname);
-        buf_printf(&q, " AS (\n%s\n)", n->compiled);
-        st = exec_buf(w, &q, err);
-    }
+    if ((st = drop_relation(w, n->schema, tmpname, err)) == BP_OK)
+        st = exec_built(w, buf_printf(&q, "CREATE %s ", view ? "VIEW" : "TABLE") ||
+                               buf_add_relation(&q, n->schema, tmpname) ||
+                               buf_printf(&q, " AS (\n%s\n)", n->compiled), &q, err);
     if (st == BP_OK && (st = drop_relation(w, n->schema, n->identifier, err)) == BP_OK) {
         buf_reset(&q);
-        buf_printf(&q, "ALTER %s ", view ? "VIEW" : "TABLE");
-        add_rel(&q, n->schema, tmpname);
-        buf_adds(&q, " RENAME TO ");
-        buf_add_ident(&q, n->identifier);
-        st = exec_buf(w, &q, err);
+        st = exec_built(w, buf_printf(&q, "ALTER %s ", view ? "VIEW" : "TABLE") ||
+                               buf_add_relation(&q, n->schema, tmpname) || buf_adds(&q, " RENAME TO ") ||
+                               buf_add_ident(&q, n->identifier), &q, err);
     }
     buf_free(&q);
     if (st == BP_OK)
@@ -237,12 +228,9 @@ static bp_status schema_change(wh *w, node *n, const colset *target, const colse
         if (has_col(target, src->names[i]))
             continue;
         buf q = {0};
-        buf_adds(&q, "ALTER TABLE ");
-        add_rel(&q, n->schema, n->identifier);
-        buf_adds(&q, " ADD COLUMN ");
-        buf_add_ident(&q, src->names[i]);
-        buf_printf(&q, " %s", src->types[i]);
-        st = exec_buf(w, &q, err);
+        st = exec_built(w, buf_adds(&q, "ALTER TABLE ") || buf_add_relation(&q, n->schema, n->identifier) ||
+                               buf_adds(&q, " ADD COLUMN ") || buf_add_ident(&q, src->names[i]) ||
+                               buf_printf(&q, " %s", src->types[i]), &q, err);
         buf_free(&q);
     }
     if (!strcmp(mode, "sync_all_columns"))
@@ -250,11 +238,9 @@ static bp_status schema_change(wh *w, node *n, const colset *target, const colse
             if (has_col(src, target->names[i]))
                 continue;
             buf q = {0};
-            buf_adds(&q, "ALTER TABLE ");
-            add_rel(&q, n->schema, n->identifier);
-            buf_adds(&q, " DROP COLUMN ");
-            buf_add_ident(&q, target->names[i]);
-            st = exec_buf(w, &q, err);
+            st = exec_built(w, buf_adds(&q, "ALTER TABLE ") || buf_add_relation(&q, n->schema, n->identifier) ||
+                                   buf_adds(&q, " DROP COLUMN ") || buf_add_ident(&q, target->names[i]),
+                            &q, err);
             buf_free(&q);
         }
     return st;
@@ -270,19 +256,18 @@ static bp_status incremental(project *p, wh *w, node *n, bp_err *err)
     bp_status st;
     if ((st = wh_begin(w, err)) != BP_OK)
         return st;
-    buf_adds(&q, "CREATE TEMPORARY TABLE ");
-    buf_add_ident(&q, tmpname);
-    buf_printf(&q, " AS (\n%s\n)", n->compiled);
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
+    if ((st = exec_built(w, buf_adds(&q, "CREATE TEMPORARY TABLE ") || buf_add_ident(&q, tmpname) ||
+                                buf_printf(&q, " AS (\n%s\n)", n->compiled), &q, err)) != BP_OK)
         goto fail;
     /* the temporary table's columns: its schema is the engine's own */
     buf_reset(&q);
-    buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                 "table_name = ");
-    wh_add_literal(w, &q, tmpname);
-    buf_adds(&q, " AND table_schema NOT IN (");
-    wh_add_literal(w, &q, n->schema);
-    buf_adds(&q, ") ORDER BY ordinal_position");
+    if (buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                     "table_name = ") || wh_add_literal(w, &q, tmpname) ||
+        buf_adds(&q, " AND table_schema NOT IN (") || wh_add_literal(w, &q, n->schema) ||
+        buf_adds(&q, ") ORDER BY ordinal_position")) {
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+        goto fail;
+    }
     if ((st = wh_query(w, q.p, take_col, &src, err)) != BP_OK ||
         (st = columns(w, n->schema, n->identifier, &target, err)) != BP_OK ||
         (st = schema_change(w, n, &target, &src, err)) != BP_OK)
@@ -310,33 +295,23 @@ static bp_status incremental(project *p, wh *w, node *n, bp_err *err)
     }
     if (delete_first) {
         buf_reset(&q);
-        buf_adds(&q, "DELETE FROM ");
-        add_rel(&q, n->schema, n->identifier);
-        buf_printf(&q, " WHERE (%s) IN (SELECT DISTINCT %s FROM ", n->cfg.unique_key,
-                   n->cfg.unique_key);
-        buf_add_ident(&q, tmpname);
-        buf_addc(&q, ')');
-        if ((st = exec_buf(w, &q, err)) != BP_OK) {
+        if ((st = exec_built(w, buf_adds(&q, "DELETE FROM ") || buf_add_relation(&q, n->schema, n->identifier) ||
+                                    buf_printf(&q, " WHERE (%s) IN (SELECT DISTINCT %s FROM ",
+                                               n->cfg.unique_key, n->cfg.unique_key) ||
+                                    buf_add_ident(&q, tmpname) || buf_addc(&q, ')'), &q, err)) != BP_OK) {
             colset_free(&both);
             goto fail;
         }
     }
     buf_reset(&q);
-    buf_adds(&q, "INSERT INTO ");
-    add_rel(&q, n->schema, n->identifier);
-    buf_adds(&q, " (");
-    col_list(&q, &both);
-    buf_adds(&q, ") SELECT ");
-    col_list(&q, &both);
-    buf_adds(&q, " FROM ");
-    buf_add_ident(&q, tmpname);
+    bool unbuilt = buf_adds(&q, "INSERT INTO ") || buf_add_relation(&q, n->schema, n->identifier) ||
+                      buf_adds(&q, " (") || col_list(&q, &both) || buf_adds(&q, ") SELECT ") ||
+                      col_list(&q, &both) || buf_adds(&q, " FROM ") || buf_add_ident(&q, tmpname);
     colset_free(&both);
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
+    if ((st = exec_built(w, unbuilt, &q, err)) != BP_OK)
         goto fail;
     buf_reset(&q);
-    buf_adds(&q, "DROP TABLE ");
-    buf_add_ident(&q, tmpname);
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
+    if ((st = exec_built(w, buf_adds(&q, "DROP TABLE ") || buf_add_ident(&q, tmpname), &q, err)) != BP_OK)
         goto fail;
     buf_free(&q);
     colset_free(&target);
@@ -387,6 +362,46 @@ static char seed_delimiter(const node *n)
     return d[0];
 }
 
+/* CREATE TABLE for a seed: column_types where given, else agate's guess */
+static bp_status seed_create_sql(project *p, const node *n, const seed_data *s, const char *tmpname,
+                                 buf *q)
+{
+    jv *qc = cfg_get(n, "quote_columns");
+    bool quote = !qc || qc->type == JV_NONE || jv_truthy(qc);
+    jv *types = cfg_get(n, "column_types");
+    if (buf_adds(q, "CREATE TABLE ") || buf_add_relation(q, n->schema, tmpname) || buf_adds(q, " ("))
+        return BP_ENOMEM;
+    for (size_t c = 0; c < s->ncols; c++) {
+        const jv *t = types && types->type == JV_DICT ? jv_dict_get(types, s->names[c]) : NULL;
+        if (buf_adds(q, c ? ", " : "") ||
+            (quote ? buf_add_ident(q, s->names[c]) : buf_adds(q, s->names[c])) ||
+            buf_printf(q, " %s", t && t->type == JV_STR ? t->u.s.p
+                                                        : seed_infer_type(s, c, p->target_type)))
+            return BP_ENOMEM;
+    }
+    return buf_addc(q, ')');
+}
+
+/* INSERT of rows [r0, r1) as string literals */
+static bp_status seed_insert_sql(wh *w, const node *n, const seed_data *s, const char *tmpname,
+                                 size_t r0, size_t r1, buf *q)
+{
+    if (buf_adds(q, "INSERT INTO ") || buf_add_relation(q, n->schema, tmpname) || buf_adds(q, " VALUES "))
+        return BP_ENOMEM;
+    for (size_t row = r0; row < r1; row++) {
+        if (buf_adds(q, row > r0 ? ",(" : "("))
+            return BP_ENOMEM;
+        for (size_t c = 0; c < s->ncols; c++) {
+            const char *v = s->cells[row * s->ncols + c];
+            if (buf_adds(q, c ? "," : "") || (v ? wh_add_literal(w, q, v) : buf_adds(q, "NULL")))
+                return BP_ENOMEM;
+        }
+        if (buf_addc(q, ')'))
+            return BP_ENOMEM;
+    }
+    return BP_OK;
+}
+
 bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err)
 {
     node *n = &p->nodes[i];
@@ -395,60 +410,27 @@ bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err)
     buf q = {0};
     char tmpname[600];
     work_name(n, "tmp", tmpname, sizeof tmpname);
-    jv *qc = cfg_get(n, "quote_columns");
-    bool quote = !qc || qc->type == JV_NONE || jv_truthy(qc);
-    jv *types = cfg_get(n, "column_types");
     if (st != BP_OK)
         goto done;
     if ((st = mat_ensure_schema(w, n->schema, err)) != BP_OK || (st = wh_begin(w, err)) != BP_OK)
         goto done;
     if ((st = drop_relation(w, n->schema, tmpname, err)) != BP_OK)
         goto fail;
-    buf_adds(&q, "CREATE TABLE ");
-    add_rel(&q, n->schema, tmpname);
-    buf_adds(&q, " (");
-    for (size_t c = 0; c < s.ncols; c++) {
-        const jv *t = types && types->type == JV_DICT ? jv_dict_get(types, s.names[c]) : NULL;
-        buf_adds(&q, c ? ", " : "");
-        if (quote)
-            buf_add_ident(&q, s.names[c]);
-        else
-            buf_adds(&q, s.names[c]);
-        buf_printf(&q, " %s", t && t->type == JV_STR ? t->u.s.p
-                                                     : seed_infer_type(&s, c, p->target_type));
-    }
-    buf_addc(&q, ')');
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
+    if ((st = exec_built(w, seed_create_sql(p, n, &s, tmpname, &q), &q, err)) != BP_OK)
         goto fail;
     /* rows go in as string literals, in batches of 10,000 as dbt does */
     for (size_t r0 = 0; r0 < s.rows; r0 += 10000) {
+        size_t r1 = s.rows - r0 > 10000 ? r0 + 10000 : s.rows;
         buf_reset(&q);
-        buf_adds(&q, "INSERT INTO ");
-        add_rel(&q, n->schema, tmpname);
-        buf_adds(&q, " VALUES ");
-        for (size_t row = r0; row < s.rows && row < r0 + 10000; row++) {
-            buf_adds(&q, row > r0 ? ",(" : "(");
-            for (size_t c = 0; c < s.ncols; c++) {
-                const char *v = s.cells[row * s.ncols + c];
-                buf_adds(&q, c ? "," : "");
-                if (v)
-                    wh_add_literal(w, &q, v);
-                else
-                    buf_adds(&q, "NULL");
-            }
-            buf_addc(&q, ')');
-        }
-        if ((st = exec_buf(w, &q, err)) != BP_OK)
+        if ((st = exec_built(w, seed_insert_sql(w, n, &s, tmpname, r0, r1, &q), &q, err)) != BP_OK)
             goto fail;
     }
     if ((st = drop_relation(w, n->schema, n->identifier, err)) != BP_OK)
         goto fail;
     buf_reset(&q);
-    buf_adds(&q, "ALTER TABLE ");
-    add_rel(&q, n->schema, tmpname);
-    buf_adds(&q, " RENAME TO ");
-    buf_add_ident(&q, n->identifier);
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
+    if ((st = exec_built(w, buf_adds(&q, "ALTER TABLE ") || buf_add_relation(&q, n->schema, tmpname) ||
+                                buf_adds(&q, " RENAME TO ") || buf_add_ident(&q, n->identifier),
+                         &q, err)) != BP_OK)
         goto fail;
     if ((st = wh_commit(w, err)) == BP_OK)
         st = compile_run_hooks(p, i, w, "post-hook", err);
@@ -491,18 +473,187 @@ static bp_status cfg_list(const node *n, const char *key, buf *out, const char *
         return BP_EINPUT;
     if (v->type == JV_STR)
         return buf_printf(out, "%s%s", prefix, v->u.s.p);
-    for (size_t i = 0; v->type == JV_LIST && i < v->u.l.n; i++) {
-        buf_printf(out, "%s%s", i ? ", " : "", prefix);
-        jv_to_str(v->u.l.items[i], out);
-    }
+    for (size_t i = 0; v->type == JV_LIST && i < v->u.l.n; i++)
+        if (buf_printf(out, "%s%s", i ? ", " : "", prefix) || jv_to_str(v->u.l.items[i], out))
+            return BP_ENOMEM;
     return BP_OK;
 }
 
 /* md5 of the unique key and the change marker: dbt's scd id */
-static void scd_expr(buf *q, const char *key, const char *updated)
+static bp_status scd_expr(buf *q, const char *key, const char *updated)
 {
-    buf_printf(q, "md5(coalesce(cast(%s as varchar), '') || '|' || coalesce(cast(%s as varchar), ''))",
+    return buf_printf(q, "md5(coalesce(cast(%s as varchar), '') || '|' || coalesce(cast(%s as varchar), ''))",
                key, updated);
+}
+
+/* The first run: everything, valid from now on */
+static bp_status snap_first_sql(const node *n, const snap_cols *sc, const char *key, const char *upd,
+                                buf *q)
+{
+    if (buf_adds(q, "CREATE TABLE ") || buf_add_relation(q, n->schema, n->identifier) ||
+        buf_adds(q, " AS (\nselect *, ") || scd_expr(q, key, upd))
+        return BP_ENOMEM;
+    return buf_printf(q, " as %s, cast(%s as timestamp) as %s, cast(%s as timestamp) as %s, "
+                      "cast(null as timestamp) as %s\nfrom (\n%s\n) sbq\n)", sc->scd_id, upd,
+                      sc->updated_at, upd, sc->valid_from, sc->valid_to, n->compiled);
+}
+
+/* check_cols: all: every column of the query, read from a temporary table of it */
+static bp_status snap_all_cols(wh *w, const node *n, buf *cols, bp_err *err)
+{
+    colset all = {0};
+    bp_status st = execf(w, err, "CREATE TEMPORARY TABLE dbt_snapshot_cols AS SELECT * FROM "
+                         "(\n%s\n) q LIMIT 0", n->compiled);
+    if (st == BP_OK)
+        st = wh_query(w, "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                         "table_name = 'dbt_snapshot_cols' ORDER BY ordinal_position",
+                      take_col, &all, err);
+    if (st == BP_OK)
+        st = wh_exec(w, "DROP TABLE dbt_snapshot_cols", err);
+    for (size_t k = 0; st == BP_OK && k < all.n; k++)
+        if (buf_adds(cols, k ? ", " : "") || buf_add_ident(cols, all.names[k]))
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+    colset_free(&all);
+    return st;
+}
+
+/* What changed: a newer updated_at, or any of check_cols differs (null-safe) */
+static bp_status snap_changed(wh *w, const node *n, const snap_cols *sc, bool ts, buf *changed,
+                              bp_err *err)
+{
+    if (ts)
+        return buf_printf(changed, "snapshotted_data.%s < source_data.dbt_new_updated_at",
+                          sc->valid_from) ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
+    buf cols = {0};
+    jv *cc = cfg_get(n, "check_cols");
+    bp_status st = BP_OK;
+    if (cc && cc->type == JV_STR && !strcmp(cc->u.s.p, "all"))
+        st = snap_all_cols(w, n, &cols, err);
+    else if (cfg_list(n, "check_cols", &cols, "") != BP_OK)
+        st = bp_fail(err, BP_EINPUT, "%s: a check snapshot needs check_cols", n->file);
+    char *save = NULL, *list = st == BP_OK ? strdup(cols.p ? cols.p : "") : NULL;
+    bool first = true;
+    if (st == BP_OK && !list)
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    for (char *c = list ? strtok_r(list, ",", &save) : NULL; c && st == BP_OK;
+         c = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*c))
+            c++;
+        if (buf_printf(changed, "%s(snapshotted_data.%s is distinct from source_data.%s)",
+                       first ? "" : " or ", c, c))
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+        first = false;
+    }
+    if (st == BP_OK && first && buf_adds(changed, "false"))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    free(list);
+    buf_free(&cols);
+    return st;
+}
+
+/* The staging table: each key's change (insert, update, delete) */
+static bp_status snap_staging_sql(const node *n, const snap_cols *sc, const char *key,
+                                  const char *upd, const char *changed, const char *tmp, buf *q)
+{
+    jv *hd = cfg_get(n, "invalidate_hard_deletes");
+    const char *hard = cfg_str(n, "hard_deletes");
+    bool deletes = (hd && jv_truthy(hd)) || (hard && !strcmp(hard, "invalidate"));
+    if (buf_printf(q, "CREATE TEMPORARY TABLE %s AS (\nwith snapshot_query as (\n%s\n),\n"
+                   "snapshotted_data as (\n  select *, %s as dbt_unique_key from ", tmp,
+                   n->compiled, key) ||
+        buf_add_relation(q, n->schema, n->identifier) ||
+        buf_printf(q, " where %s is null\n),\nsource_data as (\n  select *, %s as dbt_unique_key, "
+                   "cast(%s as timestamp) as dbt_new_updated_at from snapshot_query\n),\n",
+                   sc->valid_to, key, upd) ||
+        buf_printf(q, "insertions as (\n  select 'insert' as dbt_change_type, source_data.* from "
+                   "source_data left join snapshotted_data on snapshotted_data.dbt_unique_key = "
+                   "source_data.dbt_unique_key\n  where snapshotted_data.dbt_unique_key is null or "
+                   "(%s)\n),\n", changed) ||
+        buf_printf(q, "updates as (\n  select 'update' as dbt_change_type, source_data.*, "
+                   "snapshotted_data.%s as dbt_old_scd_id from source_data join snapshotted_data on "
+                   "snapshotted_data.dbt_unique_key = source_data.dbt_unique_key\n  where %s\n)\n",
+                   sc->scd_id, changed) ||
+        buf_adds(q, "select dbt_change_type, dbt_unique_key, dbt_new_updated_at, null as "
+                 "dbt_old_scd_id from insertions union all select dbt_change_type, dbt_unique_key, "
+                 "dbt_new_updated_at, dbt_old_scd_id from updates"))
+        return BP_ENOMEM;
+    if (deletes &&
+        buf_printf(q, " union all select 'delete', snapshotted_data.dbt_unique_key, "
+                   "current_timestamp, snapshotted_data.%s from snapshotted_data left join "
+                   "source_data on snapshotted_data.dbt_unique_key = source_data.dbt_unique_key "
+                   "where source_data.dbt_unique_key is null", sc->scd_id))
+        return BP_ENOMEM;
+    return buf_addc(q, ')');
+}
+
+/* Close the old versions of changed and deleted rows */
+static bp_status snap_close_sql(const node *n, const snap_cols *sc, const char *tmp, buf *q)
+{
+    if (buf_adds(q, "UPDATE ") || buf_add_relation(q, n->schema, n->identifier) ||
+        buf_printf(q, " SET %s = s.dbt_new_updated_at FROM %s s WHERE s.dbt_old_scd_id = ",
+                   sc->valid_to, tmp) ||
+        buf_add_relation(q, n->schema, n->identifier) ||
+        buf_printf(q, ".%s AND s.dbt_change_type IN ('update', 'delete') AND ", sc->scd_id) ||
+        buf_add_relation(q, n->schema, n->identifier))
+        return BP_ENOMEM;
+    return buf_printf(q, ".%s IS NULL", sc->valid_to);
+}
+
+/* New versions: the query's rows for the inserted and updated keys */
+static bp_status snap_insert_sql(const node *n, const snap_cols *sc, const colset *target,
+                                 const char *key, const char *upd, const char *tmp, buf *q)
+{
+    if (buf_adds(q, "INSERT INTO ") || buf_add_relation(q, n->schema, n->identifier) || buf_adds(q, " (") ||
+        col_list(q, target) || buf_adds(q, ")\nselect "))
+        return BP_ENOMEM;
+    for (size_t k = 0; k < target->n; k++) {
+        const char *c = target->names[k];
+        bp_status st = buf_adds(q, k ? ", " : "");
+        if (st != BP_OK)
+            return st;
+        if (!strcmp(c, sc->scd_id))
+            st = scd_expr(q, "sq.dbt_unique_key", "sq.dbt_new_updated_at");
+        else if (!strcmp(c, sc->updated_at) || !strcmp(c, sc->valid_from))
+            st = buf_adds(q, "sq.dbt_new_updated_at");
+        else if (!strcmp(c, sc->valid_to))
+            st = buf_adds(q, "cast(null as timestamp)");
+        else if ((st = buf_adds(q, "sq.")) == BP_OK)
+            st = buf_add_ident(q, c);
+        if (st != BP_OK)
+            return st;
+    }
+    return buf_printf(q, "\nfrom (select *, %s as dbt_unique_key, cast(%s as timestamp) as "
+                      "dbt_new_updated_at from (\n%s\n) q) sq\nwhere sq.dbt_unique_key in (select "
+                      "dbt_unique_key from %s where dbt_change_type in ('insert', 'update'))",
+                      key, upd, n->compiled, tmp);
+}
+
+/* A later run: stage the changes, close the old versions, add the new */
+static bp_status snap_update(wh *w, const node *n, const snap_cols *sc, const char *key,
+                             const char *upd, bool ts, bp_err *err)
+{
+    const char *tmp = "dbt_snapshot_staging";
+    buf q = {0}, changed = {0};
+    colset target = {0};
+    bp_status st = snap_changed(w, n, sc, ts, &changed, err);
+    if (st == BP_OK)
+        st = exec_built(w, snap_staging_sql(n, sc, key, upd, changed.p, tmp, &q), &q, err);
+    if (st == BP_OK) {
+        buf_reset(&q);
+        st = exec_built(w, snap_close_sql(n, sc, tmp, &q), &q, err);
+    }
+    if (st == BP_OK)
+        st = columns(w, n->schema, n->identifier, &target, err);
+    if (st == BP_OK) {
+        buf_reset(&q);
+        st = exec_built(w, snap_insert_sql(n, sc, &target, key, upd, tmp, &q), &q, err);
+    }
+    if (st == BP_OK)
+        st = execf(w, err, "DROP TABLE %s", tmp);
+    colset_free(&target);
+    buf_free(&q);
+    buf_free(&changed);
+    return st;
 }
 
 bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err)
@@ -528,151 +679,19 @@ bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err)
     char kind[32];
     if ((st = mat_relation_kind(w, n->schema, n->identifier, kind, sizeof kind, err)) != BP_OK)
         return st;
-    buf q = {0}, upd = {0}, changed = {0};
     /* the change marker: updated_at, or now for check */
-    buf_adds(&upd, ts ? updated_at : "current_timestamp");
+    const char *upd = ts ? updated_at : "current_timestamp";
     if ((st = wh_begin(w, err)) != BP_OK)
-        goto out;
-    if (!*kind) { /* the first run: everything, valid from now on */
-        buf_adds(&q, "CREATE TABLE ");
-        add_rel(&q, n->schema, n->identifier);
-        buf_printf(&q, " AS (\nselect *, ");
-        scd_expr(&q, key, upd.p);
-        buf_printf(&q, " as %s, cast(%s as timestamp) as %s, cast(%s as timestamp) as %s, "
-                   "cast(null as timestamp) as %s\nfrom (\n%s\n) sbq\n)", sc.scd_id, upd.p,
-                   sc.updated_at, upd.p, sc.valid_from, sc.valid_to, n->compiled);
-        st = exec_buf(w, &q, err);
-        goto done;
-    }
-    /* what changed: a newer updated_at, or any of check_cols differs */
-    if (ts) {
-        buf_printf(&changed, "snapshotted_data.%s < source_data.%s", sc.valid_from, "dbt_new_updated_at");
-    } else {
-        buf cols = {0};
-        jv *cc = cfg_get(n, "check_cols");
-        colset all = {0};
-        if (cc && cc->type == JV_STR && !strcmp(cc->u.s.p, "all")) {
-            /* every column of the query: read from a temporary table of it */
-            if ((st = execf(w, err, "CREATE TEMPORARY TABLE dbt_snapshot_cols AS SELECT * FROM "
-                            "(\n%s\n) q LIMIT 0", n->compiled)) != BP_OK)
-                goto fail;
-            buf_reset(&q);
-            buf_adds(&q, "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                         "table_name = 'dbt_snapshot_cols' ORDER BY ordinal_position");
-            st = wh_query(w, q.p, take_col, &all, err);
-            if (st == BP_OK)
-                st = wh_exec(w, "DROP TABLE dbt_snapshot_cols", err);
-            for (size_t k = 0; st == BP_OK && k < all.n; k++) {
-                buf_adds(&cols, k ? ", " : "");
-                buf_add_ident(&cols, all.names[k]);
-            }
-            colset_free(&all);
-            if (st != BP_OK)
-                goto fail;
-        } else if (cfg_list(n, "check_cols", &cols, "") != BP_OK) {
-            buf_free(&cols);
-            st = bp_fail(err, BP_EINPUT, "%s: a check snapshot needs check_cols", n->file);
-            goto fail;
-        }
-        /* null-safe comparison of each checked column */
-        char *save = NULL, *list = strdup(cols.p ? cols.p : "");
-        bool first = true;
-        for (char *c = list ? strtok_r(list, ",", &save) : NULL; c; c = strtok_r(NULL, ",", &save)) {
-            while (isspace((unsigned char)*c))
-                c++;
-            buf_printf(&changed, "%s(snapshotted_data.%s is distinct from source_data.%s)",
-                       first ? "" : " or ", c, c);
-            first = false;
-        }
-        free(list);
-        buf_free(&cols);
-        if (first)
-            buf_adds(&changed, "false");
-    }
-    const char *tmp = "dbt_snapshot_staging";
-    buf_reset(&q);
-    buf_printf(&q, "CREATE TEMPORARY TABLE %s AS (\nwith snapshot_query as (\n%s\n),\n"
-               "snapshotted_data as (\n  select *, %s as dbt_unique_key from ", tmp, n->compiled, key);
-    add_rel(&q, n->schema, n->identifier);
-    buf_printf(&q, " where %s is null\n),\nsource_data as (\n  select *, %s as dbt_unique_key, "
-               "cast(%s as timestamp) as dbt_new_updated_at from snapshot_query\n),\n", sc.valid_to,
-               key, upd.p);
-    buf_printf(&q, "insertions as (\n  select 'insert' as dbt_change_type, source_data.* from "
-               "source_data left join snapshotted_data on snapshotted_data.dbt_unique_key = "
-               "source_data.dbt_unique_key\n  where snapshotted_data.dbt_unique_key is null or "
-               "(%s)\n),\n", changed.p);
-    buf_printf(&q, "updates as (\n  select 'update' as dbt_change_type, source_data.*, "
-               "snapshotted_data.%s as dbt_old_scd_id from source_data join snapshotted_data on "
-               "snapshotted_data.dbt_unique_key = source_data.dbt_unique_key\n  where %s\n)\n",
-               sc.scd_id, changed.p);
-    jv *hd = cfg_get(n, "invalidate_hard_deletes");
-    const char *hard = cfg_str(n, "hard_deletes");
-    bool deletes = (hd && jv_truthy(hd)) || (hard && !strcmp(hard, "invalidate"));
-    buf_printf(&q, "select dbt_change_type, dbt_unique_key, dbt_new_updated_at, null as dbt_old_scd_id "
-               "from insertions union all select dbt_change_type, dbt_unique_key, "
-               "dbt_new_updated_at, dbt_old_scd_id from updates");
-    if (deletes)
-        buf_printf(&q, " union all select 'delete', snapshotted_data.dbt_unique_key, "
-                   "current_timestamp, snapshotted_data.%s from snapshotted_data left join "
-                   "source_data on snapshotted_data.dbt_unique_key = source_data.dbt_unique_key "
-                   "where source_data.dbt_unique_key is null", sc.scd_id);
-    buf_addc(&q, ')');
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
-        goto fail;
-    /* close the old versions of changed and deleted rows */
-    buf_reset(&q);
-    buf_adds(&q, "UPDATE ");
-    add_rel(&q, n->schema, n->identifier);
-    buf_printf(&q, " SET %s = s.dbt_new_updated_at FROM %s s WHERE s.dbt_old_scd_id = ", sc.valid_to, tmp);
-    add_rel(&q, n->schema, n->identifier);
-    buf_printf(&q, ".%s AND s.dbt_change_type IN ('update', 'delete') AND ", sc.scd_id);
-    add_rel(&q, n->schema, n->identifier);
-    buf_printf(&q, ".%s IS NULL", sc.valid_to);
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
-        goto fail;
-    /* new versions: the query's rows for the inserted keys */
-    colset target = {0};
-    if ((st = columns(w, n->schema, n->identifier, &target, err)) != BP_OK)
-        goto fail;
-    buf_reset(&q);
-    buf_adds(&q, "INSERT INTO ");
-    add_rel(&q, n->schema, n->identifier);
-    buf_adds(&q, " (");
-    col_list(&q, &target);
-    buf_printf(&q, ")\nselect ");
-    for (size_t k = 0; k < target.n; k++) {
-        const char *c = target.names[k];
-        buf_adds(&q, k ? ", " : "");
-        if (!strcmp(c, sc.scd_id))
-            scd_expr(&q, "sq.dbt_unique_key", "sq.dbt_new_updated_at");
-        else if (!strcmp(c, sc.updated_at) || !strcmp(c, sc.valid_from))
-            buf_adds(&q, "sq.dbt_new_updated_at");
-        else if (!strcmp(c, sc.valid_to))
-            buf_adds(&q, "cast(null as timestamp)");
-        else {
-            buf_adds(&q, "sq.");
-            buf_add_ident(&q, c);
-        }
-    }
-    buf_printf(&q, "\nfrom (select *, %s as dbt_unique_key, cast(%s as timestamp) as "
-               "dbt_new_updated_at from (\n%s\n) q) sq\nwhere sq.dbt_unique_key in (select "
-               "dbt_unique_key from %s where dbt_change_type in ('insert', 'update'))",
-               key, upd.p, n->compiled, tmp);
-    colset_free(&target);
-    if ((st = exec_buf(w, &q, err)) != BP_OK)
-        goto fail;
-    st = execf(w, err, "DROP TABLE %s", tmp);
-done:
+        return st;
+    if (!*kind) {
+        buf q = {0};
+        st = exec_built(w, snap_first_sql(n, &sc, key, upd, &q), &q, err);
+        buf_free(&q);
+    } else
+        st = snap_update(w, n, &sc, key, upd, ts, err);
     if (st == BP_OK && (st = wh_commit(w, err)) == BP_OK)
-        st = compile_run_hooks(p, i, w, "post-hook", err);
-    if (st == BP_OK)
-        goto out;
-fail:
+        return compile_run_hooks(p, i, w, "post-hook", err);
     wh_rollback(w);
-out:
-    buf_free(&q);
-    buf_free(&upd);
-    buf_free(&changed);
     return st;
 }
 
@@ -705,10 +724,10 @@ static bp_status store_failures(project *p, wh *w, node *n, bp_err *err)
     bp_status st = mat_ensure_schema(w, n->schema, err);
     if (st == BP_OK && (st = drop_relation(w, n->schema, n->identifier, err)) == BP_OK) {
         buf q = {0};
-        buf_adds(&q, "CREATE TABLE ");
-        add_rel(&q, n->schema, n->identifier);
-        buf_printf(&q, " AS (\n%s\n)", n->test_sql ? n->test_sql : "select 1 where false");
-        st = exec_buf(w, &q, err);
+        st = exec_built(w, buf_adds(&q, "CREATE TABLE ") || buf_add_relation(&q, n->schema, n->identifier) ||
+                               buf_printf(&q, " AS (\n%s\n)", n->test_sql ? n->test_sql
+                                                                          : "select 1 where false"),
+                        &q, err);
         buf_free(&q);
     }
     return st;

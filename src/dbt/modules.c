@@ -150,27 +150,27 @@ static bp_status m_strftime(jinja_rt *rt, void *data, const jv_args *a, jv **out
         return jinja_fail(rt, "strftime() takes a format string");
     struct tm tm;
     to_tm(d, &tm);
-    buf f = {0}, res = {0};
+    buf f = {0};
+    bool oom = false;
     /* %f (microseconds) and %z/%Z are Python's; the C library has no %f */
-    for (const char *p = fmt; *p; p++) {
+    for (const char *p = fmt; *p && !oom; p++) {
         if (p[0] == '%' && p[1] == 'f') {
-            buf_printf(&f, "%06d", d->us);
+            oom = buf_printf(&f, "%06d", d->us);
             p++;
         } else if (p[0] == '%' && (p[1] == 'z' || p[1] == 'Z')) {
-            buf_adds(&f, d->utc ? (p[1] == 'z' ? "+0000" : "UTC") : "");
+            oom = buf_adds(&f, d->utc ? (p[1] == 'z' ? "+0000" : "UTC") : "");
             p++;
         } else if (p[0] == '%' && p[1] == '%') {
-            buf_adds(&f, "%%");
+            oom = buf_adds(&f, "%%");
             p++;
         } else {
-            buf_addc(&f, *p);
+            oom = buf_addc(&f, *p);
         }
     }
     char tmp[1024];
-    size_t n = f.p ? strftime(tmp, sizeof tmp, f.p, &tm) : 0;
-    *out = jv_str(RA(rt), tmp, n);
+    size_t n = !oom && f.p ? strftime(tmp, sizeof tmp, f.p, &tm) : 0;
+    *out = oom ? NULL : jv_str(RA(rt), tmp, n);
     buf_free(&f);
-    buf_free(&res);
     return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }
 
@@ -307,9 +307,9 @@ static bp_status td_str(jinja_rt *rt, void *self, buf *out)
         rest += 86400000000LL;
     }
     long long s = rest / 1000000;
-    if (days)
-        buf_printf(out, "%lld day%s, ", days, days == 1 || days == -1 ? "" : "s");
-    buf_printf(out, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    if ((days && buf_printf(out, "%lld day%s, ", days, days == 1 || days == -1 ? "" : "s")) ||
+        buf_printf(out, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60))
+        return BP_ENOMEM;
     return rest % 1000000 ? buf_printf(out, ".%06lld", rest % 1000000) : BP_OK;
 }
 
@@ -682,13 +682,14 @@ static jv *new_match(jinja_rt *rt, const rx *r, const char *subj, size_t len, co
 }
 
 /* Expand \1, \g<1>, \g<name> in a replacement. */
-static void expand_repl(const char *repl, const rx *r, const char *s, const size_t *so,
-                        const size_t *eo, buf *out)
+static bp_status expand_repl(const char *repl, const rx *r, const char *s, const size_t *so,
+                             const size_t *eo, buf *out)
 {
     int ng = rx_ngroups(r);
     for (const char *p = repl; *p; p++) {
         if (*p != '\\' || !p[1]) {
-            buf_addc(out, *p);
+            if (buf_addc(out, *p))
+                return BP_ENOMEM;
             continue;
         }
         p++;
@@ -710,16 +711,16 @@ static void expand_repl(const char *repl, const rx *r, const char *s, const size
                 p = e;
             }
         } else {
-            buf_addc(out, *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p);
-            if (!strchr("ntr\\", *p)) { /* an unknown escape stays as written */
-                out->p[out->len - 1] = '\\';
-                buf_addc(out, *p);
-            }
+            bool known = strchr("ntr\\", *p) != NULL; /* an unknown escape stays as written */
+            if ((!known && buf_addc(out, '\\')) ||
+                buf_addc(out, *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p))
+                return BP_ENOMEM;
             continue;
         }
-        if (g >= 0 && g <= ng && so[g] != (size_t)-1)
-            buf_add(out, s + so[g], eo[g] - so[g]);
+        if (g >= 0 && g <= ng && so[g] != (size_t)-1 && buf_add(out, s + so[g], eo[g] - so[g]))
+            return BP_ENOMEM;
     }
+    return BP_OK;
 }
 
 static jv *groups_item(jinja_rt *rt, const rx *r, const char *s, const size_t *so,
@@ -789,6 +790,7 @@ static bp_status re_run(jinja_rt *rt, re_op op, const char *pat, int flags, cons
         return st;
     }
     buf b = {0};
+    bool oom = false;
     jv *list = op == OP_SUB ? NULL : jv_list(ar, 8);
     size_t pos = 0, last = 0;
     long long n = 0;
@@ -798,8 +800,7 @@ static bp_status re_run(jinja_rt *rt, re_op op, const char *pat, int flags, cons
            (rc = rx_exec(r, subj, len, pos, RX_SEARCH, advance, so, eo)) == 1) {
         n++;
         if (op == OP_SUB) {
-            buf_add(&b, subj + last, so[0] - last);
-            expand_repl(repl, r, subj, so, eo, &b);
+            oom |= buf_add(&b, subj + last, so[0] - last) || expand_repl(repl, r, subj, so, eo, &b);
         } else if (op == OP_FINDALL) {
             if (!list || !jv_list_push(ar, list, groups_item(rt, r, subj, so, eo)))
                 list = NULL;
@@ -825,8 +826,8 @@ static bp_status re_run(jinja_rt *rt, re_op op, const char *pat, int flags, cons
         return jinja_fail(rt, "regular expression '%s': too much backtracking", pat);
     }
     if (op == OP_SUB) {
-        buf_add(&b, subj + last, len - last);
-        *out = jv_str(ar, b.p ? b.p : "", b.len);
+        oom |= buf_add(&b, subj + last, len - last);
+        *out = oom ? NULL : jv_str(ar, b.p ? b.p : "", b.len);
         buf_free(&b);
         st = *out ? BP_OK : jinja_fail(rt, "out of memory");
     } else {
@@ -871,12 +872,11 @@ static bp_status pyre_escape(jinja_rt *rt, void *d, const jv_args *a, jv **out)
     if (subject(rt, jinja_arg(a, 0, "pattern"), &s) != BP_OK)
         return BP_EINPUT;
     buf b = {0};
-    for (; *s; s++) {
-        if (!isalnum((unsigned char)*s) && *s != '_' && !((unsigned char)*s & 0x80))
-            buf_addc(&b, '\\');
-        buf_addc(&b, *s);
-    }
-    *out = jv_str(RA(rt), b.p ? b.p : "", b.len);
+    bool oom = false;
+    for (; *s && !oom; s++)
+        oom = (!isalnum((unsigned char)*s) && *s != '_' && !((unsigned char)*s & 0x80) &&
+               buf_addc(&b, '\\')) || buf_addc(&b, *s);
+    *out = oom ? NULL : jv_str(RA(rt), b.p ? b.p : "", b.len);
     buf_free(&b);
     return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }

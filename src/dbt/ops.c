@@ -13,6 +13,7 @@
 
 #include "../core/fs.h"
 #include "dbt_int.h"
+#include "../core/log.h"
 
 static FILE *out_of(const dbt_opts *o) { return o->out ? o->out : stdout; }
 
@@ -82,9 +83,9 @@ static bp_status check_remote(const char *pkgdir, const char *what, const char *
             return BP_OK;
         }
     }
-    fprintf(stderr, "bookpipe dbt: %s needs the network (dbt hub, git or a tarball), and "
-            "bookpipe installs packages offline only: put a copy of it in %s/%s (for example "
-            "with git clone), then run dbt deps again\n", what, pkgdir, alt);
+    bp_log(BP_LOG_ERROR, "%s needs the network (dbt hub, git or a tarball), and bookpipe "
+           "installs packages offline only: put a copy of it in %s/%s (for example with git "
+           "clone), then run dbt deps again", what, pkgdir, alt);
     (*missing)++;
     return BP_OK;
 }
@@ -295,7 +296,10 @@ bp_status ops_clean(const dbt_opts *o, bp_err *err)
             break;
         }
         char target[8400];
-        snprintf(target, sizeof target, "%s/%s", dir, rel);
+        if (!fs_pathf(target, sizeof target, "%s/%s", dir, rel)) {
+            st = bp_fail(err, BP_EINPUT, "clean-targets: '%s': path too long", rel);
+            break;
+        }
         struct stat sb;
         if (lstat(target, &sb) != 0)
             continue;

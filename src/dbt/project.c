@@ -16,6 +16,7 @@
 
 #include "../core/fs.h"
 #include "dbt_int.h"
+#include "../core/log.h"
 
 /* ---- memory: everything lives until proj_free -------------------------------------- */
 
@@ -214,13 +215,10 @@ static bool skipped(const char *key, const char *const *skip)
 static bp_status set_scalar(project *p, yml_node *v, const jv *x, bp_err *err)
 {
     buf b = {0};
-    if (x->type == JV_NONE)
-        buf_adds(&b, "null");
-    else if (x->type == JV_BOOL)
-        buf_adds(&b, x->u.b ? "true" : "false");
-    else
-        jv_to_str(x, &b);
-    v->str = proj_str(p, b.p ? b.p : "", b.len);
+    bp_status st = x->type == JV_NONE   ? buf_adds(&b, "null")
+                   : x->type == JV_BOOL ? buf_adds(&b, x->u.b ? "true" : "false")
+                                        : jv_to_str(x, &b);
+    v->str = st ? NULL : proj_str(p, b.p ? b.p : "", b.len);
     v->quoted = x->type == JV_STR;
     buf_free(&b);
     return v->str ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
@@ -290,12 +288,10 @@ static const char *joined(project *p, const jv *v)
     if (v->type != JV_LIST)
         return NULL;
     buf b = {0};
-    for (size_t i = 0; i < v->u.l.n; i++) {
-        if (i)
-            buf_adds(&b, ", ");
-        jv_to_str(v->u.l.items[i], &b);
-    }
-    const char *s = proj_str(p, b.p ? b.p : "", b.len);
+    bool oom = false;
+    for (size_t i = 0; i < v->u.l.n && !oom; i++)
+        oom = (i && buf_adds(&b, ", ")) || jv_to_str(v->u.l.items[i], &b);
+    const char *s = oom ? NULL : proj_str(p, b.p ? b.p : "", b.len);
     buf_free(&b);
     return s;
 }
@@ -467,40 +463,45 @@ bp_status cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *
     return st;
 }
 
-void cfg_set_yml(project *p, node *n, const yml_node *m)
+bp_status cfg_set_yml(project *p, node *n, const yml_node *m)
 {
     for (size_t i = 0; m && m->kind == YML_MAP && i < m->n; i++)
-        if (is_config_key(m->keys[i]))
-            cfg_set_yml_key(p, n, m->keys[i], m->items[i]);
+        if (is_config_key(m->keys[i]) && cfg_set_yml_key(p, n, m->keys[i], m->items[i]) != BP_OK)
+            return BP_ENOMEM;
+    return BP_OK;
 }
 
 /* The configs of a dbt_project.yml tree (models:/seeds:/...) along the
  * node's fqn: the tree's top, then the package's key, then folders; deeper
  * levels win. Keys at a level are configs when they start with + or are
  * dbt's config names, else folder names. */
-static void apply_tree_of(project *p, node *n, const yml_node *root, const char *tree_key)
+static bp_status apply_tree_of(project *p, node *n, const yml_node *root, const char *tree_key)
 {
     const yml_node *t = yml_get(root, tree_key);
     if (!t && !strcmp(tree_key, "data_tests"))
         t = yml_get(root, "tests");
     if (!t)
-        return;
-    cfg_set_yml(p, n, t);
+        return BP_OK;
+    if (cfg_set_yml(p, n, t) != BP_OK)
+        return BP_ENOMEM;
     t = yml_get(t, n->fqn[0]);
     for (int level = 1; t; level++) {
-        cfg_set_yml(p, n, t);
+        if (cfg_set_yml(p, n, t) != BP_OK)
+            return BP_ENOMEM;
         if (level >= n->nfqn)
             break;
         t = yml_get(t, n->fqn[level]);
     }
+    return BP_OK;
 }
 
-void proj_apply_tree(project *p, node *n, const char *tree_key)
+bp_status proj_apply_tree(project *p, node *n, const char *tree_key)
 {
     /* a package's own dbt_project.yml first; the root project's win */
-    if (n->pkg && !n->pkg->root && n->pkg->doc)
-        apply_tree_of(p, n, yml_root(n->pkg->doc), tree_key);
-    apply_tree_of(p, n, yml_root(p->project_doc), tree_key);
+    if (n->pkg && !n->pkg->root && n->pkg->doc &&
+        apply_tree_of(p, n, yml_root(n->pkg->doc), tree_key) != BP_OK)
+        return BP_ENOMEM;
+    return apply_tree_of(p, n, yml_root(p->project_doc), tree_key);
 }
 
 /* ---- files ------------------------------------------------------------------------ */
@@ -607,11 +608,10 @@ static node *file_node(project *p, dbt_pkg *pkg, node_type t, const char *name,
         return NULL;
     set_fqn(p, n, rel);
     jv mat = {.type = JV_STR, .u.s = {materialized, strlen(materialized)}};
-    if (cfg_set(p, n, "materialized", &mat) != BP_OK) {
+    if (cfg_set(p, n, "materialized", &mat) != BP_OK || proj_apply_tree(p, n, tree) != BP_OK) {
         bp_fail(err, BP_ENOMEM, "out of memory");
         return NULL;
     }
-    proj_apply_tree(p, n, tree);
     return n;
 }
 
@@ -653,8 +653,10 @@ static void python_refs(project *p, node *n)
         int k = nm ? proj_find(p, NT_MODEL, nm) : -1;
         if (k < 0 && nm)
             k = proj_find(p, NT_SEED, nm);
-        if (k >= 0)
-            proj_add_dep(p, (int)(n - p->nodes), k, NULL);
+        /* out of memory here shows later: the node misses a dependency
+         * the parse of its ref() adds again */
+        if (k >= 0 && proj_add_dep(p, (int)(n - p->nodes), k, NULL) != BP_OK)
+            break;
         s = e;
     }
 }
@@ -776,8 +778,8 @@ static bp_status walk_paths(project *p, dbt_pkg *pkg, const char *key, const cha
     const yml_node *root = yml_root(pkg->root ? p->project_doc : pkg->doc);
     const yml_node *v = yml_get(root, key);
     if (!v && legacy && (v = yml_get(root, legacy)) && pkg->root)
-        fprintf(stderr, "bookpipe dbt: warning: %s: '%s' is deprecated (dbt 1.0 renamed it "
-                "'%s'); it still works\n", yml_file(p->project_doc), legacy, key);
+        bp_log(BP_LOG_WARN, "%s: '%s' is deprecated (dbt 1.0 renamed it '%s'); it still works",
+               yml_file(p->project_doc), legacy, key);
     if (!v)
         return walk(p, pkg, dflt, fn, err);
     for (size_t i = 0; v->kind == YML_SEQ && i < v->n; i++)
@@ -845,17 +847,18 @@ static bp_status pg_dsn(project *p, const yml_node *out, bp_err *err)
             continue;
         if (!strcmp(keys[i][1], "dbname"))
             p->target_db = v;
-        buf_printf(&d, "%s%s='", d.len ? " " : "", keys[i][1]);
-        for (const char *c = v; *c; c++) {
-            if (*c == '\\' || *c == '\'')
-                buf_addc(&d, '\\');
-            buf_addc(&d, *c);
+        /* libpq's conninfo: values quoted, \ and ' escaped */
+        bool oom = buf_printf(&d, "%s%s='", d.len ? " " : "", keys[i][1]);
+        for (const char *c = v; *c && !oom; c++)
+            oom = ((*c == '\\' || *c == '\'') && buf_addc(&d, '\\')) || buf_addc(&d, *c);
+        if (oom || buf_addc(&d, '\'')) {
+            buf_free(&d);
+            return bp_fail(err, BP_ENOMEM, "out of memory");
         }
-        buf_addc(&d, '\'');
     }
     p->dsn = proj_str(p, d.p ? d.p : "", d.len);
     buf_free(&d);
-    return BP_OK;
+    return p->dsn ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }
 
 /* DuckDB names a database after its file: jaffle_shop.duckdb is jaffle_shop. */
@@ -1068,11 +1071,12 @@ static bp_status check_cycles(project *p, bp_err *err)
                 int d = p->nodes[i].deps[pos[i]++];
                 if (state[d] == 1) {
                     buf b = {0};
-                    for (int k = 0; k < top; k++)
-                        if (k >= 0 && (stack[k] == d || b.len))
-                            buf_printf(&b, "%s --> ", p->nodes[stack[k]].unique_id);
-                    buf_printf(&b, "%s", p->nodes[d].unique_id);
-                    st = bp_fail(err, BP_EINPUT, "Found a cycle: %s", b.p ? b.p : "");
+                    bool oom = false;
+                    for (int k = 0; k < top && !oom; k++)
+                        if (stack[k] == d || b.len)
+                            oom = buf_printf(&b, "%s --> ", p->nodes[stack[k]].unique_id);
+                    oom = oom || buf_adds(&b, p->nodes[d].unique_id);
+                    st = bp_fail(err, BP_EINPUT, "Found a cycle: %s", oom ? "(out of memory)" : b.p);
                     buf_free(&b);
                 } else if (!state[d]) {
                     state[d] = 1;

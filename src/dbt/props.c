@@ -10,19 +10,11 @@
 #include <string.h>
 
 #include "dbt_int.h"
+#include "../core/log.h"
 
 static bp_status set_test_uid(project *p, node *n, bp_err *err);
 
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bookpipe dbt: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define warn(...) bp_log(BP_LOG_WARN, __VA_ARGS__)
 
 /* Jinja in properties is rendered, except descriptions, test arguments
  * (rendered when the test compiles) and hooks (when they run). */
@@ -42,7 +34,8 @@ static const char *rel_to(const dbt_pkg *pkg, const char *file)
  * config's), with {name} and {identifier} filled in; a path is quoted,
  * a reader call (read_csv(...)) kept as written. */
 static const char *external_location(project *p, const yml_node *src, const yml_node *tbl,
-                                     const char *tname, const char *ident, const char *schema)
+                                     const char *tname, const char *ident, const char *schema,
+                                     bool *oom)
 {
     const char *loc = NULL;
     const yml_node *levels[] = {tbl, src};
@@ -56,29 +49,33 @@ static const char *external_location(project *p, const yml_node *src, const yml_
     if (!loc || strcmp(p->target_type, "duckdb") != 0)
         return NULL;
     buf b = {0};
-    for (const char *s = loc; *s; s++) {
+    bool fail = false;
+    for (const char *s = loc; *s && !fail; s++) {
         if (!strncmp(s, "{name}", 6)) {
-            buf_adds(&b, tname);
+            fail = buf_adds(&b, tname);
             s += 5;
         } else if (!strncmp(s, "{identifier}", 12)) {
-            buf_adds(&b, ident);
+            fail = buf_adds(&b, ident);
             s += 11;
         } else if (!strncmp(s, "{schema}", 8)) {
-            buf_adds(&b, schema);
+            fail = buf_adds(&b, schema);
             s += 7;
         } else {
-            buf_addc(&b, *s);
+            fail = buf_addc(&b, *s);
         }
     }
-    const char *out;
-    if (strchr(b.p ? b.p : "", '(')) {
+    const char *out = NULL;
+    if (fail) {
+        /* out stays NULL, *oom says why */
+    } else if (strchr(b.p ? b.p : "", '(')) {
         out = proj_str(p, b.p, b.len);
     } else {
         buf q = {0};
-        buf_add_sqlstr(&q, b.p ? b.p : "");
-        out = proj_str(p, q.p, q.len);
+        if (!buf_add_sqlstr(&q, b.p ? b.p : ""))
+            out = proj_str(p, q.p, q.len);
         buf_free(&q);
     }
+    *oom = !out;
     buf_free(&b);
     return out;
 }
@@ -116,8 +113,8 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
     nd->fqn[nd->nfqn++] = tname;
     if (proj_set_uid(p, nd, proj_strf(p, "source.%s.%s.%s", pkg->name, sname, tname), err))
         return BP_ENOMEM;
-    cfg_set_yml(p, nd, yml_get(s, "config"));
-    cfg_set_yml(p, nd, yml_get(t, "config"));
+    if (cfg_set_yml(p, nd, yml_get(s, "config")) || cfg_set_yml(p, nd, yml_get(t, "config")))
+        return bp_fail(err, BP_ENOMEM, "out of memory");
     const yml_node *tags[] = {yml_get(s, "tags"), yml_get(t, "tags")};
     for (int i = 0; i < 2; i++)
         if (tags[i]) {
@@ -128,7 +125,10 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
             if (st != BP_OK)
                 return bp_fail(err, BP_ENOMEM, "out of memory");
         }
-    const char *ext = external_location(p, s, t, tname, ident, schema);
+    bool oom = false;
+    const char *ext = external_location(p, s, t, tname, ident, schema, &oom);
+    if (oom)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
     if (ext) {
         nd->relation = ext;
     } else {
@@ -203,16 +203,17 @@ static bp_status yaml_snapshot(project *p, dbt_pkg *pkg, const yml_node *m, cons
 }
 
 /* What a properties entry says of a node: configs, meta, description, columns. */
-static void apply_entry(project *p, node *n, const yml_node *m)
+static bp_status apply_entry(project *p, node *n, const yml_node *m, bp_err *err)
 {
-    cfg_set_yml(p, n, yml_get(m, "config"));
-    if (yml_get(m, "meta")) {
+    bool oom = cfg_set_yml(p, n, yml_get(m, "config"));
+    if (!oom && yml_get(m, "meta")) {
         arena tmp = {0};
         jv *v = proj_yml_value(&tmp, yml_get(m, "meta"));
-        if (v)
-            cfg_set(p, n, "meta", v);
+        oom = !v || cfg_set(p, n, "meta", v);
         arena_free(&tmp);
     }
+    if (oom)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
     n->description = yml_get_str(m, "description", n->description);
     if (!n->props || !yml_get(m, "v")) /* a version's entry adds to the model's */
         n->props = m;
@@ -220,6 +221,7 @@ static void apply_entry(project *p, node *n, const yml_node *m)
         n->columns = yml_get(m, "columns");
     if (yml_get(m, "meta"))
         n->meta = yml_get(m, "meta");
+    return BP_OK;
 }
 
 /* Model versions: <name>_v<v>.sql (or defined_in:) are versions of name;
@@ -253,8 +255,8 @@ static bp_status model_versions(project *p, dbt_pkg *pkg, const yml_node *m, con
             n->fqn[n->nfqn - 1] = name;
             n->fqn[n->nfqn++] = proj_strf(p, "v%s", ver);
         }
-        apply_entry(p, n, m);
-        apply_entry(p, n, v);
+        if (apply_entry(p, n, m, err) != BP_OK || apply_entry(p, n, v, err) != BP_OK)
+            return BP_ENOMEM;
         double num = strtod(ver, NULL);
         if (latest ? !strcmp(latest, ver) : num > best) {
             best = num;
@@ -288,7 +290,8 @@ static bp_status load_entries(project *p, dbt_pkg *pkg, const yml_node *list, no
                  node_type_name(t), name ? name : "?");
             continue;
         }
-        apply_entry(p, &p->nodes[k], m);
+        if (apply_entry(p, &p->nodes[k], m, err) != BP_OK)
+            return BP_ENOMEM;
     }
     return BP_OK;
 }
@@ -391,25 +394,25 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void flat_value(const jv *v, buf *b, bool *first)
+static bp_status flat_value(const jv *v, buf *b, bool *first)
 {
     buf s = {0};
-    jv_to_str(v, &s);
-    buf_adds(b, *first ? "" : "__");
+    bool oom = jv_to_str(v, &s) || buf_adds(b, *first ? "" : "__");
     *first = false;
     /* runs of other characters become one '_', as in dbt */
     bool gap = false;
-    for (size_t i = 0; i < s.len; i++) {
+    for (size_t i = 0; i < s.len && !oom; i++) {
         char c = s.p[i];
         bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '_';
         if (word)
-            buf_addc(b, c);
+            oom = buf_addc(b, c);
         else if (!gap)
-            buf_addc(b, '_');
+            oom = buf_addc(b, '_');
         gap = !word;
     }
     buf_free(&s);
+    return oom ? BP_ENOMEM : BP_OK;
 }
 
 /* dbt's synthesize_generic_test_names: the full name, and the short one
@@ -418,10 +421,8 @@ static void test_names(project *p, const test_entry *e, const char *target, cons
                        const char **full, const char **shortn)
 {
     buf b = {0}, id = {0};
-    if (e->ns)
-        buf_printf(&id, "%s_", e->ns);
-    buf_printf(&id, "%s_%s", e->name, target);
-    buf_printf(&b, "%s_", id.p);
+    bool oom = (e->ns && buf_printf(&id, "%s_", e->ns)) ||
+               buf_printf(&id, "%s_%s", e->name, target) || buf_printf(&b, "%s_", id.p);
     size_t n = jv_dict_len(kwargs);
     const char **keys = calloc(n ? n : 1, sizeof *keys);
     size_t nk = 0;
@@ -431,20 +432,24 @@ static void test_names(project *p, const test_entry *e, const char *target, cons
     if (keys)
         qsort(keys, nk, sizeof *keys, cmp_key);
     bool first = true;
-    for (size_t i = 0; keys && i < nk; i++) {
+    for (size_t i = 0; keys && i < nk && !oom; i++) {
         const jv *v = jv_dict_get(kwargs, keys[i]);
         if (v->type == JV_DICT)
-            for (size_t k = 0; k < jv_dict_len(v); k++)
-                flat_value(jv_dict_val(v, k), &b, &first);
+            for (size_t k = 0; k < jv_dict_len(v) && !oom; k++)
+                oom = flat_value(jv_dict_val(v, k), &b, &first);
         else if (v->type == JV_LIST)
-            for (size_t k = 0; k < v->u.l.n; k++)
-                flat_value(v->u.l.items[k], &b, &first);
+            for (size_t k = 0; k < v->u.l.n && !oom; k++)
+                oom = flat_value(v->u.l.items[k], &b, &first);
         else
-            flat_value(v, &b, &first);
+            oom = flat_value(v, &b, &first);
     }
+    oom = oom || !keys;
     free(keys);
-    *full = proj_str(p, b.p, b.len);
-    if (b.len >= 64) {
+    /* NULL names: the caller reports out of memory */
+    *full = oom ? NULL : proj_str(p, b.p, b.len);
+    if (oom) {
+        *shortn = NULL;
+    } else if (b.len >= 64) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mn = 0;
         char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
@@ -553,15 +558,14 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
     jv sev = {.type = JV_STR, .u.s = {"ERROR", 5}};
     if (cfg_set(p, n, "materialized", &mat) != BP_OK || cfg_set(p, n, "severity", &sev) != BP_OK)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    proj_apply_tree(p, n, "data_tests");
-    if (e.args_is_body)
-        for (size_t k = 0; e.body && k < e.body->n; k++)
-            if (is_test_config(e.body->keys[k]))
-                cfg_set_yml_key(p, n, e.body->keys[k], e.body->items[k]);
-    cfg_set_yml(p, n, e.config);
+    bool oom = proj_apply_tree(p, n, "data_tests");
+    for (size_t k = 0; e.args_is_body && e.body && k < e.body->n && !oom; k++)
+        oom = is_test_config(e.body->keys[k]) &&
+              cfg_set_yml_key(p, n, e.body->keys[k], e.body->items[k]);
     /* a test carries its model's tags, so tag: selection finds it */
-    if (m->cfg.all && cfg_get(m, "tags"))
-        cfg_set(p, n, "tags", cfg_get(m, "tags"));
+    if (oom || cfg_set_yml(p, n, e.config) ||
+        (m->cfg.all && cfg_get(m, "tags") && cfg_set(p, n, "tags", cfg_get(m, "tags"))))
+        return bp_fail(err, BP_ENOMEM, "out of memory");
     /* depends_on.macros, as dbt lists them for a generic test */
     ctx_macro_dep(p, i, n->test_macro);
     ctx_macro_dep(p, i, macro_lookup(p, pkg, "get_where_subquery"));
@@ -584,10 +588,11 @@ static bp_status set_test_uid(project *p, node *n, bp_err *err)
     unsigned int mn = 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
     buf b = {0};
-    buf_adds(&b, n->name);
-    if (n->test_kwargs)
-        jv_repr(n->test_kwargs, &b);
-    if (EVP_Digest(b.p ? b.p : "", b.len, md, &mn, EVP_md5(), NULL))
+    if (buf_adds(&b, n->name) || (n->test_kwargs && jv_repr(n->test_kwargs, &b))) {
+        buf_free(&b);
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    if (EVP_Digest(b.p, b.len, md, &mn, EVP_md5(), NULL))
         for (unsigned int i = 0; i < mn; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
     buf_free(&b);
@@ -701,9 +706,9 @@ static bp_status load_exposures(project *p, dbt_pkg *pkg, const yml_node *list, 
         n->fqn[n->nfqn++] = name;
         if (proj_set_uid(p, n, proj_strf(p, "exposure.%s.%s", pkg->name, name), err))
             return BP_ENOMEM;
-        cfg_set_yml(p, n, yml_get(e, "config"));
-        if (yml_get(e, "tags"))
-            cfg_set_yml_key(p, n, "tags", yml_get(e, "tags"));
+        if (cfg_set_yml(p, n, yml_get(e, "config")) ||
+            (yml_get(e, "tags") && cfg_set_yml_key(p, n, "tags", yml_get(e, "tags"))))
+            return bp_fail(err, BP_ENOMEM, "out of memory");
         const yml_node *deps = yml_get(e, "depends_on");
         for (size_t d = 0; deps && deps->kind == YML_SEQ && d < deps->n; d++)
             if (deps->items[d]->kind == YML_SCALAR &&

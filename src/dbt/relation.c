@@ -210,12 +210,10 @@ static bp_status m_information_schema(jinja_rt *rt, void *data, const jv_args *a
     relobj *o = data;
     const char *view = arg_str(a, 0, "view_name");
     buf b = {0};
-    if (o->r.database && o->p && o->p->target_db && strcmp(o->r.database, o->p->target_db))
-        buf_add_ident(&b, o->r.database), buf_addc(&b, '.');
-    buf_adds(&b, "information_schema");
-    if (view)
-        buf_printf(&b, ".%s", view);
-    *out = jv_str(RA(rt), b.p ? b.p : "", b.len);
+    bool oom = o->r.database && o->p && o->p->target_db && strcmp(o->r.database, o->p->target_db) &&
+               (buf_add_ident(&b, o->r.database) || buf_addc(&b, '.'));
+    oom = oom || buf_adds(&b, "information_schema") || (view && buf_printf(&b, ".%s", view));
+    *out = oom ? NULL : jv_str(RA(rt), b.p, b.len);
     buf_free(&b);
     return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }
@@ -427,12 +425,8 @@ static bp_status cm_literal(jinja_rt *rt, void *d, const jv_args *a, jv **out)
 {
     colobj *c = d;
     const jv *v = jinja_arg(a, 0, "value");
-    buf b = {0}, vs = {0};
-    if (v)
-        jv_to_str(v, &vs);
-    buf_printf(&b, "%s::%s", vs.p ? vs.p : "", c->dtype);
-    *out = jv_str(RA(rt), b.p ? b.p : "", b.len);
-    buf_free(&b);
+    buf vs = {0};
+    *out = v && jv_to_str(v, &vs) ? NULL : jv_strf(RA(rt), "%s::%s", vs.p ? vs.p : "", c->dtype);
     buf_free(&vs);
     return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }
@@ -463,13 +457,8 @@ static jv *col_getattr(jinja_rt *rt, void *self, const char *name)
             return jv_func(a, m[i].name, m[i].fn, c);
     if (!strcmp(name, "name") || !strcmp(name, "column"))
         return jv_strz(a, c->name);
-    if (!strcmp(name, "quoted")) {
-        buf b = {0};
-        buf_printf(&b, "\"%s\"", c->name);
-        jv *v = jv_str(a, b.p ? b.p : "", b.len);
-        buf_free(&b);
-        return v;
-    }
+    if (!strcmp(name, "quoted"))
+        return jv_strf(a, "\"%s\"", c->name);
     if (!strcmp(name, "dtype"))
         return jv_strz(a, c->dtype);
     if (!strcmp(name, "data_type"))
@@ -522,10 +511,7 @@ static bp_status api_add_ephemeral_prefix(jinja_rt *rt, void *data, const jv_arg
 {
     (void)data;
     const char *s = arg_str(a, 0, "name");
-    buf b = {0};
-    buf_printf(&b, "__dbt__cte__%s", s ? s : "");
-    *out = jv_str(RA(rt), b.p ? b.p : "", b.len);
-    buf_free(&b);
+    *out = jv_strf(RA(rt), "__dbt__cte__%s", s ? s : "");
     return *out ? BP_OK : jinja_fail(rt, "out of memory");
 }
 
@@ -865,12 +851,11 @@ static bp_status row_str(jinja_rt *rt, void *self, buf *out)
 {
     (void)rt;
     rref *r = self;
-    buf_adds(out, "<agate.Row: (");
-    for (size_t c = 0; c < r->t->ncols; c++) {
-        if (c)
-            buf_adds(out, ", ");
-        jv_repr(r->t->rows[r->i][c], out);
-    }
+    if (buf_adds(out, "<agate.Row: ("))
+        return BP_ENOMEM;
+    for (size_t c = 0; c < r->t->ncols; c++)
+        if ((c && buf_adds(out, ", ")) || jv_repr(r->t->rows[r->i][c], out))
+            return BP_ENOMEM;
     return buf_adds(out, ")>");
 }
 
@@ -1041,16 +1026,18 @@ static bp_status table_print(jinja_rt *rt, void *d, const jv_args *a, jv **out)
     (void)a;
     rref *r = d;
     buf b = {0};
-    for (size_t c = 0; c < r->t->ncols; c++)
-        buf_printf(&b, "%s| %s ", c ? "" : "", r->t->names[c]);
-    buf_adds(&b, "|\n");
-    for (size_t i = 0; i < r->t->nrows; i++) {
-        for (size_t c = 0; c < r->t->ncols; c++) {
-            buf_adds(&b, "| ");
-            jv_to_str(r->t->rows[i][c], &b);
-            buf_addc(&b, ' ');
-        }
-        buf_adds(&b, "|\n");
+    bool oom = false;
+    for (size_t c = 0; c < r->t->ncols && !oom; c++)
+        oom = buf_printf(&b, "| %s ", r->t->names[c]);
+    oom = oom || buf_adds(&b, "|\n");
+    for (size_t i = 0; i < r->t->nrows && !oom; i++) {
+        for (size_t c = 0; c < r->t->ncols && !oom; c++)
+            oom = buf_adds(&b, "| ") || jv_to_str(r->t->rows[i][c], &b) || buf_addc(&b, ' ');
+        oom = oom || buf_adds(&b, "|\n");
+    }
+    if (oom) {
+        buf_free(&b);
+        return jinja_fail(rt, "out of memory");
     }
     fputs(b.p ? b.p : "", stdout);
     buf_free(&b);

@@ -14,6 +14,7 @@
 
 #include "../core/curlx.h"
 #include "../core/fs.h"
+#include "../core/log.h"
 
 #define KAGGLE_API "https://www.kaggle.com/api/v1"
 
@@ -42,11 +43,14 @@ static int read_json(const char *path, creds *c, bp_err *err)
     } else {
         snprintf(c->user, sizeof c->user, "%s", u);
         snprintf(c->key, sizeof c->key, "%s", k);
-        snprintf(c->from, sizeof c->from, "%s", path);
+        if (!fs_pathf(c->from, sizeof c->from, "%s", path)) {
+            bp_fail(err, BP_EINPUT, "%.200s...: path too long", path);
+            rc = -1;
+        }
         /* as Kaggle's own client warns */
         if (sb.st_mode & 077)
-            fprintf(stderr, "Warning: Your Kaggle API key is readable by other users on this "
-                            "system! To fix this, you can run 'chmod 600 %s'\n", path);
+            bp_log(BP_LOG_WARN, "Your Kaggle API key is readable by other users on this "
+                   "system! To fix this, you can run 'chmod 600 %s'", path);
     }
     json_decref(j);
     return rc;
@@ -109,9 +113,9 @@ static void meta_read(const char *path, meta *m)
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
         if (!strncmp(line, "etag ", 5))
-            snprintf(m->etag, sizeof m->etag, "%s", line + 5);
+            snprintf(m->etag, sizeof m->etag, "%.*s", (int)sizeof m->etag - 1, line + 5);
         else if (!strncmp(line, "last-modified ", 14))
-            snprintf(m->modified, sizeof m->modified, "%s", line + 14);
+            snprintf(m->modified, sizeof m->modified, "%.*s", (int)sizeof m->modified - 1, line + 14);
         else if (!strncmp(line, "size ", 5))
             m->size = strtoll(line + 5, NULL, 10);
     }
@@ -400,8 +404,7 @@ bp_status kaggle_fetch(const kaggle_opts *o, char *zip, size_t n, kaggle_result 
     unlink(pmeta);
     x.got.size = size;
     if (!meta_write(zmeta, &x.got))
-        fprintf(stderr, "bookpipe: warning: cannot write %s (the next run downloads again)\n",
-                zmeta);
+        bp_log(BP_LOG_WARN, "cannot write %s (the next run downloads again)", zmeta);
     res->downloaded = true;
     res->resumed = code == 206;
     res->bytes = size;

@@ -34,10 +34,10 @@ typedef struct {
 } kaggle_result;
 
 /* Where the credentials would come from (for `bookpipe doctor`). */
-bp_status kaggle_credentials_from(char *from, size_t n, bp_err *err);
+BP_MUST bp_status kaggle_credentials_from(char *from, size_t n, bp_err *err);
 
 /* Fetch (or confirm) the zip; its path into zip (n bytes). */
-bp_status kaggle_fetch(const kaggle_opts *o, char *zip, size_t n, kaggle_result *res,
+BP_MUST bp_status kaggle_fetch(const kaggle_opts *o, char *zip, size_t n, kaggle_result *res,
                        bp_err *err);
 
 #endif

@@ -196,7 +196,8 @@ bp_status src_open(const src_set *set, src_table t, src_stream **out, bp_err *er
         return bp_fail(err, BP_ENOMEM, "out of memory");
     s->fd = -1;
     if (set->is_zip)
-        snprintf(s->label, sizeof s->label, "%s in %s", set->file[t].label, set->root);
+        /* a label for messages: a long zip path is cut, the file name kept */
+        snprintf(s->label, sizeof s->label, "%.255s in %.1000s", set->file[t].label, set->root);
     else
         snprintf(s->label, sizeof s->label, "%s", set->file[t].name);
     bp_status st = BP_OK;

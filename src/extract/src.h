@@ -39,10 +39,10 @@ const char *src_table_name(src_table t);
 
 /* Locate the three files under data. Fails with BP_EINPUT naming what is
  * missing and what names were looked for. */
-bp_status src_discover(const char *data, src_set *set, bp_err *err);
+BP_MUST bp_status src_discover(const char *data, src_set *set, bp_err *err);
 
 /* Open one table's file for reading. The stream is freed by src_close. */
-bp_status src_open(const src_set *set, src_table t, src_stream **out, bp_err *err);
+BP_MUST bp_status src_open(const src_set *set, src_table t, src_stream **out, bp_err *err);
 
 /* Read up to n bytes. Returns the count (0 at the end) or -1 with err set. */
 ssize_t src_read(src_stream *s, void *dst, size_t n, bp_err *err);
@@ -65,7 +65,7 @@ typedef struct {
 /* At the end of reading: fails (BP_EINPUT) when the file changed while it
  * was read (its size or mtime moved, or a plain file ended before its
  * size), so that a file still being written is never loaded torn. */
-bp_status src_finish(src_stream *s, src_seen *seen, bp_err *err);
+BP_MUST bp_status src_finish(src_stream *s, src_seen *seen, bp_err *err);
 
 void src_close(src_stream *s);
 

@@ -187,7 +187,8 @@ static bp_status open_out(out_file *o, const char *dir, const char *name, bool b
 {
     memset(o, 0, sizeof *o);
     o->bx = bx;
-    snprintf(o->path, sizeof o->path, "%s/%s", dir, name);
+    if (!fs_pathf(o->path, sizeof o->path, "%s/%s", dir, name))
+        return bp_fail(err, BP_EIO, "%s/%s: path too long", dir, name);
     o->f = fopen(o->path, "wb");
     if (!o->f)
         return bp_fail(err, BP_EIO, "%s: cannot create: %s", o->path, strerror(errno));
@@ -231,15 +232,14 @@ static void make_isbn10(uint64_t body, char out[11])
     out[10] = 0;
 }
 
-static void title_of(rng *r, buf *t)
+static bp_status title_of(rng *r, buf *t)
 {
     buf_reset(t);
     int n = 1 + (int)below(r, 6);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            buf_addc(t, ' ');
-        buf_adds(t, PICK(r, words));
-    }
+    for (int i = 0; i < n; i++)
+        if ((i && buf_addc(t, ' ')) || buf_adds(t, PICK(r, words)))
+            return BP_ENOMEM;
+    return BP_OK;
 }
 
 typedef struct {
@@ -266,53 +266,53 @@ static bp_status write_books(gen_ctx *g, out_file *o, uint64_t n)
         make_isbn10(isbn_body(i), isbn);
         if (chance(r, 0.00006))
             snprintf(isbn, sizeof isbn, "B%09llu", (unsigned long long)below(r, 1000000000));
-        title_of(r, &title);
+        /* one check per row: a failed append leaves oom set */
+        bool oom = title_of(r, &title);
         double u = unif(r);
         if (u < 0.009) { /* double-encoded UTF-8, as in the Kaggle file */
-            buf_adds(&title, " Ã©tÃ© Ã\xC2\xA0Paris");
+            oom |= buf_adds(&title, " Ã©tÃ© Ã\xC2\xA0Paris");
         } else if (u < 0.02) {
-            buf_adds(&title, "; A Novel");
+            oom |= buf_adds(&title, "; A Novel");
         } else if (u < 0.0215) { /* the \" scar */
             buf_reset(&title);
-            buf_adds(&title, o->bx ? "A Child Called \\\"It\\\": One Child's Courage to Survive"
+            oom |= buf_adds(&title, o->bx ? "A Child Called \\\"It\\\": One Child's Courage to Survive"
                                    : "A Child Called \\It\\\": One Child's Courage to Survive");
         } else if (u < 0.03) {
-            buf_printf(&title, " %s", PICK(r, accented));
+            oom |= buf_printf(&title, " %s", PICK(r, accented));
         } else if (u < 0.032) {
-            buf_adds(&title, " &amp; Other Stories");
+            oom |= buf_adds(&title, " &amp; Other Stories");
         }
         buf_reset(&author);
         if (chance(r, 0.003))
-            buf_adds(&author, "Unknown");
+            oom |= buf_adds(&author, "Unknown");
         else
-            buf_printf(&author, "%s %s", PICK(r, first_names), PICK(r, last_names));
+            oom |= buf_printf(&author, "%s %s", PICK(r, first_names), PICK(r, last_names));
         buf_reset(&pub);
-        buf_adds(&pub, chance(r, 0.038) ? PICK(r, amp_publishers) : PICK(r, publishers));
+        oom |= buf_adds(&pub, chance(r, 0.038) ? PICK(r, amp_publishers) : PICK(r, publishers));
         double yu = unif(r);
         int year = yu < 0.012 ? 0 : yu < 0.0121 ? 2030 + (int)below(r, 20)
                                    : 1950 + (int)(55 * sqrt(unif(r)));
         static const char *const sz[3] = {"THUMBZZZ", "MZZZZZZZ", "LZZZZZZZ"};
         for (int k = 0; k < 3; k++) {
             buf_reset(&url[k]);
-            buf_printf(&url[k], "http://images.amazon.com/images/P/%s.01.%s.jpg", isbn, sz[k]);
+            oom |= buf_printf(&url[k], "http://images.amazon.com/images/P/%s.01.%s.jpg", isbn, sz[k]);
         }
         char ys[16];
         snprintf(ys, sizeof ys, "%d", year);
         bool shifted = i % shift_every == shift_every / 2;
         if (shifted && o->bx) {
             /* the original: a title ending in \" swallows the author */
-            buf_adds(&title, "\\\";");
-            buf_addc(&title, '"');
-            buf_add(&title, author.p, author.len);
-            st = field(o, isbn, true, false);
+            oom |= buf_adds(&title, "\\\";") || buf_addc(&title, '"') ||
+                   buf_add(&title, author.p, author.len);
+            st = oom ? BP_ENOMEM : field(o, isbn, true, false);
             st = st ? st : field(o, title.p, false, true);
             for (int k = 0; st == BP_OK && k < 5; k++)
                 st = field(o, k == 0 ? ys : k == 1 ? pub.p : url[k - 2].p, false, false);
         } else if (shifted) {
             /* Kaggle: title `...\";Author"`, then year, publisher, urls, one left */
             buf t2 = {0};
-            buf_printf(&t2, "%s\\\";%s\"", title.p, author.p);
-            st = field(o, isbn, true, false);
+            oom |= buf_printf(&t2, "%s\\\";%s\"", title.p, author.p);
+            st = oom ? BP_ENOMEM : field(o, isbn, true, false);
             st = st ? st : field(o, t2.p, false, false);
             for (int k = 0; st == BP_OK && k < 6; k++)
                 st = field(o, k == 0 ? ys : k == 1 ? pub.p : k < 5 ? url[k - 2].p : "", false,
@@ -320,6 +320,7 @@ static bp_status write_books(gen_ctx *g, out_file *o, uint64_t n)
             buf_free(&t2);
         } else {
             const char *f[8] = {isbn, title.p, author.p, ys, pub.p, url[0].p, url[1].p, url[2].p};
+            st = oom ? BP_ENOMEM : BP_OK;
             for (int k = 0; k < 8 && st == BP_OK; k++)
                 st = field(o, f[k], k == 0, false);
         }
@@ -387,28 +388,29 @@ static bp_status write_users(gen_ctx *g, out_file *o, uint64_t n)
     for (uint64_t i = 1; i <= n && st == BP_OK; i++) {
         const struct place *p = pick_place(r, total);
         buf_reset(&loc);
+        bool oom = false;
         double u = unif(r);
         bool raw = false;
         if (i == 275081 || (n < 275081 && i == n / 2)) {
-            buf_printf(&loc, "cernusco s\n, milan, italy"); /* the quoted line break */
+            oom |= buf_printf(&loc, "cernusco s\n, milan, italy"); /* the quoted line break */
         } else if (u < 0.00245) { /* a "n/a" in quotes: escaped in BX, scarred in Kaggle */
             if (o->bx)
-                buf_printf(&loc, "%s, \\\"n/a\\\", %s", p->city, p->country);
+                oom |= buf_printf(&loc, "%s, \\\"n/a\\\", %s", p->city, p->country);
             else
-                buf_printf(&loc, "%s, \\n/a\\\", %s\"", p->city, p->country);
+                oom |= buf_printf(&loc, "%s, \\n/a\\\", %s\"", p->city, p->country);
             raw = o->bx;
         } else if (u < 0.048) {
-            buf_printf(&loc, "%s, n/a, %s", p->city, p->country);
+            oom |= buf_printf(&loc, "%s, n/a, %s", p->city, p->country);
         } else if (u < 0.0534) {
-            buf_printf(&loc, "%s, %s, %s, %s", p->city, "district", p->state, p->country);
+            oom |= buf_printf(&loc, "%s, %s, %s, %s", p->city, "district", p->state, p->country);
         } else if (u < 0.0535) {
-            buf_printf(&loc, "%s, %s", p->city, p->country);
+            oom |= buf_printf(&loc, "%s, %s", p->city, p->country);
         } else if (u < 0.05363) { /* mojibake of a lower-cased file */
-            buf_printf(&loc, "mã¼nchen, bayern, germany");
+            oom |= buf_printf(&loc, "mã¼nchen, bayern, germany");
         } else if (u < 0.05415) {
-            buf_printf(&loc, "&#321;ód&#378;, lodzkie, poland");
+            oom |= buf_printf(&loc, "&#321;ód&#378;, lodzkie, poland");
         } else {
-            buf_printf(&loc, "%s, %s, %s", p->city, p->state, p->country);
+            oom |= buf_printf(&loc, "%s, %s, %s", p->city, p->state, p->country);
         }
         snprintf(id, sizeof id, "%llu", (unsigned long long)i);
         bool missing = chance(r, 0.397);
@@ -416,7 +418,7 @@ static bp_status write_users(gen_ctx *g, out_file *o, uint64_t n)
             snprintf(age, sizeof age, "%s", o->bx ? "NULL" : "");
         else
             snprintf(age, sizeof age, o->bx ? "%d" : "%d.0", pick_age(r));
-        st = field(o, id, true, false);
+        st = oom ? BP_ENOMEM : field(o, id, true, false);
         st = st ? st : field(o, loc.p, false, raw);
         if (st == BP_OK && o->bx && missing) /* BX writes NULL bare */
             st = buf_adds(&o->line, ";NULL");
@@ -498,7 +500,7 @@ static bp_status write_ratings(gen_ctx *g, out_file *o, uint64_t users, uint64_t
                                uint64_t *written)
 {
     rng *r = &g->r;
-    char id[24], isbn[40], rating[8];
+    char id[24], isbn[40], rating[16];
     bp_status st = field(o, "User-ID", true, false);
     st = st ? st : field(o, "ISBN", false, false);
     st = st ? st : field(o, "Book-Rating", false, false);

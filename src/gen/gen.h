@@ -25,6 +25,6 @@ typedef struct {
     char files[3][4096];
 } gen_report;
 
-bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err);
+BP_MUST bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err);
 
 #endif

@@ -18,6 +18,13 @@ static bp_status ret(jinja_rt *rt, jv **out, jv *v)
     return v ? BP_OK : oomf(rt);
 }
 
+/* Building a result failed: free what there is, say so */
+static bp_status ret_oom(jinja_rt *rt, buf *b)
+{
+    buf_free(b);
+    return jinja_fail(rt, "out of memory");
+}
+
 static bp_status ret_buf(jinja_rt *rt, jv **out, buf *b)
 {
     jv *v = jv_from_buf(A, b);
@@ -1052,10 +1059,11 @@ static bp_status f_filesizeformat(jinja_rt *rt, jv *v, const jv_args *a, jv **ou
     static const char *const dec[] = {"kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
     static const char *const bin[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
     buf r = {0};
+    bp_status st;
     if (bytes == 1)
-        buf_adds(&r, "1 Byte");
+        st = buf_adds(&r, "1 Byte");
     else if (bytes < base)
-        buf_printf(&r, "%d Bytes", (int)bytes);
+        st = buf_printf(&r, "%d Bytes", (int)bytes);
     else {
         int i = 0;
         double unit = base * base;
@@ -1063,9 +1071,9 @@ static bp_status f_filesizeformat(jinja_rt *rt, jv *v, const jv_args *a, jv **ou
             unit *= base;
             i++;
         }
-        buf_printf(&r, "%.1f %s", base * bytes / unit, binary ? bin[i] : dec[i]);
+        st = buf_printf(&r, "%.1f %s", base * bytes / unit, binary ? bin[i] : dec[i]);
     }
-    return ret_buf(rt, out, &r);
+    return st ? ret_oom(rt, &r) : ret_buf(rt, out, &r);
 }
 
 bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out)
@@ -2074,7 +2082,8 @@ static bp_status g_lipsum(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     buf b = {0};
     for (int64_t p = 0; p < n; p++)
         for (int i = 0; i < 20; i++)
-            buf_printf(&b, "%s%s", (p || i) ? (i ? " " : "\n\n") : "", words[(p + i) % 10]);
+            if (buf_printf(&b, "%s%s", (p || i) ? (i ? " " : "\n\n") : "", words[(p + i) % 10]))
+                return ret_oom(rt, &b);
     return ret_buf(rt, out, &b);
 }
 

@@ -320,8 +320,7 @@ static bp_status getitem(jinja_rt *rt, jv *obj, jv *key, jv **out)
         return *out ? BP_OK : oom(rt);
     }
     buf k = {0};
-    jv_repr(key, &k);
-    *out = undef_attr(rt, obj, k.p ? k.p : "?");
+    *out = jv_repr(key, &k) ? NULL : undef_attr(rt, obj, k.p ? k.p : "?");
     buf_free(&k);
     return *out ? BP_OK : oom(rt);
 }

@@ -137,6 +137,7 @@ jv *jv_int(arena *a, int64_t i);
 jv *jv_float(arena *a, double f);
 jv *jv_str(arena *a, const char *s, size_t n);
 jv *jv_strz(arena *a, const char *s);
+jv *jv_strf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 jv *jv_list(arena *a, size_t cap);
 jv *jv_dict_new(arena *a);
 jv *jv_func(arena *a, const char *name, jv_fn fn, void *data);
@@ -161,9 +162,9 @@ bool jinja_literal_eval(arena *a, const char *s, size_t n, jv **out);
 
 bool jv_truthy(const jv *v);
 /* str(v) as Python prints it (None, True, 1.0, ['a', 1], {'k': 'v'}). */
-bp_status jv_to_str(const jv *v, buf *out);
+BP_MUST bp_status jv_to_str(const jv *v, buf *out);
 /* repr(v): strings quoted. */
-bp_status jv_repr(const jv *v, buf *out);
+BP_MUST bp_status jv_repr(const jv *v, buf *out);
 bool jv_equal(const jv *a, const jv *b);
 /* JSON text of v as Python's json.dumps writes it (ensure_ascii; indent 0:
  * one line); false for values JSON has no form of. */
@@ -193,7 +194,7 @@ typedef struct {
 /* ---- templates ------------------------------------------------------------------------ */
 
 /* Parse src (named file, for messages). Only syntax errors fail here. */
-bp_status jinja_parse(const char *file, const char *src, size_t n, const jinja_env *env,
+BP_MUST bp_status jinja_parse(const char *file, const char *src, size_t n, const jinja_env *env,
                       jinja_tpl **out, bp_err *err);
 void jinja_tpl_free(jinja_tpl *t);
 
@@ -234,13 +235,13 @@ const jinja_tpl *jinja_rt_current_tpl(jinja_rt *rt);
 const char *jinja_rt_macro_name(jinja_rt *rt);
 
 /* Render template t into out. */
-bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err);
+BP_MUST bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err);
 /* Render t as dbt's native renderer does: a template that is one {{ expr }}
  * gives the expression's value itself; other text gives the text, read as
  * a Python literal when it is one ("1" -> 1, "[1, 2]" -> a list). */
-bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err *err);
+BP_MUST bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err *err);
 /* Call a macro (or any callable value) with arguments; its result. */
-bp_status jinja_call(jinja_rt *rt, jv *fn, const jv_args *a, jv **out, bp_err *err);
+BP_MUST bp_status jinja_call(jinja_rt *rt, jv *fn, const jv_args *a, jv **out, bp_err *err);
 /* The macro as a value, callable in this render. */
 jv *jinja_macro_value(jinja_rt *rt, jinja_macro *m);
 
@@ -249,14 +250,14 @@ jv *jinja_macro_value(jinja_rt *rt, jinja_macro *m);
 jv *jinja_getattr(jinja_rt *rt, jv *obj, const char *name);
 /* The items a for loop would see (list items, dict keys, characters,
  * an iterable object's items). */
-bp_status jinja_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
+BP_MUST bp_status jinja_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
 /* Has the render failed (a function reported an error)? */
 bool jinja_rt_failed(const jinja_rt *rt);
 
 /* Record a failure at the place being evaluated; returns BP_EINPUT. */
 bp_status jinja_fail(jinja_rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A macro's return(value): the macro call returns it instead of its text. */
-bp_status jinja_return(jinja_rt *rt, jv *v);
+BP_MUST bp_status jinja_return(jinja_rt *rt, jv *v);
 
 /* Argument helpers: the i-th positional or the keyword `kw`; NULL when
  * absent. */
@@ -264,7 +265,7 @@ jv *jinja_arg(const jv_args *a, size_t i, const char *kw);
 
 /* Render a whole template from text at once (parse, render, free): for
  * strings in YAML and the like. */
-bp_status jinja_render_string(const char *file, const char *src, size_t n, const jinja_env *env,
+BP_MUST bp_status jinja_render_string(const char *file, const char *src, size_t n, const jinja_env *env,
                               void *data, buf *out, bp_err *err);
 
 #endif

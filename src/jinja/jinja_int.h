@@ -167,29 +167,29 @@ bool jv_is_str(const jv *v);
 bool jv_is_num(const jv *v);
 double jv_num(const jv *v);
 int jv_cmp(const jv *a, const jv *b, bool *ok);   /* <0, 0, >0 */
-bp_status jv_format_float(double f, buf *out);
+BP_MUST bp_status jv_format_float(double f, buf *out);
 bool jv_is_iterable(const jv *v);
 /* A string from buffer contents (copied into the render's arena). */
 jv *jv_from_buf(arena *a, const buf *b);
 
 /* eval.c */
-bp_status ev_render(jinja_rt *rt, const jnode *n, buf *out);
-bp_status ev_expr(jinja_rt *rt, const jnode *n, jv **out);
-bp_status ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out);
+BP_MUST bp_status ev_render(jinja_rt *rt, const jnode *n, buf *out);
+BP_MUST bp_status ev_expr(jinja_rt *rt, const jnode *n, jv **out);
+BP_MUST bp_status ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out);
 /* Iterate any iterable: list items, dict keys, string characters. */
-bp_status ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
+BP_MUST bp_status ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
 /* Attribute / item access, as getattr falling back to getitem. */
 jv *ev_getattr(jinja_rt *rt, jv *obj, const char *name);
 /* Resolve a name through the scopes, then the host. */
 jv *ev_lookup(jinja_rt *rt, const char *name);
 /* "fmt" % args (Python's printf-style formatting). */
-bp_status ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out);
+BP_MUST bp_status ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out);
 /* Text of a value for output: fails on undefined. */
-bp_status ev_str(jinja_rt *rt, const jv *v, buf *out);
+BP_MUST bp_status ev_str(jinja_rt *rt, const jv *v, buf *out);
 
 /* builtins.c */
-bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out);
-bp_status bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool *out);
+BP_MUST bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out);
+BP_MUST bp_status bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool *out);
 /* A method of a str, list or dict value; NULL when there is none. */
 jv *bi_method(jinja_rt *rt, jv *obj, const char *name);
 /* A global of Jinja's (range, dict, namespace, cycler, joiner, lipsum). */

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,24 @@ jv *jv_str(arena *a, const char *s, size_t n)
 }
 
 jv *jv_strz(arena *a, const char *s) { return jv_str(a, s, s ? strlen(s) : 0); }
+
+jv *jv_strf(arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *c = n >= 0 ? arena_alloc(a, (size_t)n + 1) : NULL;
+    jv *v = c ? mkv(a, JV_STR) : NULL;
+    if (!v)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(c, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    v->u.s.p = c;
+    v->u.s.n = (size_t)n;
+    return v;
+}
 
 jv *jv_from_buf(arena *a, const buf *b) { return jv_str(a, b->p ? b->p : "", b->len); }
 

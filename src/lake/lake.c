@@ -33,6 +33,21 @@ void lake_set_rows_per_part(long long rows)
 
 long long lake_rows_per_part(void) { return g_rows_per_part; }
 
+/* Every path below is the lake root plus a run folder ("run=N", at most
+ * 24 bytes) and a table file (our table names, under 64 bytes): a root of
+ * at most LAKE_ROOT_MAX bytes makes each fit its 4096-byte array, so the
+ * public functions refuse (or find nothing under) a longer root and the
+ * helpers cannot truncate. */
+#define LAKE_ROOT_MAX 3900
+
+static bool root_fits(const char *root) { return strlen(root) <= LAKE_ROOT_MAX; }
+
+static bp_status root_too_long(const char *root, bp_err *err)
+{
+    return bp_fail(err, BP_ELAKE, "lake folder %.60s...: a path of %zu bytes is too long (at "
+                   "most %d)", root, strlen(root), LAKE_ROOT_MAX);
+}
+
 static void run_dir(char *out, size_t n, const char *root, int64_t run)
 {
     snprintf(out, n, "%s/run=%lld", root, (long long)run);
@@ -66,6 +81,8 @@ int64_t lake_latest_run(const char *root)
 {
     if (s3_is_url(root))
         return lake_s3_latest_run(root);
+    if (!root_fits(root))
+        return 0;
     char link[4200], target[64];
     snprintf(link, sizeof link, "%s/latest", root);
     ssize_t k = readlink(link, target, sizeof target - 1);
@@ -80,11 +97,12 @@ int64_t lake_latest_run(const char *root)
  * table: <table>/run=<n>), so that run ids keep rising across it. */
 typedef void (*run_fn)(void *ctx, const char *dir, int64_t run);
 
-static void each_run(const char *root, run_fn fn, void *ctx, bool legacy)
+/* 0, or the errno of a root that exists and cannot be read */
+static int each_run(const char *root, run_fn fn, void *ctx, bool legacy)
 {
     DIR *d = opendir(root);
     if (!d)
-        return;
+        return errno == ENOENT || errno == ENOTDIR ? 0 : errno; /* later steps say why */
     struct dirent *e;
     char dir[4200];
     while ((e = readdir(d))) {
@@ -100,15 +118,14 @@ static void each_run(const char *root, run_fn fn, void *ctx, bool legacy)
         struct dirent *r;
         char sub[4400];
         while (t && (r = readdir(t))) {
-            if ((v = run_of(r->d_name)) > 0) {
-                snprintf(sub, sizeof sub, "%s/%s", dir, r->d_name);
+            if ((v = run_of(r->d_name)) > 0 && fs_pathf(sub, sizeof sub, "%s/%s", dir, r->d_name))
                 fn(ctx, sub, v);
-            }
         }
         if (t)
             closedir(t);
     }
     closedir(d);
+    return 0;
 }
 
 static void take_max(void *ctx, const char *dir, int64_t run)
@@ -119,13 +136,16 @@ static void take_max(void *ctx, const char *dir, int64_t run)
         *max = run;
 }
 
-int64_t lake_max_run(const char *root)
+bp_status lake_max_run(const char *root, int64_t *out, bp_err *err)
 {
+    *out = 0;
     if (s3_is_url(root))
-        return lake_s3_max_run(root);
-    int64_t max = 0;
-    each_run(root, take_max, &max, true);
-    return max;
+        return lake_s3_max_run(root, out, err);
+    if (!root_fits(root))
+        return root_too_long(root, err);
+    int e = each_run(root, take_max, out, true);
+    return e ? bp_fail(err, BP_ELAKE, "lake folder %s: cannot list its runs: %s", root, strerror(e))
+             : BP_OK;
 }
 
 /* Remove hidden temporary files left by interrupted runs, and their
@@ -154,12 +174,14 @@ bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
 {
     if (s3_is_url(root))
         return lake_s3_prepare(root, tables, ntables, run_id, err);
+    if (!root_fits(root))
+        return root_too_long(root, err);
     char dir[4096];
     struct stat sb;
     if (stat(root, &sb) == 0 && !S_ISDIR(sb.st_mode))
         return bp_fail(err, BP_ELAKE, "lake folder %s: exists but is not a folder; give "
                        "--lake a folder", root);
-    each_run(root, sweep_one, NULL, false);
+    (void)each_run(root, sweep_one, NULL, false); /* best effort: mkdir below says why */
     run_dir(dir, sizeof dir, root, run_id);
     if (fs_mkdir_p(dir, BP_ELAKE, "lake folder", err) != BP_OK)
         return BP_ELAKE;
@@ -173,6 +195,8 @@ bp_status lake_export(wh *engine, const char *root, const char *schema, const ch
 {
     if (s3_is_url(root))
         return lake_s3_export(engine, root, schema, source, table, run_id, err);
+    if (!root_fits(root))
+        return root_too_long(root, err);
     char path[4096];
     tmp_path(path, sizeof path, root, table, run_id);
     buf sql = {0};
@@ -214,6 +238,8 @@ bp_status lake_publish(const char *root, const char *const *tables, int ntables,
 {
     if (s3_is_url(root))
         return lake_s3_publish(root, tables, ntables, run_id, err);
+    if (!root_fits(root))
+        return root_too_long(root, err);
     char tmp[4096], final[4096], dir[4096], link[4200], ltmp[4200], target[64];
     for (int i = 0; i < ntables; i++) {
         tmp_path(tmp, sizeof tmp, root, tables[i], run_id);
@@ -254,7 +280,7 @@ void lake_discard(const char *root, const char *const *tables, int ntables, int6
         return;
     }
     (void)tables, (void)ntables;
-    if (lake_latest_run(root) == run_id)
+    if (!root_fits(root) || lake_latest_run(root) == run_id)
         return; /* published: it is the lake now */
     char dir[4096];
     run_dir(dir, sizeof dir, root, run_id);
@@ -265,6 +291,8 @@ bool lake_published(const char *root, const char *table)
 {
     if (s3_is_url(root))
         return lake_s3_published(root, table);
+    if (!root_fits(root))
+        return false;
     char path[4200];
     struct stat sb;
     snprintf(path, sizeof path, "%s/latest/%s.parquet", root, table);
@@ -307,9 +335,15 @@ bp_status lake_gc(const char *root, int keep, int *removed, bp_err *err)
     *removed = 0;
     if (s3_is_url(root))
         return lake_s3_gc(root, keep, removed, err);
+    if (!root_fits(root))
+        return root_too_long(root, err);
     int64_t latest = lake_latest_run(root);
     run_list l = {NULL, 0, 0, false};
-    each_run(root, collect_run, &l, false);
+    int e = each_run(root, collect_run, &l, false);
+    if (e) {
+        free(l.runs);
+        return bp_fail(err, BP_ELAKE, "lake folder %s: cannot list its runs: %s", root, strerror(e));
+    }
     if (l.oom) {
         free(l.runs);
         return bp_fail(err, BP_ENOMEM, "out of memory");

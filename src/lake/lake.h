@@ -20,20 +20,20 @@
 #include "../wh/wh.h"
 
 /* Largest run id present in the lake (0 when none). */
-int64_t lake_max_run(const char *root);
+BP_MUST bp_status lake_max_run(const char *root, int64_t *out, bp_err *err);
 
 /* Create the run's folders, failing early with a clear message when the
  * lake is not writable. Removes leftovers of interrupted runs. */
-bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
+BP_MUST bp_status lake_prepare(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err);
 
 /* Write schema.source (NULL: schema.table) to table's temporary Parquet
  * file of the run, through engine. */
-bp_status lake_export(wh *engine, const char *root, const char *schema, const char *source,
+BP_MUST bp_status lake_export(wh *engine, const char *root, const char *schema, const char *source,
                       const char *table, int64_t run_id, bp_err *err);
 
 /* Rename the temporary files into place and move `latest` (one step). */
-bp_status lake_publish(const char *root, const char *const *tables, int ntables,
+BP_MUST bp_status lake_publish(const char *root, const char *const *tables, int ntables,
                        int64_t run_id, bp_err *err);
 
 /* Remove the run's temporary files and folders (after a failure). */
@@ -47,7 +47,7 @@ int64_t lake_latest_run(const char *root);
 
 /* Remove every run but the `keep` newest (at least 1) and the published
  * one; *removed counts the runs removed. */
-bp_status lake_gc(const char *root, int keep, int *removed, bp_err *err);
+BP_MUST bp_status lake_gc(const char *root, int keep, int *removed, bp_err *err);
 
 /* Rows per Parquet part in the S3 lake (default 250,000). */
 void lake_set_rows_per_part(long long rows);

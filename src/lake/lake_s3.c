@@ -58,14 +58,12 @@ static void max_of(void *ctx, const char *key)
         *max = v;
 }
 
-int64_t lake_s3_max_run(const char *root)
+bp_status lake_s3_max_run(const char *root, int64_t *out, bp_err *err)
 {
     s3_target t;
-    bp_err err;
-    int64_t max = 0;
-    if (s3_open(root, &t, &err) == BP_OK)
-        s3_list(&t, "", max_of, &max, &err);
-    return max;
+    *out = 0;
+    bp_status st = s3_open(root, &t, err);
+    return st == BP_OK ? s3_list(&t, "", max_of, out, err) : st;
 }
 
 /* ---- prepare, export, publish ---------------------------------------------------------- */
@@ -154,9 +152,15 @@ static bp_status collect(const char *dir, const char *const *tables, int ntables
                 }
                 if (st == BP_OK) {
                     up_file *f = &(*out)[(*nout)++];
-                    snprintf(f->path, sizeof f->path, "%s/%s", sub, name);
-                    snprintf(f->key, sizeof f->key, "run=%lld/%s/%s", (long long)run_id,
-                             tables[t], name);
+                    if (!fs_pathf(f->path, sizeof f->path, "%s/%s", sub, name) ||
+                        !fs_pathf(f->key, sizeof f->key, "run=%lld/%s/%s", (long long)run_id,
+                                  tables[t], name)) {
+                        st = bp_fail(err, BP_ELAKE, "lake staging file %s/%s: path too long",
+                                     sub, name);
+                        (*nout)--;
+                        free(ents[i]);
+                        continue;
+                    }
                     struct stat sb;
                     if (stat(f->path, &sb) == 0)
                         *bytes += (long long)sb.st_size;

@@ -16,17 +16,17 @@
 #include "../core/err.h"
 #include "../wh/wh.h"
 
-int64_t lake_s3_max_run(const char *root);
-bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntables,
+BP_MUST bp_status lake_s3_max_run(const char *root, int64_t *out, bp_err *err);
+BP_MUST bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntables,
                           int64_t run_id, bp_err *err);
-bp_status lake_s3_export(wh *engine, const char *root, const char *schema, const char *source,
+BP_MUST bp_status lake_s3_export(wh *engine, const char *root, const char *schema, const char *source,
                          const char *table, int64_t run_id, bp_err *err);
-bp_status lake_s3_publish(const char *root, const char *const *tables, int ntables,
+BP_MUST bp_status lake_s3_publish(const char *root, const char *const *tables, int ntables,
                           int64_t run_id, bp_err *err);
 void lake_s3_discard(const char *root, int64_t run_id);
 bool lake_s3_published(const char *root, const char *table);
 int64_t lake_s3_latest_run(const char *root);
-bp_status lake_s3_gc(const char *root, int keep, int *removed, bp_err *err);
+BP_MUST bp_status lake_s3_gc(const char *root, int keep, int *removed, bp_err *err);
 
 /* What the last publish uploaded, for the block log and the benchmark. */
 typedef struct {

@@ -41,25 +41,25 @@ void s3_configure(const s3_opts *o);
 bool s3_is_url(const char *s);
 
 /* Parse s3://bucket/prefix and find the credentials and region. */
-bp_status s3_open(const char *url, s3_target *t, bp_err *err);
+BP_MUST bp_status s3_open(const char *url, s3_target *t, bp_err *err);
 
 /* Upload a local file as key (under the prefix): one PUT when it fits in a
  * part, else a multipart upload with `parallel` parts in flight (aborted
  * on failure). scratch, when given, is a buffer of part_size bytes used
  * instead of allocating one (when one part at a time goes). */
-bp_status s3_put_file(const s3_target *t, const char *key, const char *path, char *scratch,
+BP_MUST bp_status s3_put_file(const s3_target *t, const char *key, const char *path, char *scratch,
                       bp_err *err);
-bp_status s3_put_bytes(const s3_target *t, const char *key, const void *data, size_t n,
+BP_MUST bp_status s3_put_bytes(const s3_target *t, const char *key, const void *data, size_t n,
                        bp_err *err);
 /* DELETE key (S3 answers 204 for a key that is not there too). */
-bp_status s3_delete(const s3_target *t, const char *key, bp_err *err);
+BP_MUST bp_status s3_delete(const s3_target *t, const char *key, bp_err *err);
 /* GET key into out; BP_EINPUT when there is no such key. */
-bp_status s3_get(const s3_target *t, const char *key, buf *out, bp_err *err);
+BP_MUST bp_status s3_get(const s3_target *t, const char *key, buf *out, bp_err *err);
 /* One page of the prefix's listing: the bucket, the credentials and the
  * endpoint answer, without paging through the whole prefix. */
-bp_status s3_probe(const s3_target *t, bp_err *err);
+BP_MUST bp_status s3_probe(const s3_target *t, bp_err *err);
 /* Each key under prefix/sub (relative to the target's prefix). */
 typedef void (*s3_key_fn)(void *ctx, const char *key);
-bp_status s3_list(const s3_target *t, const char *sub, s3_key_fn fn, void *ctx, bp_err *err);
+BP_MUST bp_status s3_list(const s3_target *t, const char *sub, s3_key_fn fn, void *ctx, bp_err *err);
 
 #endif

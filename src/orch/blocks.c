@@ -282,13 +282,9 @@ static bp_status load_redshift(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
     rs_opts o = {r->o->schema, r->stage_schema, r->o->lake, r->o->iam_role, 0, rs_emulating()};
-    if (!o.emulate && (!o.lake || !s3_is_url(o.lake)))
-        return bp_fail(err, BP_EUSAGE, "Redshift loads from S3: give --lake s3://BUCKET/PREFIX "
-                       "(the lake block writes the run there first)");
-    if (!o.emulate && (!o.iam_role || !*o.iam_role))
-        return bp_fail(err, BP_EUSAGE, "Redshift's COPY needs an IAM role that can read the "
-                       "lake: give --iam-role arn:aws:iam::ACCOUNT:role/NAME (or set "
-                       "BOOKPIPE_REDSHIFT_IAM_ROLE)");
+    bp_status cs = rs_check_opts(o.lake, o.iam_role, err);
+    if (cs != BP_OK)
+        return cs;
     if (o.emulate)
         fprintf(c->log, "  emulating Redshift on PostgreSQL (BOOKPIPE_REDSHIFT_EMULATE): the S3 "
                 "COPY is replaced by inserts of the same rows\n");

@@ -23,7 +23,7 @@ typedef struct {
 } cron_spec;
 
 /* Parse text; errors say which field is wrong and why. */
-bp_status cron_parse(const char *text, cron_spec *out, bp_err *err);
+BP_MUST bp_status cron_parse(const char *text, cron_spec *out, bp_err *err);
 
 /* The first firing time strictly after `after` (whole minutes); -1 when
  * none within eight years (e.g. "0 0 31 2 *"). */

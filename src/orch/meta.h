@@ -17,13 +17,13 @@
 
 #define META_SCHEMA "bookpipe_meta"
 
-bp_status meta_init(wh *w, bp_err *err);
+BP_MUST bp_status meta_init(wh *w, bp_err *err);
 
 /* A new run row (status running); its id is above every earlier run's
  * and above floor (the data's own run ids). */
-bp_status meta_run_start(wh *w, const char *pipeline, const char *vars_json,
+BP_MUST bp_status meta_run_start(wh *w, const char *pipeline, const char *vars_json,
                          const char *trigger, int64_t floor, int64_t *run_id, bp_err *err);
-bp_status meta_run_end(wh *w, int64_t run_id, const char *status, bp_err *err);
+BP_MUST bp_status meta_run_end(wh *w, int64_t run_id, const char *status, bp_err *err);
 
 typedef struct {
     const char *block, *type, *status;
@@ -40,24 +40,24 @@ typedef struct {
 bool meta_block_sql(const wh *w, buf *q, int64_t run_id, const meta_block *b, bool insert);
 
 /* The fingerprint of the block's last completed run ("" when none). */
-bp_status meta_last_fp(wh *w, const char *block, char out[17], bp_err *err);
+BP_MUST bp_status meta_last_fp(wh *w, const char *block, char out[17], bp_err *err);
 
 /* A checksum cached for path with this size and mtime ("" when none). */
-bp_status meta_cached_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
+BP_MUST bp_status meta_cached_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
                           char out[17], bp_err *err);
-bp_status meta_cache_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
+BP_MUST bp_status meta_cache_sum(wh *w, const char *path, int64_t size, int64_t mtime_ns,
                          const char *sum, bp_err *err);
 
 /* With the run lock held, no other run is alive: runs (and their blocks)
  * still marked running were killed; mark them so. */
-bp_status meta_mark_dead(wh *w, bp_err *err);
+BP_MUST bp_status meta_mark_dead(wh *w, bp_err *err);
 
 /* The warehouse was written outside the pipeline (`bookpipe ingest`,
  * `bookpipe dbt run`): every block that reads the warehouse must run again
  * next time, so their fingerprints are dropped (the input files' stay).
  * Nothing to do when there is no history. The _cb form fits dbt_opts.before. */
-bp_status meta_forget_fingerprints(wh *w, bp_err *err);
-bp_status meta_forget_fingerprints_cb(wh *w, void *ctx, bp_err *err);
+BP_MUST bp_status meta_forget_fingerprints(wh *w, bp_err *err);
+BP_MUST bp_status meta_forget_fingerprints_cb(wh *w, void *ctx, bp_err *err);
 
 /* ---- the one-run-at-a-time lock ---- */
 
@@ -70,7 +70,7 @@ typedef struct {
 /* Take the lock for this warehouse (DuckDB file, or PostgreSQL database
  * and schema through conn). A lock whose holder died is taken over and
  * *note says so; a live holder is refused with its pid, host and start. */
-bp_status meta_lock_take(meta_lock *l, const char *target, const char *warehouse,
+BP_MUST bp_status meta_lock_take(meta_lock *l, const char *target, const char *warehouse,
                          const char *schema, wh *conn, int64_t run_hint, char *note,
                          size_t note_n, bp_err *err);
 void meta_lock_release(meta_lock *l);

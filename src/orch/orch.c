@@ -11,7 +11,9 @@
 #include "../core/fs.h"
 #include "../core/version.h"
 #include "../pipeline/ingest.h"
+#include "redshift.h"
 #include "meta.h"
+#include "../core/log.h"
 
 double orch_now(void)
 {
@@ -468,8 +470,7 @@ static void write_meta(orun *r)
             if (r->blk[i].dirty && r->blk[i].state != BS_OUT)
                 r->blk[i].dirty = false, r->blk[i].inserted = true;
     if (n && st != BP_OK && !r->meta_warned++)
-        fprintf(stderr, "bookpipe run: warning: run history not updated: %s\n",
-                ok ? e.msg : "out of memory");
+        bp_log(BP_LOG_WARN, "run history not updated: %s", ok ? e.msg : "out of memory");
     buf_free(&q);
 }
 
@@ -601,6 +602,10 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
                          "zip (`bookpipe gen --out DIR` makes a dataset)");
             goto out;
         }
+    for (int i = 0; i < r.p.n && !strcmp(o->target, "redshift"); i++)
+        if (r.blk[i].state == BS_PENDING && r.p.b[i].type == BT_LOAD &&
+            (st = rs_check_opts(o->lake, o->iam_role, err)) != BP_OK)
+            goto out;
     char note[600] = "";
     /* a lock file for DuckDB (next to it) and Redshift (which has no
      * advisory locks: in the state folder, so one machine at a time);
@@ -620,7 +625,7 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
         goto out;
     locked = true;
     if (note[0] && o->view != VIEW_JSON)
-        fprintf(stderr, "bookpipe run: %s\n", note);
+        bp_log(BP_LOG_ERROR, "%s", note);
     int64_t next = 1;
     if ((st = meta_init(r.main, err)) != BP_OK || (st = meta_mark_dead(r.main, err)) != BP_OK ||
         (st = ingest_next_run_id(r.main, o->schema, o->lake, &next, err)) != BP_OK)
@@ -649,8 +654,7 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
     summarize(&r, res);
     bp_err e = {0};
     if (meta_run_end(r.main, r.run_id, res->status, &e) != BP_OK && !r.meta_warned)
-        fprintf(stderr, "bookpipe run: warning: run %lld not marked %s: %s\n",
-                (long long)r.run_id, res->status, e.msg);
+        bp_log(BP_LOG_WARN, "run %lld not marked %s: %s", (long long)r.run_id, res->status, e.msg);
     view_end(&r, res);
 out:
     if (locked)

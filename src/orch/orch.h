@@ -52,6 +52,6 @@ typedef struct {
 /* Run the pipeline. Returns BP_OK when the run was recorded (r->status
  * tells how it went); other statuses when it could not start (bad
  * pipeline file, warehouse unreachable, lock held). */
-bp_status orch_run(const orch_opts *o, orch_result *r, bp_err *err);
+BP_MUST bp_status orch_run(const orch_opts *o, orch_result *r, bp_err *err);
 
 #endif

@@ -75,11 +75,11 @@ typedef struct {
 } blk_ctx;
 
 /* Add the block's own inputs (files, settings) to its fingerprint. */
-bp_status blk_inputs(blk_ctx *c, fp_state *s, bp_err *err);
+BP_MUST bp_status blk_inputs(blk_ctx *c, fp_state *s, bp_err *err);
 /* Are the block's outputs still there (so skipping is safe)? */
 bool blk_outputs_ok(blk_ctx *c);
 /* Do the block's work once. */
-bp_status blk_exec(blk_ctx *c, bp_err *err);
+BP_MUST bp_status blk_exec(blk_ctx *c, bp_err *err);
 /* Does the block type need a warehouse connection? */
 bool blk_needs_wh(pl_type t);
 

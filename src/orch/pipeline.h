@@ -57,7 +57,7 @@ typedef struct {
     cron_spec cron;
 } pl_pipeline;
 
-bp_status pl_load(const char *path, pl_pipeline *out, bp_err *err);
+BP_MUST bp_status pl_load(const char *path, pl_pipeline *out, bp_err *err);
 void pl_free(pl_pipeline *p);
 
 /* The index of the named block, or -1. */
@@ -65,7 +65,7 @@ int pl_find(const pl_pipeline *p, const char *name);
 
 /* Evaluate a block's `when` with the run variables (keys/vals); a value
  * "true"/"false" reads as a boolean. */
-bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
+BP_MUST bp_status pl_when(const pl_pipeline *p, const pl_block *b, char *const *keys,
                   char *const *vals, int n, bool *out, bp_err *err);
 
 /* Is block a an ancestor of block d (a path a -> ... -> d)? */

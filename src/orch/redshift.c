@@ -6,6 +6,7 @@
 
 #include "../clean/clean.h"
 #include "../core/buf.h"
+#include "../lake/s3.h"
 
 const char *const rs_tables[RS_NTABLES] = {"books", "users", "ratings", "quarantine",
                                            "load_audit"};
@@ -20,6 +21,20 @@ static const char *const rs_keys[RS_NTABLES] = {
     " DISTSTYLE EVEN",
     " DISTSTYLE EVEN",
 };
+
+bp_status rs_check_opts(const char *lake, const char *iam_role, bp_err *err)
+{
+    if (rs_emulating())
+        return BP_OK;
+    if (!lake || !s3_is_url(lake))
+        return bp_fail(err, BP_EUSAGE, "Redshift loads from S3: give --lake s3://BUCKET/PREFIX "
+                       "(the lake block writes the run there first)");
+    if (!iam_role || !*iam_role)
+        return bp_fail(err, BP_EUSAGE, "Redshift's COPY needs an IAM role that can read the "
+                       "lake: give --iam-role arn:aws:iam::ACCOUNT:role/NAME (or set "
+                       "BOOKPIPE_REDSHIFT_IAM_ROLE)");
+    return BP_OK;
+}
 
 bool rs_emulating(void)
 {

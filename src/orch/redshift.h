@@ -63,7 +63,12 @@ extern const char *const rs_tables[RS_NTABLES];
 /* Whether this environment asks for the PostgreSQL stand-in. */
 bool rs_emulating(void);
 
-bp_status rs_plan_build(const rs_opts *o, rs_plan *p, bp_err *err);
+/* What a Redshift load needs before anything runs: an S3 lake and an IAM
+ * role (unless emulating). Checked when a run starts, so a usage mistake
+ * is reported before the lake or the cluster are touched. */
+BP_MUST bp_status rs_check_opts(const char *lake, const char *iam_role, bp_err *err);
+
+BP_MUST bp_status rs_plan_build(const rs_opts *o, rs_plan *p, bp_err *err);
 /* The plan as one SQL script (the golden form; local-rows steps as comments). */
 void rs_plan_print(const rs_plan *p, FILE *f);
 void rs_plan_free(rs_plan *p);
@@ -71,7 +76,7 @@ void rs_plan_free(rs_plan *p);
 /* Run the plan on conn (Redshift, or PostgreSQL when emulating), reading
  * local rows from stage (the local DuckDB stage). *rows gets the rows
  * loaded into books, users and ratings. */
-bp_status rs_load(wh *conn, wh *stage, const rs_opts *o, FILE *log, volatile sig_atomic_t *stop,
+BP_MUST bp_status rs_load(wh *conn, wh *stage, const rs_opts *o, FILE *log, volatile sig_atomic_t *stop,
                   int64_t *rows, bp_err *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* request.c: see request.h. */
 #include "request.h"
+#include "../core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ bp_status orch_fetch_kaggle(run_request *r, bp_err *err)
     if (st != BP_OK)
         return st;
     if (r->view == VIEW_TTY || r->view == VIEW_PLAIN)
-        printf("kaggle: %s %s (%.1f MB): %s\n", r->kaggle,
+        bp_log(BP_LOG_INFO, "kaggle: %s %s (%.1f MB): %s", r->kaggle,
                kr.resumed ? "downloaded (resumed)"
                : kr.downloaded ? "downloaded" : "unchanged, not downloaded",
                (double)kr.bytes / 1e6, r->kaggle_zip);

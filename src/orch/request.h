@@ -41,9 +41,9 @@ const char *orch_bundled_project(char *out, size_t n);
 const char *orch_pipeline_file(const run_request *r, char *out, size_t n, char *proj,
                                size_t pn);
 /* r->kaggle: fetch (or confirm) the zip in the cache; it becomes r->data. */
-bp_status orch_fetch_kaggle(run_request *r, bp_err *err);
+BP_MUST bp_status orch_fetch_kaggle(run_request *r, bp_err *err);
 /* Run the pipeline as r asks. */
-bp_status orch_run_request(run_request *r, const char *trigger, orch_result *res, bp_err *err);
+BP_MUST bp_status orch_run_request(run_request *r, const char *trigger, orch_result *res, bp_err *err);
 
 /* The stop flag: set (from a signal handler too) to cancel the runs in
  * progress; they roll back and end as cancelled. */

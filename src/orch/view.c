@@ -1,6 +1,7 @@
 /* view.c: what a run shows while it goes: a live board on a terminal, one
  * line per event otherwise, JSON events for machines; a summary at the end. */
 #include "orch_int.h"
+#include "../core/log.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -193,19 +194,20 @@ void view_end(orun *r, const orch_result *res)
             printf("  %-20s %-17s %10s %12s %12s\n", k->b->name, k->status, d, in, out);
         }
     }
+    fflush(stdout); /* the summary above, before the errors below */
     if (!strcmp(res->status, "cancelled"))
-        fprintf(stderr, "bookpipe run: run %lld cancelled (interrupted): blocks that did not "
-                "finish changed nothing; the warehouse and lake keep their last complete "
-                "state\n", (long long)r->run_id);
+        bp_log(BP_LOG_ERROR, "run %lld cancelled (interrupted): blocks that did not finish "
+               "changed nothing; the warehouse and lake keep their last complete state",
+               (long long)r->run_id);
     for (int i = 0; i < r->p.n; i++) {
         blk *k = &r->blk[i];
         if (k->state == BS_OUT || !k->error[0])
             continue;
         if (!strcmp(k->status, "failed"))
-            fprintf(stderr, "bookpipe run: block %s failed: %s (log: bookpipe logs %lld %s)\n",
-                    k->b->name, k->error, (long long)r->run_id, k->b->name);
+            bp_log(BP_LOG_ERROR, "block %s failed: %s (log: bookpipe logs %lld %s)", k->b->name,
+                   k->error, (long long)r->run_id, k->b->name);
         else if (!strcmp(k->status, "cancelled"))
-            fprintf(stderr, "bookpipe run: block %s cancelled: %s\n", k->b->name, k->error);
+            bp_log(BP_LOG_ERROR, "block %s cancelled: %s", k->b->name, k->error);
     }
     fflush(stdout);
 }

@@ -15,6 +15,7 @@
 #include "../csv/csv.h"
 #include "../extract/src.h"
 #include "../lake/lake.h"
+#include "../core/log.h"
 
 static const char *const table_names[SRC_NTABLES] = {"books", "users", "ratings"};
 
@@ -47,10 +48,10 @@ bp_status ingest_next_run_id(wh *w, const char *schema, const char *lake, int64_
             st = wh_query_int(w, sql.p, 0, &max, err);
         buf_free(&sql);
     }
-    if (st == BP_OK) {
-        int64_t lm = lake ? lake_max_run(lake) : 0;
+    /* past both: a run id the lake has used is never used again */
+    int64_t lm = 0;
+    if (st == BP_OK && (!lake || (st = lake_max_run(lake, &lm, err)) == BP_OK))
         *out = (max > lm ? max : lm) + 1;
-    }
     return st;
 }
 
@@ -827,8 +828,9 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
         return st;
     int gone;
     bp_err gerr;
-    if (o->lake && o->lake_keep > 0) /* the run is in; a run not removed now goes next time */
-        lake_gc(o->lake, o->lake_keep, &gone, &gerr);
+    /* the run is in; a run not removed now goes next time */
+    if (o->lake && o->lake_keep > 0 && lake_gc(o->lake, o->lake_keep, &gone, &gerr) != BP_OK)
+        bp_log(BP_LOG_WARN, "old lake runs not removed (the next run tries again): %s", gerr.msg);
     rep->t_total = now_s() - t0;
     return BP_OK;
 fail:

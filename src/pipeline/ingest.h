@@ -57,10 +57,10 @@ typedef struct {
     double t_clean, t_load, t_lake, t_commit, t_total;  /* seconds */
 } ingest_report;
 
-bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *err);
+BP_MUST bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *err);
 
 /* The next run id: one more than any in the warehouse or the lake. */
-bp_status ingest_next_run_id(wh *w, const char *schema, const char *lake, int64_t *out,
+BP_MUST bp_status ingest_next_run_id(wh *w, const char *schema, const char *lake, int64_t *out,
                              bp_err *err);
 
 #endif

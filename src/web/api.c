@@ -12,6 +12,7 @@
 #include "../core/num.h"
 #include "../orch/meta.h"
 #include "../orch/pipeline.h"
+#include "../core/log.h"
 
 bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
 {
@@ -423,6 +424,10 @@ static void *web_run(void *arg)
     pthread_mutex_unlock(&s->mu);
     run_request cr = s->o->run;
     cr.view = VIEW_QUIET;
+    /* the run's messages (a failed block, a lock note) say which run */
+    char scope[64];
+    snprintf(scope, sizeof scope, "%s run", s->trigger);
+    bp_log_scope(scope);
     orch_result res;
     bp_err err = {0};
     bp_status st = orch_run_request(&cr, s->trigger, &res, &err);
@@ -433,7 +438,7 @@ static void *web_run(void *arg)
     s->last_run = st == BP_OK ? res.run_id : -1;
     pthread_mutex_unlock(&s->mu);
     if (st != BP_OK)
-        fprintf(stderr, "bookpipe serve: run failed to start: %s\n", err.msg);
+        bp_log(BP_LOG_ERROR, "run failed to start: %s", err.msg);
     return NULL;
 }
 
@@ -562,7 +567,7 @@ static void *scheduler(void *arg)
         /* a run still going (from here or the schedule) makes this one wait
          * for the next time: runs missed are not replayed */
         if (launch(s, "schedule") == 409)
-            fprintf(stderr, "bookpipe serve: scheduled run skipped: a run is still going\n");
+            bp_log(BP_LOG_WARN, "scheduled run skipped: a run is still going");
     }
     return NULL;
 }

@@ -10,6 +10,7 @@
 
 #include "../core/num.h"
 #include "interp.h"
+#include "../core/fs.h"
 
 /* ---- finding dashboards --------------------------------------------------------------- */
 
@@ -29,15 +30,16 @@ static json_t *load_dashboard(const char *path, char *uid, size_t n)
         return NULL;
     }
     const char *u = json_string_value(json_object_get(j, "uid"));
-    if (u && *u)
-        snprintf(uid, n, "%s", u);
-    else { /* no uid: the file name, as Grafana's provisioning would not */
-        const char *b = strrchr(path, '/');
-        snprintf(uid, n, "%s", b ? b + 1 : path);
-        char *dot = strrchr(uid, '.');
-        if (dot)
-            *dot = 0;
+    const char *b = strrchr(path, '/');
+    /* no uid: the file name, as Grafana's provisioning would not; a uid
+     * too long for a URL here is no dashboard of ours */
+    if (!fs_pathf(uid, n, "%s", u && *u ? u : b ? b + 1 : path)) {
+        json_decref(j);
+        return NULL;
     }
+    char *dot = u && *u ? NULL : strrchr(uid, '.');
+    if (dot)
+        *dot = 0;
     return j;
 }
 
@@ -62,8 +64,8 @@ static void each_dashboard(web_srv *s, dash_fn fn, void *ctx)
             size_t l = strlen(name);
             if (!stop && l > 5 && !strcmp(name + l - 5, ".json") && name[0] != '.') {
                 char path[4600], uid[256];
-                snprintf(path, sizeof path, "%s/%s", dirs[i], name);
-                json_t *d = load_dashboard(path, uid, sizeof uid);
+                json_t *d = fs_pathf(path, sizeof path, "%s/%s", dirs[i], name)
+                                ? load_dashboard(path, uid, sizeof uid) : NULL;
                 if (d)
                     stop = fn(ctx, path, uid, d);
             }
@@ -184,7 +186,10 @@ static void query_options(wh *w, json_t *v, const vars_t *vs, json_t *opts)
     if (gf_interpolate(sql, gv, vs->n, &gq, &err) != BP_OK)
         return;
     wh_user_query uq = {10000, 30000, gq.n, (const char *const *)gq.params};
-    wh_query_user(w, gq.sql.p, &uq, first_col, opts, NULL, &err);
+    /* a variable whose query fails offers no options; the panels using it
+     * show the database's error */
+    if (wh_query_user(w, gq.sql.p, &uq, first_col, opts, NULL, &err) != BP_OK)
+        json_array_clear(opts);
     gf_query_free(&gq);
 }
 

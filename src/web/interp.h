@@ -28,7 +28,7 @@ typedef struct {
     int n, cap;
 } gf_query;
 
-bp_status gf_interpolate(const char *raw, const gf_var *vars, int nvars, gf_query *out,
+BP_MUST bp_status gf_interpolate(const char *raw, const gf_var *vars, int nvars, gf_query *out,
                          bp_err *err);
 void gf_query_free(gf_query *q);
 

@@ -1,6 +1,7 @@
 /* server.c: the HTTP side of `bookpipe serve`: binding, limits, the token,
  * the CSRF check, path checks and routing to the API handlers. */
 #include "web_int.h"
+#include "../core/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -333,6 +334,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)version;
     web_srv *s = cls;
     request *rq = *con_cls;
+    /* messages while answering name the request (threads serve many) */
+    char scope[160];
+    snprintf(scope, sizeof scope, "%s %.120s", method, url);
+    bp_log_scope(scope);
     if (!rq) { /* the first call: the headers are in, the body may follow */
         if (!(rq = calloc(1, sizeof *rq)))
             return MHD_NO;
@@ -460,10 +465,9 @@ bp_status web_serve(const web_opts *o, bp_err *err)
      * becomes a cookie), as Jupyter does: the user has no other way to
      * learn it. A token the user gave is never printed. */
     bool show = o->token && o->token_made;
-    printf("bookpipe serve: http://%s%s%s:%d/%s%s (API under /api/; Ctrl-C stops)\n",
+    bp_log(BP_LOG_INFO, "http://%s%s%s:%d/%s%s (API under /api/; Ctrl-C stops)",
            strchr(bind, ':') ? "[" : "", bind, strchr(bind, ':') ? "]" : "", port,
            show ? "?token=" : "", show ? o->token : "");
-    fflush(stdout);
     while (!orch_stop_requested())
         usleep(100 * 1000);
     MHD_stop_daemon(d);

@@ -34,6 +34,6 @@ typedef struct {
 } web_opts;
 
 /* Serve until SIGINT/SIGTERM. Prints the URL (with the port) on stdout. */
-bp_status web_serve(const web_opts *o, bp_err *err);
+BP_MUST bp_status web_serve(const web_opts *o, bp_err *err);
 
 #endif

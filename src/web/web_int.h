@@ -71,7 +71,7 @@ typedef struct {
     const char *cookie;      /* Set-Cookie for the reply, or NULL */
 } web_req;
 
-bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err);
+BP_MUST bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err);
 /* Start runs on the pipeline's schedule (when it has one and --data). */
 void web_schedule_start(web_srv *s);
 void web_srv_free(web_srv *s);

@@ -112,7 +112,7 @@ extern const wh_ops wh_duckdb_ops, wh_pg_ops, wh_redshift_ops;
 const char *wh_duckdb_version(void);
 
 /* Open the warehouse named by cfg->target. */
-bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err);
+BP_MUST bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err);
 
 /* Which warehouse, as the commands and the server name it (their
  * --target, --warehouse, --schema, --dsn flags). */
@@ -132,7 +132,7 @@ typedef enum { WH_OPEN_WRITE, WH_OPEN_READ, WH_OPEN_SANDBOX } wh_open_mode;
 
 /* Open the warehouse w names; a DuckDB file that is not there is an error
  * when reading (no empty warehouse is made). */
-bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *err);
+BP_MUST bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *err);
 void wh_close(wh *w);
 
 static inline bp_status wh_exec(wh *w, const char *sql, bp_err *err)
@@ -143,8 +143,8 @@ static inline bp_status wh_query(wh *w, const char *sql, wh_row_fn fn, void *ctx
 {
     return w->ops->query(w, sql, fn, ctx, err);
 }
-bp_status wh_begin(wh *w, bp_err *err);
-bp_status wh_commit(wh *w, bp_err *err);
+BP_MUST bp_status wh_begin(wh *w, bp_err *err);
+BP_MUST bp_status wh_commit(wh *w, bp_err *err);
 /* Roll back, ignoring errors (used on failure paths). */
 void wh_rollback(wh *w);
 
@@ -157,7 +157,7 @@ void wh_rollback(wh *w);
  * stand behind this check, not on it. Rows stream: at q->max_rows the
  * statement stops (*truncated set when more were there) without the rest
  * being computed or held. Past q->timeout_ms it is cancelled (BP_EWH). */
-bp_status wh_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn, void *ctx,
+BP_MUST bp_status wh_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn, void *ctx,
                         bool *truncated, bp_err *err);
 
 /* A conninfo (into out) for a login that can only read schemas of this
@@ -168,7 +168,7 @@ bp_status wh_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_f
  * *note explaining, when no such login can be had and w's own login is
  * safe enough to read with (read-only transactions still apply). DuckDB:
  * "" (the sandbox is the engine's own). */
-bp_status wh_reader_dsn(wh *w, const char *const *schemas, int nschemas, buf *out, char *note,
+BP_MUST bp_status wh_reader_dsn(wh *w, const char *const *schemas, int nschemas, buf *out, char *note,
                         size_t note_n, bp_err *err);
 
 /* SQL text helpers for the user-statement checks: skip blanks and
@@ -180,19 +180,19 @@ size_t wh_sql_keyword(const char *sql, const char **at, char *out, size_t n);
 const char *wh_sql_explained(const char *sql);
 
 /* Append s as a string literal of w's dialect (NULL: the word NULL). */
-bp_status wh_add_literal(const wh *w, buf *b, const char *s);
+BP_MUST bp_status wh_add_literal(const wh *w, buf *b, const char *s);
 
 /* Run a query that returns one integer (NULL reads as dflt). */
-bp_status wh_query_int(wh *w, const char *sql, long long dflt, long long *out, bp_err *err);
+BP_MUST bp_status wh_query_int(wh *w, const char *sql, long long dflt, long long *out, bp_err *err);
 
 /* Does the schema (or schema.table, when table is not NULL) exist? */
-bp_status wh_exists(wh *w, const char *schema, const char *table, bool *out, bp_err *err);
+BP_MUST bp_status wh_exists(wh *w, const char *schema, const char *table, bool *out, bp_err *err);
 
 /* Resolve unqualified names in schema first (when it exists). */
-bp_status wh_use_schema(wh *w, const char *schema, bp_err *err);
+BP_MUST bp_status wh_use_schema(wh *w, const char *schema, bp_err *err);
 
 /* CREATE TABLE for def in schema; replace drops an existing one first. */
-bp_status wh_create_table(wh *w, const char *schema, const table_def *def, bool replace,
+BP_MUST bp_status wh_create_table(wh *w, const char *schema, const table_def *def, bool replace,
                           bp_err *err);
 
 #endif

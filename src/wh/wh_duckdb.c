@@ -51,8 +51,7 @@ static void set_catalog(duck *d, const char *name)
     for (size_t i = 0; ok && i < sizeof reserved / sizeof reserved[0]; i++)
         ok = strcasecmp(name, reserved[i]) != 0;
     buf b = {0};
-    buf_adds(&b, "USE ");
-    if (buf_add_ident(&b, ok ? name : WH_CATALOG) == BP_OK && b.len < sizeof d->use)
+    if (!buf_adds(&b, "USE ") && !buf_add_ident(&b, ok ? name : WH_CATALOG) && b.len < sizeof d->use)
         snprintf(d->use, sizeof d->use, "%s", b.p);
     else
         snprintf(d->use, sizeof d->use, "USE %s", WH_CATALOG);
@@ -140,14 +139,13 @@ static bp_status duck_open(const wh_config *cfg, wh **out, bp_err *err)
     }
     if (file) {
         buf q = {0};
-        buf_adds(&q, "ATTACH ");
-        buf_add_sqlstr(&q, d->path);
         bool ro = cfg->read_only || cfg->sandbox;
-        buf_printf(&q, " AS %s%s; %s", d->use + 4, ro ? " (READ_ONLY)" : "", d->use);
+        bool built = !buf_adds(&q, "ATTACH ") && !buf_add_sqlstr(&q, d->path) &&
+                     !buf_printf(&q, " AS %s%s; %s", d->use + 4, ro ? " (READ_ONLY)" : "", d->use);
         duckdb_result res;
-        if (!q.p || !attach(d->con, q.p, ro, &res)) {
+        if (!built || !attach(d->con, q.p, ro, &res)) {
             st = bp_fail(err, BP_EWH, "cannot open the DuckDB warehouse %s: %s", d->path,
-                         q.p ? duckdb_result_error(&res) : "out of memory");
+                         built ? duckdb_result_error(&res) : "out of memory");
             if (q.p)
                 duckdb_destroy_result(&res);
             buf_free(&q);

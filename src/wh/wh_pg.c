@@ -241,13 +241,13 @@ static bp_status iam_login(const wh_config *cfg, char *user, size_t un, char *pa
     } else {
         char *ec = curl_easy_escape(NULL, cluster, 0), *eu = curl_easy_escape(NULL, pguser, 0),
              *ed = curl_easy_escape(NULL, db && *db ? db : "dev", 0);
-        if (ec && eu && ed)
-            buf_printf(&form, "Action=GetClusterCredentials&ClusterIdentifier=%s&DbName=%s&"
-                       "DbUser=%s&DurationSeconds=900&Version=2012-12-01", ec, ed, eu);
+        bool built = ec && eu && ed &&
+                     !buf_printf(&form, "Action=GetClusterCredentials&ClusterIdentifier=%s&DbName=%s&"
+                                 "DbUser=%s&DurationSeconds=900&Version=2012-12-01", ec, ed, eu);
         curl_free(ec);
         curl_free(eu);
         curl_free(ed);
-        body = form.p ? strdup(form.p) : NULL;
+        body = built ? strdup(form.p) : NULL;
     }
     if (!body)
         st = bp_fail(err, BP_ENOMEM, "out of memory");
@@ -829,28 +829,22 @@ static bp_status pg_replace_table(wh *w, const char *schema, const table_def *de
     if (st != BP_OK)
         return st;
     buf q = {0};
-    buf_adds(&q, "SELECT count(*) FROM information_schema.columns WHERE table_schema = ");
-    buf_add_sqlstr(&q, schema);
-    buf_adds(&q, " AND table_name = ");
-    buf_add_sqlstr(&q, def->name);
-    buf_adds(&q, " AND column_name IN (");
-    for (int c = 0; c < def->ncols; c++) {
-        buf_adds(&q, c ? ", " : "");
-        buf_add_sqlstr(&q, def->cols[c].name);
-    }
-    buf_adds(&q, ")");
+    bool oom = buf_adds(&q, "SELECT count(*) FROM information_schema.columns WHERE table_schema = ") ||
+               buf_add_sqlstr(&q, schema) || buf_adds(&q, " AND table_name = ") ||
+               buf_add_sqlstr(&q, def->name) || buf_adds(&q, " AND column_name IN (");
+    for (int c = 0; c < def->ncols && !oom; c++)
+        oom = buf_adds(&q, c ? ", " : "") || buf_add_sqlstr(&q, def->cols[c].name);
+    oom = oom || buf_adds(&q, ")");
     struct ncols_ctx n = {0};
-    if ((st = pg_query(w, q.p, take_n, &n, err)) == BP_OK && n.n != def->ncols)
+    if (oom)
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    else if ((st = pg_query(w, q.p, take_n, &n, err)) == BP_OK && n.n != def->ncols)
         st = bp_fail(err, BP_EWH, "table %s.%s exists with other columns than bookpipe loads; "
                      "drop it or load into another --schema", schema, def->name);
     buf_reset(&q);
-    if (st == BP_OK) {
-        buf_adds(&q, "TRUNCATE ");
-        buf_add_ident(&q, schema);
-        buf_addc(&q, '.');
-        buf_add_ident(&q, def->name);
-        st = pg_exec(w, q.p, err);
-    }
+    if (st == BP_OK)
+        st = buf_adds(&q, "TRUNCATE ") || buf_add_relation(&q, schema, def->name)
+                 ? bp_fail(err, BP_ENOMEM, "out of memory") : pg_exec(w, q.p, err);
     buf_free(&q);
     return st;
 }
