@@ -3,6 +3,8 @@
 #   - libbookpipe.a has no undefined cli_ symbol (the tool links the
 #     library, never the other way round)
 #   - nothing outside src/cli includes cli/cli.h
+#   - no target's name is compared outside src/wh (and the CLI's flags):
+#     what differs between targets is a field of wh_ops
 #   - library code does not print its messages: they go through the log
 #     sink (core/log.h); only what a caller asked to watch prints (the run
 #     view, load and download progress, dbt's console)
@@ -16,6 +18,11 @@ if nm "$lib" 2>/dev/null | grep -E ' U cli_' | sort -u | grep .; then
 fi
 if grep -rln 'cli/cli\.h' src --include='*.c' --include='*.h' | grep -v '^src/cli/'; then
     echo "check-seams: only src/cli includes cli/cli.h" >&2
+    bad=1
+fi
+if grep -rnE 'str(n)?(case)?cmp\([^;]*"(duckdb|postgres|postgresql|redshift)"' src --include='*.c' |
+   grep -vE '^src/(wh|cli)/' | grep .; then
+    echo "check-seams: a target named outside src/wh; ask its wh_ops (wh_ops_named) instead" >&2
     bad=1
 fi
 # printing to stderr/stdout, outside the presenters named above

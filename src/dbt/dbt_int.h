@@ -132,6 +132,7 @@ typedef struct project {
     const yml_node *cli_vars;  /* --vars */
     /* the active target */
     const char *target_name, *target_type, *target_schema, *target_db, *wh_path;
+    const wh_ops *wops;       /* the target type's traits (wh.h); never NULL once loaded */
     const char *profile_name;
     const yml_node *target_out; /* its output in profiles.yml (NULL: bookpipe's) */
     const char *profiles_path;
@@ -314,7 +315,7 @@ typedef struct {
 BP_MUST bp_status seed_read(const node *n, char delimiter, seed_data *s, bp_err *err);
 void seed_free(seed_data *s);
 /* The column type dbt would give column c, for target type ttype. */
-const char *seed_infer_type(const seed_data *s, size_t c, const char *ttype);
+const char *seed_infer_type(const seed_data *s, size_t c, const wh_ops *target);
 
 /* exec.c */
 BP_MUST bp_status exec_command(project *p, dbt_summary *sum, bp_err *err);

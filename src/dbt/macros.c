@@ -339,11 +339,7 @@ jinja_macro *macro_lookup(const project *p, const dbt_pkg *local, const char *na
 
 const char *const *adapter_prefixes(const project *p)
 {
-    static const char *const duck[] = {"duckdb", "default", NULL};
-    static const char *const pg[] = {"postgres", "default", NULL};
-    static const char *const rs[] = {"redshift", "postgres", "default", NULL};
-    const char *t = p->target_type ? p->target_type : "duckdb";
-    return !strcmp(t, "postgres") ? pg : !strcmp(t, "redshift") ? rs : duck;
+    return (p->wops ? p->wops : &wh_duckdb_ops)->dispatch;
 }
 
 /* The packages to search for namespace ns (NULL entries: the whole

@@ -376,7 +376,7 @@ static bp_status seed_create_sql(project *p, const node *n, const seed_data *s, 
         if (buf_adds(q, c ? ", " : "") ||
             (quote ? buf_add_ident(q, s->names[c]) : buf_adds(q, s->names[c])) ||
             buf_printf(q, " %s", t && t->type == JV_STR ? t->u.s.p
-                                                        : seed_infer_type(s, c, p->target_type)))
+                                                        : seed_infer_type(s, c, p->wops)))
             return BP_ENOMEM;
     }
     return buf_addc(q, ')');

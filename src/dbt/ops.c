@@ -243,7 +243,7 @@ bp_status ops_debug(const dbt_opts *o, bp_err *err)
     }
     fprintf(f, "Connection:\n  type: %s\n  target: %s\n  schema: %s\n  database: %s\n",
             p.target_type, p.target_name, p.target_schema, p.target_db ? p.target_db : "");
-    if (!strcmp(p.target_type, "duckdb"))
+    if (p.wops->embedded)
         fprintf(f, "  path: %s\n", p.wh_path);
     wh *w = NULL;
     wh_config cfg = {.target = p.target_type, .path = p.wh_path, .dsn = p.dsn,

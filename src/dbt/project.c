@@ -917,11 +917,13 @@ static bp_status load_profile(project *p, bp_err *err)
         /* no profile: bookpipe's own warehouse */
         p->target_name = "bookpipe";
         p->target_type = p->opts.wh_target ? p->opts.wh_target : "duckdb";
+        if (!(p->wops = wh_ops_named(p->target_type)))
+            return bp_fail(err, BP_EUSAGE, "unknown target '%s'", p->target_type);
         p->dsn = p->opts.wh_dsn;
         p->target_schema = p->opts.wh_schema ? p->opts.wh_schema : "books_schema";
         p->wh_path = p->opts.wh_path ? p->opts.wh_path : "bookpipe.duckdb";
         /* bookpipe's own warehouse file is attached under its fixed name */
-        p->target_db = !strcmp(p->target_type, "duckdb") ? "bookpipe_wh" : "bookpipe";
+        p->target_db = p->wops->embedded ? "bookpipe_wh" : "bookpipe";
         return BP_OK;
     }
     const char *tname = p->opts.target ? p->opts.target : yml_get_str(prof, "target", "dev");
@@ -942,19 +944,19 @@ static bp_status load_profile(project *p, bp_err *err)
     if (!p->target_type)
         return bp_fail(err, BP_EUSAGE, "%s: output '%s' has no type", yml_file(p->profiles_doc),
                        tname);
-    if (!strcmp(p->target_type, "postgres") || !strcmp(p->target_type, "redshift")) {
+    if (!(p->wops = wh_ops_named(p->target_type)))
+        return bp_fail(err, BP_EUSAGE, "%s: target type '%s' is not supported by bookpipe "
+                       "(it runs duckdb, postgres and redshift)", yml_file(p->profiles_doc),
+                       p->target_type);
+    if (!p->wops->embedded) { /* a server: libpq's settings */
         const char *u = getenv("PGDATABASE");
         p->target_db = u ? u : "postgres";
         if (pg_dsn(p, out, err) != BP_OK)
             return BP_EINPUT;
-    } else if (strcmp(p->target_type, "duckdb") != 0) {
-        return bp_fail(err, BP_EUSAGE, "%s: target type '%s' is not supported by bookpipe "
-                       "(it runs duckdb, postgres and redshift)", yml_file(p->profiles_doc),
-                       p->target_type);
     }
     if (!p->target_schema)
         p->target_schema = "main";
-    if (!strcmp(p->target_type, "duckdb")) {
+    if (p->wops->embedded) {
         p->wh_path = dbpath ? dbpath : (p->opts.wh_path ? p->opts.wh_path : "bookpipe.duckdb");
         /* a relative path is the project's, as dbt runs from the project */
         if (p->wh_path[0] != '/' && strcmp(p->wh_path, ":memory:") && strcmp(p->dir, "."))

@@ -46,7 +46,7 @@ static const char *external_location(project *p, const yml_node *src, const yml_
         if (!loc)
             loc = yml_get_str(yml_get(levels[i], "external"), "location", NULL);
     }
-    if (!loc || strcmp(p->target_type, "duckdb") != 0)
+    if (!loc || !p->wops->file_sources)
         return NULL;
     buf b = {0};
     bool fail = false;

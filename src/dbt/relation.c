@@ -233,9 +233,7 @@ static bp_status m_get(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 
 static const char *rel_type_name(const project *p)
 {
-    const char *t = p && p->target_type ? p->target_type : "duckdb";
-    return !strcmp(t, "postgres") ? "PostgresRelation"
-           : !strcmp(t, "redshift") ? "RedshiftRelation" : "DuckDBRelation";
+    return (p && p->wops ? p->wops : &wh_duckdb_ops)->relation_class;
 }
 
 /* The mapping side of a relation (dbt's are dataclasses read as dicts). */

@@ -251,7 +251,7 @@ static bool is_bool(const char *v)
     return !strcasecmp(v, "true") || !strcasecmp(v, "false");
 }
 
-const char *seed_infer_type(const seed_data *s, size_t c, const char *ttype)
+const char *seed_infer_type(const seed_data *s, size_t c, const wh_ops *t)
 {
     bool ints = true, big = false, nums = true, decimals = false, dates = true, dts = true,
          isos = true, bools = true;
@@ -266,15 +266,14 @@ const char *seed_infer_type(const seed_data *s, size_t c, const char *ttype)
         isos = isos && is_iso_datetime(v);
         bools = bools && is_bool(v);
     }
-    bool duck = ttype && !strcmp(ttype, "duckdb");
     if (ints)
         return big ? "bigint" : "integer";
     if (nums)
-        return decimals ? (duck ? "double" : "float8") : (big ? "bigint" : "integer");
+        return decimals ? t->float_type : (big ? "bigint" : "integer");
     if (dates)
         return "date";
     if (dts || isos)
-        return duck ? "timestamp" : "timestamp without time zone";
+        return t->timestamp_type;
     if (bools)
         return "boolean";
     return "text";

@@ -1,5 +1,5 @@
 /* lake.h: the Parquet data lake in a local folder or an S3 bucket (a root
- * of s3://bucket/prefix: see lake_s3.h for its layout).
+ * of s3://bucket/prefix: see lake_s3.c for its layout).
  *
  * Layout: <root>/run=<run_id>/<table>.parquet, one folder per run, and one
  * pointer for the whole lake: the symlink <root>/latest -> run=<run_id>.
@@ -52,6 +52,16 @@ BP_MUST bp_status lake_gc(const char *root, int keep, int *removed, bp_err *err)
 /* Rows per Parquet part in the S3 lake (default 250,000). */
 void lake_set_rows_per_part(long long rows);
 long long lake_rows_per_part(void);
+
+/* What the last publish to S3 uploaded, for the block log and the
+ * benchmark (zeros after a folder's). */
+typedef struct {
+    long long bytes, part_size;
+    int files, parallel;
+    double seconds;
+    long rss_before_kb, peak_kb;  /* RSS before, peak RSS during the upload */
+} lake_upload;
+void lake_last_upload(lake_upload *out);
 
 /* Path of the published file, for messages and tests. */
 void lake_file_path(char *out, size_t n, const char *root, const char *table, int64_t run_id);

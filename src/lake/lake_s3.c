@@ -1,5 +1,15 @@
-/* lake_s3.c: lake runs staged on local disk, then published to S3. */
-#include "lake_s3.h"
+/* lake_s3.c: the lake in an S3 bucket (lake_s3_ops): runs staged on local
+ * disk, then published to S3.
+ *
+ * Layout: s3://bucket/prefix/run=<run_id>/<table>/part-<n>.parquet (a table
+ * in parts of --lake-rows-per-part rows, so that a Redshift COPY of the
+ * table's folder loads them in parallel across slices), plus one object
+ * `latest` holding "run=<run_id>" for the whole lake: readers read it, then
+ * run=<id>/<table>/. Parquet is written to a local staging folder first;
+ * publishing uploads every part of every table and only then writes
+ * `latest` (one PUT, atomic in S3), so a failed upload leaves it where it
+ * was. */
+#include "lake_int.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -13,7 +23,6 @@
 
 #include "../core/buf.h"
 #include "../core/fs.h"
-#include "lake.h"
 #include "s3.h"
 
 /* The local staging folder of a run: one per lake URL, user and run. */
@@ -58,7 +67,7 @@ static void max_of(void *ctx, const char *key)
         *max = v;
 }
 
-bp_status lake_s3_max_run(const char *root, int64_t *out, bp_err *err)
+static bp_status s3l_max_run(const char *root, int64_t *out, bp_err *err)
 {
     s3_target t;
     *out = 0;
@@ -68,7 +77,7 @@ bp_status lake_s3_max_run(const char *root, int64_t *out, bp_err *err)
 
 /* ---- prepare, export, publish ---------------------------------------------------------- */
 
-bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntables,
+static bp_status s3l_prepare(const char *root, const char *const *tables, int ntables,
                           int64_t run_id, bp_err *err)
 {
     s3_target t;
@@ -88,7 +97,7 @@ bp_status lake_s3_prepare(const char *root, const char *const *tables, int ntabl
     return st;
 }
 
-bp_status lake_s3_export(wh *engine, const char *root, const char *schema, const char *source,
+static bp_status s3l_export(wh *engine, const char *root, const char *schema, const char *source,
                          const char *table, int64_t run_id, bp_err *err)
 {
     char dir[4096], sub[4300], rg[160];
@@ -252,7 +261,7 @@ static bp_status upload_all(const s3_target *t, up_file *f, int n, bp_err *err)
 
 static lake_upload g_last;
 
-void lake_s3_last_upload(lake_upload *out) { *out = g_last; }
+void lake_last_upload(lake_upload *out) { *out = g_last; }
 
 static double mono_s(void)
 {
@@ -286,7 +295,7 @@ static void reset_peak(void)
     }
 }
 
-bp_status lake_s3_publish(const char *root, const char *const *tables, int ntables,
+static bp_status s3l_publish(const char *root, const char *const *tables, int ntables,
                           int64_t run_id, bp_err *err)
 {
     s3_target t;
@@ -317,14 +326,15 @@ bp_status lake_s3_publish(const char *root, const char *const *tables, int ntabl
     return st;
 }
 
-void lake_s3_discard(const char *root, int64_t run_id)
+static void s3l_discard(const char *root, const char *const *tables, int ntables, int64_t run_id)
 {
+    (void)tables, (void)ntables;
     char dir[4096];
     stage_dir(dir, sizeof dir, root, run_id);
     rm_rf(dir);
 }
 
-int64_t lake_s3_latest_run(const char *root)
+static int64_t s3l_latest_run(const char *root)
 {
     s3_target t;
     bp_err err;
@@ -338,10 +348,10 @@ int64_t lake_s3_latest_run(const char *root)
     return v > 0 ? v : 0;
 }
 
-bool lake_s3_published(const char *root, const char *table)
+static bool s3l_published(const char *root, const char *table)
 {
     (void)table; /* one pointer publishes every table */
-    return lake_s3_latest_run(root) > 0;
+    return s3l_latest_run(root) > 0;
 }
 
 /* ---- retention ------------------------------------------------------------------------ */
@@ -385,12 +395,12 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-bp_status lake_s3_gc(const char *root, int keep, int *removed, bp_err *err)
+static bp_status s3l_gc(const char *root, int keep, int *removed, bp_err *err)
 {
     s3_target t;
     key_list l = {NULL, NULL, 0, 0, false};
     bp_status st = s3_open(root, &t, err);
-    int64_t latest = st == BP_OK ? lake_s3_latest_run(root) : 0;
+    int64_t latest = st == BP_OK ? s3l_latest_run(root) : 0;
     if (st == BP_OK)
         st = s3_list(&t, "", take_key, &l, err);
     if (st == BP_OK && l.oom)
@@ -424,3 +434,20 @@ bp_status lake_s3_gc(const char *root, int keep, int *removed, bp_err *err)
     memset(&t, 0, sizeof t); /* the secret */
     return st;
 }
+
+static void s3l_file_path(char *out, size_t n, const char *root, const char *table, int64_t run)
+{
+    snprintf(out, n, "%s/run=%lld/%s/", root, (long long)run, table);
+}
+
+const lake_ops lake_s3_ops = {
+    .max_run = s3l_max_run,
+    .prepare = s3l_prepare,
+    .export_table = s3l_export,
+    .publish = s3l_publish,
+    .discard = s3l_discard,
+    .published = s3l_published,
+    .latest_run = s3l_latest_run,
+    .gc = s3l_gc,
+    .file_path = s3l_file_path,
+};

@@ -19,7 +19,6 @@
 #include "../dbt/dbt.h"
 #include "../extract/src.h"
 #include "../lake/lake.h"
-#include "../lake/lake_s3.h"
 #include "../lake/s3.h"
 #include "redshift.h"
 #include "../pipeline/ingest.h"
@@ -31,9 +30,11 @@ static const char *const tables[SRC_NTABLES] = {"books", "users", "ratings"};
 
 static bp_status oom(bp_err *err) { return bp_fail(err, BP_ENOMEM, "out of memory"); }
 
-static bool is_duck(const orun *r) { return !strcmp(r->o->target, "duckdb"); }
-/* Redshift: the stage is a local DuckDB file and the load comes from S3 */
-static bool is_rs(const orun *r) { return !strcmp(r->o->target, "redshift"); }
+/* A warehouse file this process opens (DuckDB): it stages and writes the
+ * lake itself; others stage into a local DuckDB copy for the lake */
+static bool embedded(const orun *r) { return r->wops->embedded; }
+/* The stage stays local and the load comes from the S3 lake (Redshift) */
+static bool from_lake(const orun *r) { return r->wops->load == WH_LOAD_FROM_LAKE; }
 
 /* The local DuckDB stage file of a PostgreSQL or Redshift run. */
 static bp_status open_stage_file(const orun *r, bool read_only, wh **out, bp_err *err)
@@ -51,7 +52,7 @@ static bp_status open_stage_file(const orun *r, bool read_only, wh **out, bp_err
 static void add_warehouse(fp_state *s, const orun *r)
 {
     fp_adds(s, r->o->target);
-    fp_adds(s, is_duck(r) ? r->o->warehouse : r->o->dsn);
+    fp_adds(s, embedded(r) ? r->o->warehouse : r->o->dsn);
     fp_adds(s, r->o->schema);
 }
 
@@ -179,7 +180,7 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
     io.bytes_done = &k->prog_done;
     io.live = c->conn; /* the load guards compare with the live tables */
     io.live_schema = r->o->schema;
-    if (!is_duck(r)) { /* the lake block reads the stage from a local DuckDB copy */
+    if (!embedded(r)) { /* the lake block reads the stage from a local DuckDB copy */
         char dir[4200];
         snprintf(dir, sizeof dir, "%s", r->stage_file);
         char *slash = strrchr(dir, '/');
@@ -191,7 +192,7 @@ static bp_status clean_exec(blk_ctx *c, bp_err *err)
     }
     ingest_report rep;
     wh *into = c->conn;
-    if (is_rs(r)) { /* Redshift takes no COPY FROM STDIN: the stage stays local */
+    if (from_lake(r)) { /* no COPY FROM STDIN there: the stage stays local */
         io.engine_path = NULL;
         if ((st = open_stage_file(r, false, &into, err)) != BP_OK)
             return st;
@@ -262,7 +263,7 @@ static bp_status is_staged(blk_ctx *c, bool *ok, bp_err *err)
 {
     char name[128];
     snprintf(name, sizeof name, "%sload_audit", c->run->stage_prefix);
-    if (!is_rs(c->run))
+    if (!from_lake(c->run))
         return wh_exists(c->conn, c->run->stage_schema, name, ok, err);
     struct stat sb;
     *ok = false;
@@ -325,10 +326,10 @@ static bool add_swap(buf *q, const orun *r, const char *t, bool rename)
 static bp_status load_exec(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
-    if (is_rs(r))
+    if (from_lake(r))
         return load_redshift(c, err);
     const char *live = r->o->schema;
-    bool ok = false, rename = is_duck(r);
+    bool ok = false, rename = r->wops->load == WH_LOAD_RENAME;
     bp_status st = is_staged(c, &ok, err);
     if (st == BP_OK && !ok && rename && load_outputs_ok(c)) {
         fprintf(c->log, "  nothing staged: the last cleaned run is already in %s\n", live);
@@ -422,17 +423,17 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
      * ones (the same rows) */
     bool staged = false;
     bp_status st = is_staged(c, &staged, err);
-    if (st == BP_OK && !staged && !(is_duck(r) && load_outputs_ok(c)))
+    if (st == BP_OK && !staged && !(embedded(r) && load_outputs_ok(c)))
         return bp_fail(err, BP_EINPUT, "nothing staged in schema %s: run the clean block first "
                        "(`bookpipe run --from clean`)", r->stage_schema);
     if (st != BP_OK)
         return st;
-    if (is_rs(r) && !s3_is_url(root) && !rs_emulating())
+    if (from_lake(r) && !s3_is_url(root) && !rs_emulating())
         return bp_fail(err, BP_EUSAGE, "Redshift loads from S3: give --lake s3://BUCKET/PREFIX");
     const char *schema = staged ? r->stage_schema : r->o->schema;
-    const char *prefix = staged && is_duck(r) ? r->stage_prefix : "";
+    const char *prefix = staged && embedded(r) ? r->stage_prefix : "";
     wh *engine = c->conn;
-    if (!is_duck(r) && (st = open_stage_file(r, true, &engine, err)) != BP_OK)
+    if (!embedded(r) && (st = open_stage_file(r, true, &engine, err)) != BP_OK)
         return st;
     /* the run whose rows these are: the local stage knows it for Redshift */
     long long run = 0;
@@ -441,7 +442,7 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
         !(staged ? add_staged(&q, r, "load_audit") : add_live(&q, r, "load_audit")))
         st = oom(err);
     else
-        st = wh_query_int(is_rs(r) ? engine : c->conn, q.p, 0, &run, err);
+        st = wh_query_int(from_lake(r) ? engine : c->conn, q.p, 0, &run, err);
     buf_free(&q);
     if (st != BP_OK) {
         if (engine != c->conn)
@@ -481,7 +482,7 @@ static bp_status lake_exec(blk_ctx *c, bp_err *err)
     }
     if (st == BP_OK && s3_is_url(root)) {
         lake_upload u;
-        lake_s3_last_upload(&u);
+        lake_last_upload(&u);
         fprintf(c->log, "  uploaded %d files, %.1f MB in %.2f s (%.1f MB/s; parts of %.0f MB, "
                 "%d at once); peak RSS during the upload %.1f MB (%.1f MB before)\n", u.files,
                 (double)u.bytes / 1e6, u.seconds,
@@ -738,7 +739,7 @@ static bp_status set_memory(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
     pl_type t = c->k->b->type;
-    if (!is_duck(r) || !r->o->memory_limit)
+    if (!embedded(r) || !r->o->memory_limit)
         return BP_OK;
     buf q = {0};
     bp_status st = BP_OK;

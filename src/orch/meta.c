@@ -339,15 +339,15 @@ static bp_status lock_pg(meta_lock *l, const char *schema, wh *conn, bp_err *err
                    "one run at a time per warehouse: wait for it to finish", schema, who);
 }
 
-bp_status meta_lock_take(meta_lock *l, const char *target, const char *warehouse,
+bp_status meta_lock_take(meta_lock *l, wh_lock_kind kind, const char *path,
                          const char *schema, wh *conn, int64_t run_hint, char *note,
                          size_t note_n, bp_err *err)
 {
     memset(l, 0, sizeof *l);
     l->fd = -1;
     note[0] = 0;
-    if (!strcmp(target, "duckdb") || !strcmp(target, "redshift"))
-        return lock_file(l, warehouse, run_hint, note, note_n, err);
+    if (kind != WH_LOCK_SERVER)
+        return lock_file(l, path, run_hint, note, note_n, err);
     return lock_pg(l, schema, conn, err);
 }
 

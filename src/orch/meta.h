@@ -67,10 +67,12 @@ typedef struct {
     wh *pg;               /* PostgreSQL: the session holding the advisory lock */
 } meta_lock;
 
-/* Take the lock for this warehouse (DuckDB file, or PostgreSQL database
- * and schema through conn). A lock whose holder died is taken over and
- * *note says so; a live holder is refused with its pid, host and start. */
-BP_MUST bp_status meta_lock_take(meta_lock *l, const char *target, const char *warehouse,
+/* Take the lock of the kind the target asks for: a file (next to the
+ * DuckDB warehouse, or the state folder's for Redshift: path), or the
+ * server's advisory lock on schema through conn. A lock whose holder died
+ * is taken over and *note says so; a live holder is refused with its pid,
+ * host and start. */
+BP_MUST bp_status meta_lock_take(meta_lock *l, wh_lock_kind kind, const char *path,
                          const char *schema, wh *conn, int64_t run_hint, char *note,
                          size_t note_n, bp_err *err);
 void meta_lock_release(meta_lock *l);

@@ -518,9 +518,9 @@ static void locate_stage(orun *r)
     const orch_opts *o = r->o;
     /* DuckDB renames the staged tables into place (no copy); PostgreSQL
      * refills its tables from a stage schema so views on them stay valid */
-    bool duck = !strcmp(o->target, "duckdb");
-    snprintf(r->stage_schema, sizeof r->stage_schema, duck ? "%s" : "%s_stage", o->schema);
-    r->stage_prefix = duck ? "_stage_" : "";
+    bool rename = r->wops->load == WH_LOAD_RENAME;
+    snprintf(r->stage_schema, sizeof r->stage_schema, rename ? "%s" : "%s_stage", o->schema);
+    r->stage_prefix = rename ? "_stage_" : "";
     snprintf(r->stage_file, sizeof r->stage_file, "%s/stage-%s.duckdb",
              o->state_dir ? o->state_dir : ".bookpipe", o->schema);
     snprintf(r->project_dir, sizeof r->project_dir, "%s", o->project_dir ? o->project_dir : "");
@@ -593,6 +593,10 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
         r.blk[i] = (blk){.run = &r, .b = &r.p.b[i], .idx = i, .status = "queued",
                          .rows_in = -1, .rows_out = -1};
     }
+    if (!(r.wops = wh_ops_named(o->target))) {
+        st = bp_fail(err, BP_EUSAGE, "unknown target '%s' (duckdb, postgres, redshift)", o->target);
+        goto out;
+    }
     locate_stage(&r);
     if ((st = make_vars(&r, err)) != BP_OK || (st = choose(&r, err)) != BP_OK)
         goto out;
@@ -602,7 +606,7 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
                          "zip (`bookpipe gen --out DIR` makes a dataset)");
             goto out;
         }
-    for (int i = 0; i < r.p.n && !strcmp(o->target, "redshift"); i++)
+    for (int i = 0; i < r.p.n && r.wops->load == WH_LOAD_FROM_LAKE; i++)
         if (r.blk[i].state == BS_PENDING && r.p.b[i].type == BT_LOAD &&
             (st = rs_check_opts(o->lake, o->iam_role, err)) != BP_OK)
             goto out;
@@ -610,17 +614,17 @@ bp_status orch_run(const orch_opts *o, orch_result *res, bp_err *err)
     /* a lock file for DuckDB (next to it) and Redshift (which has no
      * advisory locks: in the state folder, so one machine at a time);
      * PostgreSQL takes an advisory lock on the server */
-    bool duck = !strcmp(o->target, "duckdb"), rs = !strcmp(o->target, "redshift");
+    bool duck = r.wops->lock == WH_LOCK_FILE, rs = r.wops->lock == WH_LOCK_STATE;
     if (rs && (st = state_dir_ready(&r, err)) != BP_OK)
         goto out;
     if ((duck || rs) &&
-        (st = meta_lock_take(&lk, o->target, duck ? o->warehouse : r.stage_file, o->schema, NULL,
+        (st = meta_lock_take(&lk, r.wops->lock, duck ? o->warehouse : r.stage_file, o->schema, NULL,
                              0, note, sizeof note, err)) != BP_OK)
         goto out;
     locked = duck || rs;
     if ((st = open_warehouse(&r, err)) != BP_OK)
         goto out;
-    if (!duck && !rs && (st = meta_lock_take(&lk, o->target, o->warehouse, o->schema, r.main, 0,
+    if (!duck && !rs && (st = meta_lock_take(&lk, r.wops->lock, o->warehouse, o->schema, r.main, 0,
                                              note, sizeof note, err)) != BP_OK)
         goto out;
     locked = true;

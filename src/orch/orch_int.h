@@ -44,6 +44,7 @@ typedef struct {
 
 struct orun {
     const orch_opts *o;
+    const wh_ops *wops;        /* the target's traits: how it locks, stages, loads */
     pl_pipeline p;
     blk *blk;
     int64_t run_id;

@@ -36,11 +36,7 @@ bp_status rs_check_opts(const char *lake, const char *iam_role, bp_err *err)
     return BP_OK;
 }
 
-bool rs_emulating(void)
-{
-    const char *e = getenv("BOOKPIPE_REDSHIFT_EMULATE");
-    return e && !strcmp(e, "postgres");
-}
+bool rs_emulating(void) { return wh_stand_in(&wh_redshift_ops); }
 
 static const table_def *def_of(int t)
 {

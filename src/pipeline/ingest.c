@@ -789,7 +789,7 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
             goto fail;
         lake_prepared = true;
     }
-    if ((o->lake || o->engine_path) && strcmp(w->ops->name, "duckdb") != 0 &&
+    if ((o->lake || o->engine_path) && !w->ops->embedded &&
         (st = open_engine(&engine, engine_path, sizeof engine_path, o->engine_path, o->schema,
                           err)) != BP_OK)
         goto fail;

@@ -64,7 +64,12 @@ static double now_s(void)
  * retries for 10 s), so a short hold serves both. */
 #define HOLD_S 1.0
 
-static bool is_duckdb(const web_srv *s) { return !strcmp(s->o->run.w.target, "duckdb"); }
+/* A warehouse file we open ourselves (DuckDB): held between requests */
+static bool is_duckdb(const web_srv *s)
+{
+    const wh_ops *t = wh_ops_named(s->o->run.w.target);
+    return t && t->embedded;
+}
 
 /* Close the shared database; with mu held and no users. */
 static void drop_shared(web_srv *s)

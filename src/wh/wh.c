@@ -12,14 +12,28 @@
 
 static const wh_ops *const targets[] = {&wh_duckdb_ops, &wh_pg_ops, &wh_redshift_ops};
 
+const wh_ops *wh_ops_named(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof targets / sizeof targets[0]; i++)
+        if (strcmp(targets[i]->name, name) == 0)
+            return targets[i];
+    return NULL;
+}
+
+bool wh_stand_in(const wh_ops *t)
+{
+    const char *e = getenv("BOOKPIPE_REDSHIFT_EMULATE");
+    return t == &wh_redshift_ops && e && wh_ops_named(e) == &wh_pg_ops;
+}
+
 bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err)
 {
     const char *t = cfg->target ? cfg->target : "duckdb";
-    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
-        if (strcmp(targets[i]->name, t) == 0)
-            return targets[i]->open(cfg, out, err);
-    return bp_fail(err, BP_EUSAGE, "unknown target '%s' (this build supports: duckdb, postgres, redshift)",
-                   t);
+    const wh_ops *ops = wh_ops_named(t);
+    if (!ops)
+        return bp_fail(err, BP_EUSAGE, "unknown target '%s' (this build supports: duckdb, "
+                       "postgres, redshift)", t);
+    return ops->open(cfg, out, err);
 }
 
 void wh_close(wh *w)
@@ -247,7 +261,8 @@ void wh_spec_defaults(wh_spec *w)
 bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *err)
 {
     bool read_only = mode != WH_OPEN_WRITE;
-    if (read_only && strcmp(w->target, "duckdb") == 0) {
+    const wh_ops *ops = wh_ops_named(w->target);
+    if (read_only && ops && ops->embedded) {
         struct stat sb;
         if (stat(w->warehouse, &sb) != 0)
             return bp_fail(err, BP_EWH, "no warehouse at %s (%s); load one with "

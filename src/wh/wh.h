@@ -1,9 +1,12 @@
 /* wh.h: the warehouse interface.
  *
- * Every warehouse (DuckDB now; PostgreSQL and Redshift later) implements
- * struct wh_ops; the rest of bookpipe talks to a `wh *` only and never
- * includes a database's own header. SQL text passed to exec/query is the
- * caller's: dialect differences are kept in the wh_* helpers below. */
+ * Every warehouse (DuckDB, PostgreSQL, Redshift) implements struct wh_ops;
+ * the rest of bookpipe talks to a `wh *` only, never includes a database's
+ * own header, and never compares a target's name: what differs between
+ * targets (how a run locks, stages and loads, dbt's dialect) is a field
+ * of the ops table, found by name with wh_ops_named. SQL text passed to
+ * exec/query is the caller's: dialect differences are kept in the wh_*
+ * helpers below. */
 #ifndef BP_WH_H
 #define BP_WH_H
 
@@ -63,8 +66,40 @@ typedef struct {
     void *ctx;
 } wh_source;
 
+/* How a run keeps a second run away. */
+typedef enum {
+    WH_LOCK_FILE,   /* a lock file next to the warehouse file (DuckDB) */
+    WH_LOCK_SERVER, /* an advisory lock on the server (PostgreSQL) */
+    WH_LOCK_STATE   /* a lock file in the local state folder: the server has
+                       no advisory locks, so one machine at a time (Redshift) */
+} wh_lock_kind;
+
+/* How a run's cleaned tables reach the live ones. */
+typedef enum {
+    WH_LOAD_RENAME,   /* staged beside them in the warehouse, renamed into place */
+    WH_LOAD_REFILL,   /* staged in a schema of the warehouse; the live tables are
+                         emptied and refilled, so views on them stay valid */
+    WH_LOAD_FROM_LAKE /* staged in a local DuckDB file; the warehouse copies the
+                         run's files from the S3 lake (no COPY FROM STDIN) */
+} wh_load_kind;
+
 typedef struct {
-    const char *name;
+    const char *name;         /* as --target and dbt's profile type name it */
+    const char *title;        /* for messages: "PostgreSQL" */
+    /* ---- what callers decide by target ---- */
+    bool embedded;            /* a file this process opens (DuckDB): it writes
+                                 the lake itself, takes a memory limit, and is
+                                 held open between a server's requests */
+    wh_lock_kind lock;
+    wh_load_kind load;
+    /* dbt's view of the adapter: adapter.dispatch prefixes (most specific
+     * first, then "default"), the Relation class, the seed column types
+     * agate's float and datetime become, sources read from files */
+    const char *const *dispatch;
+    const char *relation_class;
+    const char *float_type, *timestamp_type;
+    bool file_sources;
+    /* ---- operations ---- */
     bp_status (*open)(const wh_config *cfg, wh **out, bp_err *err);
     void (*close)(wh *w);
     bp_status (*exec)(wh *w, const char *sql, bp_err *err);
@@ -107,6 +142,13 @@ struct wh {
 };
 
 extern const wh_ops wh_duckdb_ops, wh_pg_ops, wh_redshift_ops;
+
+/* The target called name (duckdb, postgres, redshift), or NULL. */
+const wh_ops *wh_ops_named(const char *name);
+
+/* Is a PostgreSQL server standing in for target t (the tests' Redshift:
+ * BOOKPIPE_REDSHIFT_EMULATE=postgres)? */
+bool wh_stand_in(const wh_ops *t);
 
 /* The DuckDB library's version ("v1.4.4"). */
 const char *wh_duckdb_version(void);

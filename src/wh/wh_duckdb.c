@@ -897,6 +897,15 @@ const char *wh_duckdb_version(void) { return duckdb_library_version(); }
 
 const wh_ops wh_duckdb_ops = {
     .name = "duckdb",
+    .title = "DuckDB",
+    .embedded = true,
+    .lock = WH_LOCK_FILE,
+    .load = WH_LOAD_RENAME,
+    .dispatch = (const char *const[]){"duckdb", "default", NULL},
+    .relation_class = "DuckDBRelation",
+    .float_type = "double",
+    .timestamp_type = "timestamp",
+    .file_sources = true,
     .open = duck_open,
     .close = duck_close,
     .exec = duck_exec,

@@ -20,6 +20,7 @@
 
 #include "../core/buf.h"
 #include "wh.h"
+#include "wh_pg_int.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -89,12 +90,11 @@ static void quiet_notice(void *arg, const char *message)
     (void)message;
 }
 
-/* Is this the tests' PostgreSQL stand-in for Redshift
- * (BOOKPIPE_REDSHIFT_EMULATE=postgres)? */
-static bool emulating_redshift(const wh_ops *ops)
+/* Is this the tests' PostgreSQL stand-in for a target whose literals read
+ * backslashes (Redshift, BOOKPIPE_REDSHIFT_EMULATE=postgres)? */
+static bool emulating_backslashes(const wh_ops *ops)
 {
-    const char *emu = getenv("BOOKPIPE_REDSHIFT_EMULATE");
-    return ops == &wh_redshift_ops && emu && !strcmp(emu, "postgres");
+    return ops->backslash_literals && wh_stand_in(ops);
 }
 
 /* Session settings every connection gets: notices neither printed nor
@@ -109,7 +109,7 @@ static bool setup_session(PGconn *c, const wh_ops *ops, bool read_only)
                                       : "SET client_min_messages = warning");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    if (ok && emulating_redshift(ops)) {
+    if (ok && emulating_backslashes(ops)) {
         r = PQexec(c, "SET standard_conforming_strings = off; SET escape_string_warning = off");
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
@@ -119,8 +119,8 @@ static bool setup_session(PGconn *c, const wh_ops *ops, bool read_only)
 
 /* Connect with cfg's DSN (or the PG* variables) after the given default
  * keywords, which the DSN and the environment override. */
-static bp_status connect_as(const wh_config *cfg, const wh_ops *ops, const char *const *dkeys,
-                            const char *const *dvals, wh **out, bp_err *err)
+bp_status pg_connect_as(const wh_config *cfg, const wh_ops *ops, const char *const *dkeys,
+                        const char *const *dvals, wh **out, bp_err *err)
 {
     pg *p = calloc(1, sizeof *p);
     if (!p)
@@ -142,7 +142,7 @@ static bp_status connect_as(const wh_config *cfg, const wh_ops *ops, const char 
     keys[n] = "fallback_application_name";
     vals[n++] = "bookpipe";
     keys[n] = vals[n] = NULL;
-    const char *what = strcmp(ops->name, "redshift") ? "PostgreSQL" : "Redshift";
+    const char *what = ops->title;
     p->conn = PQconnectdbParams(keys, vals, 1);
     if (!p->conn) {
         free(p);
@@ -171,141 +171,10 @@ static bp_status connect_as(const wh_config *cfg, const wh_ops *ops, const char 
 
 static bp_status pg_open(const wh_config *cfg, wh **out, bp_err *err)
 {
-    return connect_as(cfg, &wh_pg_ops, NULL, NULL, out, err);
+    return pg_connect_as(cfg, &wh_pg_ops, NULL, NULL, out, err);
 }
 
-/* ---- Redshift's temporary credentials ---------------------------------------------- */
-
-/* A value from a JSON or XML answer: "key": "v" or <Key>v</Key>. */
-static bool answer_value(const char *body, const char *json_key, const char *xml_tag, char *out,
-                         size_t n)
-{
-    char pat[64];
-    const char *a, *e;
-    snprintf(pat, sizeof pat, "<%s>", xml_tag);
-    if ((a = strstr(body, pat)) && (e = strchr(a += strlen(pat), '<'))) {
-        snprintf(out, n, "%.*s", (int)(e - a), a);
-        return true;
-    }
-    snprintf(pat, sizeof pat, "\"%s\"", json_key);
-    if ((a = strstr(body, pat)) && (a = strchr(a + strlen(pat), '"')) &&
-        (e = strchr(a + 1, '"'))) {
-        snprintf(out, n, "%.*s", (int)(e - a - 1), a + 1);
-        return true;
-    }
-    return false;
-}
-
-/* Without a password, and with REDSHIFT_CLUSTER_ID (provisioned:
- * GetClusterCredentials for PGUSER) or REDSHIFT_WORKGROUP (serverless:
- * GetCredentials for the caller's IAM identity), ask Redshift's API for a
- * temporary user and password (15 minutes), signed with the AWS
- * credentials. AWS_ENDPOINT_URL_REDSHIFT / _REDSHIFT_SERVERLESS point
- * elsewhere (the tests use a stand-in). */
-static bp_status iam_login(const wh_config *cfg, char *user, size_t un, char *pass, size_t pn,
-                           bool *used, bp_err *err)
-{
-    const char *cluster = getenv("REDSHIFT_CLUSTER_ID"), *wg = getenv("REDSHIFT_WORKGROUP");
-    const char *pw = getenv("PGPASSWORD");
-    *used = false;
-    if ((!cluster || !*cluster) && (!wg || !*wg))
-        return BP_OK;
-    if ((pw && *pw) || (cfg->dsn && strstr(cfg->dsn, "password")))
-        return BP_OK; /* a password given wins */
-    aws_creds c;
-    bp_status st = aws_credentials(&c, err);
-    if (st != BP_OK) {
-        bp_err_prefix(err, "Redshift temporary credentials");
-        return err->status = BP_EWH;
-    }
-    const char *db = getenv("PGDATABASE"), *pguser = getenv("PGUSER");
-    bool serverless = !cluster || !*cluster;
-    char url[512], ep[400] = "", *body = NULL;
-    aws_env_copy(ep, sizeof ep, serverless ? "AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS"
-                                           : "AWS_ENDPOINT_URL_REDSHIFT");
-    if (ep[0])
-        snprintf(url, sizeof url, "%s/", ep);
-    else
-        snprintf(url, sizeof url, "https://%s.%s.amazonaws.com/",
-                 serverless ? "redshift-serverless" : "redshift", c.region);
-    buf form = {0}, ans = {0};
-    if (serverless) {
-        json_t *j = json_pack("{s:s, s:s, s:i}", "workgroupName", wg, "dbName",
-                              db && *db ? db : "dev", "durationSeconds", 900);
-        body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-    } else if (!pguser || !*pguser) {
-        aws_creds_wipe(&c);
-        return bp_fail(err, BP_EUSAGE, "Redshift temporary credentials for cluster %s need the "
-                       "database user: set PGUSER", cluster);
-    } else {
-        char *ec = curl_easy_escape(NULL, cluster, 0), *eu = curl_easy_escape(NULL, pguser, 0),
-             *ed = curl_easy_escape(NULL, db && *db ? db : "dev", 0);
-        bool built = ec && eu && ed &&
-                     !buf_printf(&form, "Action=GetClusterCredentials&ClusterIdentifier=%s&DbName=%s&"
-                                 "DbUser=%s&DurationSeconds=900&Version=2012-12-01", ec, ed, eu);
-        curl_free(ec);
-        curl_free(eu);
-        curl_free(ed);
-        body = built ? strdup(form.p) : NULL;
-    }
-    if (!body)
-        st = bp_fail(err, BP_ENOMEM, "out of memory");
-    else
-        st = aws_post(&c, serverless ? "redshift-serverless" : "redshift", url,
-                      serverless ? "application/x-amz-json-1.1"
-                                 : "application/x-www-form-urlencoded; charset=utf-8",
-                      serverless ? "X-Amz-Target: RedshiftServerless.GetCredentials" : NULL, body,
-                      &ans, err);
-    aws_creds_wipe(&c);
-    free(body);
-    buf_free(&form);
-    if (st == BP_OK && (!answer_value(ans.p, "dbUser", "DbUser", user, un) ||
-                        !answer_value(ans.p, "dbPassword", "DbPassword", pass, pn)))
-        st = bp_fail(err, BP_EWH, "Redshift's answer to the credentials request has no "
-                     "user and password");
-    if (ans.p)
-        memset(ans.p, 0, ans.len);
-    buf_free(&ans);
-    if (st != BP_OK)
-        bp_err_prefix(err, "Redshift temporary credentials");
-    *used = st == BP_OK;
-    return st;
-}
-
-/* Redshift speaks PostgreSQL's protocol: port 5439 and TLS required unless
- * PGPORT / PGSSLMODE (or the DSN) say otherwise. */
-static bp_status rs_open(const wh_config *cfg, wh **out, bp_err *err)
-{
-    const char *keys[5], *vals[5];
-    char user[256], pass[1024];
-    bool iam;
-    bp_status st = iam_login(cfg, user, sizeof user, pass, sizeof pass, &iam, err);
-    if (st != BP_OK)
-        return st;
-    int n = 0;
-    if (iam) {
-        keys[n] = "user";
-        vals[n++] = user;
-        keys[n] = "password";
-        vals[n++] = pass;
-    }
-    const char *port = getenv("PGPORT"), *ssl = getenv("PGSSLMODE");
-    if (!port || !*port) {
-        keys[n] = "port";
-        vals[n++] = "5439";
-    }
-    if (!ssl || !*ssl) {
-        keys[n] = "sslmode";
-        vals[n++] = "require";
-    }
-    keys[n] = vals[n] = NULL;
-    st = connect_as(cfg, &wh_redshift_ops, keys, vals, out, err);
-    memset(pass, 0, sizeof pass);
-    return st;
-}
-
-static void pg_close(wh *w)
+void pg_close(wh *w)
 {
     pg *p = (pg *)w;
     PQfinish(p->conn);
@@ -314,7 +183,7 @@ static void pg_close(wh *w)
 
 static bp_status end_copy(pg *p, bp_err *err);
 
-static bp_status pg_exec(wh *w, const char *sql, bp_err *err)
+bp_status pg_exec(wh *w, const char *sql, bp_err *err)
 {
     pg *p = (pg *)w;
     if (p->active && end_copy(p, err) != BP_OK)
@@ -388,7 +257,7 @@ done:
     return st;
 }
 
-static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
 {
     pg *p = (pg *)w;
     if (p->active && end_copy(p, err) != BP_OK)
@@ -398,7 +267,7 @@ static bp_status pg_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_er
 
 /* Parameters travel apart from the statement ($1, $2, ... as text; the
  * server infers their types): a value cannot change the statement. */
-static bp_status pg_query_params(wh *w, const char *sql, int np, const char *const *params,
+bp_status pg_query_params(wh *w, const char *sql, int np, const char *const *params,
                                  wh_row_fn fn, void *ctx, bp_err *err)
 {
     pg *p = (pg *)w;
@@ -550,7 +419,7 @@ static bp_status pg_stream(pg *p, const wh_user_query *q, wh_row_fn fn, void *ct
     return st;
 }
 
-static bp_status pg_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
+bp_status pg_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
                                void *ctx, bool *truncated, bp_err *err)
 {
     pg *p = (pg *)w;
@@ -615,7 +484,7 @@ static bp_status end_copy(pg *p, bp_err *err)
     return st;
 }
 
-static bp_status pg_load_begin(wh *w, const char *schema, const table_def *def, wh_loader **out,
+bp_status pg_load_begin(wh *w, const char *schema, const table_def *def, wh_loader **out,
                                bp_err *err)
 {
     wh_loader *l = calloc(1, sizeof *l);
@@ -726,7 +595,7 @@ static bool add_binary_row(buf *o, const batch *b, const table_def *def, size_t 
     return true;
 }
 
-static bp_status pg_load_batch(wh_loader *l, const batch *b, bp_err *err)
+bp_status pg_load_batch(wh_loader *l, const batch *b, bp_err *err)
 {
     pg *p = l->p;
     if (b->n == 0)
@@ -754,7 +623,7 @@ static bp_status pg_load_batch(wh_loader *l, const batch *b, bp_err *err)
     return BP_OK;
 }
 
-static bp_status pg_load_end(wh_loader *l, bp_err *err)
+bp_status pg_load_end(wh_loader *l, bp_err *err)
 {
     bp_status st = BP_OK;
     if (l->p->active == l)
@@ -765,7 +634,7 @@ static bp_status pg_load_end(wh_loader *l, bp_err *err)
     return st;
 }
 
-static bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
+bp_status pg_connect_more(wh *w, wh **out, bp_err *err)
 {
     pg *p = (pg *)w;
     /* the same settings as the first connection: reuse its parameters */
@@ -823,7 +692,7 @@ static int take_n(void *ctx, size_t nc, const wh_col *cols, const char *const *v
 
 /* Keep the table (dependent views stay valid) and empty it; create it the
  * first time. A table whose columns differ from def is an error. */
-static bp_status pg_replace_table(wh *w, const char *schema, const table_def *def, bp_err *err)
+bp_status pg_replace_table(wh *w, const char *schema, const table_def *def, bp_err *err)
 {
     bp_status st = wh_create_table(w, schema, def, false, err);
     if (st != BP_OK)
@@ -909,7 +778,7 @@ static bp_status given_reader(const char *dsn, buf *out, bp_err *err)
 {
     wh_config cfg = {.target = "postgres", .dsn = dsn, .read_only = true};
     wh *r = NULL;
-    bp_status st = connect_as(&cfg, &wh_pg_ops, NULL, NULL, &r, err);
+    bp_status st = pg_connect_as(&cfg, &wh_pg_ops, NULL, NULL, &r, err);
     if (st != BP_OK) {
         bp_err_prefix(err, "BOOKPIPE_READ_DSN");
         return st;
@@ -982,7 +851,7 @@ static bool reader_conninfo(pg *p, const char *pw, buf *out)
     return ok && !buf_adds(out, "user=" READER_ROLE " password=") && add_conn_value(out, pw);
 }
 
-static bp_status pg_reader_dsn(wh *w, const char *const *schemas, int n, buf *out, char *note,
+bp_status pg_reader_dsn(wh *w, const char *const *schemas, int n, buf *out, char *note,
                                size_t note_n, bp_err *err)
 {
     pg *p = (pg *)w;
@@ -993,8 +862,9 @@ static bp_status pg_reader_dsn(wh *w, const char *const *schemas, int n, buf *ou
     bp_status st = login_unsafe(p, &unsafe, &can_create, err);
     if (st != BP_OK)
         return st;
-    bool redshift = p->base.ops == &wh_redshift_ops;
-    if (!can_create || redshift) {
+    /* a server whose reader role we do not make (Redshift): the caller's
+     * login, inside read-only transactions */
+    if (!can_create || p->base.ops != &wh_pg_ops) {
         if (unsafe)
             return bp_fail(err, BP_EUSAGE, "the login %s may read or write server files, so "
                            "the explorer will not run on it: set BOOKPIPE_READ_DSN to a login "
@@ -1014,16 +884,11 @@ static bp_status pg_reader_dsn(wh *w, const char *const *schemas, int n, buf *ou
     return st;
 }
 
-/* Everything but the name and the way in is the same for both targets. */
-#define PG_FAMILY_OPS                                                                     \
-    .close = pg_close, .exec = pg_exec, .query = pg_query, .load_begin = pg_load_begin,  \
-    .load_batch = pg_load_batch, .load_end = pg_load_end, .connect_more = pg_connect_more, \
-    .query_params = pg_query_params, .replace_table = pg_replace_table,                   \
-    .query_user = pg_query_user, .reader_dsn = pg_reader_dsn, .drop_cascade = " CASCADE"
-
-const wh_ops wh_pg_ops = {.name = "postgres", .open = pg_open, PG_FAMILY_OPS};
-
-/* Redshift: the same protocol and SQL as far as bookpipe uses them; the
- * load goes through S3 (orch/redshift.c), never COPY FROM STDIN. */
-const wh_ops wh_redshift_ops = {.name = "redshift", .open = rs_open, .backslash_literals = true,
-                                PG_FAMILY_OPS};
+const wh_ops wh_pg_ops = {
+    .name = "postgres", .title = "PostgreSQL", .lock = WH_LOCK_SERVER, .load = WH_LOAD_REFILL,
+    .dispatch = (const char *const[]){"postgres", "default", NULL},
+    .relation_class = "PostgresRelation", .float_type = "float8",
+    .timestamp_type = "timestamp without time zone",
+    .open = pg_open, .load_begin = pg_load_begin, .load_batch = pg_load_batch,
+    .load_end = pg_load_end, PG_FAMILY_OPS,
+};
