@@ -5,6 +5,7 @@
 #   - nothing outside src/cli includes cli/cli.h
 #   - no target's name is compared outside src/wh (and the CLI's flags):
 #     what differs between targets is a field of wh_ops
+#   - nothing outside src/wh calls a warehouse's ops table directly
 #   - library code does not print its messages: they go through the log
 #     sink (core/log.h); only what a caller asked to watch prints (the run
 #     view, load and download progress, dbt's console)
@@ -23,6 +24,10 @@ fi
 if grep -rnE 'str(n)?(case)?cmp\([^;]*"(duckdb|postgres|postgresql|redshift)"' src --include='*.c' |
    grep -vE '^src/(wh|cli)/' | grep .; then
     echo "check-seams: a target named outside src/wh; ask its wh_ops (wh_ops_named) instead" >&2
+    bad=1
+fi
+if grep -rn --include='*.c' -e '->ops->' src | grep -vE '^src/wh/' | grep .; then
+    echo "check-seams: call the warehouse through the wh_* functions (wh.h), not its ops table" >&2
     bad=1
 fi
 # printing to stderr/stdout, outside the presenters named above

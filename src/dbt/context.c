@@ -964,7 +964,7 @@ static bp_status ad_drop_relation(jinja_rt *rt, void *data, const jv_args *a, jv
         return empty(rt, out);
     buf q = {0};
     bool unbuilt = buf_adds(&q, !strcasecmp(kind, "VIEW") ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ") ||
-                   buf_add_relation(&q, r.schema, r.identifier) || buf_adds(&q, c->w->ops->drop_cascade);
+                   buf_add_relation(&q, r.schema, r.identifier) || buf_adds(&q, wh_drop_cascade(c->w));
     return exec_text(rt, c, unbuilt, &q) == BP_OK ? empty(rt, out) : BP_EINPUT;
 }
 

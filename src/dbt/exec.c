@@ -675,7 +675,7 @@ static bp_status open_main(project *p, wh **out, bp_err *err)
     wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn,
                      .catalog = p->catalog};
     if (p->opts.conn)
-        return p->opts.conn->ops->connect_more(p->opts.conn, out, err);
+        return wh_connect_more(p->opts.conn, out, err);
     return wh_open(&cfg, out, err);
 }
 
@@ -787,7 +787,7 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
     for (nth = 0; nth < threads; nth++) {
         if (nth == 0)
             conns[0] = main;
-        else if ((st = main->ops->connect_more(main, &conns[nth], err)) != BP_OK)
+        else if ((st = wh_connect_more(main, &conns[nth], err)) != BP_OK)
             break;
         wk[nth] = (worker){r, conns[nth]};
     }

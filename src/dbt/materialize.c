@@ -82,7 +82,7 @@ static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_e
     buf q = {0};
     /* drop_cascade: on PostgreSQL dependent views go too, as in dbt */
     bp_status st = exec_built(w, buf_adds(&q, strcmp(kind, "VIEW") == 0 ? "DROP VIEW " : "DROP TABLE ") ||
-                                   buf_add_relation(&q, schema, name) || buf_adds(&q, w->ops->drop_cascade),
+                                   buf_add_relation(&q, schema, name) || buf_adds(&q, wh_drop_cascade(w)),
                               &q, err);
     buf_free(&q);
     return st;

@@ -201,7 +201,7 @@ bp_status ops_run_operation(project *p, bp_err *err)
     wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn,
                      .catalog = p->catalog};
     if (st == BP_OK)
-        st = o->conn ? o->conn->ops->connect_more(o->conn, &w, err) : wh_open(&cfg, &w, err);
+        st = o->conn ? wh_connect_more(o->conn, &w, err) : wh_open(&cfg, &w, err);
     if (st == BP_OK) {
         if (!o->quiet)
             fprintf(out_of(o), "Running with bookpipe dbt (dbt-compatible)\n");

@@ -355,7 +355,7 @@ static bp_status load_exec(blk_ctx *c, bp_err *err)
         goto fail;
     for (int t = 0; t < SRC_NTABLES; t++) {
         buf_reset(&q);
-        if (!rename && (st = c->conn->ops->replace_table(c->conn, live,
+        if (!rename && (st = wh_replace_table(c->conn, live,
                                                          clean_table_def((src_table)t), err)) !=
                            BP_OK)
             goto fail;

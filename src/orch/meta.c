@@ -334,7 +334,8 @@ static bp_status lock_pg(meta_lock *l, const char *schema, wh *conn, bp_err *err
              "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
              "AND ((l.classid::bigint << 32) | l.objid::bigint) = %lld LIMIT 1", key);
     bp_err ignore;
-    wh_query(conn, sql, take_holder, &h, &ignore);
+    if (wh_query(conn, sql, take_holder, &h, &ignore) != BP_OK)
+        snprintf(who, sizeof who, "another session (its name could not be read)");
     return bp_fail(err, BP_EWH, "another run is using schema %s on this PostgreSQL server: %s; "
                    "one run at a time per warehouse: wait for it to finish", schema, who);
 }
@@ -363,7 +364,9 @@ void meta_lock_release(meta_lock *l)
     }
     if (l->pg) {
         bp_err ignore;
-        wh_exec(l->pg, "SELECT pg_advisory_unlock_all()", &ignore);
+        if (wh_exec(l->pg, "SELECT pg_advisory_unlock_all()", &ignore) != BP_OK) {
+            /* the lock goes with the session too, which the caller closes */
+        }
         l->pg = NULL;
     }
 }

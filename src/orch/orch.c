@@ -298,7 +298,7 @@ static void attempts(blk_ctx *c)
         /* a fresh connection: the failure may have been the old one's */
         bp_err ce = {0};
         wh *fresh = NULL;
-        if (r->main->ops->connect_more(r->main, &fresh, &ce) == BP_OK) {
+        if (wh_connect_more(r->main, &fresh, &ce) == BP_OK) {
             wh_close(c->conn);
             c->conn = fresh;
         }
@@ -314,7 +314,7 @@ static void *block_thread(void *arg)
     FILE *log = open_memstream(&logtext, &loglen);
     blk_ctx c = {r, k, NULL, log ? log : stderr};
     bp_err e = {0};
-    bp_status st = r->main->ops->connect_more(r->main, &c.conn, &e);
+    bp_status st = wh_connect_more(r->main, &c.conn, &e);
     if (st == BP_OK)
         st = fingerprint(&c, &e);
     if (st != BP_OK) {

@@ -375,10 +375,10 @@ static bp_status consume(wh *w, producer *p, wh_loader *const *loaders, wh *e,
         }
         if (st == BP_OK) {
             double t0 = now_s();
-            st = w->ops->load_batch(loaders[it.kind], it.b, err);
+            st = wh_load_batch(w, loaders[it.kind], it.b, err);
             /* the lake's DuckDB engine gets the same rows */
             if (st == BP_OK && e && eloaders[it.kind])
-                st = e->ops->load_batch(eloaders[it.kind], it.b, err);
+                st = wh_load_batch(e, eloaders[it.kind], it.b, err);
             *t_load += now_s() - t0;
             if (st != BP_OK)
                 chan_cancel(&p->ch);
@@ -437,7 +437,7 @@ static bp_status append_quarantine(wh *w, wh_loader *ql, producer *p, batch *b, 
 {
     if (st == BP_OK) {
         double t0 = now_s();
-        st = w->ops->load_batch(ql, b, err);
+        st = wh_load_batch(w, ql, b, err);
         *t_load += now_s() - t0;
     }
     chan_give(&p->ch, K_QUARANTINE, b);
@@ -474,7 +474,7 @@ static bp_status consume_pull(wh *w, producer *p, const char *schema, wh_loader 
             x.state = S_RUN;
             double t0 = now_s();
             named_def nd;
-            st = w->ops->load_source(w, schema, out_def(p->o, clean_table_def((src_table)t), &nd),
+            st = wh_load_source(w, schema, out_def(p->o, clean_table_def((src_table)t), &nd),
                                      &src, err);
             *t_load += now_s() - t0;
             for (int i = 0; i < x.nparked; i++)
@@ -529,13 +529,13 @@ static bp_status load_all(wh *w, wh *engine, const ingest_opts *o, const src_set
         bp_fail(err, st, "cannot set up the loading queue");
         goto done;
     }
-    bool pull = w->ops->load_source != NULL && !engine;
+    bool pull = wh_can_pull(w) && !engine;
     for (int k = pull ? K_QUARANTINE : 0; k < K_NKINDS; k++)
-        if ((st = w->ops->load_begin(w, o->schema, out_def(o, kind_def(k), &nds[k]), &loaders[k],
+        if ((st = wh_load_begin(w, o->schema, out_def(o, kind_def(k), &nds[k]), &loaders[k],
                                      err)) != BP_OK)
             goto done;
     for (int k = 0; engine && k < SRC_NTABLES; k++)
-        if ((st = engine->ops->load_begin(engine, o->schema, kind_def(k), &eloaders[k], err)) !=
+        if ((st = wh_load_begin(engine, o->schema, kind_def(k), &eloaders[k], err)) !=
             BP_OK)
             goto done;
     pthread_t th;
@@ -554,12 +554,12 @@ done:
         bp_err tmp;
         double t0 = now_s();
         if (loaders[k]) {
-            bp_status e = w->ops->load_end(loaders[k], st == BP_OK ? err : &tmp);
+            bp_status e = wh_load_end(w, loaders[k], st == BP_OK ? err : &tmp);
             if (st == BP_OK)
                 st = e;
         }
         if (eloaders[k]) {
-            bp_status e = engine->ops->load_end(eloaders[k], st == BP_OK ? err : &tmp);
+            bp_status e = wh_load_end(engine, eloaders[k], st == BP_OK ? err : &tmp);
             if (st == BP_OK)
                 st = e;
         }
@@ -626,11 +626,11 @@ static bp_status write_audit(wh *w, const ingest_opts *o, const ingest_report *r
             goto done;
         batch_commit(a);
     }
-    if ((st = w->ops->load_begin(w, schema, out_def(o, &clean_audit_def, &nd), &l, err)) != BP_OK)
+    if ((st = wh_load_begin(w, schema, out_def(o, &clean_audit_def, &nd), &l, err)) != BP_OK)
         goto done;
-    st = w->ops->load_batch(l, a, err);
+    st = wh_load_batch(w, l, a, err);
     bp_err tmp;
-    bp_status e = w->ops->load_end(l, st == BP_OK ? err : &tmp);
+    bp_status e = wh_load_end(w, l, st == BP_OK ? err : &tmp);
     if (st == BP_OK)
         st = e;
 done:
@@ -652,7 +652,7 @@ static bp_status create_tables(wh *w, const char *schema, const ingest_opts *o, 
     if ((st = wh_exec(w, sql.p, err)) != BP_OK)
         goto done;
     for (int t = 0; t < SRC_NTABLES; t++)
-        if ((st = w->ops->replace_table(w, schema, out_def(o, clean_table_def((src_table)t), &nd),
+        if ((st = wh_replace_table(w, schema, out_def(o, clean_table_def((src_table)t), &nd),
                                         err)) != BP_OK)
             goto done;
     if ((st = wh_create_table(w, schema, out_def(o, &clean_quarantine_def, &nd), fresh, err)) !=
@@ -789,7 +789,7 @@ bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp_err *er
             goto fail;
         lake_prepared = true;
     }
-    if ((o->lake || o->engine_path) && !w->ops->embedded &&
+    if ((o->lake || o->engine_path) && !wh_embedded(w) &&
         (st = open_engine(&engine, engine_path, sizeof engine_path, o->engine_path, o->schema,
                           err)) != BP_OK)
         goto fail;

@@ -159,7 +159,7 @@ static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
     }
     pthread_mutex_lock(&s->mu);
     bp_status st = s->ro ? BP_OK : wh_spec_open(cw, WH_OPEN_SANDBOX, &s->ro, err);
-    if (st == BP_OK && (st = s->ro->ops->connect_more(s->ro, out, err)) == BP_OK)
+    if (st == BP_OK && (st = wh_connect_more(s->ro, out, err)) == BP_OK)
         s->ro_users++;
     if (!s->idle_started)
         s->idle_started = pthread_create(&s->idle_thread, NULL, idle_closer, s) == 0;
@@ -516,8 +516,10 @@ static json_t *last_status(web_srv *s)
         return last;
     wh *w = NULL;
     bp_err err = {0};
-    if (wh_spec_open(&s->o->run.w, WH_OPEN_READ, &w, &err) == BP_OK)
-        wh_query(w, last_sql, on_last, last, &err); /* no history yet: {} */
+    /* no history yet (or no warehouse): {} */
+    if (wh_spec_open(&s->o->run.w, WH_OPEN_READ, &w, &err) == BP_OK &&
+        wh_query(w, last_sql, on_last, last, &err) != BP_OK)
+        json_object_clear(last);
     if (w)
         wh_close(w);
     pthread_rwlock_unlock(&s->wh_lock);

@@ -44,7 +44,13 @@ void wh_close(wh *w)
 
 bp_status wh_begin(wh *w, bp_err *err) { return wh_exec(w, "BEGIN TRANSACTION", err); }
 bp_status wh_commit(wh *w, bp_err *err) { return wh_exec(w, "COMMIT", err); }
-void wh_rollback(wh *w) { wh_exec(w, "ROLLBACK", NULL); }
+void wh_rollback(wh *w)
+{
+    /* on a failure path: the first error is the one worth reporting, and a
+     * connection that cannot roll back is closed by the caller next */
+    if (wh_exec(w, "ROLLBACK", NULL) != BP_OK)
+        return;
+}
 
 struct int_ctx {
     long long v;

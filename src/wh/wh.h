@@ -177,14 +177,51 @@ typedef enum { WH_OPEN_WRITE, WH_OPEN_READ, WH_OPEN_SANDBOX } wh_open_mode;
 BP_MUST bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *err);
 void wh_close(wh *w);
 
-static inline bp_status wh_exec(wh *w, const char *sql, bp_err *err)
+/* The operations, for callers (never w->ops->... outside src/wh). */
+BP_MUST static inline bp_status wh_exec(wh *w, const char *sql, bp_err *err)
 {
     return w->ops->exec(w, sql, err);
 }
-static inline bp_status wh_query(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+BP_MUST static inline bp_status wh_query(wh *w, const char *sql, wh_row_fn fn, void *ctx,
+                                         bp_err *err)
 {
     return w->ops->query(w, sql, fn, ctx, err);
 }
+BP_MUST static inline bp_status wh_load_begin(wh *w, const char *schema, const table_def *def,
+                                              wh_loader **out, bp_err *err)
+{
+    return w->ops->load_begin(w, schema, def, out, err);
+}
+/* The loader's own warehouse's operation: l was made by w. */
+BP_MUST static inline bp_status wh_load_batch(const wh *w, wh_loader *l, const batch *b,
+                                              bp_err *err)
+{
+    return w->ops->load_batch(l, b, err);
+}
+BP_MUST static inline bp_status wh_load_end(const wh *w, wh_loader *l, bp_err *err)
+{
+    return w->ops->load_end(l, err);
+}
+/* Can w pull batches in parallel itself (wh_load_source)? */
+static inline bool wh_can_pull(const wh *w) { return w->ops->load_source != NULL; }
+BP_MUST static inline bp_status wh_load_source(wh *w, const char *schema, const table_def *def,
+                                               wh_source *src, bp_err *err)
+{
+    return w->ops->load_source(w, schema, def, src, err);
+}
+BP_MUST static inline bp_status wh_replace_table(wh *w, const char *schema, const table_def *def,
+                                                 bp_err *err)
+{
+    return w->ops->replace_table(w, schema, def, err);
+}
+BP_MUST static inline bp_status wh_connect_more(wh *w, wh **out, bp_err *err)
+{
+    return w->ops->connect_more(w, out, err);
+}
+/* Is w a file this process opens (wh_ops.embedded)? */
+static inline bool wh_embedded(const wh *w) { return w->ops->embedded; }
+/* The dialect's word for dropping dependents too ("" or " CASCADE"). */
+static inline const char *wh_drop_cascade(const wh *w) { return w->ops->drop_cascade; }
 BP_MUST bp_status wh_begin(wh *w, bp_err *err);
 BP_MUST bp_status wh_commit(wh *w, bp_err *err);
 /* Roll back, ignoring errors (used on failure paths). */
