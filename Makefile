@@ -34,7 +34,7 @@ CPPFLAGS += -I$(DUCKDB_INC) $(PKG_CFLAGS)
 LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
-             src/lake/*.c src/pipeline/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
+             src/lake/*.c src/ingest/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
              src/orch/*.c src/web/*.c src/aws/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o $(BUILD)/gen/dbt_macros.o

@@ -6,6 +6,8 @@
 #   - no target's name is compared outside src/wh (and the CLI's flags):
 #     what differs between targets is a field of wh_ops
 #   - nothing outside src/wh calls a warehouse's ops table directly
+#   - every external name of the library starts with its module's prefix
+#     (the list below), so a program linking it meets no bare names
 #   - library code does not print its messages: they go through the log
 #     sink (core/log.h); only what a caller asked to watch prints (the run
 #     view, load and download progress, dbt's console)
@@ -30,6 +32,24 @@ if grep -rn --include='*.c' -e '->ops->' src | grep -vE '^src/wh/' | grep .; the
     echo "check-seams: call the warehouse through the wh_* functions (wh.h), not its ops table" >&2
     bad=1
 fi
+# external names: module folder -> the prefixes its names may take
+prefixes='aws:aws clean:clean|isbn|isbn10|isbn13|loc|text
+core:arena|batch|buf|curlx|bp|fp|fs|keyset|num|rx|strmap|yml csv:csv dbt:dbt
+extract:kaggle|src gen:gen ingest:ingest jinja:jinja|jv lake:lake|s3
+orch:blk|cron|meta|orch|pl|rs|view web:web|gf wh:wh|pg'
+objdir=$(dirname "$lib")
+for c in src/*/*.c; do
+    mod=${c#src/}; mod=${mod%%/*}
+    [ "$mod" = cli ] && continue
+    obj=$objdir/${c%.c}.o
+    [ -f "$obj" ] || continue
+    allow=$(printf '%s\n' $prefixes | awk -F: -v m="$mod" '$1 == m { print $2 }')
+    if nm "$obj" | awk '$2 ~ /^[TDRB]$/ { print $3 }' | grep -vE "^(${allow:-NONE})_" |
+       sed "s|^|check-seams: $c defines |" | grep .; then
+        echo "check-seams: give it the module's prefix (src/$mod: ${allow:-none listed})" >&2
+        bad=1
+    fi
+done
 # printing to stderr/stdout, outside the presenters named above
 if grep -rnE '(fprintf|vfprintf|fputs|fputc)\([^;]*\bstderr\b|(^|[^a-z_])printf\(' src --include='*.c' |
    grep -vE '^src/(cli/|orch/view\.c)' | grep -vE '"\\r|fputc\('"'"'\\n'"'"', stderr\)' |

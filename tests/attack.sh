@@ -154,6 +154,7 @@ attack_postgres() {
 }
 
 attack_tests() {
+    need_e2e
     mkdir -p attack && cd attack || return
     attack_duckdb
     attack_postgres

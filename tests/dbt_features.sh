@@ -55,6 +55,7 @@ features_round2() {
 }
 
 dbt_features_tests() {
+    need_e2e
     local fx="$here/dbt/features" exp="$here/dbt/features_expected" rc d
     export FEATURES_DB="$work/features.duckdb"
     rm -rf "$fx/target" "$fx/dbt_packages" "$FEATURES_DB"

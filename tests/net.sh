@@ -39,6 +39,7 @@ lacks() { ! printf '%s' "$res" | grep -q -- "$1"; }
 stats_have() { curl -s --noproxy '*' "$api/control/stats" | grep -q -- "$1"; }
 
 kaggle_tests() {
+    need_e2e
     mkdir -p kaggle && cd kaggle || return
     (cd ../data && zip -q ../kaggle/dataset-src.zip Books.csv Users.csv Ratings.csv)
     if ! start_node_server server.log '^api=' node "$here/net/kaggle_server.mjs" dataset-src.zip \
@@ -130,6 +131,7 @@ s3rows() {
 }
 
 s3_tests() {
+    need_e2e
     mkdir -p s3 && cd s3 || return
     local rver="$here/../web/node_modules/.bin/s3rver" res rc ratings n
     if [ ! -x "$rver" ]; then

@@ -18,6 +18,9 @@ fail=0
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 not_ok() { fail=$((fail + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
 # check NAME COMMAND...: passes when the command succeeds
+# Epoch seconds 2 s before the next minute: a BOOKPIPE_CLOCK that makes a
+# "* * * * *" schedule fire in about 2 s instead of up to a minute.
+clock_near_minute() { local now; now=$(date +%s); echo $(( (now / 60 + 1) * 60 - 2 )); }
 check() { local name=$1; shift; if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi; }
 
 q() { "$bp" query --csv --warehouse "$1" "$2" | tail -n +2; }
@@ -85,8 +88,32 @@ snapshot() {
     (cd "$lake" && find . | sort && readlink latest && md5sum latest/*.parquet)
 }
 
+# ---- fixtures: each group makes what it needs, so any group runs alone -------
+# (tests/run.sh BOOKPIPE GROUP...); made once, shared by the groups after.
+need_data() {
+    [ -f data/Books.csv ] && [ -f data/book-recommendation-dataset.zip ] && return 0
+    "$bp" gen --out data --scale 0.02 --seed 7 --zip > /dev/null ||
+        not_ok "fixture: gen --out data"
+}
+need_e2e() {
+    need_data
+    [ -f e2e.duckdb ] && [ -L lake/latest ] && return 0
+    "$bp" run --quiet --data data --warehouse e2e.duckdb --lake lake ||
+        not_ok "fixture: the e2e warehouse (run --data data)"
+}
+need_bxdata() {
+    [ -f bxdata/BX-Users.csv ] || "$bp" gen --out bxdata --scale 0.02 --seed 7 --format bx > /dev/null ||
+        not_ok "fixture: gen --format bx"
+}
+need_web() {
+    need_e2e
+    mkdir -p web
+    [ -f web/web.duckdb ] || cp e2e.duckdb web/web.duckdb
+}
+
 # ---- end to end ------------------------------------------------------------
 e2e_tests() {
+    rm -rf e2e.duckdb e2e.duckdb.wal lake # its checks count runs from the first
     check "gen kaggle" "$bp" gen --out data --scale 0.02 --seed 7 --zip
     check "gen is deterministic" bash -c "'$bp' gen --out data2 --scale 0.02 --seed 7 >/dev/null && cmp data/Ratings.csv data2/Ratings.csv && cmp data/Users.csv data2/Users.csv && cmp data/Books.csv data2/Books.csv"
     check "run on generated data" "$bp" run --quiet --data data --warehouse e2e.duckdb --lake lake
@@ -170,6 +197,7 @@ bad_case() {
 }
 
 bad_input_tests() {
+    need_e2e
     bad_case "missing folder" 3 "/nonexistent/folder: No such file" /nonexistent/folder
     mkdir -p empty && cp data/Books.csv data/Ratings.csv empty/ && : > empty/Users.csv
     bad_case "empty file" 3 "Users.csv: the file is empty" empty
@@ -219,6 +247,7 @@ bad_input_tests() {
 pgq() { "$bp" query --csv --target postgres "$1" | tail -n +2; }
 
 pg_tests() {
+    need_e2e
     # shellcheck source=tests/pg_server.sh
     source "$here/pg_server.sh"
     if ! pg_start; then
@@ -340,6 +369,7 @@ pg_tests() {
 # handling, not Redshift itself (tests/unit/test_redshift.c checks the SQL
 # Redshift gets against tests/golden/redshift/load.sql).
 redshift_emulated_tests() {
+    need_e2e
     local rs=(env PGSSLMODE=disable BOOKPIPE_REDSHIFT_EMULATE=postgres)
     local out rc users small
     mkdir -p rs && cd rs || return
@@ -384,6 +414,7 @@ redshift_emulated_tests() {
     fi
     # Redshift reads backslashes in literals as escapes: a quarantined BX line
     # ending in one must land as it was (the stand-in reads literals the same way)
+    (cd .. && need_bxdata)
     rm -rf bsl && cp -r ../bxdata bsl && printf '"no-id";"lost, \\";NULL\\\n"999998";"ok, place, usa";NULL\n' >> bsl/BX-Users.csv
     out=$("${rs[@]}" "$bp" run --target redshift --schema rs_bx --data bsl --lake lake --plain --no-models 2>&1)
     check "redshift (emulated): a quarantined line ending in a backslash loads (exit 0)" bash -c "test $? -eq 0" || printf '%s\n' "$out" | tail -3
@@ -400,6 +431,7 @@ published() { (cd "$1" && readlink latest && md5sum latest/*.parquet); }
 # Ratings.csv is a named pipe, so the run is surely mid-load (books and users
 # appended, uncommitted) when the signal comes.
 interrupt_tests() {
+    need_e2e
     mkdir -p fifo && cp data/Books.csv data/Users.csv fifo/ && rm -f fifo/Ratings.csv && mkfifo fifo/Ratings.csv
     local before pub pid rc
     before=$(snapshot e2e.duckdb lake)
@@ -453,6 +485,7 @@ interrupt_tests() {
 # The fixture project exercises every feature; expected files were checked
 # by hand (tests/dbt/expected).
 dbt_tests() {
+    need_e2e
     local fx="$here/dbt/fixture" exp="$here/dbt/expected" rc
     export FIXTURE_DB="$work/fixture_db.duckdb"
     rm -rf "$fx/target"

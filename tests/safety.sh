@@ -223,6 +223,7 @@ safety_parsers() {
 }
 
 safety_tests() {
+    need_e2e
     mkdir -p safety && cd safety || return
     shim=$bp_shim
     "$bp" gen --out sd --scale 0.01 --seed 11 > /dev/null

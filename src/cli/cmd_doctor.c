@@ -10,7 +10,7 @@
 
 #include "../extract/src.h"
 #include "../orch/meta.h"
-#include "../orch/pipeline.h"
+#include "../orch/pipeline_file.h"
 #include "cli.h"
 #include "../extract/kaggle.h"
 #include "../lake/s3.h"

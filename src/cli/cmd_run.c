@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../orch/orch.h"
-#include "../pipeline/ingest.h"
+#include "../ingest/ingest.h"
 #include "cli.h"
 #include "../extract/kaggle.h"
 #include "../lake/lake.h"

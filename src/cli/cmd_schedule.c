@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../orch/pipeline.h"
+#include "../orch/pipeline_file.h"
 #include "cli.h"
 
 static void when_text(time_t t, char *out, size_t n)
@@ -54,7 +54,7 @@ int cmd_schedule(int argc, char **argv)
     char expr[256];
     snprintf(expr, sizeof expr, "%s", p.schedule);
     pl_free(&p);
-    time_t t = time(NULL);
+    time_t t = cron_now();
     char txt[64];
     if (next) {
         for (long long i = 0; i < next; i++) {
@@ -69,14 +69,14 @@ int cmd_schedule(int argc, char **argv)
     cli_catch_signals();
     int last = 0;
     for (long long n = 0; !max_runs || n < max_runs; n++) {
-        t = cron_next(&cron, time(NULL));
+        t = cron_next(&cron, cron_now());
         if (t < 0)
             return cli_fail("schedule", BP_EINPUT, "the schedule never fires");
         when_text(t, txt, sizeof txt);
         printf("schedule %s: next run at %s\n", expr, txt);
         fflush(stdout);
-        while (time(NULL) < t && !orch_stop_requested())
-            sleep(1);
+        while (cron_now() < t && !orch_stop_requested())
+            usleep(200 * 1000);
         if (orch_stop_requested())
             return BP_EXIT_INTR;
         orch_result res;

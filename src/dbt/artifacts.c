@@ -14,7 +14,7 @@
 #include "../core/fs.h"
 #include "dbt_int.h"
 
-static void iso_now(char *out, size_t n) { proj_iso_now(out, n, "Z"); }
+static void iso_now(char *out, size_t n) { dbt_proj_iso_now(out, n, "Z"); }
 
 static json_t *metadata(project *p, const char *schema_url)
 {
@@ -127,7 +127,7 @@ static bp_status add_key(buf *b, bool *first, const char *key)
 static bp_status add_node(buf *b, project *p, int i, arena *tmp)
 {
     node *n = &p->nodes[i];
-    jv *d = ctx_model_dict(p, i);
+    jv *d = dbt_ctx_model_dict(p, i);
     if (!d)
         return BP_ENOMEM;
     jv *e = jv_dict_new(tmp);
@@ -190,7 +190,7 @@ static bp_status write_text(const char *dir, const char *name, const buf *b, bp_
     return BP_OK;
 }
 
-bp_status art_manifest(project *p, bp_err *err)
+bp_status dbt_art_manifest(project *p, bp_err *err)
 {
     char dir[4200];
     if (target_dir(p, dir, sizeof dir, err) != BP_OK)
@@ -245,7 +245,7 @@ bp_status art_manifest(project *p, bp_err *err)
     return st;
 }
 
-bp_status art_run_results(project *p, const int *order, int n, double elapsed,
+bp_status dbt_art_run_results(project *p, const int *order, int n, double elapsed,
                           const char *started_at, bp_err *err)
 {
     char dir[4200];
@@ -300,7 +300,7 @@ static bp_status catalog_entry(project *p, wh *w, const node *n, json_t *out, bp
 {
     char kind[32];
     const char *ident = n->identifier ? n->identifier : n->name;
-    if (mat_relation_kind(w, n->schema, ident, kind, sizeof kind, err) != BP_OK)
+    if (dbt_mat_relation_kind(w, n->schema, ident, kind, sizeof kind, err) != BP_OK)
         return BP_EWH;
     if (!*kind)
         return BP_OK; /* not built yet: not in the catalog, as in dbt */
@@ -329,7 +329,7 @@ static bp_status catalog_entry(project *p, wh *w, const node *n, json_t *out, bp
     return BP_OK;
 }
 
-bp_status art_catalog(project *p, wh *w, bp_err *err)
+bp_status dbt_art_catalog(project *p, wh *w, bp_err *err)
 {
     char dir[4200];
     if (target_dir(p, dir, sizeof dir, err) != BP_OK)
@@ -340,7 +340,7 @@ bp_status art_catalog(project *p, wh *w, bp_err *err)
         const node *n = &p->nodes[i];
         if (!n->cfg.enabled || !n->schema || n->python ||
             (n->type != NT_MODEL && n->type != NT_SEED && n->type != NT_SNAPSHOT &&
-             n->type != NT_SOURCE) || node_is_ephemeral(n) ||
+             n->type != NT_SOURCE) || dbt_node_is_ephemeral(n) ||
             (n->type == NT_SOURCE && n->relation && strchr(n->relation, '(')))
             continue;
         st = catalog_entry(p, w, n, n->type == NT_SOURCE ? sources : nodes, err);
@@ -357,7 +357,7 @@ bp_status art_catalog(project *p, wh *w, bp_err *err)
 }
 
 /* target/compiled/<package>/<path>: what compile produced, for people to read. */
-void art_write_compiled(project *p, const node *n)
+void dbt_art_write_compiled(project *p, const node *n)
 {
     if (!n->compiled || !n->path)
         return;

@@ -45,11 +45,11 @@ static bp_status render_node(jinja_rt *rt, project *p, int i, buf *out, bp_err *
 static bp_status with_rt(project *p, int node, bool parse, wh *w, bp_err *err, jinja_rt **rt,
                          cctx *c)
 {
-    *rt = ctx_new(c, p, node, parse, w, err);
+    *rt = dbt_ctx_new(c, p, node, parse, w, err);
     return *rt ? BP_OK : BP_ENOMEM;
 }
 
-bp_status compile_string(project *p, const char *what, const char *text, buf *out, int child,
+bp_status dbt_compile_string(project *p, const char *what, const char *text, buf *out, int child,
                          bp_err *err)
 {
     jinja_tpl *t;
@@ -83,7 +83,7 @@ static bp_status native_in(jinja_rt *rt, const char *what, const char *text, jv 
     return st;
 }
 
-bp_status compile_native(project *p, const char *what, const char *text, int child, arena *a,
+bp_status dbt_compile_native(project *p, const char *what, const char *text, int child, arena *a,
                          jv **out, bp_err *err)
 {
     cctx c;
@@ -123,7 +123,7 @@ static bp_status keep_failure(project *p, int i, const cctx *c, bp_status st, bp
     return BP_OK;
 }
 
-bp_status compile_parse(project *p, bp_err *err)
+bp_status dbt_compile_parse(project *p, bp_err *err)
 {
     buf out = {0};
     bp_status st = BP_OK;
@@ -221,7 +221,7 @@ static bp_status render_arg(jinja_rt *rt, const char *what, jv *v, bool is_colum
     return BP_OK;
 }
 
-bp_status compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err)
+bp_status dbt_compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err)
 {
     node *n = &p->nodes[i];
     arena *a = RA(rt);
@@ -246,7 +246,7 @@ static bp_status call_test_macro(jinja_rt *rt, project *p, int i, jv **res, bp_e
 {
     node *n = &p->nodes[i];
     jv *kw;
-    bp_status st = compile_test_kwargs(rt, p, i, &kw, err);
+    bp_status st = dbt_compile_test_kwargs(rt, p, i, &kw, err);
     if (st != BP_OK)
         return st;
     size_t nk = jv_dict_len(kw);
@@ -263,7 +263,7 @@ static bp_status call_test_macro(jinja_rt *rt, project *p, int i, jv **res, bp_e
     return jinja_call(rt, m, &args, res, err);
 }
 
-bp_status compile_test_refs(project *p, int i, bp_err *err)
+bp_status dbt_compile_test_refs(project *p, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
     /* a package's test may call config() (dbt_utils sets fail_calc so):
@@ -294,12 +294,12 @@ bp_status compile_test_refs(project *p, int i, bp_err *err)
     if (n->test_macro)
         st = call_test_macro(rt, p, i, &res, &e);
     else
-        st = compile_test_kwargs(rt, p, i, &res, &e);
+        st = dbt_compile_test_kwargs(rt, p, i, &res, &e);
     jinja_rt_free(rt);
     return keep_failure(p, i, &c, st, &e, err);
 }
 
-bp_status compile_ref_expr(project *p, int i, const char *expr, bp_err *err)
+bp_status dbt_compile_ref_expr(project *p, int i, const char *expr, bp_err *err)
 {
     buf b = {0};
     if (buf_printf(&b, "{{ %s }}", expr) != BP_OK)
@@ -335,7 +335,7 @@ static void collect_ephemeral(const project *p, int i, int *list, int *n, int ma
     const node *nd = &p->nodes[i];
     for (int k = 0; k < nd->ndeps; k++) {
         int d = nd->deps[k];
-        if (!node_is_ephemeral(&p->nodes[d]))
+        if (!dbt_node_is_ephemeral(&p->nodes[d]))
             continue;
         bool seen = false;
         for (int j = 0; j < *n && !seen; j++)
@@ -441,7 +441,7 @@ static bp_status set_text(char **dst, buf *b, bp_err *err)
     return *dst ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }
 
-bp_status compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err)
+bp_status dbt_compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err)
 {
     node *n = &p->nodes[i];
     if (n->parse_error[0])
@@ -494,10 +494,10 @@ static bool blank(const char *s)
     return *s == 0;
 }
 
-bp_status compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err)
+bp_status dbt_compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err)
 {
     node *n = &p->nodes[i];
-    jv *hooks = cfg_get(n, kind);
+    jv *hooks = dbt_cfg_get(n, kind);
     if (!hooks || hooks->type == JV_NONE)
         return BP_OK;
     jv one = *hooks;
@@ -533,16 +533,16 @@ bp_status compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *
     return st;
 }
 
-bp_status compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
+bp_status dbt_compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
                              buf *out, jv *extra, bp_err *err)
 {
-    jinja_macro *m = macro_lookup(p, node >= 0 ? p->nodes[node].pkg : &p->pkgs[0], name);
+    jinja_macro *m = dbt_macro_lookup(p, node >= 0 ? p->nodes[node].pkg : &p->pkgs[0], name);
     if (!m) {
         const char *dot = strchr(name, '.');
         if (dot) {
             char pkg[256];
             snprintf(pkg, sizeof pkg, "%.*s", (int)(dot - name), name);
-            m = macro_in(pkg_find(p, pkg), dot + 1);
+            m = dbt_macro_in(dbt_pkg_find(p, pkg), dot + 1);
         }
     }
     if (!m)
@@ -587,8 +587,8 @@ static bp_status naming_macro(project *p, int i, const char *macro, const char *
     if (st != BP_OK)
         return st;
     arena *a = RA(rt);
-    jv *args[2] = {custom ? jv_strz(a, custom) : jv_none(a), ctx_model_dict(p, i)};
-    jv *fn = jinja_macro_value(rt, macro_lookup(p, &p->pkgs[0], macro)), *res;
+    jv *args[2] = {custom ? jv_strz(a, custom) : jv_none(a), dbt_ctx_model_dict(p, i)};
+    jv *fn = jinja_macro_value(rt, dbt_macro_lookup(p, &p->pkgs[0], macro)), *res;
     jv_args ja = {2, 0, args, NULL, NULL};
     buf b = {0};
     if (!fn || !args[0] || !args[1])
@@ -599,7 +599,7 @@ static bp_status naming_macro(project *p, int i, const char *macro, const char *
     if (st == BP_OK) {
         if (b.p)
             trim(&b);
-        *out = proj_str(p, b.p ? b.p : "", b.len);
+        *out = dbt_proj_str(p, b.p ? b.p : "", b.len);
         if (!*out)
             st = bp_fail(err, BP_ENOMEM, "out of memory");
     } else {
@@ -616,25 +616,25 @@ static const char *trimmed(project *p, const char *s)
     size_t n = strlen(s);
     while (n && isspace((unsigned char)s[n - 1]))
         n--;
-    return proj_str(p, s, n);
+    return dbt_proj_str(p, s, n);
 }
 
-bp_status compile_names(project *p, int i, bp_err *err)
+bp_status dbt_compile_names(project *p, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
     const char *custom_schema = n->cfg.schema;
     if (n->type == NT_TEST && !custom_schema)
         custom_schema = "dbt_test__audit";
     /* a snapshot's target_schema is used as written (dbt's legacy rule) */
-    const char *tschema = n->type == NT_SNAPSHOT ? cfg_str(n, "target_schema") : NULL;
-    const char *tdb = n->type == NT_SNAPSHOT ? cfg_str(n, "target_database") : NULL;
+    const char *tschema = n->type == NT_SNAPSHOT ? dbt_cfg_str(n, "target_schema") : NULL;
+    const char *tdb = n->type == NT_SNAPSHOT ? dbt_cfg_str(n, "target_database") : NULL;
     if (tschema)
         n->schema = tschema;
     else if (p->override_schema) {
         if (naming_macro(p, i, "generate_schema_name", custom_schema, &n->schema, err) != BP_OK)
             return BP_EINPUT;
     } else {
-        n->schema = custom_schema ? proj_strf(p, "%s_%s", p->target_schema,
+        n->schema = custom_schema ? dbt_proj_strf(p, "%s_%s", p->target_schema,
                                               trimmed(p, custom_schema))
                                   : p->target_schema;
     }
@@ -653,7 +653,7 @@ bp_status compile_names(project *p, int i, bp_err *err)
     } else if (n->cfg.alias) {
         n->identifier = trimmed(p, n->cfg.alias);
     } else if (!n->identifier && n->version) { /* dbt's alias for versions: name_v2 */
-        char *a = (char *)proj_strf(p, "%s_v%s", n->name, n->version);
+        char *a = (char *)dbt_proj_strf(p, "%s_v%s", n->name, n->version);
         for (char *c = a; c && *c; c++)
             if (*c == '.')
                 *c = '_';
@@ -663,17 +663,17 @@ bp_status compile_names(project *p, int i, bp_err *err)
     }
     if (!n->schema || !n->database || !n->identifier)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    if (node_is_ephemeral(n)) {
-        n->relation = proj_strf(p, "__dbt__cte__%s", n->name);
+    if (dbt_node_is_ephemeral(n)) {
+        n->relation = dbt_proj_strf(p, "__dbt__cte__%s", n->name);
         return n->relation ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
     }
     dbt_rel r = {.database = n->database, .schema = n->schema, .identifier = n->identifier,
                  .inc_db = true, .inc_schema = true, .inc_ident = true,
                  .q_db = true, .q_schema = true, .q_ident = true};
     buf rel = {0};
-    if (rel_render(p, &r, &rel) != BP_OK)
+    if (dbt_rel_render(p, &r, &rel) != BP_OK)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    n->relation = proj_str(p, rel.p ? rel.p : "", rel.len);
+    n->relation = dbt_proj_str(p, rel.p ? rel.p : "", rel.len);
     buf_free(&rel);
     pthread_mutex_lock(&p->mu);
     n->model_dict = NULL; /* its names changed: built again when asked */

@@ -75,7 +75,7 @@ static const char *rel_type_of(const node *n)
     return "table";
 }
 
-jv *ctx_relation_of(jinja_rt *rt, project *p, int i)
+jv *dbt_ctx_relation_of(jinja_rt *rt, project *p, int i)
 {
     node *n = &p->nodes[i];
     dbt_rel r = {.inc_db = true, .inc_schema = true, .inc_ident = true,
@@ -84,14 +84,14 @@ jv *ctx_relation_of(jinja_rt *rt, project *p, int i)
     r.schema = n->schema;
     r.identifier = n->identifier ? n->identifier : n->name;
     r.type = rel_type_of(n);
-    if (node_is_ephemeral(n))
+    if (dbt_node_is_ephemeral(n))
         r.cte = n->relation;
     if (n->type == NT_SOURCE && n->relation && strchr(n->relation, '('))
         r.cte = n->relation; /* a file-backed source renders as its reader */
-    return rel_new(RA(rt), p, &r);
+    return dbt_rel_new(RA(rt), p, &r);
 }
 
-dbt_pkg *ctx_local_pkg(jinja_rt *rt)
+dbt_pkg *dbt_ctx_local_pkg(jinja_rt *rt)
 {
     cctx *c = CTX(rt);
     if (c->node >= 0 && c->p->nodes[c->node].pkg)
@@ -99,7 +99,7 @@ dbt_pkg *ctx_local_pkg(jinja_rt *rt)
     return c->p->npkgs ? &c->p->pkgs[0] : NULL;
 }
 
-void ctx_macro_dep(project *p, int i, const jinja_macro *m)
+void dbt_ctx_macro_dep(project *p, int i, const jinja_macro *m)
 {
     if (i < 0 || !m)
         return;
@@ -134,7 +134,7 @@ static void note_macro(jinja_rt *rt, const jinja_macro *m)
 {
     cctx *c = CTX(rt);
     if (c->parse)
-        ctx_macro_dep(c->p, c->node, m);
+        dbt_ctx_macro_dep(c->p, c->node, m);
 }
 
 /* ---- ref, source, config, var, env_var, is_incremental ---------------------------------- */
@@ -151,7 +151,7 @@ static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     int k = -1;
     static const node_type kinds[] = {NT_MODEL, NT_SEED, NT_SNAPSHOT};
     for (int t = 0; t < 3 && k < 0; t++) {
-        k = proj_find(p, kinds[t], name);
+        k = dbt_proj_find(p, kinds[t], name);
         if (k >= 0 && pkg && strcmp(p->nodes[k].pkg->name, pkg) != 0)
             k = -1;
     }
@@ -180,9 +180,9 @@ static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     if (!p->nodes[k].cfg.enabled)
         return jinja_fail(rt, "ref('%s'): '%s' is disabled", name, name);
     if (c->node >= 0 && c->node != k && c->parse &&
-        proj_add_dep(p, c->node, k, c->err) != BP_OK)
+        dbt_proj_add_dep(p, c->node, k, c->err) != BP_OK)
         return jinja_fail(rt, "out of memory");
-    return ret(rt, out, ctx_relation_of(rt, p, k));
+    return ret(rt, out, dbt_ctx_relation_of(rt, p, k));
 }
 
 static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -194,14 +194,14 @@ static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
         return jinja_fail(rt, "source() takes a source name and a table name");
     char key[512];
     snprintf(key, sizeof key, "%s.%s", s, t);
-    int k = proj_find(c->p, NT_SOURCE, key);
+    int k = dbt_proj_find(c->p, NT_SOURCE, key);
     if (k < 0) {
         c->fatal = c->parse;
         return jinja_fail(rt, "source('%s', '%s') is not defined in any properties file", s, t);
     }
-    if (c->node >= 0 && c->parse && proj_add_dep(c->p, c->node, k, c->err) != BP_OK)
+    if (c->node >= 0 && c->parse && dbt_proj_add_dep(c->p, c->node, k, c->err) != BP_OK)
         return jinja_fail(rt, "out of memory");
-    return ret(rt, out, ctx_relation_of(rt, c->p, k));
+    return ret(rt, out, dbt_ctx_relation_of(rt, c->p, k));
 }
 
 /* config(materialized='table', ...) or config({...}): recorded in the
@@ -214,10 +214,10 @@ static bp_status config_call(jinja_rt *rt, void *self, const jv_args *a, jv **ou
         node *n = &c->p->nodes[c->node];
         const jv *d = a->npos == 1 && a->pos[0]->type == JV_DICT ? a->pos[0] : NULL;
         for (size_t i = 0; d && i < jv_dict_len(d); i++)
-            if (cfg_set(c->p, n, jv_dict_key(d, i), jv_dict_val(d, i)) != BP_OK)
+            if (dbt_cfg_set(c->p, n, jv_dict_key(d, i), jv_dict_val(d, i)) != BP_OK)
                 return jinja_fail(rt, "out of memory");
         for (size_t i = 0; i < a->nkw; i++)
-            if (cfg_set(c->p, n, a->kw_names[i], a->kw[i]) != BP_OK)
+            if (dbt_cfg_set(c->p, n, a->kw_names[i], a->kw[i]) != BP_OK)
                 return jinja_fail(rt, "out of memory");
     }
     return empty(rt, out);
@@ -228,11 +228,11 @@ static jv *config_value(cctx *c, const char *key)
     if (c->node < 0)
         return NULL;
     node *n = &c->p->nodes[c->node];
-    jv *v = cfg_get(n, key);
+    jv *v = dbt_cfg_get(n, key);
     if (!v && !strcmp(key, "pre_hook"))
-        v = cfg_get(n, "pre-hook");
+        v = dbt_cfg_get(n, "pre-hook");
     if (!v && !strcmp(key, "post_hook"))
-        v = cfg_get(n, "post-hook");
+        v = dbt_cfg_get(n, "post-hook");
     return v;
 }
 
@@ -292,7 +292,7 @@ static const yml_node *find_var(cctx *c, const char *name)
     if ((v = yml_get(yml_get(p->vars, p->name), name)))
         return v;
     v = yml_get(p->vars, name);
-    if (v && !(v->kind == YML_MAP && pkg_find(p, name)))
+    if (v && !(v->kind == YML_MAP && dbt_pkg_find(p, name)))
         return v;
     for (int i = 1; i < p->npkgs; i++)
         if (p->pkgs[i].doc && (v = yml_get(yml_get(yml_root(p->pkgs[i].doc), "vars"), name)))
@@ -309,7 +309,7 @@ static bp_status var_call(jinja_rt *rt, void *self, const jv_args *a, jv **out)
         return jinja_fail(rt, "var() takes a variable name");
     const yml_node *v = find_var(c, name);
     if (v)
-        return ret(rt, out, proj_yml_value(RA(rt), v));
+        return ret(rt, out, dbt_proj_yml_value(RA(rt), v));
     jv *d = jinja_arg(a, 1, "default");
     if (!d)
         return jinja_fail(rt, "Required var '%s' not found in config: give it in "
@@ -391,7 +391,7 @@ static jv *target_dict(jinja_rt *rt, const project *p)
         if (!strcmp(k, "password") || !strcmp(k, "pass") || strstr(k, "secret") ||
             strstr(k, "token") || (o->items[i]->kind == YML_SCALAR && strstr(o->items[i]->str, "{{")))
             continue;
-        if (!jv_dict_set(a, d, k, proj_yml_value(a, o->items[i])))
+        if (!jv_dict_set(a, d, k, dbt_proj_yml_value(a, o->items[i])))
             return NULL;
     }
     const char *keys[] = {"name", "target_name", "type", "schema", "database", "profile_name"};
@@ -518,7 +518,7 @@ static jv *make_result(jinja_rt *rt, jv *table, const char *msg, long long rows)
         jv **rows_v;
         size_t n;
         jv *rl = NULL;
-        jv *r = rel_table_rows(rt, table);
+        jv *r = dbt_rel_table_rows(rt, table);
         if (!r)
             return NULL;
         rows_v = r->u.l.items;
@@ -560,7 +560,7 @@ static bp_status run_sql(jinja_rt *rt, const char *sql, bool fetch, jv **result)
         return *result ? BP_OK : jinja_fail(rt, "out of memory");
     }
     if (fetch)
-        st = rel_query_table(rt, c->w, sql, &table, &e);
+        st = dbt_rel_query_table(rt, c->w, sql, &table, &e);
     else
         st = wh_exec(c->w, sql, &e);
     if (st != BP_OK) {
@@ -713,7 +713,7 @@ static bp_status ad_dispatch(jinja_rt *rt, void *data, const jv_args *a, jv **ou
         return jinja_fail(rt, "In dispatch: the macro name '%s' may not contain a dot; give "
                           "the package as macro_namespace", name);
     buf tried = {0};
-    jinja_macro *m = macro_dispatch(c->p, ctx_local_pkg(rt), name, ns, &tried);
+    jinja_macro *m = dbt_macro_dispatch(c->p, dbt_ctx_local_pkg(rt), name, ns, &tried);
     if (!m) {
         bp_status st = jinja_fail(rt, "In dispatch: No macro named '%s' found within namespace: "
                                   "'%s'\n    Searched for: %s", name, ns ? ns : "None",
@@ -741,7 +741,7 @@ static bp_status info_query(jinja_rt *rt, cctx *c, buf *q, const char *head, con
 static bp_status table_of(jinja_rt *rt, cctx *c, const char *sql, jv **table)
 {
     bp_err e = {0};
-    if (rel_query_table(rt, c->w, sql, table, &e) != BP_OK)
+    if (dbt_rel_query_table(rt, c->w, sql, table, &e) != BP_OK)
         return jinja_fail(rt, "Database Error: %s", e.msg);
     return BP_OK;
 }
@@ -782,11 +782,11 @@ static bp_status columns_of(jinja_rt *rt, cctx *c, const char *schema, const cha
     buf_free(&q);
     if (st != BP_OK)
         return st;
-    jv *rows = rel_table_rows(rt, t), *l = jv_list(RA(rt), rows ? rows->u.l.n : 0);
+    jv *rows = dbt_rel_table_rows(rt, t), *l = jv_list(RA(rt), rows ? rows->u.l.n : 0);
     for (size_t i = 0; rows && l && i < rows->u.l.n; i++) {
         jv *r = rows->u.l.items[i];
         const char *cn = cell_str(rt, r, 0), *dt = cell_str(rt, r, 1);
-        if (!jv_list_push(RA(rt), l, col_new(RA(rt), cn ? cn : "", dt ? dt : "",
+        if (!jv_list_push(RA(rt), l, dbt_col_new(RA(rt), cn ? cn : "", dt ? dt : "",
                                               cell_int(rt, r, 2), cell_int(rt, r, 3),
                                               cell_int(rt, r, 4))))
             l = NULL;
@@ -796,7 +796,7 @@ static bp_status columns_of(jinja_rt *rt, cctx *c, const char *schema, const cha
 
 static bool rel_arg(const jv_args *a, size_t i, const char *kw, dbt_rel *r)
 {
-    return rel_from(jinja_arg(a, i, kw), r);
+    return dbt_rel_from(jinja_arg(a, i, kw), r);
 }
 
 static bp_status ad_get_columns(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -836,7 +836,7 @@ static bp_status find_relation(jinja_rt *rt, cctx *c, const char *db, const char
     buf_free(&q);
     if (st != BP_OK)
         return st;
-    jv *rows = rel_table_rows(rt, t);
+    jv *rows = dbt_rel_table_rows(rt, t);
     if (!rows || rows->u.l.n == 0)
         return none(rt, out);
     dbt_rel r = {.inc_db = true, .inc_schema = true, .inc_ident = true,
@@ -845,7 +845,7 @@ static bp_status find_relation(jinja_rt *rt, cctx *c, const char *db, const char
     r.schema = schema;
     r.identifier = ident;
     r.type = kind_to_type(cell_str(rt, rows->u.l.items[0], 0));
-    return ret(rt, out, rel_new(RA(rt), c->p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), c->p, &r));
 }
 
 static bp_status ad_get_relation(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -958,7 +958,7 @@ static bp_status ad_drop_relation(jinja_rt *rt, void *data, const jv_args *a, jv
         return empty(rt, out);
     char kind[32];
     bp_err e = {0};
-    if (mat_relation_kind(c->w, r.schema, r.identifier, kind, sizeof kind, &e) != BP_OK)
+    if (dbt_mat_relation_kind(c->w, r.schema, r.identifier, kind, sizeof kind, &e) != BP_OK)
         return jinja_fail(rt, "Database Error: %s", e.msg);
     if (!*kind)
         return empty(rt, out);
@@ -979,7 +979,7 @@ static bp_status ad_rename_relation(jinja_rt *rt, void *data, const jv_args *a, 
         return BP_EINPUT;
     char kind[32];
     bp_err e = {0};
-    if (mat_relation_kind(c->w, f.schema, f.identifier, kind, sizeof kind, &e) != BP_OK)
+    if (dbt_mat_relation_kind(c->w, f.schema, f.identifier, kind, sizeof kind, &e) != BP_OK)
         return jinja_fail(rt, "Database Error: %s", e.msg);
     buf q = {0};
     bool unbuilt = buf_adds(&q, !strcasecmp(kind, "VIEW") ? "ALTER VIEW " : "ALTER TABLE ") ||
@@ -1021,7 +1021,7 @@ static bp_status ad_list_relations(jinja_rt *rt, void *data, const jv_args *a, j
     buf_free(&q);
     if (st != BP_OK)
         return st;
-    jv *rows = rel_table_rows(rt, t), *l = jv_list(RA(rt), rows ? rows->u.l.n : 0);
+    jv *rows = dbt_rel_table_rows(rt, t), *l = jv_list(RA(rt), rows ? rows->u.l.n : 0);
     for (size_t i = 0; rows && l && i < rows->u.l.n; i++) {
         dbt_rel x = {.inc_db = true, .inc_schema = true, .inc_ident = true,
                      .q_db = true, .q_schema = true, .q_ident = true};
@@ -1029,7 +1029,7 @@ static bp_status ad_list_relations(jinja_rt *rt, void *data, const jv_args *a, j
         x.schema = schema;
         x.identifier = cell_str(rt, rows->u.l.items[i], 0);
         x.type = kind_to_type(cell_str(rt, rows->u.l.items[i], 1));
-        if (!jv_list_push(RA(rt), l, rel_new(RA(rt), c->p, &x)))
+        if (!jv_list_push(RA(rt), l, dbt_rel_new(RA(rt), c->p, &x)))
             l = NULL;
     }
     return ret(rt, out, l);
@@ -1046,7 +1046,7 @@ static bp_status ad_list_schemas(jinja_rt *rt, void *data, const jv_args *a, jv 
     if (table_of(rt, c, "SELECT DISTINCT schema_name FROM information_schema.schemata "
                  "ORDER BY 1", &t) != BP_OK)
         return BP_EINPUT;
-    jv *rows = rel_table_rows(rt, t), *l = jv_list(RA(rt), rows ? rows->u.l.n : 0);
+    jv *rows = dbt_rel_table_rows(rt, t), *l = jv_list(RA(rt), rows ? rows->u.l.n : 0);
     for (size_t i = 0; rows && l && i < rows->u.l.n; i++)
         if (!jv_list_push(RA(rt), l, row_cell(rt, rows->u.l.items[i], 0)))
             l = NULL;
@@ -1155,7 +1155,7 @@ static jv *adapter_getattr(jinja_rt *rt, void *self, const char *name)
         if (!strcmp(name, m[i].name))
             return jv_func(RA(rt), m[i].name, m[i].fn, self);
     if (!strcmp(name, "Relation") || !strcmp(name, "Column"))
-        return jv_dict_get(rel_api(RA(rt), CTX(rt)->p), name);
+        return jv_dict_get(dbt_rel_api(RA(rt), CTX(rt)->p), name);
     return NULL;
 }
 
@@ -1167,7 +1167,7 @@ static const jv_obj_ops adapter_ops = {"Adapter", adapter_getattr, NULL, NULL, N
 static jv *ns_getattr(jinja_rt *rt, void *self, const char *name)
 {
     dbt_pkg *pkg = self;
-    jinja_macro *m = macro_in(pkg, name);
+    jinja_macro *m = dbt_macro_in(pkg, name);
     if (m)
         note_macro(rt, m);
     return m ? jinja_macro_value(rt, m) : NULL;
@@ -1195,7 +1195,7 @@ static jv *node_list(arena *a, project *p, int *idx, int n)
 /* A YAML value, or an empty list / dict when it is absent. */
 static jv *yml_or(arena *a, const yml_node *v, bool dict)
 {
-    return v ? proj_yml_value(a, v) : dict ? jv_dict_new(a) : jv_list(a, 0);
+    return v ? dbt_proj_yml_value(a, v) : dict ? jv_dict_new(a) : jv_list(a, 0);
 }
 
 static jv *columns_dict(arena *a, const yml_node *cols)
@@ -1215,7 +1215,7 @@ static jv *columns_dict(arena *a, const yml_node *cols)
             !jv_dict_set(a, cd, "meta", yml_or(a, yml_get(c, "meta"), true)) ||
             !jv_dict_set(a, cd, "tags", yml_or(a, yml_get(c, "tags"), false)) ||
             !jv_dict_set(a, cd, "constraints", yml_or(a, yml_get(c, "constraints"), false)) ||
-            !jv_dict_set(a, cd, "quote", q ? proj_yml_value(a, q) : jv_none(a)) ||
+            !jv_dict_set(a, cd, "quote", q ? dbt_proj_yml_value(a, q) : jv_none(a)) ||
             !jv_dict_set(a, cd, "granularity", jv_none(a)) ||
             !jv_dict_set(a, cd, "doc_blocks", jv_list(a, 0)) || !jv_dict_set(a, d, name, cd))
             return NULL;
@@ -1231,7 +1231,7 @@ static bool set_s(arena *a, jv *d, const char *k, const char *v)
 /* config.<key>.<sub> as a boolean (contract.enforced) */
 static bool cfg_flag(const node *n, const char *key, const char *sub)
 {
-    const jv *v = cfg_get(n, key);
+    const jv *v = dbt_cfg_get(n, key);
     v = v && v->type == JV_DICT ? jv_dict_get(v, sub) : NULL;
     return v && jv_truthy(v);
 }
@@ -1267,10 +1267,10 @@ static bool node_extras(arena *a, project *p, jv *d, const node *n)
            jv_dict_set(a, contract, "checksum", jv_none(a)) &&
            jv_dict_set(a, d, "contract", contract) &&
            jv_dict_set(a, d, "constraints", yml_or(a, yml_get(n->props, "constraints"), false)) &&
-           set_s(a, d, "access", cfg_str(n, "access") ? cfg_str(n, "access")
+           set_s(a, d, "access", dbt_cfg_str(n, "access") ? dbt_cfg_str(n, "access")
                                  : yml_get_str(n->props, "access",
                                                n->type == NT_MODEL ? "protected" : NULL)) &&
-           set_s(a, d, "group", cfg_str(n, "group") ? cfg_str(n, "group")
+           set_s(a, d, "group", dbt_cfg_str(n, "group") ? dbt_cfg_str(n, "group")
                                                     : yml_get_str(n->props, "group", NULL)) &&
            set_s(a, d, "latest_version", yml_get_str(n->props, "latest_version", NULL)) &&
            set_s(a, d, "deprecation_date", yml_get_str(n->props, "deprecation_date", NULL)) &&
@@ -1281,7 +1281,7 @@ static bool node_extras(arena *a, project *p, jv *d, const node *n)
            jv_dict_set(a, d, "doc_blocks", jv_list(a, 0)) &&
            set_s(a, d, "compiled_path", NULL) && set_s(a, d, "build_path", NULL) &&
            jv_dict_set(a, d, "time_spine", yml_get(n->props, "time_spine")
-                                               ? proj_yml_value(a, yml_get(n->props, "time_spine"))
+                                               ? dbt_proj_yml_value(a, yml_get(n->props, "time_spine"))
                                                : jv_none(a)) &&
            jv_dict_set(a, d, "primary_key", jv_list(a, 0)) &&
            jv_dict_set(a, d, "compiled", jv_bool(a, false));
@@ -1294,7 +1294,7 @@ static bool source_fields(arena *a, jv *d, const node *n)
     const yml_node *fr = yml_get(tbl, "freshness");
     if (!fr)
         fr = yml_get(src, "freshness");
-    jv *fresh = fr ? proj_yml_value(a, fr) : jv_none(a);
+    jv *fresh = fr ? dbt_proj_yml_value(a, fr) : jv_none(a);
     if (fresh && fresh->type == JV_DICT) { /* warn_after and error_after always there */
         static const char *const k[] = {"warn_after", "error_after"};
         for (int i = 0; i < 2; i++)
@@ -1313,7 +1313,7 @@ static bool source_fields(arena *a, jv *d, const node *n)
            set_s(a, d, "identifier", n->identifier) && set_s(a, d, "name", n->tbl_name) &&
            set_s(a, d, "loader", yml_get_str(src, "loader", "")) &&
            set_s(a, d, "source_description", yml_get_str(src, "description", "")) &&
-           jv_dict_set(a, d, "source_meta", yml_get(src, "meta") ? proj_yml_value(a, yml_get(src, "meta"))
+           jv_dict_set(a, d, "source_meta", yml_get(src, "meta") ? dbt_proj_yml_value(a, yml_get(src, "meta"))
                                                                  : jv_dict_new(a)) &&
            jv_dict_set(a, d, "freshness", fresh) &&
            (!cfg || jv_dict_get(cfg, "freshness") || jv_dict_set(a, cfg, "freshness", fresh)) &&
@@ -1346,7 +1346,7 @@ static jv *build_node_dict(project *p, int i)
         !jv_dict_set(a, deps, "macros", mdeps))
         return NULL;
     if (!set_s(a, d, "unique_id", n->unique_id) || !set_s(a, d, "name", n->name) ||
-        !set_s(a, d, "resource_type", node_type_name(n->type)) ||
+        !set_s(a, d, "resource_type", dbt_node_type_name(n->type)) ||
         !set_s(a, d, "package_name", n->pkg ? n->pkg->name : p->name) ||
         !set_s(a, d, "path", n->path) || !set_s(a, d, "original_file_path", n->path) ||
         !jv_dict_set(a, d, "fqn", fqn) || !jv_dict_set(a, d, "tags", tags) ||
@@ -1356,10 +1356,10 @@ static jv *build_node_dict(project *p, int i)
         !set_s(a, d, "identifier", n->identifier ? n->identifier : n->name) ||
         !set_s(a, d, "relation_name", n->relation) ||
         !set_s(a, d, "description", n->description ? n->description : "") ||
-        !jv_dict_set(a, d, "config", cfg_full(a, n)) ||
+        !jv_dict_set(a, d, "config", dbt_cfg_full(a, n)) ||
         !jv_dict_set(a, d, "depends_on", deps) ||
         !jv_dict_set(a, d, "columns", columns_dict(a, n->columns)) ||
-        !jv_dict_set(a, d, "meta", n->meta ? proj_yml_value(a, n->meta) : jv_dict_new(a)) ||
+        !jv_dict_set(a, d, "meta", n->meta ? dbt_proj_yml_value(a, n->meta) : jv_dict_new(a)) ||
         !set_s(a, d, "language", n->python ? "python" : "sql") ||
         !jv_dict_set(a, d, "raw_code", jv_str(a, n->raw ? n->raw : "", n->raw ? n->raw_n : 0)) ||
         !jv_dict_set(a, d, "raw_sql", jv_str(a, n->raw ? n->raw : "", n->raw ? n->raw_n : 0)) ||
@@ -1391,7 +1391,7 @@ static jv *build_node_dict(project *p, int i)
     return d;
 }
 
-jv *ctx_model_dict(project *p, int i)
+jv *dbt_ctx_model_dict(project *p, int i)
 {
     pthread_mutex_lock(&p->mu);
     node *n = &p->nodes[i];
@@ -1543,7 +1543,7 @@ static bp_status fn_fromyaml(jinja_rt *rt, void *data, const jv_args *a, jv **ou
         jv *d = jinja_arg(a, 1, "default");
         return ret(rt, out, d ? d : jv_none(RA(rt)));
     }
-    jv *v = proj_yml_value(RA(rt), yml_root(doc));
+    jv *v = dbt_proj_yml_value(RA(rt), yml_root(doc));
     yml_free(doc);
     return ret(rt, out, v);
 }
@@ -1787,19 +1787,19 @@ static bool context_name(jinja_rt *rt, cctx *c, const char *name, jv **out)
     if (!strcmp(name, "target"))
         return (*out = target_dict(rt, p)) != NULL;
     if (!strcmp(name, "this"))
-        return (*out = c->node >= 0 ? ctx_relation_of(rt, p, c->node) : jv_none(a)) != NULL;
+        return (*out = c->node >= 0 ? dbt_ctx_relation_of(rt, p, c->node) : jv_none(a)) != NULL;
     if (!strcmp(name, "model"))
-        return (*out = c->node >= 0 ? ctx_model_dict(p, c->node) : jv_none(a)) != NULL;
+        return (*out = c->node >= 0 ? dbt_ctx_model_dict(p, c->node) : jv_none(a)) != NULL;
     if (!strcmp(name, "execute"))
         return (*out = jv_bool(a, !c->parse)) != NULL;
     if (!strcmp(name, "adapter"))
         return (*out = jv_obj(a, &adapter_ops, c)) != NULL;
     if (!strcmp(name, "api"))
-        return (*out = rel_api(a, p)) != NULL;
+        return (*out = dbt_rel_api(a, p)) != NULL;
     if (!strcmp(name, "exceptions"))
         return (*out = exceptions_dict(a)) != NULL;
     if (!strcmp(name, "modules"))
-        return (*out = mod_modules(a)) != NULL;
+        return (*out = dbt_mod_modules(a)) != NULL;
     if (!strcmp(name, "graph"))
         return (*out = graph_value(rt, c)) != NULL;
     if (!strcmp(name, "flags"))
@@ -1812,7 +1812,7 @@ static bool context_name(jinja_rt *rt, cctx *c, const char *name, jv **out)
         jv *iso = jv_strz(a, p->run_started_at);
         none_args.npos = 1;
         none_args.pos = &iso;
-        jv *mods = mod_modules(a);
+        jv *mods = dbt_mod_modules(a);
         jv *dtm = mods ? jv_dict_get(jv_dict_get(mods, "datetime"), "datetime") : NULL;
         jv *f = dtm ? jinja_getattr(rt, dtm, "fromisoformat") : NULL;
         if (f && jinja_call(rt, f, &none_args, &v, c->err) == BP_OK)
@@ -1855,7 +1855,7 @@ static bool lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
             return (*out = v) != NULL;
     }
     /* macros: the node's package, the root project, dbt's own */
-    jinja_macro *m = macro_lookup(p, ctx_local_pkg(rt), name);
+    jinja_macro *m = dbt_macro_lookup(p, dbt_ctx_local_pkg(rt), name);
     if (m) {
         note_macro(rt, m);
         return (*out = jinja_macro_value(rt, m)) != NULL;
@@ -1864,14 +1864,14 @@ static bool lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
         return true;
     if (jinja_rt_failed(rt))
         return false;
-    dbt_pkg *pkg = pkg_find(p, name);
+    dbt_pkg *pkg = dbt_pkg_find(p, name);
     if (pkg)
         return (*out = jv_obj(RA(rt), &ns_ops, pkg)) != NULL;
     /* the package of the macro running: a package calling its own macros
      * without its prefix (dbt would fail; nothing is lost by finding them) */
     const jinja_tpl *t = jinja_rt_current_tpl(rt);
     dbt_pkg *own = t ? jinja_tpl_data(t) : NULL;
-    if (own && (m = macro_in(own, name)))
+    if (own && (m = dbt_macro_in(own, name)))
         return (*out = jinja_macro_value(rt, m)) != NULL;
     return false;
 }
@@ -1955,7 +1955,7 @@ static bool filter(void *ctx, jinja_rt *rt, const char *name, jv *v, const jv_ar
 
 const jinja_env dbt_env = {lookup, filter, NULL, NULL, missing};
 
-jinja_rt *ctx_new(cctx *c, project *p, int node, bool parse, wh *w, bp_err *err)
+jinja_rt *dbt_ctx_new(cctx *c, project *p, int node, bool parse, wh *w, bp_err *err)
 {
     memset(c, 0, sizeof *c);
     c->p = p;

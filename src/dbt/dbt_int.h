@@ -173,69 +173,69 @@ typedef struct cctx {
 } cctx;
 
 /* project.c */
-BP_MUST bp_status proj_load(project *p, const dbt_opts *o, bp_err *err);
+BP_MUST bp_status dbt_proj_load(project *p, const dbt_opts *o, bp_err *err);
 /* Only dbt_project.yml, the vars and the profile (for debug). */
-BP_MUST bp_status proj_load_config(project *p, const dbt_opts *o, bp_err *err);
-void proj_free(project *p);
-const char *proj_str(project *p, const char *s, size_t n);  /* arena copy (thread-safe) */
-const char *proj_strf(project *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int proj_find(const project *p, node_type t, const char *name);
-int proj_find_uid(const project *p, const char *uid);
-int proj_add_node(project *p, node_type t, const char *name, bp_err *err);
+BP_MUST bp_status dbt_proj_load_config(project *p, const dbt_opts *o, bp_err *err);
+void dbt_proj_free(project *p);
+const char *dbt_proj_str(project *p, const char *s, size_t n);  /* arena copy (thread-safe) */
+const char *dbt_proj_strf(project *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int dbt_proj_find(const project *p, node_type t, const char *name);
+int dbt_proj_find_uid(const project *p, const char *uid);
+int dbt_proj_add_node(project *p, node_type t, const char *name, bp_err *err);
 /* Give n its unique_id (NULL: out of memory) and index it. */
-BP_MUST bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err);
-BP_MUST bp_status proj_add_dep(project *p, int child, int parent, bp_err *err);
-BP_MUST bp_status proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err);
+BP_MUST bp_status dbt_proj_set_uid(project *p, node *n, const char *uid, bp_err *err);
+BP_MUST bp_status dbt_proj_add_dep(project *p, int child, int parent, bp_err *err);
+BP_MUST bp_status dbt_proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err);
 /* Configs: set one key (from YAML or a config() call) with dbt's merge
  * rules (tags and hooks add up, meta and the like merge, the rest wins). */
-BP_MUST bp_status cfg_set(project *p, node *n, const char *key, const jv *v);
-BP_MUST bp_status cfg_set_yml(project *p, node *n, const yml_node *map);
-BP_MUST bp_status cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v);
+BP_MUST bp_status dbt_cfg_set(project *p, node *n, const char *key, const jv *v);
+BP_MUST bp_status dbt_cfg_set_yml(project *p, node *n, const yml_node *map);
+BP_MUST bp_status dbt_cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v);
 /* The configs of dbt_project.yml's tree_key (models, seeds, ...) for n. */
-BP_MUST bp_status proj_apply_tree(project *p, node *n, const char *tree_key);
-jv *cfg_get(const node *n, const char *key);
+BP_MUST bp_status dbt_proj_apply_tree(project *p, node *n, const char *tree_key);
+jv *dbt_cfg_get(const node *n, const char *key);
 /* node.config as dbt shows it: the type's defaults, then what was set */
-jv *cfg_full(arena *a, const node *n);
-const char *cfg_str(const node *n, const char *key);
+jv *dbt_cfg_full(arena *a, const node *n);
+const char *dbt_cfg_str(const node *n, const char *key);
 /* Render the Jinja in a YAML tree's strings, in place, as dbt does for
  * dbt_project.yml and properties (keys in skip are left as written). */
-BP_MUST bp_status proj_render_yml(project *p, yml_node *v, const char *file,
+BP_MUST bp_status dbt_proj_render_yml(project *p, yml_node *v, const char *file,
                           const char *const *skip, bp_err *err);
-jv *proj_yml_value(arena *a, const yml_node *v);
-const char *node_type_name(node_type t);
+jv *dbt_proj_yml_value(arena *a, const yml_node *v);
+const char *dbt_node_type_name(node_type t);
 /* Now in UTC, ISO 8601 with microseconds, then zone ("Z", "+00:00"). */
-void proj_iso_now(char *out, size_t n, const char *zone);
-bool node_is_ephemeral(const node *n);
+void dbt_proj_iso_now(char *out, size_t n, const char *zone);
+bool dbt_node_is_ephemeral(const node *n);
 
 /* props.c */
-BP_MUST bp_status props_load(project *p, bp_err *err);
-BP_MUST bp_status props_tests(project *p, bp_err *err);
+BP_MUST bp_status dbt_props_load(project *p, bp_err *err);
+BP_MUST bp_status dbt_props_tests(project *p, bp_err *err);
 
 /* macros.c */
-BP_MUST bp_status macros_load(project *p, bp_err *err);
-void macros_free(project *p);
-dbt_pkg *pkg_find(const project *p, const char *name);
+BP_MUST bp_status dbt_macros_load(project *p, bp_err *err);
+void dbt_macros_free(project *p);
+dbt_pkg *dbt_pkg_find(const project *p, const char *name);
 /* A macro by name as the template at hand sees it (the node's package,
  * the root project, dbt's own); NULL when none. */
-struct jinja_macro *macro_lookup(const project *p, const dbt_pkg *local, const char *name);
-struct jinja_macro *macro_in(const dbt_pkg *pkg, const char *name);
+struct jinja_macro *dbt_macro_lookup(const project *p, const dbt_pkg *local, const char *name);
+struct jinja_macro *dbt_macro_in(const dbt_pkg *pkg, const char *name);
 /* adapter.dispatch(name, namespace): the macro, or NULL with *tried set. */
-struct jinja_macro *macro_dispatch(const project *p, const dbt_pkg *local, const char *name,
+struct jinja_macro *dbt_macro_dispatch(const project *p, const dbt_pkg *local, const char *name,
                                    const char *ns, buf *tried);
 /* The adapter's macro prefixes, most specific first, then default. */
-const char *const *adapter_prefixes(const project *p);
+const char *const *dbt_adapter_prefixes(const project *p);
 /* dbt_packages (or the project's packages-install-path) */
-const char *pkg_install_dir(const project *p, char *out, size_t n);
+const char *dbt_pkg_install_dir(const project *p, char *out, size_t n);
 
 /* context.c */
 extern const jinja_env dbt_env;
 /* Start a render for node (or -1) on connection w (NULL: none). */
-jinja_rt *ctx_new(cctx *c, project *p, int node, bool parse, wh *w, bp_err *err);
-dbt_pkg *ctx_local_pkg(jinja_rt *rt);
-jv *ctx_relation_of(jinja_rt *rt, project *p, int node);
-jv *ctx_model_dict(project *p, int node);
+jinja_rt *dbt_ctx_new(cctx *c, project *p, int node, bool parse, wh *w, bp_err *err);
+dbt_pkg *dbt_ctx_local_pkg(jinja_rt *rt);
+jv *dbt_ctx_relation_of(jinja_rt *rt, project *p, int node);
+jv *dbt_ctx_model_dict(project *p, int node);
 /* Record that node calls macro m (depends_on.macros). */
-void ctx_macro_dep(project *p, int node, const struct jinja_macro *m);
+void dbt_ctx_macro_dep(project *p, int node, const struct jinja_macro *m);
 
 /* relation.c */
 typedef struct {
@@ -245,66 +245,66 @@ typedef struct {
     bool q_db, q_schema, q_ident;
     const char *cte;           /* ephemeral: the CTE name it renders as */
 } dbt_rel;
-jv *rel_new(arena *a, const project *p, const dbt_rel *r);
-bool rel_from(const jv *v, dbt_rel *out);
-BP_MUST bp_status rel_render(const project *p, const dbt_rel *r, buf *out);
-jv *rel_api(arena *a, project *p);     /* api: Relation, Column */
-jv *col_new(arena *a, const char *name, const char *dtype, long long char_size,
+jv *dbt_rel_new(arena *a, const project *p, const dbt_rel *r);
+bool dbt_rel_from(const jv *v, dbt_rel *out);
+BP_MUST bp_status dbt_rel_render(const project *p, const dbt_rel *r, buf *out);
+jv *dbt_rel_api(arena *a, project *p);     /* api: Relation, Column */
+jv *dbt_col_new(arena *a, const char *name, const char *dtype, long long char_size,
             long long precision, long long scale);
 /* A result table (agate-like) from rows of text. */
 typedef struct rtable rtable;
-rtable *rtable_new(arena *a);
-bool rtable_set_cols(rtable *t, arena *a, size_t nc, const wh_col *cols);
-bool rtable_add_row(rtable *t, arena *a, const char *const *vals);
-jv *rtable_value(arena *a, rtable *t);
+rtable *dbt_rtable_new(arena *a);
+bool dbt_rtable_set_cols(rtable *t, arena *a, size_t nc, const wh_col *cols);
+bool dbt_rtable_add_row(rtable *t, arena *a, const char *const *vals);
+jv *dbt_rtable_value(arena *a, rtable *t);
 /* A table's rows (a list of Row objects), or NULL. */
-jv *rel_table_rows(jinja_rt *rt, jv *table);
+jv *dbt_rel_table_rows(jinja_rt *rt, jv *table);
 /* wh_query callback filling an rtable */
-int rtable_take(void *ctx, size_t nc, const wh_col *cols, const char *const *vals);
+int dbt_rtable_take(void *ctx, size_t nc, const wh_col *cols, const char *const *vals);
 /* Run sql and fill a table (in the render's arena); its column values are
  * typed from the column types. */
-BP_MUST bp_status rel_query_table(jinja_rt *rt, wh *w, const char *sql, jv **table, bp_err *err);
+BP_MUST bp_status dbt_rel_query_table(jinja_rt *rt, wh *w, const char *sql, jv **table, bp_err *err);
 
 /* compile.c */
 /* Parse pass: render every model, singular test, snapshot and analysis
  * once (execute false) to learn refs, sources and config() calls. */
-BP_MUST bp_status compile_parse(project *p, bp_err *err);
+BP_MUST bp_status dbt_compile_parse(project *p, bp_err *err);
 /* Compile node i on w (models with ephemeral CTEs injected, tests
  * wrapped). */
-BP_MUST bp_status compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err);
+BP_MUST bp_status dbt_compile_node(project *p, int i, wh *w, bool incremental_ready, bp_err *err);
 /* Render a string holding Jinja in node child's context (-1: none). */
-BP_MUST bp_status compile_string(project *p, const char *what, const char *text, buf *out, int child,
+BP_MUST bp_status dbt_compile_string(project *p, const char *what, const char *text, buf *out, int child,
                          bp_err *err);
 /* The same, as dbt's native renderer: the value ("{{ var('x', false) }}" is false). */
-BP_MUST bp_status compile_native(project *p, const char *what, const char *text, int child, arena *a,
+BP_MUST bp_status dbt_compile_native(project *p, const char *what, const char *text, int child, arena *a,
                          jv **out, bp_err *err);
 /* A test's arguments rendered as dbt does (ref('x') strings become
  * relations), into the render rt's arena: the dict the test macro gets. */
-BP_MUST bp_status compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err);
+BP_MUST bp_status dbt_compile_test_kwargs(jinja_rt *rt, project *p, int i, jv **out, bp_err *err);
 /* Parse expr (ref('x'), source('a', 'b')) for node i: its edges. */
-BP_MUST bp_status compile_ref_expr(project *p, int i, const char *expr, bp_err *err);
+BP_MUST bp_status dbt_compile_ref_expr(project *p, int i, const char *expr, bp_err *err);
 /* The parse pass for a generic test: edges to what its arguments ref(). */
-BP_MUST bp_status compile_test_refs(project *p, int i, bp_err *err);
+BP_MUST bp_status dbt_compile_test_refs(project *p, int i, bp_err *err);
 /* Run the hooks of kind ("pre-hook", "post-hook") of node i on w. */
-BP_MUST bp_status compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err);
+BP_MUST bp_status dbt_compile_run_hooks(project *p, int i, wh *w, const char *kind, bp_err *err);
 /* Call a macro by name (with the dbt context) and keep its text result. */
-BP_MUST bp_status compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
+BP_MUST bp_status dbt_compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
                              buf *out, jv *extra, bp_err *err);
 /* Names of schema/alias/database for node i (generate_*_name). */
-BP_MUST bp_status compile_names(project *p, int i, bp_err *err);
+BP_MUST bp_status dbt_compile_names(project *p, int i, bp_err *err);
 
 /* select.c */
 /* Mark p->nodes[i].selected for the --select/--exclude expressions. */
-BP_MUST bp_status select_nodes(project *p, const char *select, const char *exclude, bp_err *err);
+BP_MUST bp_status dbt_select_nodes(project *p, const char *select, const char *exclude, bp_err *err);
 
 /* materialize.c */
-BP_MUST bp_status mat_model(project *p, wh *w, int i, bp_err *err);
-BP_MUST bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err);
-BP_MUST bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err);
-BP_MUST bp_status mat_test(project *p, wh *w, int i, bp_err *err);
-BP_MUST bp_status mat_relation_kind(wh *w, const char *schema, const char *name, char *out, size_t n,
+BP_MUST bp_status dbt_mat_model(project *p, wh *w, int i, bp_err *err);
+BP_MUST bp_status dbt_mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err);
+BP_MUST bp_status dbt_mat_snapshot(project *p, wh *w, int i, bp_err *err);
+BP_MUST bp_status dbt_mat_test(project *p, wh *w, int i, bp_err *err);
+BP_MUST bp_status dbt_mat_relation_kind(wh *w, const char *schema, const char *name, char *out, size_t n,
                             bp_err *err);
-BP_MUST bp_status mat_ensure_schema(wh *w, const char *schema, bp_err *err);
+BP_MUST bp_status dbt_mat_ensure_schema(wh *w, const char *schema, bp_err *err);
 
 /* seed.c */
 typedef struct {
@@ -312,25 +312,25 @@ typedef struct {
     size_t rows, ncols, cap;
     char **names;
 } seed_data;
-BP_MUST bp_status seed_read(const node *n, char delimiter, seed_data *s, bp_err *err);
-void seed_free(seed_data *s);
+BP_MUST bp_status dbt_seed_read(const node *n, char delimiter, seed_data *s, bp_err *err);
+void dbt_seed_free(seed_data *s);
 /* The column type dbt would give column c, for target type ttype. */
-const char *seed_infer_type(const seed_data *s, size_t c, const wh_ops *target);
+const char *dbt_seed_infer_type(const seed_data *s, size_t c, const wh_ops *target);
 
 /* exec.c */
-BP_MUST bp_status exec_command(project *p, dbt_summary *sum, bp_err *err);
+BP_MUST bp_status dbt_exec_command(project *p, dbt_summary *sum, bp_err *err);
 
 /* artifacts.c */
-BP_MUST bp_status art_manifest(project *p, bp_err *err);
-BP_MUST bp_status art_run_results(project *p, const int *order, int n, double elapsed,
+BP_MUST bp_status dbt_art_manifest(project *p, bp_err *err);
+BP_MUST bp_status dbt_art_run_results(project *p, const int *order, int n, double elapsed,
                           const char *started_at, bp_err *err);
-BP_MUST bp_status art_catalog(project *p, wh *w, bp_err *err);
-void art_write_compiled(project *p, const node *n);
+BP_MUST bp_status dbt_art_catalog(project *p, wh *w, bp_err *err);
+void dbt_art_write_compiled(project *p, const node *n);
 
 /* ops.c */
-BP_MUST bp_status ops_deps(const dbt_opts *o, bp_err *err);
-BP_MUST bp_status ops_run_operation(project *p, bp_err *err);
-BP_MUST bp_status ops_debug(const dbt_opts *o, bp_err *err);
-BP_MUST bp_status ops_clean(const dbt_opts *o, bp_err *err);
+BP_MUST bp_status dbt_ops_deps(const dbt_opts *o, bp_err *err);
+BP_MUST bp_status dbt_ops_run_operation(project *p, bp_err *err);
+BP_MUST bp_status dbt_ops_debug(const dbt_opts *o, bp_err *err);
+BP_MUST bp_status dbt_ops_clean(const dbt_opts *o, bp_err *err);
 
 #endif

@@ -101,7 +101,7 @@ static const char *kind_label(const node *n, char *b, size_t bn)
     return b;
 }
 
-static const char *type_word(const node *n) { return node_type_name(n->type); }
+static const char *type_word(const node *n) { return dbt_node_type_name(n->type); }
 
 /* ---- the run set and its edges ------------------------------------------------------- */
 
@@ -110,7 +110,7 @@ static bool wanted(const project *p, const node *n)
     const char *c = p->opts.command;
     if (!n->selected || !n->cfg.enabled)
         return false;
-    if (node_is_ephemeral(n) && strcmp(c, "compile") != 0)
+    if (dbt_node_is_ephemeral(n) && strcmp(c, "compile") != 0)
         return false;
     if (!strcmp(c, "build"))
         return n->type == NT_MODEL || n->type == NT_SEED || n->type == NT_SNAPSHOT ||
@@ -181,7 +181,7 @@ static void effective_parents(const project *p, int i, ivec *out, int *seen, int
         if (seen[d] == mark)
             continue;
         seen[d] = mark;
-        if (node_is_ephemeral(&p->nodes[d]))
+        if (dbt_node_is_ephemeral(&p->nodes[d]))
             effective_parents(p, d, out, seen, mark, depth + 1);
         else
             ivec_push(out, d);
@@ -254,7 +254,7 @@ static bp_status build_edges(runner *r, bp_err *err)
                     if (seen[x] == m)
                         continue;
                     seen[x] = m;
-                    if (node_is_ephemeral(&p->nodes[x])) {
+                    if (dbt_node_is_ephemeral(&p->nodes[x])) {
                         ok = ivec_push(&kids, x);
                         continue;
                     }
@@ -349,15 +349,15 @@ static void run_one(runner *r, wh *w, int i, int idx)
     long long rows = 0;
     bp_status st;
     if (n->type == NT_SEED)
-        st = mat_seed(p, w, i, &rows, &err);
+        st = dbt_mat_seed(p, w, i, &rows, &err);
     else if (n->type == NT_TEST)
-        st = mat_test(p, w, i, &err);
+        st = dbt_mat_test(p, w, i, &err);
     else if (n->type == NT_SNAPSHOT)
-        st = mat_snapshot(p, w, i, &err);
+        st = dbt_mat_snapshot(p, w, i, &err);
     else
-        st = mat_model(p, w, i, &err);
+        st = dbt_mat_model(p, w, i, &err);
     n->secs = now_s() - t0;
-    art_write_compiled(p, n);
+    dbt_art_write_compiled(p, n);
     pthread_mutex_lock(&r->mu);
     if (st != BP_OK) {
         n->status = ST_ERROR;
@@ -555,7 +555,7 @@ static jv *results_value(arena *a, runner *r)
     for (int k = 0; l && k < r->norder; k++) {
         node *n = &p->nodes[r->order[k]];
         jv *d = jv_dict_new(a);
-        if (!d || !jv_dict_set(a, d, "node", ctx_model_dict(p, r->order[k])) ||
+        if (!d || !jv_dict_set(a, d, "node", dbt_ctx_model_dict(p, r->order[k])) ||
             !jv_dict_set(a, d, "status", jv_strz(a, st[n->status])) ||
             !jv_dict_set(a, d, "message", jv_strz(a, n->message)) ||
             !jv_dict_set(a, d, "execution_time", jv_float(a, n->secs)) ||
@@ -628,7 +628,7 @@ static bp_status run_hooks(runner *r, wh *w, const char *key, bp_err *err)
                                   err)) != BP_OK)
                 break;
             cctx c;
-            jinja_rt *rt = ctx_new(&c, p, -1, false, w, err);
+            jinja_rt *rt = dbt_ctx_new(&c, p, -1, false, w, err);
             if (!rt) {
                 jinja_tpl_free(t);
                 st = BP_ENOMEM;
@@ -689,7 +689,7 @@ static bp_status compile_all(runner *r, wh *w, dbt_summary *sum, bp_err *err)
         int i = r->order[k];
         node *n = &p->nodes[i];
         bp_err e = {0};
-        if (compile_node(p, i, w, false, &e) != BP_OK) {
+        if (dbt_compile_node(p, i, w, false, &e) != BP_OK) {
             n->status = ST_ERROR;
             snprintf(n->message, sizeof n->message, "%.*s", (int)sizeof n->message - 1, e.msg);
             if (!sum->error++)
@@ -702,7 +702,7 @@ static bp_status compile_all(runner *r, wh *w, dbt_summary *sum, bp_err *err)
             sum->ok++;
         }
         sum->total++;
-        art_write_compiled(p, n);
+        dbt_art_write_compiled(p, n);
     }
     (void)err;
     return BP_OK;
@@ -762,7 +762,7 @@ static bp_status create_schemas(runner *r, wh *w, bp_err *err)
         if (!strmap_put(&done, n->schema, n))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
         else
-            st = mat_ensure_schema(w, n->schema, err);
+            st = dbt_mat_ensure_schema(w, n->schema, err);
     }
     strmap_free(&done);
     return st;
@@ -817,8 +817,8 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
     /* the run happened; artifacts that cannot be written (a read-only
      * project folder) are worth a warning, not a failure */
     bp_err aerr = {0};
-    if (art_manifest(p, &aerr) != BP_OK ||
-        art_run_results(p, r->order, r->norder, secs, started_at, &aerr) != BP_OK)
+    if (dbt_art_manifest(p, &aerr) != BP_OK ||
+        dbt_art_run_results(p, r->order, r->norder, secs, started_at, &aerr) != BP_OK)
         bp_log(BP_LOG_WARN, "%s (run results not saved)", aerr.msg);
 close:
     for (int t = 1; t < nth; t++)
@@ -827,7 +827,7 @@ close:
     return st;
 }
 
-bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
+bp_status dbt_exec_command(project *p, dbt_summary *sum, bp_err *err)
 {
     memset(sum, 0, sizeof *sum);
     const char *c = p->opts.command;
@@ -836,9 +836,9 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
         return BP_OK;
     }
     if (!strcmp(c, "parse"))
-        return art_manifest(p, err);
+        return dbt_art_manifest(p, err);
     if (!strcmp(c, "run-operation"))
-        return ops_run_operation(p, err);
+        return dbt_ops_run_operation(p, err);
     runner r;
     bp_status st = runner_init(&r, p, err);
     if (st != BP_OK) {
@@ -860,9 +860,9 @@ bp_status exec_command(project *p, dbt_summary *sum, bp_err *err)
     if (!strcmp(c, "compile") || !strcmp(c, "docs")) {
         st = compile_all(&r, main, sum, err);
         if (st == BP_OK)
-            st = art_manifest(p, err);
+            st = dbt_art_manifest(p, err);
         if (st == BP_OK && !strcmp(c, "docs"))
-            st = art_catalog(p, main, err);
+            st = dbt_art_catalog(p, main, err);
         if (st == BP_OK && !p->opts.quiet)
             fprintf(console(p), "%s\n", !strcmp(c, "docs")
                                             ? "Catalog written to target/catalog.json"
@@ -887,17 +887,17 @@ bp_status dbt_main(const dbt_opts *o, dbt_summary *sum, bp_err *err)
 {
     memset(sum, 0, sizeof *sum);
     if (!strcmp(o->command, "deps"))
-        return ops_deps(o, err);
+        return dbt_ops_deps(o, err);
     if (!strcmp(o->command, "debug"))
-        return ops_debug(o, err);
+        return dbt_ops_debug(o, err);
     if (!strcmp(o->command, "clean"))
-        return ops_clean(o, err);
+        return dbt_ops_clean(o, err);
     project p;
-    bp_status st = proj_load(&p, o, err);
+    bp_status st = dbt_proj_load(&p, o, err);
     if (st == BP_OK)
-        st = select_nodes(&p, o->select, o->exclude, err);
+        st = dbt_select_nodes(&p, o->select, o->exclude, err);
     if (st == BP_OK)
-        st = exec_command(&p, sum, err);
-    proj_free(&p);
+        st = dbt_exec_command(&p, sum, err);
+    dbt_proj_free(&p);
     return st;
 }

@@ -24,12 +24,12 @@
 static const char *const macro_tags[] = {"test", "data_test", "materialization", "docs",
                                          "snapshot", NULL};
 
-dbt_pkg *pkg_find(const project *p, const char *name)
+dbt_pkg *dbt_pkg_find(const project *p, const char *name)
 {
     return strmap_get(&p->pkg_by_name, name);
 }
 
-const char *pkg_install_dir(const project *p, char *out, size_t n)
+const char *dbt_pkg_install_dir(const project *p, char *out, size_t n)
 {
     const yml_node *r = yml_root(p->project_doc);
     const char *d = yml_get_str(r, "packages-install-path", NULL);
@@ -64,10 +64,10 @@ static const char *reg_name(project *p, jinja_macro *m)
 {
     const char *tag = jinja_macro_tag(m), *name = jinja_macro_name(m);
     if (!strcmp(tag, "test") || !strcmp(tag, "data_test"))
-        return proj_strf(p, "test_%s", name);
+        return dbt_proj_strf(p, "test_%s", name);
     if (!strcmp(tag, "materialization")) {
         const char *ad = jinja_macro_tag_arg(m, "adapter");
-        return proj_strf(p, "materialization_%s_%s", name, ad ? ad : "default");
+        return dbt_proj_strf(p, "materialization_%s_%s", name, ad ? ad : "default");
     }
     return name;
 }
@@ -140,11 +140,11 @@ static bp_status walk_macros(project *p, dbt_pkg *pkg, const char *dir, bool doc
         bool want = docs_only ? ends_with(path, ".md") : ends_with(path, ".sql");
         if (!want)
             continue;
-        const char *full = proj_str(p, path, strlen(path)), *src;
+        const char *full = dbt_proj_str(p, path, strlen(path)), *src;
         size_t len;
         if (!full)
             st = bp_fail(err, BP_ENOMEM, "out of memory");
-        else if ((st = proj_read_file(p, full, &src, &len, err)) == BP_OK)
+        else if ((st = dbt_proj_read_file(p, full, &src, &len, err)) == BP_OK)
             st = parse_macro_text(p, pkg, full, src, len, err);
     }
     fs_free_list(names, n);
@@ -212,7 +212,7 @@ static bp_status install_one(project *p, const char *dir, const char *entry, bp_
     if (yml_load(path, &doc, err) != BP_OK)
         return BP_EINPUT;
     const char *pname = yml_get_str(yml_root(doc), "name", entry);
-    if (pkg_find(p, pname)) { /* the root project listed as its own package */
+    if (dbt_pkg_find(p, pname)) { /* the root project listed as its own package */
         yml_free(doc);
         return BP_OK;
     }
@@ -222,8 +222,8 @@ static bp_status install_one(project *p, const char *dir, const char *entry, bp_
         return BP_ENOMEM;
     }
     pkg->doc = doc;
-    pkg->name = proj_str(p, pname, strlen(pname));
-    pkg->dir = proj_strf(p, "%s/%s", dir, entry);
+    pkg->name = dbt_proj_str(p, pname, strlen(pname));
+    pkg->dir = dbt_proj_strf(p, "%s/%s", dir, entry);
     if (!pkg->name || !pkg->dir || !strmap_put(&p->pkg_by_name, pkg->name, pkg))
         return bp_fail(err, BP_ENOMEM, "out of memory");
     return BP_OK;
@@ -234,7 +234,7 @@ static bp_status install_one(project *p, const char *dir, const char *entry, bp_
 static bp_status find_installed(project *p, bp_err *err)
 {
     char dir[4200];
-    pkg_install_dir(p, dir, sizeof dir);
+    dbt_pkg_install_dir(p, dir, sizeof dir);
     char **names;
     size_t n;
     if (fs_list_dir(dir, &names, &n, err) != BP_OK)
@@ -250,7 +250,7 @@ static bp_status load_builtin(project *p, dbt_pkg *pkg, bp_err *err)
 {
     for (int i = 0; i < dbt_builtin_macros_count; i++) {
         const bp_embedded *f = &dbt_builtin_macros[i];
-        const char *file = proj_strf(p, "<dbt>/%s", f->name);
+        const char *file = dbt_proj_strf(p, "<dbt>/%s", f->name);
         if (!file)
             return bp_fail(err, BP_ENOMEM, "out of memory");
         if (parse_macro_text(p, pkg, file, (const char *)f->data, (size_t)f->len, err) != BP_OK)
@@ -259,7 +259,7 @@ static bp_status load_builtin(project *p, dbt_pkg *pkg, bp_err *err)
     return BP_OK;
 }
 
-bp_status macros_load(project *p, bp_err *err)
+bp_status dbt_macros_load(project *p, bp_err *err)
 {
     dbt_pkg *root = new_pkg(p, err);
     if (!root)
@@ -301,7 +301,7 @@ bp_status macros_load(project *p, bp_err *err)
     return BP_OK;
 }
 
-void macros_free(project *p)
+void dbt_macros_free(project *p)
 {
     for (int i = 0; i < p->npkgs; i++) {
         strmap_free(&p->pkgs[i].macros);
@@ -315,7 +315,7 @@ void macros_free(project *p)
     strmap_free(&p->pkg_by_name);
 }
 
-jinja_macro *macro_in(const dbt_pkg *pkg, const char *name)
+jinja_macro *dbt_macro_in(const dbt_pkg *pkg, const char *name)
 {
     return pkg ? strmap_get(&pkg->macros, name) : NULL;
 }
@@ -325,19 +325,19 @@ static const dbt_pkg *builtin_pkg(const project *p)
     return p->npkgs && p->pkgs[p->npkgs - 1].internal ? &p->pkgs[p->npkgs - 1] : NULL;
 }
 
-jinja_macro *macro_lookup(const project *p, const dbt_pkg *local, const char *name)
+jinja_macro *dbt_macro_lookup(const project *p, const dbt_pkg *local, const char *name)
 {
     jinja_macro *m;
     if (!p->npkgs) /* profiles and dbt_project.yml render before packages load */
         return NULL;
-    if (local && (m = macro_in(local, name)))
+    if (local && (m = dbt_macro_in(local, name)))
         return m;
-    if ((m = macro_in(&p->pkgs[0], name)))
+    if ((m = dbt_macro_in(&p->pkgs[0], name)))
         return m;
-    return macro_in(builtin_pkg(p), name);
+    return dbt_macro_in(builtin_pkg(p), name);
 }
 
-const char *const *adapter_prefixes(const project *p)
+const char *const *dbt_adapter_prefixes(const project *p)
 {
     return (p->wops ? p->wops : &wh_duckdb_ops)->dispatch;
 }
@@ -362,7 +362,7 @@ static int search_packages(const project *p, const char *ns, const char **out, i
                 out[n++] = order->items[k]->str;
         return n;
     }
-    if (pkg_find(p, ns)) {
+    if (dbt_pkg_find(p, ns)) {
         out[0] = p->name;
         out[1] = ns;
         return 2;
@@ -371,18 +371,18 @@ static int search_packages(const project *p, const char *ns, const char **out, i
     return 1;
 }
 
-jinja_macro *macro_dispatch(const project *p, const dbt_pkg *local, const char *name,
+jinja_macro *dbt_macro_dispatch(const project *p, const dbt_pkg *local, const char *name,
                             const char *ns, buf *tried)
 {
     const char *pk[32];
     int npk = search_packages(p, ns, pk, 32);
-    const char *const *prefixes = adapter_prefixes(p);
+    const char *const *prefixes = dbt_adapter_prefixes(p);
     char full[512];
     for (int i = 0; i < npk; i++) {
-        const dbt_pkg *pkg = pk[i] ? pkg_find(p, pk[i]) : NULL;
+        const dbt_pkg *pkg = pk[i] ? dbt_pkg_find(p, pk[i]) : NULL;
         for (int k = 0; prefixes[k]; k++) {
             snprintf(full, sizeof full, "%s__%s", prefixes[k], name);
-            jinja_macro *m = pk[i] ? macro_in(pkg, full) : macro_lookup(p, local, full);
+            jinja_macro *m = pk[i] ? dbt_macro_in(pkg, full) : dbt_macro_lookup(p, local, full);
             /* only for the message when nothing is found: a short list is fine */
             if (tried && buf_printf(tried, "%s'%s%s%s'", tried->len ? ", " : "", pk[i] ? pk[i] : "",
                                     pk[i] ? "." : "", full))

@@ -55,7 +55,7 @@ static int take_kind(void *ctx, size_t nc, const wh_col *cols, const char *const
     return 1;
 }
 
-bp_status mat_relation_kind(wh *w, const char *schema, const char *name, char *out, size_t n,
+bp_status dbt_mat_relation_kind(wh *w, const char *schema, const char *name, char *out, size_t n,
                             bp_err *err)
 {
     buf sql = {0};
@@ -75,7 +75,7 @@ bp_status mat_relation_kind(wh *w, const char *schema, const char *name, char *o
 static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_err *err)
 {
     char kind[32];
-    if (mat_relation_kind(w, schema, name, kind, sizeof kind, err) != BP_OK)
+    if (dbt_mat_relation_kind(w, schema, name, kind, sizeof kind, err) != BP_OK)
         return BP_EWH;
     if (!*kind)
         return BP_OK;
@@ -88,7 +88,7 @@ static bp_status drop_relation(wh *w, const char *schema, const char *name, bp_e
     return st;
 }
 
-bp_status mat_ensure_schema(wh *w, const char *schema, bp_err *err)
+bp_status dbt_mat_ensure_schema(wh *w, const char *schema, bp_err *err)
 {
     buf q = {0};
     bp_status st = exec_built(w, buf_adds(&q, "CREATE SCHEMA IF NOT EXISTS ") || buf_add_ident(&q, schema),
@@ -211,7 +211,7 @@ static bp_status build_swap(project *p, wh *w, node *n, bool view, bp_err *err)
 static bp_status schema_change(wh *w, node *n, const colset *target, const colset *src,
                                bp_err *err)
 {
-    const char *mode = cfg_str(n, "on_schema_change");
+    const char *mode = dbt_cfg_str(n, "on_schema_change");
     if (!mode || !strcmp(mode, "ignore"))
         return BP_OK;
     bool differ = target->n != src->n;
@@ -325,10 +325,10 @@ fail:
     return st;
 }
 
-bp_status mat_model(project *p, wh *w, int i, bp_err *err)
+bp_status dbt_mat_model(project *p, wh *w, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
-    bp_status st = mat_ensure_schema(w, n->schema, err);
+    bp_status st = dbt_mat_ensure_schema(w, n->schema, err);
     if (st != BP_OK)
         return st;
     const char *m = n->cfg.materialized;
@@ -336,17 +336,17 @@ bp_status mat_model(project *p, wh *w, int i, bp_err *err)
     bool full = n->cfg.full_refresh >= 0 ? n->cfg.full_refresh : p->opts.full_refresh;
     if (!strcmp(m, "incremental") && !full) {
         char kind[32];
-        if ((st = mat_relation_kind(w, n->schema, n->identifier, kind, sizeof kind, err)) != BP_OK)
+        if ((st = dbt_mat_relation_kind(w, n->schema, n->identifier, kind, sizeof kind, err)) != BP_OK)
             return st;
         inc = strcmp(kind, "BASE TABLE") == 0;
     }
-    if ((st = compile_node(p, i, w, inc, err)) != BP_OK)
+    if ((st = dbt_compile_node(p, i, w, inc, err)) != BP_OK)
         return st;
-    if ((st = compile_run_hooks(p, i, w, "pre-hook", err)) != BP_OK)
+    if ((st = dbt_compile_run_hooks(p, i, w, "pre-hook", err)) != BP_OK)
         return st;
     st = inc ? incremental(p, w, n, err) : build_swap(p, w, n, !strcmp(m, "view"), err);
     if (st == BP_OK)
-        st = compile_run_hooks(p, i, w, "post-hook", err);
+        st = dbt_compile_run_hooks(p, i, w, "post-hook", err);
     return st;
 }
 
@@ -354,7 +354,7 @@ bp_status mat_model(project *p, wh *w, int i, bp_err *err)
 
 static char seed_delimiter(const node *n)
 {
-    const char *d = cfg_str(n, "delimiter");
+    const char *d = dbt_cfg_str(n, "delimiter");
     if (!d || !*d)
         return ',';
     if (!strcmp(d, "\\t"))
@@ -366,9 +366,9 @@ static char seed_delimiter(const node *n)
 static bp_status seed_create_sql(project *p, const node *n, const seed_data *s, const char *tmpname,
                                  buf *q)
 {
-    jv *qc = cfg_get(n, "quote_columns");
+    jv *qc = dbt_cfg_get(n, "quote_columns");
     bool quote = !qc || qc->type == JV_NONE || jv_truthy(qc);
-    jv *types = cfg_get(n, "column_types");
+    jv *types = dbt_cfg_get(n, "column_types");
     if (buf_adds(q, "CREATE TABLE ") || buf_add_relation(q, n->schema, tmpname) || buf_adds(q, " ("))
         return BP_ENOMEM;
     for (size_t c = 0; c < s->ncols; c++) {
@@ -376,7 +376,7 @@ static bp_status seed_create_sql(project *p, const node *n, const seed_data *s, 
         if (buf_adds(q, c ? ", " : "") ||
             (quote ? buf_add_ident(q, s->names[c]) : buf_adds(q, s->names[c])) ||
             buf_printf(q, " %s", t && t->type == JV_STR ? t->u.s.p
-                                                        : seed_infer_type(s, c, p->wops)))
+                                                        : dbt_seed_infer_type(s, c, p->wops)))
             return BP_ENOMEM;
     }
     return buf_addc(q, ')');
@@ -402,17 +402,17 @@ static bp_status seed_insert_sql(wh *w, const node *n, const seed_data *s, const
     return BP_OK;
 }
 
-bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err)
+bp_status dbt_mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err)
 {
     node *n = &p->nodes[i];
     seed_data s = {0};
-    bp_status st = seed_read(n, seed_delimiter(n), &s, err);
+    bp_status st = dbt_seed_read(n, seed_delimiter(n), &s, err);
     buf q = {0};
     char tmpname[600];
     work_name(n, "tmp", tmpname, sizeof tmpname);
     if (st != BP_OK)
         goto done;
-    if ((st = mat_ensure_schema(w, n->schema, err)) != BP_OK || (st = wh_begin(w, err)) != BP_OK)
+    if ((st = dbt_mat_ensure_schema(w, n->schema, err)) != BP_OK || (st = wh_begin(w, err)) != BP_OK)
         goto done;
     if ((st = drop_relation(w, n->schema, tmpname, err)) != BP_OK)
         goto fail;
@@ -433,7 +433,7 @@ bp_status mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err)
                          &q, err)) != BP_OK)
         goto fail;
     if ((st = wh_commit(w, err)) == BP_OK)
-        st = compile_run_hooks(p, i, w, "post-hook", err);
+        st = dbt_compile_run_hooks(p, i, w, "post-hook", err);
     *rows = (long long)s.rows;
     goto done;
 fail:
@@ -442,7 +442,7 @@ done:
     if (st != BP_OK && err)
         bp_err_prefix(err, "%s", n->path);
     buf_free(&q);
-    seed_free(&s);
+    dbt_seed_free(&s);
     return st;
 }
 
@@ -454,7 +454,7 @@ typedef struct {
 
 static void snap_names(const node *n, snap_cols *c)
 {
-    jv *m = cfg_get(n, "snapshot_meta_column_names");
+    jv *m = dbt_cfg_get(n, "snapshot_meta_column_names");
     const char *names[4] = {"dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"};
     const char *keys[4] = {"dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"};
     for (int i = 0; m && m->type == JV_DICT && i < 4; i++) {
@@ -468,7 +468,7 @@ static void snap_names(const node *n, snap_cols *c)
 /* The text of a config value that may be a list (check_cols, unique_key). */
 static bp_status cfg_list(const node *n, const char *key, buf *out, const char *prefix)
 {
-    jv *v = cfg_get(n, key);
+    jv *v = dbt_cfg_get(n, key);
     if (!v || v->type == JV_NONE)
         return BP_EINPUT;
     if (v->type == JV_STR)
@@ -525,7 +525,7 @@ static bp_status snap_changed(wh *w, const node *n, const snap_cols *sc, bool ts
         return buf_printf(changed, "snapshotted_data.%s < source_data.dbt_new_updated_at",
                           sc->valid_from) ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
     buf cols = {0};
-    jv *cc = cfg_get(n, "check_cols");
+    jv *cc = dbt_cfg_get(n, "check_cols");
     bp_status st = BP_OK;
     if (cc && cc->type == JV_STR && !strcmp(cc->u.s.p, "all"))
         st = snap_all_cols(w, n, &cols, err);
@@ -555,8 +555,8 @@ static bp_status snap_changed(wh *w, const node *n, const snap_cols *sc, bool ts
 static bp_status snap_staging_sql(const node *n, const snap_cols *sc, const char *key,
                                   const char *upd, const char *changed, const char *tmp, buf *q)
 {
-    jv *hd = cfg_get(n, "invalidate_hard_deletes");
-    const char *hard = cfg_str(n, "hard_deletes");
+    jv *hd = dbt_cfg_get(n, "invalidate_hard_deletes");
+    const char *hard = dbt_cfg_str(n, "hard_deletes");
     bool deletes = (hd && jv_truthy(hd)) || (hard && !strcmp(hard, "invalidate"));
     if (buf_printf(q, "CREATE TEMPORARY TABLE %s AS (\nwith snapshot_query as (\n%s\n),\n"
                    "snapshotted_data as (\n  select *, %s as dbt_unique_key from ", tmp,
@@ -656,10 +656,10 @@ static bp_status snap_update(wh *w, const node *n, const snap_cols *sc, const ch
     return st;
 }
 
-bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err)
+bp_status dbt_mat_snapshot(project *p, wh *w, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
-    const char *strategy = cfg_str(n, "strategy");
+    const char *strategy = dbt_cfg_str(n, "strategy");
     const char *key = n->cfg.unique_key;
     if (!strategy || (strcmp(strategy, "timestamp") && strcmp(strategy, "check")))
         return bp_fail(err, BP_EINPUT, "%s: snapshot '%s' needs strategy: timestamp or check",
@@ -667,17 +667,17 @@ bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err)
     if (!key)
         return bp_fail(err, BP_EINPUT, "%s: snapshot '%s' needs a unique_key", n->file, n->name);
     bool ts = !strcmp(strategy, "timestamp");
-    const char *updated_at = cfg_str(n, "updated_at");
+    const char *updated_at = dbt_cfg_str(n, "updated_at");
     if (ts && !updated_at)
         return bp_fail(err, BP_EINPUT, "%s: a timestamp snapshot needs updated_at", n->file);
     snap_cols sc;
     snap_names(n, &sc);
-    bp_status st = mat_ensure_schema(w, n->schema, err);
-    if (st != BP_OK || (st = compile_node(p, i, w, false, err)) != BP_OK ||
-        (st = compile_run_hooks(p, i, w, "pre-hook", err)) != BP_OK)
+    bp_status st = dbt_mat_ensure_schema(w, n->schema, err);
+    if (st != BP_OK || (st = dbt_compile_node(p, i, w, false, err)) != BP_OK ||
+        (st = dbt_compile_run_hooks(p, i, w, "pre-hook", err)) != BP_OK)
         return st;
     char kind[32];
-    if ((st = mat_relation_kind(w, n->schema, n->identifier, kind, sizeof kind, err)) != BP_OK)
+    if ((st = dbt_mat_relation_kind(w, n->schema, n->identifier, kind, sizeof kind, err)) != BP_OK)
         return st;
     /* the change marker: updated_at, or now for check */
     const char *upd = ts ? updated_at : "current_timestamp";
@@ -690,7 +690,7 @@ bp_status mat_snapshot(project *p, wh *w, int i, bp_err *err)
     } else
         st = snap_update(w, n, &sc, key, upd, ts, err);
     if (st == BP_OK && (st = wh_commit(w, err)) == BP_OK)
-        return compile_run_hooks(p, i, w, "post-hook", err);
+        return dbt_compile_run_hooks(p, i, w, "post-hook", err);
     wh_rollback(w);
     return st;
 }
@@ -721,7 +721,7 @@ static int take_result(void *ctx, size_t nc, const wh_col *cols, const char *con
 static bp_status store_failures(project *p, wh *w, node *n, bp_err *err)
 {
     (void)p;
-    bp_status st = mat_ensure_schema(w, n->schema, err);
+    bp_status st = dbt_mat_ensure_schema(w, n->schema, err);
     if (st == BP_OK && (st = drop_relation(w, n->schema, n->identifier, err)) == BP_OK) {
         buf q = {0};
         st = exec_built(w, buf_adds(&q, "CREATE TABLE ") || buf_add_relation(&q, n->schema, n->identifier) ||
@@ -733,10 +733,10 @@ static bp_status store_failures(project *p, wh *w, node *n, bp_err *err)
     return st;
 }
 
-bp_status mat_test(project *p, wh *w, int i, bp_err *err)
+bp_status dbt_mat_test(project *p, wh *w, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
-    bp_status st = compile_node(p, i, w, false, err);
+    bp_status st = dbt_compile_node(p, i, w, false, err);
     if (st != BP_OK)
         return st;
     if ((n->cfg.store_failures || p->opts.store_failures) &&

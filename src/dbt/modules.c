@@ -96,7 +96,7 @@ static long long from_parts(int y, int mo, int d, int h, int mi, int s)
     return (long long)timegm(&tm);
 }
 
-jv *mod_now(arena *a, bool utc)
+jv *dbt_mod_now(arena *a, bool utc)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -433,7 +433,7 @@ static bp_status c_now(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
     const cls_kind k = *(const cls_kind *)data;
     const jv *tz = jinja_arg(a, 0, "tz");
-    jv *v = mod_now(RA(rt), tz && tz->type != JV_NONE);
+    jv *v = dbt_mod_now(RA(rt), tz && tz->type != JV_NONE);
     if (v && k == CLS_DATE)
         v = dt_new(RA(rt), ((dtobj *)v->u.obj.self)->secs, 0, true, false);
     return ret(rt, out, v);
@@ -443,7 +443,7 @@ static bp_status c_utcnow(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
     (void)data;
     (void)a;
-    jv *v = mod_now(RA(rt), true);
+    jv *v = dbt_mod_now(RA(rt), true);
     if (v)
         ((dtobj *)v->u.obj.self)->utc = false; /* utcnow() is naive */
     return ret(rt, out, v);
@@ -977,7 +977,7 @@ static bp_status pytz_timezone(jinja_rt *rt, void *d, const jv_args *a, jv **out
     return ret(rt, out, jv_strz(RA(rt), name ? name : "UTC"));
 }
 
-jv *mod_modules(arena *a)
+jv *dbt_mod_modules(arena *a)
 {
     jv *d = jv_dict_new(a), *pytz = jv_dict_new(a);
     if (!d || !pytz || !jv_dict_set(a, pytz, "utc", jv_strz(a, "UTC")) ||

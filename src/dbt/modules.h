@@ -7,8 +7,8 @@
 #include "../jinja/jinja.h"
 
 /* The modules dict (in arena a). */
-jv *mod_modules(arena *a);
+jv *dbt_mod_modules(arena *a);
 /* datetime.now() (utc: aware, in UTC; else local and naive). */
-jv *mod_now(arena *a, bool utc);
+jv *dbt_mod_now(arena *a, bool utc);
 
 #endif

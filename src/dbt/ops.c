@@ -102,7 +102,7 @@ static const char *basename_of(const char *s, char *out, size_t n)
     return out;
 }
 
-bp_status ops_deps(const dbt_opts *o, bp_err *err)
+bp_status dbt_ops_deps(const dbt_opts *o, bp_err *err)
 {
     project p;
     memset(&p, 0, sizeof p);
@@ -117,7 +117,7 @@ bp_status ops_deps(const dbt_opts *o, bp_err *err)
     int missing = 0;
     if (st != BP_OK)
         goto done;
-    pkg_install_dir(&p, pkgdir, sizeof pkgdir);
+    dbt_pkg_install_dir(&p, pkgdir, sizeof pkgdir);
     snprintf(path, sizeof path, "%s/packages.yml", p.dir);
     struct stat sb;
     if (stat(path, &sb) != 0)
@@ -167,7 +167,7 @@ done:
 
 /* ---- run-operation ------------------------------------------------------------------- */
 
-bp_status ops_run_operation(project *p, bp_err *err)
+bp_status dbt_ops_run_operation(project *p, bp_err *err)
 {
     const dbt_opts *o = &p->opts;
     if (!o->macro)
@@ -190,7 +190,7 @@ bp_status ops_run_operation(project *p, bp_err *err)
         args.kw = arena_alloc(&a, (n ? n : 1) * sizeof(jv *));
         for (size_t i = 0; args.kw && args.kw_names && i < n; i++) {
             args.kw_names[i] = m->keys[i];
-            args.kw[i] = proj_yml_value(&a, m->items[i]);
+            args.kw[i] = dbt_proj_yml_value(&a, m->items[i]);
             if (!args.kw[i])
                 st = bp_fail(err, BP_ENOMEM, "out of memory");
         }
@@ -207,7 +207,7 @@ bp_status ops_run_operation(project *p, bp_err *err)
             fprintf(out_of(o), "Running with bookpipe dbt (dbt-compatible)\n");
         st = wh_begin(w, err);
         if (st == BP_OK) {
-            st = compile_call_macro(p, -1, w, o->macro, &args, NULL, NULL, err);
+            st = dbt_compile_call_macro(p, -1, w, o->macro, &args, NULL, NULL, err);
             if (st == BP_OK)
                 st = wh_commit(w, err);
             else
@@ -225,20 +225,20 @@ bp_status ops_run_operation(project *p, bp_err *err)
 
 /* ---- debug ------------------------------------------------------------------------- */
 
-bp_status ops_debug(const dbt_opts *o, bp_err *err)
+bp_status dbt_ops_debug(const dbt_opts *o, bp_err *err)
 {
     FILE *f = out_of(o);
     project p;
     dbt_opts ol = *o;
     ol.command = "debug";
     fprintf(f, "bookpipe dbt debug (dbt-compatible, no Python)\n");
-    bp_status st = proj_load_config(&p, &ol, err);
+    bp_status st = dbt_proj_load_config(&p, &ol, err);
     fprintf(f, "  project dir: %s\n", p.dir);
     fprintf(f, "  dbt_project.yml file [%s]\n", p.project_doc ? "OK found and valid" : "ERROR");
     fprintf(f, "  profiles.yml file [%s]\n", p.profiles_path ? p.profiles_path
                                              : "none: bookpipe's own warehouse is used");
     if (st != BP_OK) {
-        proj_free(&p);
+        dbt_proj_free(&p);
         return st;
     }
     fprintf(f, "Connection:\n  type: %s\n  target: %s\n  schema: %s\n  database: %s\n",
@@ -258,7 +258,7 @@ bp_status ops_debug(const dbt_opts *o, bp_err *err)
                                                                     : "ERROR");
     if (st == BP_OK)
         fprintf(f, "All checks passed!\n");
-    proj_free(&p);
+    dbt_proj_free(&p);
     return st;
 }
 
@@ -271,7 +271,7 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-bp_status ops_clean(const dbt_opts *o, bp_err *err)
+bp_status dbt_ops_clean(const dbt_opts *o, bp_err *err)
 {
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s", o->project_dir ? o->project_dir : ".");

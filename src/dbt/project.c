@@ -18,7 +18,7 @@
 #include "dbt_int.h"
 #include "../core/log.h"
 
-/* ---- memory: everything lives until proj_free -------------------------------------- */
+/* ---- memory: everything lives until dbt_proj_free -------------------------------------- */
 
 /* Worker threads allocate too (relation names, values built once): the
  * arena is shared, so every allocation takes the lock. */
@@ -30,7 +30,7 @@ static void *palloc(project *p, size_t n)
     return v;
 }
 
-const char *proj_str(project *p, const char *s, size_t n)
+const char *dbt_proj_str(project *p, const char *s, size_t n)
 {
     char *c = palloc(p, n + 1);
     if (c)
@@ -38,7 +38,7 @@ const char *proj_str(project *p, const char *s, size_t n)
     return c;
 }
 
-const char *proj_strf(project *p, const char *fmt, ...)
+const char *dbt_proj_strf(project *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -55,7 +55,7 @@ const char *proj_strf(project *p, const char *fmt, ...)
     return c;
 }
 
-void proj_free(project *p)
+void dbt_proj_free(project *p)
 {
     for (int i = 0; i < p->nnodes; i++) {
         free(p->nodes[i].deps);
@@ -68,7 +68,7 @@ void proj_free(project *p)
     for (int t = 0; t < NT_NTYPES; t++)
         strmap_free(&p->by_name[t]);
     strmap_free(&p->by_uid);
-    macros_free(p);
+    dbt_macros_free(p);
     yml_free(p->project_doc);
     yml_free(p->profiles_doc);
     yml_free(p->vars_doc);
@@ -80,20 +80,20 @@ void proj_free(project *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-const char *node_type_name(node_type t)
+const char *dbt_node_type_name(node_type t)
 {
     static const char *const names[] = {"model", "seed", "test", "source", "snapshot",
                                         "analysis", "exposure"};
     return names[t];
 }
 
-bool node_is_ephemeral(const node *n)
+bool dbt_node_is_ephemeral(const node *n)
 {
     return n->type == NT_MODEL && n->cfg.materialized &&
            strcmp(n->cfg.materialized, "ephemeral") == 0;
 }
 
-int proj_add_node(project *p, node_type t, const char *name, bp_err *err)
+int dbt_proj_add_node(project *p, node_type t, const char *name, bp_err *err)
 {
     if (p->nnodes == p->capnodes) {
         int cap = p->capnodes ? p->capnodes * 2 : 64;
@@ -127,17 +127,17 @@ int proj_add_node(project *p, node_type t, const char *name, bp_err *err)
     return p->nnodes++;
 }
 
-int proj_find(const project *p, node_type t, const char *name)
+int dbt_proj_find(const project *p, node_type t, const char *name)
 {
     return (int)(intptr_t)strmap_get(&p->by_name[t], name) - 1;
 }
 
-int proj_find_uid(const project *p, const char *uid)
+int dbt_proj_find_uid(const project *p, const char *uid)
 {
     return (int)(intptr_t)strmap_get(&p->by_uid, uid) - 1;
 }
 
-bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err)
+bp_status dbt_proj_set_uid(project *p, node *n, const char *uid, bp_err *err)
 {
     n->unique_id = uid;
     if (!uid || !strmap_put(&p->by_uid, uid, (void *)(intptr_t)(n - p->nodes + 1)))
@@ -145,7 +145,7 @@ bp_status proj_set_uid(project *p, node *n, const char *uid, bp_err *err)
     return BP_OK;
 }
 
-bp_status proj_add_dep(project *p, int child, int parent, bp_err *err)
+bp_status dbt_proj_add_dep(project *p, int child, int parent, bp_err *err)
 {
     node *n = &p->nodes[child];
     for (int i = 0; i < n->ndeps; i++)
@@ -165,7 +165,7 @@ bp_status proj_add_dep(project *p, int child, int parent, bp_err *err)
 
 /* ---- YAML values ----------------------------------------------------------------------- */
 
-jv *proj_yml_value(arena *a, const yml_node *v)
+jv *dbt_proj_yml_value(arena *a, const yml_node *v)
 {
     if (!v || yml_is_null(v))
         return jv_none(a);
@@ -191,7 +191,7 @@ jv *proj_yml_value(arena *a, const yml_node *v)
     }
     jv *out = v->kind == YML_MAP ? jv_dict_new(a) : jv_list(a, v->n);
     for (size_t i = 0; out && i < v->n; i++) {
-        jv *x = proj_yml_value(a, v->items[i]);
+        jv *x = dbt_proj_yml_value(a, v->items[i]);
         if (!x || !(v->kind == YML_MAP ? jv_dict_set(a, out, v->keys[i], x)
                                        : jv_list_push(a, out, x)))
             return NULL;
@@ -218,13 +218,13 @@ static bp_status set_scalar(project *p, yml_node *v, const jv *x, bp_err *err)
     bp_status st = x->type == JV_NONE   ? buf_adds(&b, "null")
                    : x->type == JV_BOOL ? buf_adds(&b, x->u.b ? "true" : "false")
                                         : jv_to_str(x, &b);
-    v->str = st ? NULL : proj_str(p, b.p ? b.p : "", b.len);
+    v->str = st ? NULL : dbt_proj_str(p, b.p ? b.p : "", b.len);
     v->quoted = x->type == JV_STR;
     buf_free(&b);
     return v->str ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }
 
-bp_status proj_render_yml(project *p, yml_node *v, const char *file, const char *const *skip,
+bp_status dbt_proj_render_yml(project *p, yml_node *v, const char *file, const char *const *skip,
                           bp_err *err)
 {
     if (!v)
@@ -234,7 +234,7 @@ bp_status proj_render_yml(project *p, yml_node *v, const char *file, const char 
             return BP_OK;
         arena a = {0};
         jv *x;
-        bp_status st = compile_native(p, file, v->str, -1, &a, &x, err);
+        bp_status st = dbt_compile_native(p, file, v->str, -1, &a, &x, err);
         if (st == BP_OK)
             st = set_scalar(p, v, x, err);
         arena_free(&a);
@@ -243,7 +243,7 @@ bp_status proj_render_yml(project *p, yml_node *v, const char *file, const char 
     for (size_t i = 0; i < v->n; i++) {
         if (v->kind == YML_MAP && skipped(v->keys[i], skip))
             continue;
-        if (proj_render_yml(p, v->items[i], file, skip, err) != BP_OK)
+        if (dbt_proj_render_yml(p, v->items[i], file, skip, err) != BP_OK)
             return BP_EINPUT;
     }
     return BP_OK;
@@ -291,7 +291,7 @@ static const char *joined(project *p, const jv *v)
     bool oom = false;
     for (size_t i = 0; i < v->u.l.n && !oom; i++)
         oom = (i && buf_adds(&b, ", ")) || jv_to_str(v->u.l.items[i], &b);
-    const char *s = oom ? NULL : proj_str(p, b.p ? b.p : "", b.len);
+    const char *s = oom ? NULL : dbt_proj_str(p, b.p ? b.p : "", b.len);
     buf_free(&b);
     return s;
 }
@@ -352,7 +352,7 @@ static const char *canonical_key(const char *k)
 }
 
 /* dbt's merge rules: tags and hooks add up, dicts merge, the rest wins. */
-bp_status cfg_set(project *p, node *n, const char *key, const jv *v)
+bp_status dbt_cfg_set(project *p, node *n, const char *key, const jv *v)
 {
     key = canonical_key(key);
     pthread_mutex_lock(&p->mu);
@@ -403,11 +403,11 @@ bp_status cfg_set(project *p, node *n, const char *key, const jv *v)
     return BP_OK;
 }
 
-jv *cfg_get(const node *n, const char *key) { return jv_dict_get(n->cfg.all, key); }
+jv *dbt_cfg_get(const node *n, const char *key) { return jv_dict_get(n->cfg.all, key); }
 
 /* The config as dbt shows it (node.config, the manifest): dbt's defaults
  * for the node's type, then what was set. */
-jv *cfg_full(arena *a, const node *n)
+jv *dbt_cfg_full(arena *a, const node *n)
 {
     jv *d = jv_dict_new(a);
     if (!d)
@@ -452,21 +452,21 @@ jv *cfg_full(arena *a, const node *n)
     return ok ? d : NULL;
 }
 
-const char *cfg_str(const node *n, const char *key) { return jv_cstr(cfg_get(n, key)); }
+const char *dbt_cfg_str(const node *n, const char *key) { return jv_cstr(dbt_cfg_get(n, key)); }
 
-bp_status cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v)
+bp_status dbt_cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v)
 {
     arena tmp = {0};
-    jv *x = proj_yml_value(&tmp, v);
-    bp_status st = x ? cfg_set(p, n, key, x) : BP_ENOMEM;
+    jv *x = dbt_proj_yml_value(&tmp, v);
+    bp_status st = x ? dbt_cfg_set(p, n, key, x) : BP_ENOMEM;
     arena_free(&tmp);
     return st;
 }
 
-bp_status cfg_set_yml(project *p, node *n, const yml_node *m)
+bp_status dbt_cfg_set_yml(project *p, node *n, const yml_node *m)
 {
     for (size_t i = 0; m && m->kind == YML_MAP && i < m->n; i++)
-        if (is_config_key(m->keys[i]) && cfg_set_yml_key(p, n, m->keys[i], m->items[i]) != BP_OK)
+        if (is_config_key(m->keys[i]) && dbt_cfg_set_yml_key(p, n, m->keys[i], m->items[i]) != BP_OK)
             return BP_ENOMEM;
     return BP_OK;
 }
@@ -482,11 +482,11 @@ static bp_status apply_tree_of(project *p, node *n, const yml_node *root, const 
         t = yml_get(root, "tests");
     if (!t)
         return BP_OK;
-    if (cfg_set_yml(p, n, t) != BP_OK)
+    if (dbt_cfg_set_yml(p, n, t) != BP_OK)
         return BP_ENOMEM;
     t = yml_get(t, n->fqn[0]);
     for (int level = 1; t; level++) {
-        if (cfg_set_yml(p, n, t) != BP_OK)
+        if (dbt_cfg_set_yml(p, n, t) != BP_OK)
             return BP_ENOMEM;
         if (level >= n->nfqn)
             break;
@@ -495,7 +495,7 @@ static bp_status apply_tree_of(project *p, node *n, const yml_node *root, const 
     return BP_OK;
 }
 
-bp_status proj_apply_tree(project *p, node *n, const char *tree_key)
+bp_status dbt_proj_apply_tree(project *p, node *n, const char *tree_key)
 {
     /* a package's own dbt_project.yml first; the root project's win */
     if (n->pkg && !n->pkg->root && n->pkg->doc &&
@@ -535,14 +535,14 @@ static bp_status walk(project *p, dbt_pkg *pkg, const char *rel, file_fn fn, bp_
         if (S_ISDIR(sb.st_mode))
             st = walk(p, pkg, sub, fn, err);
         else
-            st = fn(p, pkg, proj_str(p, subfull, strlen(subfull)), proj_str(p, sub, strlen(sub)),
+            st = fn(p, pkg, dbt_proj_str(p, subfull, strlen(subfull)), dbt_proj_str(p, sub, strlen(sub)),
                     err);
     }
     fs_free_list(names, n);
     return st;
 }
 
-bp_status proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err)
+bp_status dbt_proj_read_file(project *p, const char *path, const char **out, size_t *n, bp_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -562,7 +562,7 @@ bp_status proj_read_file(project *p, const char *path, const char **out, size_t 
         buf_free(&b);
         return bp_fail(err, BP_EIO, "%s: read error", path);
     }
-    *out = proj_str(p, b.p ? b.p : "", b.len);
+    *out = dbt_proj_str(p, b.p ? b.p : "", b.len);
     *n = b.len;
     buf_free(&b);
     return *out ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
@@ -578,7 +578,7 @@ static void set_fqn(project *p, node *n, const char *rel)
         if (!next)
             break;
         if (n->nfqn < 15)
-            n->fqn[n->nfqn++] = proj_str(p, s + 1, (size_t)(next - s - 1));
+            n->fqn[n->nfqn++] = dbt_proj_str(p, s + 1, (size_t)(next - s - 1));
         s = next;
     }
     n->fqn[n->nfqn++] = n->name;
@@ -588,7 +588,7 @@ static const char *stem(project *p, const char *rel, const char *ext)
 {
     const char *b = strrchr(rel, '/');
     b = b ? b + 1 : rel;
-    return proj_str(p, b, strlen(b) - strlen(ext));
+    return dbt_proj_str(p, b, strlen(b) - strlen(ext));
 }
 
 /* A node for a file: its ids, fqn and the project tree's configs. */
@@ -596,19 +596,19 @@ static node *file_node(project *p, dbt_pkg *pkg, node_type t, const char *name,
                        const char *full, const char *rel, const char *materialized,
                        const char *tree, bp_err *err)
 {
-    int i = proj_add_node(p, t, name, err);
+    int i = dbt_proj_add_node(p, t, name, err);
     if (i < 0)
         return NULL;
     node *n = &p->nodes[i];
     n->pkg = pkg;
     n->path = rel;
     n->file = full;
-    if (proj_set_uid(p, n, proj_strf(p, "%s.%s.%s", node_type_name(t), pkg->name, name), err) !=
+    if (dbt_proj_set_uid(p, n, dbt_proj_strf(p, "%s.%s.%s", dbt_node_type_name(t), pkg->name, name), err) !=
         BP_OK)
         return NULL;
     set_fqn(p, n, rel);
     jv mat = {.type = JV_STR, .u.s = {materialized, strlen(materialized)}};
-    if (cfg_set(p, n, "materialized", &mat) != BP_OK || proj_apply_tree(p, n, tree) != BP_OK) {
+    if (dbt_cfg_set(p, n, "materialized", &mat) != BP_OK || dbt_proj_apply_tree(p, n, tree) != BP_OK) {
         bp_fail(err, BP_ENOMEM, "out of memory");
         return NULL;
     }
@@ -649,13 +649,13 @@ static void python_refs(project *p, node *n)
         const char *e = strchr(s + 1, q);
         if (!e)
             break;
-        const char *nm = proj_str(p, s + 1, (size_t)(e - s - 1));
-        int k = nm ? proj_find(p, NT_MODEL, nm) : -1;
+        const char *nm = dbt_proj_str(p, s + 1, (size_t)(e - s - 1));
+        int k = nm ? dbt_proj_find(p, NT_MODEL, nm) : -1;
         if (k < 0 && nm)
-            k = proj_find(p, NT_SEED, nm);
+            k = dbt_proj_find(p, NT_SEED, nm);
         /* out of memory here shows later: the node misses a dependency
          * the parse of its ref() adds again */
-        if (k >= 0 && proj_add_dep(p, (int)(n - p->nodes), k, NULL) != BP_OK)
+        if (k >= 0 && dbt_proj_add_dep(p, (int)(n - p->nodes), k, NULL) != BP_OK)
             break;
         s = e;
     }
@@ -663,7 +663,7 @@ static void python_refs(project *p, node *n)
 
 static bp_status read_file_into(project *p, node *n, bp_err *err)
 {
-    return proj_read_file(p, n->file, &n->raw, &n->raw_n, err);
+    return dbt_proj_read_file(p, n->file, &n->raw, &n->raw_n, err);
 }
 
 static bp_status on_model_file(project *p, dbt_pkg *pkg, const char *full, const char *rel,
@@ -675,7 +675,7 @@ static bp_status on_model_file(project *p, dbt_pkg *pkg, const char *full, const
     if (!ends_with(rel, ".sql") && !py)
         return BP_OK;
     const char *name = stem(p, rel, py ? ".py" : ".sql");
-    int dup = proj_find(p, NT_MODEL, name);
+    int dup = dbt_proj_find(p, NT_MODEL, name);
     if (dup >= 0 && p->nodes[dup].pkg == pkg)
         return bp_fail(err, BP_EINPUT, "%s: a second model named '%s' (the first is %s; model "
                        "names are unique)", full, name, p->nodes[dup].file);
@@ -736,7 +736,7 @@ static bp_status on_snapshot_file(project *p, dbt_pkg *pkg, const char *full, co
         return BP_OK;
     const char *src;
     size_t len;
-    if (proj_read_file(p, full, &src, &len, err) != BP_OK)
+    if (dbt_proj_read_file(p, full, &src, &len, err) != BP_OK)
         return BP_EINPUT;
     static const char *const tags[] = {"snapshot", NULL};
     jinja_env env = dbt_env;
@@ -750,7 +750,7 @@ static bp_status on_snapshot_file(project *p, dbt_pkg *pkg, const char *full, co
         jinja_macro *m = jinja_tpl_macro(t, i);
         if (strcmp(jinja_macro_tag(m), "snapshot") != 0)
             continue;
-        const char *name = proj_str(p, jinja_macro_name(m), strlen(jinja_macro_name(m)));
+        const char *name = dbt_proj_str(p, jinja_macro_name(m), strlen(jinja_macro_name(m)));
         node *n = name ? file_node(p, pkg, NT_SNAPSHOT, name, full, rel, "snapshot",
                                    "snapshots", err) : NULL;
         if (!n) {
@@ -816,13 +816,13 @@ static const char *profile_value(project *p, const yml_node *out, const char *ke
     if (!raw || !has_jinja(raw))
         return raw;
     buf b = {0};
-    const char *what = proj_strf(p, "%s (%s)", yml_file(p->profiles_doc), key);
-    if (compile_string(p, what ? what : "profiles.yml", raw, &b, -1, err) != BP_OK) {
+    const char *what = dbt_proj_strf(p, "%s (%s)", yml_file(p->profiles_doc), key);
+    if (dbt_compile_string(p, what ? what : "profiles.yml", raw, &b, -1, err) != BP_OK) {
         *failed = true;
         buf_free(&b);
         return NULL;
     }
-    const char *s = proj_str(p, b.p ? b.p : "", b.len);
+    const char *s = dbt_proj_str(p, b.p ? b.p : "", b.len);
     buf_free(&b);
     return s;
 }
@@ -856,7 +856,7 @@ static bp_status pg_dsn(project *p, const yml_node *out, bp_err *err)
             return bp_fail(err, BP_ENOMEM, "out of memory");
         }
     }
-    p->dsn = proj_str(p, d.p ? d.p : "", d.len);
+    p->dsn = dbt_proj_str(p, d.p ? d.p : "", d.len);
     buf_free(&d);
     return p->dsn ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }
@@ -869,7 +869,7 @@ static const char *duck_db_name(project *p, const char *path)
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     const char *dot = strrchr(b, '.');
-    return proj_str(p, b, dot && dot != b ? (size_t)(dot - b) : strlen(b));
+    return dbt_proj_str(p, b, dot && dot != b ? (size_t)(dot - b) : strlen(b));
 }
 
 static bp_status find_profiles(project *p, const char *pname, bp_err *err)
@@ -896,7 +896,7 @@ static bp_status find_profiles(project *p, const char *pname, bp_err *err)
         struct stat sb;
         if (stat(path, &sb) != 0)
             continue;
-        p->profiles_path = proj_str(p, path, strlen(path));
+        p->profiles_path = dbt_proj_str(p, path, strlen(path));
         return yml_load(path, &p->profiles_doc, err) == BP_OK ? BP_OK : BP_EINPUT;
     }
     return BP_OK;
@@ -960,7 +960,7 @@ static bp_status load_profile(project *p, bp_err *err)
         p->wh_path = dbpath ? dbpath : (p->opts.wh_path ? p->opts.wh_path : "bookpipe.duckdb");
         /* a relative path is the project's, as dbt runs from the project */
         if (p->wh_path[0] != '/' && strcmp(p->wh_path, ":memory:") && strcmp(p->dir, "."))
-            p->wh_path = proj_strf(p, "%s/%s", p->dir, p->wh_path);
+            p->wh_path = dbt_proj_strf(p, "%s/%s", p->dir, p->wh_path);
         p->target_db = dbname ? dbname : duck_db_name(p, p->wh_path);
         p->catalog = p->target_db;
     }
@@ -1106,16 +1106,16 @@ static void new_ids(project *p)
         fclose(f);
     for (size_t i = got; i < sizeof r; i++)
         r[i] = (unsigned char)(rand() ^ (int)i);
-    p->invocation_id = proj_strf(p, "%02x%02x%02x%02x-%02x%02x-4%x%02x-%x%x%02x-%02x%02x%02x%02x%02x%02x",
+    p->invocation_id = dbt_proj_strf(p, "%02x%02x%02x%02x-%02x%02x-4%x%02x-%x%x%02x-%02x%02x%02x%02x%02x%02x",
                                  r[0], r[1], r[2], r[3], r[4], r[5], r[6] & 15, r[7],
                                  8 | (r[8] & 3), r[9] & 15, r[10], r[11], r[12], r[13], r[14],
                                  r[15], r[0] ^ r[15]);
     char ts[64];
-    proj_iso_now(ts, sizeof ts, "+00:00");
-    p->run_started_at = proj_str(p, ts, strlen(ts));
+    dbt_proj_iso_now(ts, sizeof ts, "+00:00");
+    p->run_started_at = dbt_proj_str(p, ts, strlen(ts));
 }
 
-void proj_iso_now(char *out, size_t n, const char *zone)
+void dbt_proj_iso_now(char *out, size_t n, const char *zone)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -1145,7 +1145,7 @@ static bp_status load_project_file(project *p, bp_err *err)
     return BP_OK;
 }
 
-bp_status proj_load_config(project *p, const dbt_opts *o, bp_err *err)
+bp_status dbt_proj_load_config(project *p, const dbt_opts *o, bp_err *err)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
@@ -1158,18 +1158,18 @@ bp_status proj_load_config(project *p, const dbt_opts *o, bp_err *err)
     return BP_OK;
 }
 
-bp_status proj_load(project *p, const dbt_opts *o, bp_err *err)
+bp_status dbt_proj_load(project *p, const dbt_opts *o, bp_err *err)
 {
-    if (proj_load_config(p, o, err) != BP_OK)
+    if (dbt_proj_load_config(p, o, err) != BP_OK)
         return err->status ? err->status : BP_EINPUT;
     /* Jinja in dbt_project.yml (hooks and vars wait until they run) */
-    if (proj_render_yml(p, yml_root(p->project_doc), yml_file(p->project_doc), project_skip,
+    if (dbt_proj_render_yml(p, yml_root(p->project_doc), yml_file(p->project_doc), project_skip,
                         err) != BP_OK)
         return BP_EINPUT;
-    if (macros_load(p, err) != BP_OK)
+    if (dbt_macros_load(p, err) != BP_OK)
         return err->status ? err->status : BP_EINPUT;
     for (int i = 0; i < p->npkgs; i++) /* the packages' own dbt_project.yml too */
-        if (p->pkgs[i].doc && proj_render_yml(p, yml_root(p->pkgs[i].doc),
+        if (p->pkgs[i].doc && dbt_proj_render_yml(p, yml_root(p->pkgs[i].doc),
                                               yml_file(p->pkgs[i].doc), project_skip, err) != BP_OK)
             return BP_EINPUT;
     for (int i = 0; i < p->npkgs; i++)
@@ -1178,12 +1178,12 @@ bp_status proj_load(project *p, const dbt_opts *o, bp_err *err)
     for (int i = 0; i < p->nnodes; i++)
         if (p->nodes[i].python)
             python_refs(p, &p->nodes[i]);
-    if (props_load(p, err) != BP_OK)
+    if (dbt_props_load(p, err) != BP_OK)
         return BP_EINPUT;
     /* config() calls in the SQL come last: they win */
-    if (compile_parse(p, err) != BP_OK)
+    if (dbt_compile_parse(p, err) != BP_OK)
         return BP_EINPUT;
-    if (props_tests(p, err) != BP_OK)
+    if (dbt_props_tests(p, err) != BP_OK)
         return BP_EINPUT;
     if (check_disabled(p, err) != BP_OK || check_materializations(p, err) != BP_OK)
         return BP_EINPUT;
@@ -1191,7 +1191,7 @@ bp_status proj_load(project *p, const dbt_opts *o, bp_err *err)
         node *n = &p->nodes[i];
         if ((n->type == NT_MODEL || n->type == NT_SEED || n->type == NT_SNAPSHOT ||
              n->type == NT_ANALYSIS || n->type == NT_TEST) && n->cfg.enabled &&
-            compile_names(p, i, err) != BP_OK)
+            dbt_compile_names(p, i, err) != BP_OK)
             return BP_EINPUT;
     }
     if (check_cycles(p, err) != BP_OK || link_children(p, err) != BP_OK)

@@ -68,11 +68,11 @@ static const char *external_location(project *p, const yml_node *src, const yml_
     if (fail) {
         /* out stays NULL, *oom says why */
     } else if (strchr(b.p ? b.p : "", '(')) {
-        out = proj_str(p, b.p, b.len);
+        out = dbt_proj_str(p, b.p, b.len);
     } else {
         buf q = {0};
         if (!buf_add_sqlstr(&q, b.p ? b.p : ""))
-            out = proj_str(p, q.p, q.len);
+            out = dbt_proj_str(p, q.p, q.len);
         buf_free(&q);
     }
     *oom = !out;
@@ -89,7 +89,7 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
     const char *schema = yml_get_str(s, "schema", sname);
     const char *db = yml_get_str(t, "database", yml_get_str(s, "database", NULL));
     const char *ident = yml_get_str(t, "identifier", tname);
-    int k = proj_add_node(p, NT_SOURCE, proj_strf(p, "%s.%s", sname, tname), err);
+    int k = dbt_proj_add_node(p, NT_SOURCE, dbt_proj_strf(p, "%s.%s", sname, tname), err);
     if (k < 0)
         return BP_ENOMEM;
     node *nd = &p->nodes[k];
@@ -111,16 +111,16 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
     nd->fqn[nd->nfqn++] = pkg->name;
     nd->fqn[nd->nfqn++] = sname;
     nd->fqn[nd->nfqn++] = tname;
-    if (proj_set_uid(p, nd, proj_strf(p, "source.%s.%s.%s", pkg->name, sname, tname), err))
+    if (dbt_proj_set_uid(p, nd, dbt_proj_strf(p, "source.%s.%s.%s", pkg->name, sname, tname), err))
         return BP_ENOMEM;
-    if (cfg_set_yml(p, nd, yml_get(s, "config")) || cfg_set_yml(p, nd, yml_get(t, "config")))
+    if (dbt_cfg_set_yml(p, nd, yml_get(s, "config")) || dbt_cfg_set_yml(p, nd, yml_get(t, "config")))
         return bp_fail(err, BP_ENOMEM, "out of memory");
     const yml_node *tags[] = {yml_get(s, "tags"), yml_get(t, "tags")};
     for (int i = 0; i < 2; i++)
         if (tags[i]) {
             arena tmp = {0};
-            jv *v = proj_yml_value(&tmp, tags[i]);
-            bp_status st = v ? cfg_set(p, nd, "tags", v) : BP_ENOMEM;
+            jv *v = dbt_proj_yml_value(&tmp, tags[i]);
+            bp_status st = v ? dbt_cfg_set(p, nd, "tags", v) : BP_ENOMEM;
             arena_free(&tmp);
             if (st != BP_OK)
                 return bp_fail(err, BP_ENOMEM, "out of memory");
@@ -140,9 +140,9 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
         r.q_schema = yml_bool(yml_get(q, "schema"), true);
         r.q_ident = yml_bool(yml_get(q, "identifier"), true);
         buf rel = {0};
-        if (rel_render(p, &r, &rel) != BP_OK)
+        if (dbt_rel_render(p, &r, &rel) != BP_OK)
             return bp_fail(err, BP_ENOMEM, "out of memory");
-        nd->relation = proj_str(p, rel.p ? rel.p : "", rel.len);
+        nd->relation = dbt_proj_str(p, rel.p ? rel.p : "", rel.len);
         buf_free(&rel);
     }
     nd->status = ST_SUCCESS;
@@ -169,7 +169,7 @@ static bp_status load_sources(project *p, dbt_pkg *pkg, const yml_node *srcs, co
 
 static int find_entry(project *p, node_type t, const char *name, const char *pkg)
 {
-    int k = proj_find(p, t, name);
+    int k = dbt_proj_find(p, t, name);
     if (k >= 0 && strcmp(p->nodes[k].pkg->name, pkg) != 0) /* another package's namesake */
         for (k = 0; k < p->nnodes; k++)
             if (p->nodes[k].type == t && !strcmp(p->nodes[k].name, name) &&
@@ -183,7 +183,7 @@ static bp_status yaml_snapshot(project *p, dbt_pkg *pkg, const yml_node *m, cons
                                const char *file, bp_err *err)
 {
     const char *rel = yml_get_str(m, "relation", NULL);
-    int i = proj_add_node(p, NT_SNAPSHOT, name, err);
+    int i = dbt_proj_add_node(p, NT_SNAPSHOT, name, err);
     if (i < 0)
         return BP_ENOMEM;
     node *n = &p->nodes[i];
@@ -192,12 +192,12 @@ static bp_status yaml_snapshot(project *p, dbt_pkg *pkg, const yml_node *m, cons
     n->path = rel_to(pkg, file);
     n->fqn[n->nfqn++] = pkg->name;
     n->fqn[n->nfqn++] = name;
-    if (proj_set_uid(p, n, proj_strf(p, "snapshot.%s.%s", pkg->name, name), err))
+    if (dbt_proj_set_uid(p, n, dbt_proj_strf(p, "snapshot.%s.%s", pkg->name, name), err))
         return BP_ENOMEM;
-    n->raw = proj_strf(p, "select * from {{ %s }}", rel);
+    n->raw = dbt_proj_strf(p, "select * from {{ %s }}", rel);
     n->raw_n = n->raw ? strlen(n->raw) : 0;
     jv mat = {.type = JV_STR, .u.s = {"snapshot", 8}};
-    if (!n->raw || cfg_set(p, n, "materialized", &mat) != BP_OK)
+    if (!n->raw || dbt_cfg_set(p, n, "materialized", &mat) != BP_OK)
         return bp_fail(err, BP_ENOMEM, "out of memory");
     return BP_OK;
 }
@@ -205,11 +205,11 @@ static bp_status yaml_snapshot(project *p, dbt_pkg *pkg, const yml_node *m, cons
 /* What a properties entry says of a node: configs, meta, description, columns. */
 static bp_status apply_entry(project *p, node *n, const yml_node *m, bp_err *err)
 {
-    bool oom = cfg_set_yml(p, n, yml_get(m, "config"));
+    bool oom = dbt_cfg_set_yml(p, n, yml_get(m, "config"));
     if (!oom && yml_get(m, "meta")) {
         arena tmp = {0};
-        jv *v = proj_yml_value(&tmp, yml_get(m, "meta"));
-        oom = !v || cfg_set(p, n, "meta", v);
+        jv *v = dbt_proj_yml_value(&tmp, yml_get(m, "meta"));
+        oom = !v || dbt_cfg_set(p, n, "meta", v);
         arena_free(&tmp);
     }
     if (oom)
@@ -239,7 +239,7 @@ static bp_status model_versions(project *p, dbt_pkg *pkg, const yml_node *m, con
         if (!ver)
             return bp_fail(err, BP_EINPUT, "%s:%d: a model version needs v:", file, v->line);
         const char *def = yml_get_str(v, "defined_in", NULL);
-        const char *fname = def ? def : proj_strf(p, "%s_v%s", name, ver);
+        const char *fname = def ? def : dbt_proj_strf(p, "%s_v%s", name, ver);
         int k = fname ? find_entry(p, NT_MODEL, fname, pkg->name) : -1;
         if (k < 0) {
             warn("%s:%d: no file for version %s of model '%s' (looked for %s.sql)", file, v->line,
@@ -249,11 +249,11 @@ static bp_status model_versions(project *p, dbt_pkg *pkg, const yml_node *m, con
         node *n = &p->nodes[k];
         n->name = name;
         n->version = ver;
-        if (proj_set_uid(p, n, proj_strf(p, "model.%s.%s.v%s", pkg->name, name, ver), err))
+        if (dbt_proj_set_uid(p, n, dbt_proj_strf(p, "model.%s.%s.v%s", pkg->name, name, ver), err))
             return BP_ENOMEM;
         if (n->nfqn < 15) {
             n->fqn[n->nfqn - 1] = name;
-            n->fqn[n->nfqn++] = proj_strf(p, "v%s", ver);
+            n->fqn[n->nfqn++] = dbt_proj_strf(p, "v%s", ver);
         }
         if (apply_entry(p, n, m, err) != BP_OK || apply_entry(p, n, v, err) != BP_OK)
             return BP_ENOMEM;
@@ -287,7 +287,7 @@ static bp_status load_entries(project *p, dbt_pkg *pkg, const yml_node *list, no
         }
         if (k < 0) {
             warn("%s:%d: no %s named '%s'; its properties are ignored", file, m->line,
-                 node_type_name(t), name ? name : "?");
+                 dbt_node_type_name(t), name ? name : "?");
             continue;
         }
         if (apply_entry(p, &p->nodes[k], m, err) != BP_OK)
@@ -296,18 +296,18 @@ static bp_status load_entries(project *p, dbt_pkg *pkg, const yml_node *list, no
     return BP_OK;
 }
 
-bp_status props_load(project *p, bp_err *err)
+bp_status dbt_props_load(project *p, bp_err *err)
 {
     for (int d = 0; d < p->ndocs; d++) {
         yml_node *r = yml_root(p->docs[d]);
         const char *f = yml_file(p->docs[d]);
-        dbt_pkg *pkg = pkg_find(p, p->doc_pkg[d]);
+        dbt_pkg *pkg = dbt_pkg_find(p, p->doc_pkg[d]);
         if (!r)
             continue;
         if (r->kind != YML_MAP)
             return bp_fail(err, BP_EINPUT, "%s: a properties file is a mapping (version:, "
                            "models:, sources: ...)", f);
-        if (proj_render_yml(p, r, f, props_skip, err) != BP_OK)
+        if (dbt_proj_render_yml(p, r, f, props_skip, err) != BP_OK)
             return BP_EINPUT;
         if (load_sources(p, pkg, yml_get(r, "sources"), f, err) != BP_OK ||
             load_entries(p, pkg, yml_get(r, "models"), NT_MODEL, f, err) != BP_OK ||
@@ -373,7 +373,7 @@ static bp_status read_entry(project *p, const yml_node *t, const char *file, tes
     }
     const char *dot = strrchr(e->kind, '.');
     if (dot) {
-        e->ns = proj_str(p, e->kind, (size_t)(dot - e->kind));
+        e->ns = dbt_proj_str(p, e->kind, (size_t)(dot - e->kind));
         e->name = dot + 1;
     } else {
         e->name = e->kind;
@@ -446,7 +446,7 @@ static void test_names(project *p, const test_entry *e, const char *target, cons
     oom = oom || !keys;
     free(keys);
     /* NULL names: the caller reports out of memory */
-    *full = oom ? NULL : proj_str(p, b.p, b.len);
+    *full = oom ? NULL : dbt_proj_str(p, b.p, b.len);
     if (oom) {
         *shortn = NULL;
     } else if (b.len >= 64) {
@@ -456,7 +456,7 @@ static void test_names(project *p, const test_entry *e, const char *target, cons
         if (EVP_Digest(b.p, b.len, md, &mn, EVP_md5(), NULL))
             for (unsigned int i = 0; i < mn; i++)
                 snprintf(hex + 2 * i, 3, "%02x", md[i]);
-        *shortn = proj_strf(p, "%.30s_%s", id.p, hex);
+        *shortn = dbt_proj_strf(p, "%.30s_%s", id.p, hex);
     } else {
         *shortn = *full;
     }
@@ -471,12 +471,12 @@ static jinja_macro *find_test_macro(project *p, const test_entry *e, dbt_pkg *ow
     char mname[512];
     snprintf(mname, sizeof mname, "test_%s", e->name);
     if (e->ns)
-        return macro_in(pkg_find(p, e->ns), mname);
-    jinja_macro *m = macro_in(&p->pkgs[0], mname);
+        return dbt_macro_in(dbt_pkg_find(p, e->ns), mname);
+    jinja_macro *m = dbt_macro_in(&p->pkgs[0], mname);
     if (!m)
-        m = macro_in(own, mname);
+        m = dbt_macro_in(own, mname);
     for (int i = 1; !m && i < p->npkgs; i++)
-        m = macro_in(&p->pkgs[i], mname);
+        m = dbt_macro_in(&p->pkgs[i], mname);
     return m;
 }
 
@@ -484,12 +484,12 @@ static jinja_macro *find_test_macro(project *p, const test_entry *e, dbt_pkg *ow
 static const char *model_arg(project *p, const node *target)
 {
     if (target->type == NT_SOURCE)
-        return proj_strf(p, "{{ get_where_subquery(source('%s', '%s')) }}", target->src_name,
+        return dbt_proj_strf(p, "{{ get_where_subquery(source('%s', '%s')) }}", target->src_name,
                          target->tbl_name);
     if (target->version)
-        return proj_strf(p, "{{ get_where_subquery(ref('%s', v='%s')) }}", target->name,
+        return dbt_proj_strf(p, "{{ get_where_subquery(ref('%s', v='%s')) }}", target->name,
                          target->version);
-    return proj_strf(p, "{{ get_where_subquery(ref('%s')) }}", target->name);
+    return dbt_proj_strf(p, "{{ get_where_subquery(ref('%s')) }}", target->name);
 }
 
 static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const char *col,
@@ -506,14 +506,14 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
         ok = jv_dict_set(a, kw, "column_name", jv_strz(a, col));
     for (size_t i = 0; ok && e.args && e.args->kind == YML_MAP && i < e.args->n; i++)
         if (arg_key(&e, e.args->keys[i]))
-            ok = jv_dict_set(a, kw, e.args->keys[i], proj_yml_value(a, e.args->items[i]));
+            ok = jv_dict_set(a, kw, e.args->keys[i], dbt_proj_yml_value(a, e.args->items[i]));
     pthread_mutex_unlock(&p->mu);
     if (!ok)
         return bp_fail(err, BP_ENOMEM, "out of memory");
     const node *tg = &p->nodes[target];
     const char *tname = tg->type == NT_SOURCE
-                            ? proj_strf(p, "source_%s_%s", tg->src_name, tg->tbl_name)
-                        : tg->version ? proj_strf(p, "%s_v%s", tg->name, tg->version)
+                            ? dbt_proj_strf(p, "source_%s_%s", tg->src_name, tg->tbl_name)
+                        : tg->version ? dbt_proj_strf(p, "%s_v%s", tg->name, tg->version)
                                       : tg->name;
     const char *full, *shortn;
     test_names(p, &e, tname, kw, &full, &shortn);
@@ -525,10 +525,10 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
     pthread_mutex_unlock(&p->mu);
     if (!ok || !full)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    int i = proj_add_node(p, NT_TEST, full, err);
+    int i = dbt_proj_add_node(p, NT_TEST, full, err);
     if (i < 0)
         return BP_ENOMEM;
-    /* taken after proj_add_node, which may move the node array */
+    /* taken after dbt_proj_add_node, which may move the node array */
     node *n = &p->nodes[i];
     const node *m = &p->nodes[target];
     n->pkg = pkg;
@@ -548,7 +548,7 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
         const char *next = strchr(s + 1, '/');
         if (!next)
             break;
-        n->fqn[n->nfqn++] = proj_str(p, s + 1, (size_t)(next - s - 1));
+        n->fqn[n->nfqn++] = dbt_proj_str(p, s + 1, (size_t)(next - s - 1));
         s = next;
     }
     n->fqn[n->nfqn++] = full;
@@ -556,27 +556,27 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
         return BP_ENOMEM;
     jv mat = {.type = JV_STR, .u.s = {"test", 4}};
     jv sev = {.type = JV_STR, .u.s = {"ERROR", 5}};
-    if (cfg_set(p, n, "materialized", &mat) != BP_OK || cfg_set(p, n, "severity", &sev) != BP_OK)
+    if (dbt_cfg_set(p, n, "materialized", &mat) != BP_OK || dbt_cfg_set(p, n, "severity", &sev) != BP_OK)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    bool oom = proj_apply_tree(p, n, "data_tests");
+    bool oom = dbt_proj_apply_tree(p, n, "data_tests");
     for (size_t k = 0; e.args_is_body && e.body && k < e.body->n && !oom; k++)
         oom = is_test_config(e.body->keys[k]) &&
-              cfg_set_yml_key(p, n, e.body->keys[k], e.body->items[k]);
+              dbt_cfg_set_yml_key(p, n, e.body->keys[k], e.body->items[k]);
     /* a test carries its model's tags, so tag: selection finds it */
-    if (oom || cfg_set_yml(p, n, e.config) ||
-        (m->cfg.all && cfg_get(m, "tags") && cfg_set(p, n, "tags", cfg_get(m, "tags"))))
+    if (oom || dbt_cfg_set_yml(p, n, e.config) ||
+        (m->cfg.all && dbt_cfg_get(m, "tags") && dbt_cfg_set(p, n, "tags", dbt_cfg_get(m, "tags"))))
         return bp_fail(err, BP_ENOMEM, "out of memory");
     /* depends_on.macros, as dbt lists them for a generic test */
-    ctx_macro_dep(p, i, n->test_macro);
-    ctx_macro_dep(p, i, macro_lookup(p, pkg, "get_where_subquery"));
+    dbt_ctx_macro_dep(p, i, n->test_macro);
+    dbt_ctx_macro_dep(p, i, dbt_macro_lookup(p, pkg, "get_where_subquery"));
     if (!n->test_macro)
         snprintf(n->parse_error, sizeof n->parse_error,
                  "%s: no generic test named '%s' (looked for a macro test_%s%s%s; is the "
                  "package in dbt_packages/?)", file, e.kind, e.name, e.ns ? " in package " : "",
                  e.ns ? e.ns : "");
-    if (proj_add_dep(p, i, target, err) != BP_OK)
+    if (dbt_proj_add_dep(p, i, target, err) != BP_OK)
         return BP_ENOMEM;
-    return compile_test_refs(p, i, err);
+    return dbt_compile_test_refs(p, i, err);
 }
 
 /* unique_id: test.<package>.<name>.<hash of the name and arguments>, as
@@ -596,12 +596,12 @@ static bp_status set_test_uid(project *p, node *n, bp_err *err)
         for (unsigned int i = 0; i < mn; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
     buf_free(&b);
-    const char *uid = proj_strf(p, "test.%s.%s.%.10s", n->pkg->name, n->name, hex);
-    int dup = uid ? proj_find_uid(p, uid) : -1;
+    const char *uid = dbt_proj_strf(p, "test.%s.%s.%.10s", n->pkg->name, n->name, hex);
+    int dup = uid ? dbt_proj_find_uid(p, uid) : -1;
     if (dup >= 0) /* the same test with the same arguments twice: dbt refuses it too */
         return bp_fail(err, BP_EINPUT, "%s: the test '%s' is declared twice with the same "
                        "arguments", n->file, n->name);
-    return proj_set_uid(p, n, uid, err);
+    return dbt_proj_set_uid(p, n, uid, err);
 }
 
 static bp_status add_tests(project *p, dbt_pkg *pkg, int target, const char *col,
@@ -635,7 +635,7 @@ static bp_status entry_tests(project *p, dbt_pkg *pkg, int k, const yml_node *m,
             continue;
         /* quote: true asks for the name quoted in the test's SQL */
         if (yml_bool(yml_get(cn, "quote"), false))
-            col = proj_strf(p, "\"%s\"", col);
+            col = dbt_proj_strf(p, "\"%s\"", col);
         if (add_tests(p, pkg, k, col, tests_of(cn), file, err) != BP_OK)
             return BP_EINPUT;
     }
@@ -675,7 +675,7 @@ static bp_status source_tests(project *p, dbt_pkg *pkg, const yml_node *srcs, co
             const yml_node *t = tables->items[k];
             char key[512];
             snprintf(key, sizeof key, "%s.%s", sname, yml_get_str(t, "name", ""));
-            if (entry_tests(p, pkg, proj_find(p, NT_SOURCE, key), t, file, err) != BP_OK)
+            if (entry_tests(p, pkg, dbt_proj_find(p, NT_SOURCE, key), t, file, err) != BP_OK)
                 return BP_EINPUT;
         }
     }
@@ -692,7 +692,7 @@ static bp_status load_exposures(project *p, dbt_pkg *pkg, const yml_node *list, 
         const char *name = yml_get_str(e, "name", NULL);
         if (!name)
             return bp_fail(err, BP_EINPUT, "%s:%d: an exposure needs a name", file, e->line);
-        int k = proj_add_node(p, NT_EXPOSURE, name, err);
+        int k = dbt_proj_add_node(p, NT_EXPOSURE, name, err);
         if (k < 0)
             return BP_ENOMEM;
         node *n = &p->nodes[k];
@@ -704,26 +704,26 @@ static bp_status load_exposures(project *p, dbt_pkg *pkg, const yml_node *list, 
         n->meta = yml_get(e, "meta");
         n->fqn[n->nfqn++] = pkg->name;
         n->fqn[n->nfqn++] = name;
-        if (proj_set_uid(p, n, proj_strf(p, "exposure.%s.%s", pkg->name, name), err))
+        if (dbt_proj_set_uid(p, n, dbt_proj_strf(p, "exposure.%s.%s", pkg->name, name), err))
             return BP_ENOMEM;
-        if (cfg_set_yml(p, n, yml_get(e, "config")) ||
-            (yml_get(e, "tags") && cfg_set_yml_key(p, n, "tags", yml_get(e, "tags"))))
+        if (dbt_cfg_set_yml(p, n, yml_get(e, "config")) ||
+            (yml_get(e, "tags") && dbt_cfg_set_yml_key(p, n, "tags", yml_get(e, "tags"))))
             return bp_fail(err, BP_ENOMEM, "out of memory");
         const yml_node *deps = yml_get(e, "depends_on");
         for (size_t d = 0; deps && deps->kind == YML_SEQ && d < deps->n; d++)
             if (deps->items[d]->kind == YML_SCALAR &&
-                compile_ref_expr(p, k, deps->items[d]->str, err) != BP_OK)
+                dbt_compile_ref_expr(p, k, deps->items[d]->str, err) != BP_OK)
                 return BP_EINPUT;
     }
     return BP_OK;
 }
 
-bp_status props_tests(project *p, bp_err *err)
+bp_status dbt_props_tests(project *p, bp_err *err)
 {
     for (int d = 0; d < p->ndocs; d++) {
         const yml_node *r = yml_root(p->docs[d]);
         const char *f = yml_file(p->docs[d]);
-        dbt_pkg *pkg = pkg_find(p, p->doc_pkg[d]);
+        dbt_pkg *pkg = dbt_pkg_find(p, p->doc_pkg[d]);
         if (!r)
             continue;
         if (source_tests(p, pkg, yml_get(r, "sources"), f, err) != BP_OK ||

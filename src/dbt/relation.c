@@ -30,7 +30,7 @@ typedef struct {
 
 static const jv_obj_ops rel_ops;
 
-bool rel_from(const jv *v, dbt_rel *out)
+bool dbt_rel_from(const jv *v, dbt_rel *out)
 {
     if (!v || v->type != JV_OBJ || v->u.obj.ops != &rel_ops)
         return false;
@@ -40,7 +40,7 @@ bool rel_from(const jv *v, dbt_rel *out)
 
 static const char *adup(arena *a, const char *s) { return s ? arena_strndup(a, s, strlen(s)) : NULL; }
 
-jv *rel_new(arena *a, const project *p, const dbt_rel *r)
+jv *dbt_rel_new(arena *a, const project *p, const dbt_rel *r)
 {
     relobj *o = arena_alloc(a, sizeof *o);
     if (!o)
@@ -62,7 +62,7 @@ static bp_status add_part(buf *out, const char *s, bool quote)
     return quote ? buf_add_ident(out, s) : buf_adds(out, s);
 }
 
-bp_status rel_render(const project *p, const dbt_rel *r, buf *out)
+bp_status dbt_rel_render(const project *p, const dbt_rel *r, buf *out)
 {
     if (r->cte)
         return buf_adds(out, r->cte);
@@ -87,7 +87,7 @@ bp_status rel_render(const project *p, const dbt_rel *r, buf *out)
 static bp_status rel_str(jinja_rt *rt, void *self, buf *out)
 {
     relobj *o = self;
-    return rel_render(o->p, &o->r, out) == BP_OK ? BP_OK : jinja_fail(rt, "out of memory");
+    return dbt_rel_render(o->p, &o->r, out) == BP_OK ? BP_OK : jinja_fail(rt, "out of memory");
 }
 
 static bool rel_eq(const void *self, const jv *other)
@@ -96,11 +96,11 @@ static bool rel_eq(const void *self, const jv *other)
     const relobj *o = self;
     buf x = {0}, y = {0};
     bool same = false;
-    if (rel_from(other, &b)) {
-        same = rel_render(o->p, &o->r, &x) == BP_OK && rel_render(o->p, &b, &y) == BP_OK &&
+    if (dbt_rel_from(other, &b)) {
+        same = dbt_rel_render(o->p, &o->r, &x) == BP_OK && dbt_rel_render(o->p, &b, &y) == BP_OK &&
                strcmp(x.p ? x.p : "", y.p ? y.p : "") == 0;
     } else if (other->type == JV_STR) {
-        same = rel_render(o->p, &o->r, &x) == BP_OK && strcmp(x.p ? x.p : "", other->u.s.p) == 0;
+        same = dbt_rel_render(o->p, &o->r, &x) == BP_OK && strcmp(x.p ? x.p : "", other->u.s.p) == 0;
     }
     buf_free(&x);
     buf_free(&y);
@@ -127,7 +127,7 @@ static bp_status m_include(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     r.inc_db = arg_bool(a, "database", r.inc_db);
     r.inc_schema = arg_bool(a, "schema", r.inc_schema);
     r.inc_ident = arg_bool(a, "identifier", r.inc_ident);
-    return ret(rt, out, rel_new(RA(rt), o->p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), o->p, &r));
 }
 
 static bp_status m_quote(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -137,7 +137,7 @@ static bp_status m_quote(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     r.q_db = arg_bool(a, "database", r.q_db);
     r.q_schema = arg_bool(a, "schema", r.q_schema);
     r.q_ident = arg_bool(a, "identifier", r.q_ident);
-    return ret(rt, out, rel_new(RA(rt), o->p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), o->p, &r));
 }
 
 /* Fields of a path dict ({"database": ..., "schema": ..., "identifier": ...}). */
@@ -162,7 +162,7 @@ static bp_status m_incorporate(jinja_rt *rt, void *data, const jv_args *a, jv **
     const char *t = arg_str(a, (size_t)-1, "type");
     if (t)
         r.type = t;
-    return ret(rt, out, rel_new(RA(rt), o->p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), o->p, &r));
 }
 
 static bp_status m_replace_path(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -179,7 +179,7 @@ static bp_status m_replace_path(jinja_rt *rt, void *data, const jv_args *a, jv *
         else if (!strcmp(a->kw_names[i], "identifier"))
             r.identifier = s;
     }
-    return ret(rt, out, rel_new(RA(rt), o->p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), o->p, &r));
 }
 
 static bp_status m_without_identifier(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -188,7 +188,7 @@ static bp_status m_without_identifier(jinja_rt *rt, void *data, const jv_args *a
     relobj *o = data;
     dbt_rel r = o->r;
     r.inc_ident = false;
-    return ret(rt, out, rel_new(RA(rt), o->p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), o->p, &r));
 }
 
 static bp_status m_render(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -318,7 +318,7 @@ typedef struct {
 
 static const jv_obj_ops col_ops;
 
-jv *col_new(arena *a, const char *name, const char *dtype, long long char_size,
+jv *dbt_col_new(arena *a, const char *name, const char *dtype, long long char_size,
             long long precision, long long scale)
 {
     colobj *c = arena_alloc(a, sizeof *c);
@@ -502,7 +502,7 @@ static bp_status api_rel_create(jinja_rt *rt, void *data, const jv_args *a, jv *
         if ((v = jv_dict_get(qp, "identifier")))
             r.q_ident = jv_truthy(v);
     }
-    return ret(rt, out, rel_new(RA(rt), p, &r));
+    return ret(rt, out, dbt_rel_new(RA(rt), p, &r));
 }
 
 static bp_status api_add_ephemeral_prefix(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -540,7 +540,7 @@ static bp_status api_col_create(jinja_rt *rt, void *data, const jv_args *a, jv *
         dtype = arg_str(a, (size_t)-1, "data_type");
     const jv *cs = jinja_arg(a, 2, "char_size"), *np = jinja_arg(a, 3, "numeric_precision"),
              *ns = jinja_arg(a, 4, "numeric_scale");
-    return ret(rt, out, col_new(RA(rt), name ? name : "", dtype ? dtype : "",
+    return ret(rt, out, dbt_col_new(RA(rt), name ? name : "", dtype ? dtype : "",
                                 cs && cs->type == JV_INT ? cs->u.i : -1,
                                 np && np->type == JV_INT ? np->u.i : -1,
                                 ns && ns->type == JV_INT ? ns->u.i : -1));
@@ -604,7 +604,7 @@ static bp_status api_col_call(jinja_rt *rt, void *self, const jv_args *a, jv **o
 static const jv_obj_ops api_col_ops = {"Column", api_col_getattr, NULL, api_col_call, NULL, NULL,
                                        NULL, 0, NULL};
 
-jv *rel_api(arena *a, project *p)
+jv *dbt_rel_api(arena *a, project *p)
 {
     jv *d = jv_dict_new(a);
     if (!d || !jv_dict_set(a, d, "Relation", jv_obj(a, &api_rel_ops, p)) ||
@@ -629,9 +629,9 @@ typedef struct {
 
 static const jv_obj_ops row_ops, tcol_ops, tcols_ops, table_ops;
 
-rtable *rtable_new(arena *a) { return arena_alloc(a, sizeof(rtable)); }
+rtable *dbt_rtable_new(arena *a) { return arena_alloc(a, sizeof(rtable)); }
 
-bool rtable_set_cols(rtable *t, arena *a, size_t nc, const wh_col *cols)
+bool dbt_rtable_set_cols(rtable *t, arena *a, size_t nc, const wh_col *cols)
 {
     t->ncols = nc;
     t->names = arena_alloc(a, (nc ? nc : 1) * sizeof *t->names);
@@ -681,7 +681,7 @@ static jv *typed(arena *a, char kind, const char *s)
     return jv_strz(a, s);
 }
 
-bool rtable_add_row(rtable *t, arena *a, const char *const *vals)
+bool dbt_rtable_add_row(rtable *t, arena *a, const char *const *vals)
 {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
@@ -709,14 +709,14 @@ typedef struct {
     bool failed;
 } take_ctx;
 
-int rtable_take(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
+int dbt_rtable_take(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
 {
     take_ctx *k = ctx;
-    if (!k->t->names && !rtable_set_cols(k->t, k->a, nc, cols)) {
+    if (!k->t->names && !dbt_rtable_set_cols(k->t, k->a, nc, cols)) {
         k->failed = true;
         return 1;
     }
-    if (vals && !rtable_add_row(k->t, k->a, vals)) {
+    if (vals && !dbt_rtable_add_row(k->t, k->a, vals)) {
         k->failed = true;
         return 1;
     }
@@ -733,23 +733,23 @@ static jv *mkref(arena *a, const jv_obj_ops *ops, rtable *t, size_t i)
     return jv_obj(a, ops, r);
 }
 
-jv *rtable_value(arena *a, rtable *t) { return mkref(a, &table_ops, t, 0); }
+jv *dbt_rtable_value(arena *a, rtable *t) { return mkref(a, &table_ops, t, 0); }
 
-bp_status rel_query_table(jinja_rt *rt, wh *w, const char *sql, jv **table, bp_err *err)
+bp_status dbt_rel_query_table(jinja_rt *rt, wh *w, const char *sql, jv **table, bp_err *err)
 {
     arena *a = RA(rt);
-    rtable *t = rtable_new(a);
+    rtable *t = dbt_rtable_new(a);
     if (!t)
         return bp_fail(err, BP_ENOMEM, "out of memory");
     take_ctx k = {t, a, false};
-    bp_status st = wh_query(w, sql, rtable_take, &k, err);
+    bp_status st = wh_query(w, sql, dbt_rtable_take, &k, err);
     if (st != BP_OK)
         return st;
     if (k.failed)
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    if (!t->names && !rtable_set_cols(t, a, 0, NULL))
+    if (!t->names && !dbt_rtable_set_cols(t, a, 0, NULL))
         return bp_fail(err, BP_ENOMEM, "out of memory");
-    *table = rtable_value(a, t);
+    *table = dbt_rtable_value(a, t);
     return *table ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
 }
 
@@ -1095,7 +1095,7 @@ static bp_status table_str(jinja_rt *rt, void *self, buf *out)
 static const jv_obj_ops table_ops = {"Table", table_getattr, table_getitem, NULL, table_str,
                                      NULL, table_iter, 0, NULL};
 
-jv *rel_table_rows(jinja_rt *rt, jv *table)
+jv *dbt_rel_table_rows(jinja_rt *rt, jv *table)
 {
     if (!table || table->type != JV_OBJ || table->u.obj.ops != &table_ops)
         return NULL;

@@ -15,7 +15,7 @@
 #include "../extract/src.h"
 #include "dbt_int.h"
 
-void seed_free(seed_data *s)
+void dbt_seed_free(seed_data *s)
 {
     for (size_t i = 0; i < s->rows * s->ncols; i++)
         free(s->cells[i]);
@@ -84,7 +84,7 @@ static bp_status take_row(csv_reader *r, const node *n, seed_data *s, bp_err *er
         if (is_null_text(v.p, v.len))
             continue;
         if (!(*cell = strndup(v.p, v.len))) {
-            s->rows++; /* so seed_free frees this row's cells */
+            s->rows++; /* so dbt_seed_free frees this row's cells */
             return bp_fail(err, BP_ENOMEM, "out of memory");
         }
     }
@@ -92,7 +92,7 @@ static bp_status take_row(csv_reader *r, const node *n, seed_data *s, bp_err *er
     return BP_OK;
 }
 
-bp_status seed_read(const node *n, char delimiter, seed_data *s, bp_err *err)
+bp_status dbt_seed_read(const node *n, char delimiter, seed_data *s, bp_err *err)
 {
     src_set set;
     memset(&set, 0, sizeof set);
@@ -251,7 +251,7 @@ static bool is_bool(const char *v)
     return !strcasecmp(v, "true") || !strcasecmp(v, "false");
 }
 
-const char *seed_infer_type(const seed_data *s, size_t c, const wh_ops *t)
+const char *dbt_seed_infer_type(const seed_data *s, size_t c, const wh_ops *t)
 {
     bool ints = true, big = false, nums = true, decimals = false, dates = true, dts = true,
          isos = true, bools = true;

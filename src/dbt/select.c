@@ -10,7 +10,7 @@
 
 #include "dbt_int.h"
 
-static const char *type_name(node_type t) { return node_type_name(t); }
+static const char *type_name(node_type t) { return dbt_node_type_name(t); }
 
 static bool path_matches(const char *path, const char *pat)
 {
@@ -196,7 +196,7 @@ done:
     return st;
 }
 
-bp_status select_nodes(project *p, const char *select, const char *exclude, bp_err *err)
+bp_status dbt_select_nodes(project *p, const char *select, const char *exclude, bp_err *err)
 {
     size_t n = (size_t)p->nnodes + 1;
     bool *sel = calloc(n, 1), *exc = calloc(n, 1);

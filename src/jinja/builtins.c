@@ -42,7 +42,7 @@ static bp_status need_str(jinja_rt *rt, const jv *v, const char *what)
 /* str(v) into a new value (for filters that work on text). */
 static bp_status text_of(jinja_rt *rt, const jv *v, buf *b)
 {
-    return ev_str(rt, v, b);
+    return jinja_ev_str(rt, v, b);
 }
 
 static int64_t int_arg(const jv *v, int64_t dflt)
@@ -99,7 +99,7 @@ static jv *attr_path(jinja_rt *rt, jv *v, const char *path)
         } else if (v->type == JV_UNDEF)
             return v;
         else
-            v = ev_getattr(rt, v, part);
+            v = jinja_ev_getattr(rt, v, part);
         p = dot ? dot + 1 : p + n;
     }
     return v;
@@ -144,7 +144,7 @@ static bp_status keyed_items(jinja_rt *rt, jv *v, const char *attr, bool case_se
                              keyed **out, size_t *n)
 {
     jv **items;
-    if (ev_iter(rt, v, &items, n))
+    if (jinja_ev_iter(rt, v, &items, n))
         return BP_EINPUT;
     keyed *k = *n ? arena_alloc(A, *n * sizeof *k) : NULL;
     if (*n && !k)
@@ -188,7 +188,7 @@ static bp_status sort_keyed(jinja_rt *rt, keyed *k, size_t n)
 
 static bool is_int(const jv *v) { return v->type == JV_INT; }
 
-bp_status bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool *out)
+bp_status jinja_bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool *out)
 {
     jv *arg = jinja_arg(a, 0, NULL);
     if (!strcmp(name, "defined")) {
@@ -287,7 +287,7 @@ static bp_status f_join(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 {
     jv **items;
     size_t n;
-    if (ev_iter(rt, v, &items, &n))
+    if (jinja_ev_iter(rt, v, &items, &n))
         return BP_EINPUT;
     const jv *sepv = jinja_arg(a, 0, "d");
     const char *attr = attr_arg(rt, jinja_arg(a, 1, "attribute"));
@@ -420,7 +420,7 @@ static bp_status f_length(jinja_rt *rt, jv *v, jv **out)
     case JV_OBJ: {
         jv **items;
         size_t k;
-        if (ev_iter(rt, v, &items, &k))
+        if (jinja_ev_iter(rt, v, &items, &k))
             return BP_EINPUT;
         n = (int64_t)k;
         break;
@@ -435,7 +435,7 @@ static bp_status f_list(jinja_rt *rt, jv *v, jv **out)
 {
     jv **items;
     size_t n;
-    if (ev_iter(rt, v, &items, &n))
+    if (jinja_ev_iter(rt, v, &items, &n))
         return BP_EINPUT;
     jv *l = jv_list(A, n);
     for (size_t i = 0; l && i < n; i++)
@@ -453,7 +453,7 @@ static bp_status iter_or_empty(jinja_rt *rt, jv *v, jv ***items, size_t *n)
         *n = 0;
         return BP_OK;
     }
-    return ev_iter(rt, v, items, n);
+    return jinja_ev_iter(rt, v, items, n);
 }
 
 static bp_status f_select(jinja_rt *rt, jv *v, const jv_args *a, bool attr, bool keep, jv **out)
@@ -475,7 +475,7 @@ static bp_status f_select(jinja_rt *rt, jv *v, const jv_args *a, bool attr, bool
         jv *x = attr ? attr_path(rt, items[i], path) : items[i];
         bool r;
         if (test) {
-            if (bi_test(rt, test, x, &ta, &r))
+            if (jinja_bi_test(rt, test, x, &ta, &r))
                 return BP_EINPUT;
         } else
             r = jv_truthy(x);
@@ -512,7 +512,7 @@ static bp_status f_map(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
             bp_status st;
             if (!(rt->env && rt->env->filter &&
                   rt->env->filter(rt->env->ctx, rt, filter, items[i], &fa, &x, &st)))
-                st = bi_filter(rt, filter, items[i], &fa, &x);
+                st = jinja_bi_filter(rt, filter, items[i], &fa, &x);
             if (st)
                 return st;
         }
@@ -587,7 +587,7 @@ static bp_status f_sum(jinja_rt *rt, jv *v, const jv_args *a, jv **out)
 {
     jv **items;
     size_t n;
-    if (ev_iter(rt, v, &items, &n))
+    if (jinja_ev_iter(rt, v, &items, &n))
         return BP_EINPUT;
     const char *attr = attr_arg(rt, jinja_arg(a, 0, "attribute"));
     jv *acc = jinja_arg(a, 1, "start");
@@ -759,7 +759,7 @@ static bp_status f_batch_slice(jinja_rt *rt, jv *v, const jv_args *a, bool batch
 {
     jv **items;
     size_t n;
-    if (ev_iter(rt, v, &items, &n))
+    if (jinja_ev_iter(rt, v, &items, &n))
         return BP_EINPUT;
     int64_t k = int_arg(jinja_arg(a, 0, batch ? "linecount" : "slices"), 1);
     jv *fill = jinja_arg(a, 1, "fill_with");
@@ -1076,7 +1076,7 @@ static bp_status f_filesizeformat(jinja_rt *rt, jv *v, const jv_args *a, jv **ou
     return st ? ret_oom(rt, &r) : ret_buf(rt, out, &r);
 }
 
-bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out)
+bp_status jinja_bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out)
 {
     jv *a0 = jinja_arg(a, 0, NULL);
     if (!strcmp(name, "default") || !strcmp(name, "d")) {
@@ -1119,7 +1119,7 @@ bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv 
     if (!strcmp(name, "first") || !strcmp(name, "last")) {
         jv **items;
         size_t n;
-        if (ev_iter(rt, v, &items, &n))
+        if (jinja_ev_iter(rt, v, &items, &n))
             return BP_EINPUT;
         if (!n)
             return ret(rt, out, jv_undef(A, name[0] == 'f' ? "first of an empty sequence"
@@ -1143,7 +1143,7 @@ bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv 
         }
         jv **items;
         size_t n;
-        if (ev_iter(rt, v, &items, &n))
+        if (jinja_ev_iter(rt, v, &items, &n))
             return BP_EINPUT;
         jv *l = jv_list(A, n);
         for (size_t i = n; l && i-- > 0;)
@@ -1178,14 +1178,14 @@ bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv 
         if (need_str(rt, v, "format"))
             return BP_EINPUT;
         if (a->npos == 1 && !a->nkw)
-            return ev_percent(rt, v, a0, out);
+            return jinja_ev_percent(rt, v, a0, out);
         jv *t = jv_list(A, a->npos);
         for (size_t i = 0; t && i < a->npos; i++)
             jv_list_push(A, t, a->pos[i]);
         if (!t)
             return oomf(rt);
         t->tuple = true;
-        return ev_percent(rt, v, t, out);
+        return jinja_ev_percent(rt, v, t, out);
     }
     if (!strcmp(name, "batch"))
         return f_batch_slice(rt, v, a, true, out);
@@ -1199,10 +1199,10 @@ bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv 
         const char *an = str_arg(a0, NULL);
         if (!an)
             return jinja_fail(rt, "attr wants an attribute name");
-        jv *m = v->type == JV_DICT ? bi_method(rt, v, an) : NULL;
+        jv *m = v->type == JV_DICT ? jinja_bi_method(rt, v, an) : NULL;
         if (m)
             return ret(rt, out, m);
-        return ret(rt, out, v->type == JV_DICT ? jv_undef(A, an) : ev_getattr(rt, v, an));
+        return ret(rt, out, v->type == JV_DICT ? jv_undef(A, an) : jinja_ev_getattr(rt, v, an));
     }
     if (!strcmp(name, "dictsort"))
         return f_dictsort(rt, v, a, out);
@@ -1249,7 +1249,7 @@ bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv 
     if (!strcmp(name, "random")) {
         jv **items;
         size_t n;
-        if (ev_iter(rt, v, &items, &n))
+        if (jinja_ev_iter(rt, v, &items, &n))
             return BP_EINPUT;
         return n ? (*out = items[(size_t)rand() % n], BP_OK) : ret(rt, out, jv_undef(A, "random"));
     }
@@ -1597,7 +1597,7 @@ static bp_status list_method(jinja_rt *rt, jv *l, const char *m, const jv_args *
     if (!strcmp(m, "extend")) {
         jv **items;
         size_t n;
-        if (!a0 || ev_iter(rt, a0, &items, &n))
+        if (!a0 || jinja_ev_iter(rt, a0, &items, &n))
             return rt->failed ? BP_EINPUT : jinja_fail(rt, "extend wants a sequence");
         for (size_t i = 0; i < n; i++)
             if (!jv_list_push(A, l, items[i]))
@@ -1748,7 +1748,7 @@ static bp_status call_method(jinja_rt *rt, void *data, const jv_args *a, jv **ou
     }
 }
 
-jv *bi_method(jinja_rt *rt, jv *obj, const char *name)
+jv *jinja_bi_method(jinja_rt *rt, jv *obj, const char *name)
 {
     static const char *const str_m[] = {
         "upper", "lower", "casefold", "title", "capitalize", "swapcase", "strip", "lstrip",
@@ -1828,7 +1828,7 @@ static bp_status format_field(jinja_rt *rt, const jv *v, const char *spec, size_
     } else if (!type && v->type == JV_FLOAT && prec >= 0) {
         st = buf_printf(&t, "%.*g", prec, v->u.f) ? oomf(rt) : BP_OK;
     } else {
-        st = ev_str(rt, v, &t);
+        st = jinja_ev_str(rt, v, &t);
         if (st == BP_OK && prec >= 0 && (size_t)prec < t.len) {
             t.len = (size_t)prec;
             t.p[t.len] = 0;
@@ -2087,7 +2087,7 @@ static bp_status g_lipsum(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     return ret_buf(rt, out, &b);
 }
 
-jv *bi_global(jinja_rt *rt, const char *name)
+jv *jinja_bi_global(jinja_rt *rt, const char *name)
 {
     static const struct {
         const char *name;

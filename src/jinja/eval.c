@@ -158,14 +158,14 @@ static jv *lookup_from(jinja_rt *rt, scope *sc, const char *name)
         return v;
     if (rt->failed) /* the host refused the name, with its message */
         return NULL;
-    if ((v = bi_global(rt, name)))
+    if ((v = jinja_bi_global(rt, name)))
         return v;
     if (rt->env && rt->env->missing && rt->env->missing(rt->env->ctx, rt, name, &v) && v)
         return v;
     return jv_undef(&rt->mem, name);
 }
 
-jv *ev_lookup(jinja_rt *rt, const char *name) { return lookup_from(rt, rt->root, name); }
+jv *jinja_ev_lookup(jinja_rt *rt, const char *name) { return lookup_from(rt, rt->root, name); }
 
 const jinja_tpl *jinja_rt_current_tpl(jinja_rt *rt)
 {
@@ -185,7 +185,7 @@ const char *jinja_rt_macro_name(jinja_rt *rt)
 
 static const char *undef_name(const jv *v) { return v->u.undef_name ? v->u.undef_name : "value"; }
 
-bp_status ev_str(jinja_rt *rt, const jv *v, buf *out)
+bp_status jinja_ev_str(jinja_rt *rt, const jv *v, buf *out)
 {
     if (v->type == JV_UNDEF) /* Jinja's Undefined (dbt's at run time) prints nothing */
         return BP_OK;
@@ -212,7 +212,7 @@ static jv *undef_attr(jinja_rt *rt, const jv *obj, const char *name)
     return jv_undef(&rt->mem, nm);
 }
 
-jv *ev_getattr(jinja_rt *rt, jv *obj, const char *name)
+jv *jinja_ev_getattr(jinja_rt *rt, jv *obj, const char *name)
 {
     jv *v = NULL;
     switch (obj->type) {
@@ -220,7 +220,7 @@ jv *ev_getattr(jinja_rt *rt, jv *obj, const char *name)
         /* a namespace() holds attributes; a dict's methods come before its keys */
         if (obj->safe && (v = jv_dict_get(obj, name)))
             return v;
-        if ((v = bi_method(rt, obj, name)))
+        if ((v = jinja_bi_method(rt, obj, name)))
             return v;
         if ((v = jv_dict_get(obj, name)))
             return v;
@@ -235,7 +235,7 @@ jv *ev_getattr(jinja_rt *rt, jv *obj, const char *name)
         }
         break;
     case JV_STR: case JV_LIST:
-        if ((v = bi_method(rt, obj, name)))
+        if ((v = jinja_bi_method(rt, obj, name)))
             return v;
         break;
     case JV_MACRO:
@@ -316,7 +316,7 @@ static bp_status getitem(jinja_rt *rt, jv *obj, jv *key, jv **out)
         break;
     }
     if (key->type == JV_STR) {
-        *out = ev_getattr(rt, obj, key->u.s.p);
+        *out = jinja_ev_getattr(rt, obj, key->u.s.p);
         return *out ? BP_OK : oom(rt);
     }
     buf k = {0};
@@ -380,7 +380,7 @@ static bp_status slice(jinja_rt *rt, jv *obj, jv *start, jv *stop, jv *step, jv 
     return BP_OK;
 }
 
-bp_status ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n)
+bp_status jinja_ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n)
 {
     switch (v->type) {
     case JV_LIST:
@@ -455,8 +455,8 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
         return ost;
     if (op == OP_CONCAT) {
         buf s = {0};
-        bool ok = (a->type == JV_UNDEF || !ev_str(rt, a, &s)) &&
-                  (b->type == JV_UNDEF || !ev_str(rt, b, &s));
+        bool ok = (a->type == JV_UNDEF || !jinja_ev_str(rt, a, &s)) &&
+                  (b->type == JV_UNDEF || !jinja_ev_str(rt, b, &s));
         *out = ok ? jv_from_buf(m, &s) : NULL;
         buf_free(&s);
         return *out ? BP_OK : (rt->failed ? BP_EINPUT : oom(rt));
@@ -464,7 +464,7 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
     if (a->type == JV_UNDEF || b->type == JV_UNDEF)
         return jinja_fail(rt, "'%s' is undefined", undef_name(a->type == JV_UNDEF ? a : b));
     if (op == OP_MOD && a->type == JV_STR)
-        return ev_percent(rt, a, b, out);
+        return jinja_ev_percent(rt, a, b, out);
     if (jv_is_num(a) && jv_is_num(b)) {
         bool ints = a->type != JV_FLOAT && b->type != JV_FLOAT;
         int64_t x = a->type == JV_INT ? a->u.i : a->type == JV_BOOL ? a->u.b : 0,
@@ -576,7 +576,7 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
 }
 
 /* "text %s %d" % args: Python's printf-style formatting. */
-bp_status ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out)
+bp_status jinja_ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out)
 {
     const jv *const *av = &args;
     size_t an = 1, ai = 0;
@@ -629,7 +629,7 @@ bp_status ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out)
         }
         if (conv == 's' || conv == 'r') {
             buf t = {0};
-            st = conv == 's' ? ev_str(rt, arg, &t) : (jv_repr(arg, &t) ? oom(rt) : BP_OK);
+            st = conv == 's' ? jinja_ev_str(rt, arg, &t) : (jv_repr(arg, &t) ? oom(rt) : BP_OK);
             if (st == BP_OK) {
                 spec[k++] = 's';
                 spec[k] = 0;
@@ -733,9 +733,9 @@ static bp_status eval_args(ctx *c, const call_args *ca, jv_args *out)
     jinja_rt *rt = c->rt;
     size_t npos = ca->npos, nkw = ca->nkw;
     jv *star = NULL, *starstar = NULL;
-    if (ca->star && ev_expr(rt, ca->star, &star))
+    if (ca->star && jinja_ev_expr(rt, ca->star, &star))
         return BP_EINPUT;
-    if (ca->starstar && ev_expr(rt, ca->starstar, &starstar))
+    if (ca->starstar && jinja_ev_expr(rt, ca->starstar, &starstar))
         return BP_EINPUT;
     if (star && star->type != JV_LIST)
         return jinja_fail(rt, "*args wants a list");
@@ -749,13 +749,13 @@ static bp_status eval_args(ctx *c, const call_args *ca, jv_args *out)
         return oom(rt);
     out->npos = out->nkw = 0;
     for (size_t i = 0; i < npos; i++)
-        if (ev_expr(rt, ca->pos[i], &out->pos[out->npos++]))
+        if (jinja_ev_expr(rt, ca->pos[i], &out->pos[out->npos++]))
             return BP_EINPUT;
     for (size_t i = 0; star && i < star->u.l.n; i++)
         out->pos[out->npos++] = star->u.l.items[i];
     for (size_t i = 0; i < nkw; i++) {
         out->kw_names[out->nkw] = ca->kw_names[i];
-        if (ev_expr(rt, ca->kw[i], &out->kw[out->nkw++]))
+        if (jinja_ev_expr(rt, ca->kw[i], &out->kw[out->nkw++]))
             return BP_EINPUT;
     }
     for (size_t i = 0; starstar && i < jv_dict_len(starstar); i++) {
@@ -809,7 +809,7 @@ static bp_status call_macro(jinja_rt *rt, jv *mv, const jv_args *a, jv *caller, 
             const char *f = rt->file;
             g_ctx = &dc;
             rt->file = m->file;
-            bp_status st = ev_expr(rt, m->params[i].dflt, &v);
+            bp_status st = jinja_ev_expr(rt, m->params[i].dflt, &v);
             rt->file = f;
             g_ctx = saved;
             if (st)
@@ -873,7 +873,7 @@ static bp_status call_macro(jinja_rt *rt, jv *mv, const jv_args *a, jv *caller, 
     return st;
 }
 
-bp_status ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out)
+bp_status jinja_ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out)
 {
     switch (fn->type) {
     case JV_MACRO:
@@ -908,7 +908,7 @@ bp_status jinja_call(jinja_rt *rt, jv *fn, const jv_args *a, jv **out, bp_err *e
         rt->err = err;
     rt->failed = false;
     static const jv_args none = {0, 0, NULL, NULL, NULL};
-    bp_status st = ev_call_value(rt, fn, a ? a : &none, out);
+    bp_status st = jinja_ev_call_value(rt, fn, a ? a : &none, out);
     rt->err = saved;
     return st;
 }
@@ -945,12 +945,12 @@ static bp_status filter_apply(jinja_rt *rt, const jnode *n, jv *v, jv **out)
     bp_status st;
     if (rt->env && rt->env->filter && rt->env->filter(rt->env->ctx, rt, name, v, &a, out, &st))
         return st;
-    return bi_filter(rt, name, v, &a, out);
+    return jinja_bi_filter(rt, name, v, &a, out);
 }
 
 static bp_status expr_(jinja_rt *rt, const jnode *n, jv **out);
 
-bp_status ev_expr(jinja_rt *rt, const jnode *n, jv **out)
+bp_status jinja_ev_expr(jinja_rt *rt, const jnode *n, jv **out)
 {
     if (rt->depth >= JINJA_MAX_EVAL_DEPTH)
         return jinja_fail(rt, "nested deeper than %d levels", JINJA_MAX_EVAL_DEPTH);
@@ -968,7 +968,7 @@ static bp_status build_seq(jinja_rt *rt, const jnode *n, bool tuple, jv **out)
     l->tuple = tuple;
     for (size_t i = 0; i < n->u.seq.n; i++) {
         jv *x;
-        if (ev_expr(rt, n->u.seq.items[i], &x))
+        if (jinja_ev_expr(rt, n->u.seq.items[i], &x))
             return BP_EINPUT;
         if (!jv_list_push(&rt->mem, l, x))
             return oom(rt);
@@ -984,7 +984,7 @@ static bp_status build_dict(jinja_rt *rt, const jnode *n, jv **out)
         return oom(rt);
     for (size_t i = 0; i < n->u.dict.n; i++) {
         jv *k, *v;
-        if (ev_expr(rt, n->u.dict.keys[i], &k) || ev_expr(rt, n->u.dict.vals[i], &v))
+        if (jinja_ev_expr(rt, n->u.dict.keys[i], &k) || jinja_ev_expr(rt, n->u.dict.vals[i], &v))
             return BP_EINPUT;
         buf kb = {0};
         if (k->type == JV_UNDEF)
@@ -1017,24 +1017,24 @@ static bp_status expr_(jinja_rt *rt, const jnode *n, jv **out)
     case E_DICT:
         return build_dict(rt, n, out);
     case E_ATTR:
-        if (ev_expr(rt, n->u.attr.obj, &a))
+        if (jinja_ev_expr(rt, n->u.attr.obj, &a))
             return BP_EINPUT;
         at(rt, n);
         if (a->type == JV_UNDEF)
             return jinja_fail(rt, "'%s' is undefined", undef_name(a));
-        *out = ev_getattr(rt, a, n->u.attr.name);
+        *out = jinja_ev_getattr(rt, a, n->u.attr.name);
         return *out ? BP_OK : (rt->failed ? BP_EINPUT : oom(rt));
     case E_ITEM:
-        if (ev_expr(rt, n->u.item.obj, &a) || ev_expr(rt, n->u.item.key, &b))
+        if (jinja_ev_expr(rt, n->u.item.obj, &a) || jinja_ev_expr(rt, n->u.item.key, &b))
             return BP_EINPUT;
         at(rt, n);
         return getitem(rt, a, b, out);
     case E_SLICE: {
         jv *s1 = NULL, *s2 = NULL, *s3 = NULL;
-        if (ev_expr(rt, n->u.slice.obj, &a) ||
-            (n->u.slice.start && ev_expr(rt, n->u.slice.start, &s1)) ||
-            (n->u.slice.stop && ev_expr(rt, n->u.slice.stop, &s2)) ||
-            (n->u.slice.step && ev_expr(rt, n->u.slice.step, &s3)))
+        if (jinja_ev_expr(rt, n->u.slice.obj, &a) ||
+            (n->u.slice.start && jinja_ev_expr(rt, n->u.slice.start, &s1)) ||
+            (n->u.slice.stop && jinja_ev_expr(rt, n->u.slice.stop, &s2)) ||
+            (n->u.slice.step && jinja_ev_expr(rt, n->u.slice.step, &s3)))
             return BP_EINPUT;
         at(rt, n);
         if (a->type == JV_UNDEF)
@@ -1043,33 +1043,33 @@ static bp_status expr_(jinja_rt *rt, const jnode *n, jv **out)
     }
     case E_CALL: {
         jv_args args;
-        if (ev_expr(rt, n->u.call.fn, &a) || eval_args(g_ctx, &n->u.call.args, &args))
+        if (jinja_ev_expr(rt, n->u.call.fn, &a) || eval_args(g_ctx, &n->u.call.args, &args))
             return BP_EINPUT;
         at(rt, n);
-        return ev_call_value(rt, a, &args, out);
+        return jinja_ev_call_value(rt, a, &args, out);
     }
     case E_FILTER:
-        if (ev_expr(rt, n->u.filter.obj, &a))
+        if (jinja_ev_expr(rt, n->u.filter.obj, &a))
             return BP_EINPUT;
         return filter_apply(rt, n, a, out);
     case E_TEST: {
         jv_args args = {0, 0, NULL, NULL, NULL};
-        if (ev_expr(rt, n->u.test.obj, &a) || eval_args(g_ctx, &n->u.test.args, &args))
+        if (jinja_ev_expr(rt, n->u.test.obj, &a) || eval_args(g_ctx, &n->u.test.args, &args))
             return BP_EINPUT;
         at(rt, n);
         bool r;
-        if (bi_test(rt, n->u.test.name, a, &args, &r))
+        if (jinja_bi_test(rt, n->u.test.name, a, &args, &r))
             return BP_EINPUT;
         *out = jv_bool(&rt->mem, n->u.test.negate ? !r : r);
         return *out ? BP_OK : oom(rt);
     }
     case E_NOT:
-        if (ev_expr(rt, n->u.operand, &a))
+        if (jinja_ev_expr(rt, n->u.operand, &a))
             return BP_EINPUT;
         *out = jv_bool(&rt->mem, !jv_truthy(a));
         return *out ? BP_OK : oom(rt);
     case E_NEG: case E_POS:
-        if (ev_expr(rt, n->u.operand, &a))
+        if (jinja_ev_expr(rt, n->u.operand, &a))
             return BP_EINPUT;
         at(rt, n);
         if (!jv_is_num(a))
@@ -1082,41 +1082,41 @@ static bp_status expr_(jinja_rt *rt, const jnode *n, jv **out)
                    : jv_int(&rt->mem, -(a->type == JV_INT ? a->u.i : a->u.b));
         return *out ? BP_OK : oom(rt);
     case E_BIN:
-        if (ev_expr(rt, n->u.bin.l, &a) || ev_expr(rt, n->u.bin.r, &b))
+        if (jinja_ev_expr(rt, n->u.bin.l, &a) || jinja_ev_expr(rt, n->u.bin.r, &b))
             return BP_EINPUT;
         at(rt, n);
         return binary(rt, n->u.bin.op, a, b, out);
     case E_AND:
-        if (ev_expr(rt, n->u.logic.l, &a))
+        if (jinja_ev_expr(rt, n->u.logic.l, &a))
             return BP_EINPUT;
         if (!jv_truthy(a)) {
             *out = a;
             return BP_OK;
         }
-        return ev_expr(rt, n->u.logic.r, out);
+        return jinja_ev_expr(rt, n->u.logic.r, out);
     case E_OR:
-        if (ev_expr(rt, n->u.logic.l, &a))
+        if (jinja_ev_expr(rt, n->u.logic.l, &a))
             return BP_EINPUT;
         if (jv_truthy(a)) {
             *out = a;
             return BP_OK;
         }
-        return ev_expr(rt, n->u.logic.r, out);
+        return jinja_ev_expr(rt, n->u.logic.r, out);
     case E_COND:
-        if (ev_expr(rt, n->u.cond.cond, &a))
+        if (jinja_ev_expr(rt, n->u.cond.cond, &a))
             return BP_EINPUT;
         if (jv_truthy(a))
-            return ev_expr(rt, n->u.cond.then, out);
+            return jinja_ev_expr(rt, n->u.cond.then, out);
         if (n->u.cond.other)
-            return ev_expr(rt, n->u.cond.other, out);
+            return jinja_ev_expr(rt, n->u.cond.other, out);
         *out = jv_undef(&rt->mem, "the else of an inline if");
         return *out ? BP_OK : oom(rt);
     case E_CMP: {
-        if (ev_expr(rt, n->u.cmp.operands[0], &a))
+        if (jinja_ev_expr(rt, n->u.cmp.operands[0], &a))
             return BP_EINPUT;
         bool r = true;
         for (size_t i = 0; i < n->u.cmp.n && r; i++) {
-            if (ev_expr(rt, n->u.cmp.operands[i + 1], &b))
+            if (jinja_ev_expr(rt, n->u.cmp.operands[i + 1], &b))
                 return BP_EINPUT;
             at(rt, n);
             if (compare(rt, n->u.cmp.ops[i], a, b, &r))
@@ -1238,7 +1238,7 @@ static bp_status unpack(jinja_rt *rt, jv *v, jv ***parts, size_t *n)
     }
     if (!jv_is_iterable(v))
         return BP_EINPUT;
-    return ev_iter(rt, v, parts, n);
+    return jinja_ev_iter(rt, v, parts, n);
 }
 
 static bp_status bind_targets(ctx *c, scope *s, const jnode *n, jv *item)
@@ -1263,7 +1263,7 @@ static bp_status run_loop(ctx *c, const jnode *n, jv *iterable, int depth, buf *
     jv **items;
     size_t cnt;
     at(rt, n);
-    if (ev_iter(rt, iterable, &items, &cnt))
+    if (jinja_ev_iter(rt, iterable, &items, &cnt))
         return BP_EINPUT;
     scope *s = push_scope(rt, c->sc, false);
     if (!s)
@@ -1279,7 +1279,7 @@ static bp_status run_loop(ctx *c, const jnode *n, jv *iterable, int depth, buf *
         g_ctx = &lc;
         for (size_t i = 0; i < cnt; i++) {
             jv *ok;
-            if (bind_targets(&lc, s, n, items[i]) || ev_expr(rt, n->u.loop.filter, &ok)) {
+            if (bind_targets(&lc, s, n, items[i]) || jinja_ev_expr(rt, n->u.loop.filter, &ok)) {
                 g_ctx = saved;
                 return BP_EINPUT;
             }
@@ -1351,24 +1351,24 @@ static bp_status stmt(ctx *c, const jnode *n, buf *out)
     case S_TEXT:
         return buf_add(out, n->u.text.p, n->u.text.n) ? oom(rt) : BP_OK;
     case S_OUT:
-        if (ev_expr(rt, n->u.expr, &v))
+        if (jinja_ev_expr(rt, n->u.expr, &v))
             return BP_EINPUT;
         at(rt, n->u.expr);
-        return ev_str(rt, v, out);
+        return jinja_ev_str(rt, v, out);
     case S_IF:
         for (size_t i = 0; i < n->u.ifs.n; i++) {
-            if (ev_expr(rt, n->u.ifs.conds[i], &v))
+            if (jinja_ev_expr(rt, n->u.ifs.conds[i], &v))
                 return BP_EINPUT;
             if (jv_truthy(v))
                 return render_body(c, n->u.ifs.bodies[i], out);
         }
         return n->u.ifs.other ? render_body(c, n->u.ifs.other, out) : BP_OK;
     case S_FOR:
-        if (ev_expr(rt, n->u.loop.iter, &v))
+        if (jinja_ev_expr(rt, n->u.loop.iter, &v))
             return BP_EINPUT;
         return run_loop(c, n, v, 1, out);
     case S_SET:
-        if (ev_expr(rt, n->u.set.value, &v))
+        if (jinja_ev_expr(rt, n->u.set.value, &v))
             return BP_EINPUT;
         return assign(c, n->u.set.target, v);
     case S_SET_BLOCK: {
@@ -1384,7 +1384,7 @@ static bp_status stmt(ctx *c, const jnode *n, buf *out)
         if (n->u.setblock.filter) {
             jv *saved = c->placeholder;
             c->placeholder = s;
-            st = ev_expr(rt, n->u.setblock.filter, &s);
+            st = jinja_ev_expr(rt, n->u.setblock.filter, &s);
             c->placeholder = saved;
             if (st)
                 return st;
@@ -1405,7 +1405,7 @@ static bp_status stmt(ctx *c, const jnode *n, buf *out)
         if (!caller)
             return oom(rt);
         caller->u.mac.closure = c->sc;
-        if (ev_expr(rt, call->u.call.fn, &fn) || eval_args(c, &call->u.call.args, &a))
+        if (jinja_ev_expr(rt, call->u.call.fn, &fn) || eval_args(c, &call->u.call.args, &a))
             return BP_EINPUT;
         at(rt, call);
         if (fn->type == JV_MACRO) {
@@ -1424,10 +1424,10 @@ static bp_status stmt(ctx *c, const jnode *n, buf *out)
             }
             b.kw_names[b.nkw] = "caller";
             b.kw[b.nkw++] = caller;
-            if (ev_call_value(rt, fn, &b, &v))
+            if (jinja_ev_call_value(rt, fn, &b, &v))
                 return BP_EINPUT;
         }
-        return v->type == JV_NONE ? BP_OK : ev_str(rt, v, out);
+        return v->type == JV_NONE ? BP_OK : jinja_ev_str(rt, v, out);
     }
     case S_FILTER_BLOCK: {
         buf b = {0};
@@ -1440,12 +1440,12 @@ static bp_status stmt(ctx *c, const jnode *n, buf *out)
             return oom(rt);
         jv *saved = c->placeholder;
         c->placeholder = s;
-        st = ev_expr(rt, n->u.filterblock.filter, &v);
+        st = jinja_ev_expr(rt, n->u.filterblock.filter, &v);
         c->placeholder = saved;
-        return st ? st : ev_str(rt, v, out);
+        return st ? st : jinja_ev_str(rt, v, out);
     }
     case S_DO:
-        return ev_expr(rt, n->u.expr, &v);
+        return jinja_ev_expr(rt, n->u.expr, &v);
     case S_BREAK:
         rt->loop_ctl = CTL_BREAK;
         return BP_OK;
@@ -1457,7 +1457,7 @@ static bp_status stmt(ctx *c, const jnode *n, buf *out)
         if (!s)
             return oom(rt);
         for (size_t i = 0; i < n->u.with.n; i++) {
-            if (ev_expr(rt, n->u.with.vals[i], &v))
+            if (jinja_ev_expr(rt, n->u.with.vals[i], &v))
                 return BP_EINPUT;
             if (!scope_set(rt, s, n->u.with.names[i], v))
                 return oom(rt);
@@ -1491,7 +1491,7 @@ static bp_status render_body(ctx *c, const jnode *body, buf *out)
     return st;
 }
 
-bp_status ev_render(jinja_rt *rt, const jnode *n, buf *out)
+bp_status jinja_ev_render(jinja_rt *rt, const jnode *n, buf *out)
 {
     ctx c = {rt, rt->root, NULL};
     return render_body(&c, n, out);
@@ -1529,7 +1529,7 @@ bp_status jinja_render(jinja_rt *rt, const jinja_tpl *t, buf *out, bp_err *err)
 {
     rt_state saved = enter(rt, t, err);
     rt->loop_ctl = CTL_NONE;
-    bp_status st = ev_render(rt, t->body, out);
+    bp_status st = jinja_ev_render(rt, t->body, out);
     if (rt->loop_ctl == CTL_RETURN) /* return() at the top: the text so far stands */
         rt->loop_ctl = CTL_NONE;
     return leave(rt, saved, t, st, err);
@@ -1563,7 +1563,7 @@ bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err
         ctx c = {rt, rt->root, NULL};
         ctx *sc = g_ctx;
         g_ctx = &c;
-        bp_status st = ev_expr(rt, body->u.seq.items[0]->u.expr, out);
+        bp_status st = jinja_ev_expr(rt, body->u.seq.items[0]->u.expr, out);
         g_ctx = sc;
         return leave(rt, saved, t, st, err);
     }
@@ -1576,11 +1576,11 @@ bp_status jinja_render_native(jinja_rt *rt, const jinja_tpl *t, jv **out, bp_err
     return st;
 }
 
-jv *jinja_getattr(jinja_rt *rt, jv *obj, const char *name) { return ev_getattr(rt, obj, name); }
+jv *jinja_getattr(jinja_rt *rt, jv *obj, const char *name) { return jinja_ev_getattr(rt, obj, name); }
 
 bp_status jinja_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n)
 {
-    return ev_iter(rt, v, items, n);
+    return jinja_ev_iter(rt, v, items, n);
 }
 
 bool jinja_rt_failed(const jinja_rt *rt) { return rt->failed; }

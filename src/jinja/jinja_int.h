@@ -173,26 +173,26 @@ bool jv_is_iterable(const jv *v);
 jv *jv_from_buf(arena *a, const buf *b);
 
 /* eval.c */
-BP_MUST bp_status ev_render(jinja_rt *rt, const jnode *n, buf *out);
-BP_MUST bp_status ev_expr(jinja_rt *rt, const jnode *n, jv **out);
-BP_MUST bp_status ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out);
+BP_MUST bp_status jinja_ev_render(jinja_rt *rt, const jnode *n, buf *out);
+BP_MUST bp_status jinja_ev_expr(jinja_rt *rt, const jnode *n, jv **out);
+BP_MUST bp_status jinja_ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out);
 /* Iterate any iterable: list items, dict keys, string characters. */
-BP_MUST bp_status ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
+BP_MUST bp_status jinja_ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
 /* Attribute / item access, as getattr falling back to getitem. */
-jv *ev_getattr(jinja_rt *rt, jv *obj, const char *name);
+jv *jinja_ev_getattr(jinja_rt *rt, jv *obj, const char *name);
 /* Resolve a name through the scopes, then the host. */
-jv *ev_lookup(jinja_rt *rt, const char *name);
+jv *jinja_ev_lookup(jinja_rt *rt, const char *name);
 /* "fmt" % args (Python's printf-style formatting). */
-BP_MUST bp_status ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out);
+BP_MUST bp_status jinja_ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out);
 /* Text of a value for output: fails on undefined. */
-BP_MUST bp_status ev_str(jinja_rt *rt, const jv *v, buf *out);
+BP_MUST bp_status jinja_ev_str(jinja_rt *rt, const jv *v, buf *out);
 
 /* builtins.c */
-BP_MUST bp_status bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out);
-BP_MUST bp_status bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool *out);
+BP_MUST bp_status jinja_bi_filter(jinja_rt *rt, const char *name, jv *v, const jv_args *a, jv **out);
+BP_MUST bp_status jinja_bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a, bool *out);
 /* A method of a str, list or dict value; NULL when there is none. */
-jv *bi_method(jinja_rt *rt, jv *obj, const char *name);
+jv *jinja_bi_method(jinja_rt *rt, jv *obj, const char *name);
 /* A global of Jinja's (range, dict, namespace, cycler, joiner, lipsum). */
-jv *bi_global(jinja_rt *rt, const char *name);
+jv *jinja_bi_global(jinja_rt *rt, const char *name);
 
 #endif

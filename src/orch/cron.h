@@ -25,6 +25,12 @@ typedef struct {
 /* Parse text; errors say which field is wrong and why. */
 BP_MUST bp_status cron_parse(const char *text, cron_spec *out, bp_err *err);
 
+/* The scheduler's clock: the system's; or, when BOOKPIPE_CLOCK holds epoch
+ * seconds, a clock that read that time when first asked and runs at the
+ * system's pace from there (tests reach a cron minute in seconds with it,
+ * instead of waiting for one). */
+time_t cron_now(void);
+
 /* The first firing time strictly after `after` (whole minutes); -1 when
  * none within eight years (e.g. "0 0 31 2 *"). */
 time_t cron_next(const cron_spec *c, time_t after);

@@ -10,7 +10,7 @@
 #include "../core/buf.h"
 #include "../core/fs.h"
 #include "../core/version.h"
-#include "../pipeline/ingest.h"
+#include "../ingest/ingest.h"
 #include "redshift.h"
 #include "meta.h"
 #include "../core/log.h"

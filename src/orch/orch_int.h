@@ -10,7 +10,7 @@
 #include "../wh/wh.h"
 #include "../core/fp.h"
 #include "orch.h"
-#include "pipeline.h"
+#include "pipeline_file.h"
 
 typedef enum { BS_OUT, BS_PENDING, BS_RUNNING, BS_DONE } blk_state;
 

@@ -11,7 +11,7 @@
 
 #include "../core/num.h"
 #include "../orch/meta.h"
-#include "../orch/pipeline.h"
+#include "../orch/pipeline_file.h"
 #include "../core/log.h"
 
 bp_status web_srv_init(web_srv *s, const web_opts *o, bp_err *err)
@@ -561,14 +561,14 @@ static void *scheduler(void *arg)
 {
     web_srv *s = arg;
     while (!orch_stop_requested()) {
-        time_t next = cron_next(&s->cron, time(NULL));
+        time_t next = cron_next(&s->cron, cron_now());
         pthread_mutex_lock(&s->mu);
         s->next_run = next;
         pthread_mutex_unlock(&s->mu);
         if (next < 0)
             return NULL;
-        while (time(NULL) < next && !orch_stop_requested())
-            sleep(1);
+        while (cron_now() < next && !orch_stop_requested())
+            usleep(200 * 1000);
         if (orch_stop_requested())
             break;
         /* a run still going (from here or the schedule) makes this one wait

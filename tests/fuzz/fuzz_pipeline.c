@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "orch/pipeline.h"
+#include "orch/pipeline_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

@@ -1,5 +1,5 @@
-/* pipeline.c: reading and checking a pipeline file. */
-#include "pipeline.h"
+/* pipeline_file.c: reading and checking a pipeline file. */
+#include "pipeline_file.h"
 
 #include <stdarg.h>
 #include <stdio.h>

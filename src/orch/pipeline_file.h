@@ -1,4 +1,4 @@
-/* pipeline.h: a pipeline file (project/pipeline.yml) as a checked DAG.
+/* pipeline_file.h: a pipeline file (project/pipeline.yml) as a checked DAG.
  *
  * A pipeline is blocks with a type, upstream blocks, retries, a timeout
  * and an optional `when` condition on the run variables, plus pipeline
