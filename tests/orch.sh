@@ -62,25 +62,28 @@ orch_tests() {
     "$bp" run --pipeline "$o/slow.yml" --warehouse s.duckdb --only hang --quiet 2> err.txt
     check "orch: a block over its timeout is stopped and failed" bash -c "test $? -ne 0 && grep -q 'timed out after' err.txt && test '$(block_status s.duckdb hang)' = failed/1"
     # one run at a time
+    rm -f wait.started
     "$bp" run --pipeline "$o/slow.yml" --warehouse lock.duckdb --only wait --quiet &
     local holder=$!
-    sleep 1
+    wait_for wait.started
     "$bp" run --pipeline "$o/slow.yml" --warehouse lock.duckdb --only wait --quiet 2> err.txt
     rc=$?
     check "orch: a second concurrent run is refused with the holder named" bash -c "test $rc -eq 4 && grep -q 'another run is using warehouse lock.duckdb: pid $holder on host' err.txt"
     wait "$holder"
     check "orch: the first run completed" test "$(last_run lock.duckdb)" = completed
+    rm -f wait.started
     "$bp" run --pipeline "$o/slow.yml" --warehouse lock.duckdb --only wait --quiet &
     holder=$!
-    sleep 1
+    wait_for wait.started
     kill -KILL "$holder"
     wait "$holder" 2>/dev/null
     "$bp" run --pipeline "$o/dag.yml" --warehouse lock.duckdb --only d --plain > out.txt 2> err.txt
     check "orch: a stale lock from a killed process is taken over" bash -c "test $? -eq 0 && grep -q 'took over a stale run lock left by pid $holder' err.txt"
     # Ctrl-C: cancelled
+    rm -f wait.started
     "$bp" run --pipeline "$o/slow.yml" --warehouse c.duckdb --only wait --quiet &
     holder=$!
-    sleep 1
+    wait_for wait.started
     kill -INT "$holder"
     wait "$holder"
     rc=$?

@@ -18,6 +18,23 @@ fail=0
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 not_ok() { fail=$((fail + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/    /'; }
 # check NAME COMMAND...: passes when the command succeeds
+# pg_wait_locked TABLE: until a session holds a TABLE exclusively (a load
+# has emptied the staged one inside its transaction and waits for rows).
+# Readiness, not a fixed sleep; at most 10 s.
+pg_wait_locked() {
+    local i
+    for i in $(seq 1 200); do
+        [ "$(pgq "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                  WHERE c.relname = '$1' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -ge 1 ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# wait_for FILE: until FILE exists (a readiness sign), at most 10 s;
+# wait_for_content FILE: until it holds something (a run lock, taken)
+wait_for() { local i; for i in $(seq 1 200); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+wait_for_content() { local i; for i in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+
 # Epoch seconds 2 s before the next minute: a BOOKPIPE_CLOCK that makes a
 # "* * * * *" schedule fire in about 2 s instead of up to a minute.
 clock_near_minute() { local now; now=$(date +%s); echo $(( (now / 60 + 1) * 60 - 2 )); }
@@ -287,12 +304,11 @@ pg_tests() {
     mkdir -p pgfifo && cp data/Books.csv data/Users.csv pgfifo/ && rm -f pgfifo/Ratings.csv && mkfifo pgfifo/Ratings.csv
     "$bp" run --quiet --no-models --no-lake --target postgres --data pgfifo --allow-shrink > /dev/null 2>pgerr.txt &
     local loader=$!
-    sleep 0.5 # the load has truncated and waits on the pipe, inside its transaction
+    pg_wait_locked ratings # the load has begun and waits on the pipe, inside its transaction
     for k in 1 2 3 4 5; do
         pgq "SELECT count(*) FROM books_schema.ratings" > "reader_$k.txt" 2>&1 &
         pids+=($!)
     done
-    sleep 0.3
     head -n $(( $(wc -l < data/Ratings.csv) / 2 )) data/Ratings.csv > half.csv
     timeout 60 bash -c 'cat half.csv > pgfifo/Ratings.csv'
     wait "$loader"
@@ -309,7 +325,7 @@ pg_tests() {
     # a load killed halfway leaves the previous rows
     "$bp" run --quiet --no-models --no-lake --target postgres --data pgfifo > /dev/null 2>&1 &
     loader=$!
-    sleep 0.5
+    pg_wait_locked ratings
     kill -KILL "$loader"
     wait "$loader" 2>/dev/null
     check "postgres: a load killed halfway leaves the previous counts" test "$(pgq "SELECT count(*) FROM books_schema.ratings")" = "$new"
@@ -329,7 +345,7 @@ pg_tests() {
     # the server dies mid-load: a clear error; after recovery, the old rows
     "$bp" run --quiet --no-models --no-lake --target postgres --data pgfifo > /dev/null 2>err.txt &
     loader=$!
-    sleep 0.5
+    pg_wait_locked ratings
     "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop > /dev/null 2>&1
     timeout 60 bash -c 'cat half.csv > pgfifo/Ratings.csv' 2>/dev/null
     wait "$loader"
@@ -345,16 +361,18 @@ pg_tests() {
     # the orchestrator on PostgreSQL: history there, one run at a time by advisory lock
     check "postgres: runs lists the history kept in the server" bash -c "'$bp' runs --target postgres | grep -q completed"
     check "postgres: runs show lists a run's blocks" bash -c "'$bp' runs show 1 --target postgres | grep -q 'load_warehouse.*completed'"
+    rm -f wait.started
     "$bp" run --pipeline "$here/orch/slow.yml" --target postgres --only wait --quiet &
     local holder=$!
-    sleep 1
+    wait_for wait.started
     "$bp" run --pipeline "$here/orch/slow.yml" --target postgres --only wait --quiet 2> err.txt
     rc=$?
     wait "$holder"
     check "postgres: a second concurrent run is refused, naming the holder" bash -c "test $rc -eq 4 && grep -q 'another run is using schema books_schema on this PostgreSQL server: bookpipe pid $holder on host' err.txt"
+    rm -f wait.started
     "$bp" run --pipeline "$here/orch/slow.yml" --target postgres --only wait --quiet &
     holder=$!
-    sleep 1
+    wait_for wait.started
     kill -KILL "$holder"
     wait "$holder" 2>/dev/null
     check "postgres: the lock of a killed run is free again" "$bp" run --pipeline "$here/orch/dag.yml" --target postgres --only d --quiet
@@ -438,7 +456,7 @@ interrupt_tests() {
     pub=$(published lake)
     "$bp" run --quiet --data fifo --warehouse e2e.duckdb --lake lake >/dev/null 2>err.txt &
     pid=$!
-    sleep 0.3
+    wait_for_content e2e.duckdb.lock # the run has begun
     kill -INT "$pid"
     # feed the pipe in case the run waits on it; if the run stopped before
     # it reached Ratings.csv nobody reads it, and the writer is ended below
@@ -456,7 +474,7 @@ interrupt_tests() {
     check "the interrupted run is recorded as cancelled" test "$(q e2e.duckdb "SELECT status FROM bookpipe_meta.runs ORDER BY run_id DESC LIMIT 1")" = cancelled
     "$bp" run --quiet --data fifo --warehouse e2e.duckdb --lake lake >/dev/null 2>&1 &
     pid=$!
-    sleep 0.3
+    wait_for_content e2e.duckdb.lock
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null
     if [ "$(snapshot e2e.duckdb lake | head -1)" = "$(echo "$before" | head -1)" ] && [ "$pub" = "$(published lake)" ]; then

@@ -148,7 +148,7 @@ safety_locked() {
     rm -rf lk && mkdir lk && cp sd/Books.csv sd/Users.csv lk/ && mkfifo lk/Ratings.csv
     "$bp" run --quiet --data lk --warehouse sf.duckdb --lake lake > /dev/null 2>&1 &
     local pid=$!
-    sleep 1
+    wait_for_content sf.duckdb.lock
     "$bp" query --warehouse sf.duckdb "SELECT 1" > /dev/null 2> err.txt
     check "safety: bookpipe query during a run names the run that holds the warehouse" bash -c "test $? -eq 4 && grep -q 'a run holds the warehouse sf.duckdb.*pid $pid' err.txt"
     kill -KILL "$pid" 2>/dev/null
@@ -161,9 +161,10 @@ safety_serve_yields() {
         not_ok "safety: serve starts" "$(cat serve.log)"
         return
     fi
-    ( for _ in $(seq 1 200); do post_sql '{"sql": "SELECT count(*) FROM ratings"}' > /dev/null; sleep 0.3; done ) &
+    rm -f polled
+    ( for _ in $(seq 1 200); do post_sql '{"sql": "SELECT count(*) FROM ratings"}' > /dev/null; touch polled; sleep 0.3; done ) &
     local poller=$!
-    sleep 1
+    wait_for polled # serve is answering
     sf_run --data sd --full-refresh
     check "safety: a run gets the warehouse while serve answers a query every 0.3 s" test $? -eq 0
     kill "$poller" 2>/dev/null
