@@ -1,12 +1,7 @@
-/* exec.c: running a command over the selected nodes: the run set, the
- * order (each node waits for its parents and, in build, for the tests of
- * its parents, as dbt's add_test_edges has it), --threads workers,
- * skipping the descendants of failures, on-run-start / on-run-end hooks,
- * dbt's console lines and the target/ artifacts.
- *
- * Scheduling is linear in nodes + edges: every node counts what it waits
- * for, finished nodes release their waiters, ready nodes come off a heap
- * in topological order. */
+/* exec.c: running a command over the selected nodes: --threads workers
+ * taking ready nodes in the order exec_plan.c gives, skipping the
+ * descendants of failures, on-run-start / on-run-end hooks, the commands
+ * and the target/ artifacts (console lines: exec_report.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,320 +12,7 @@
 
 #include "dbt_int.h"
 #include "../core/log.h"
-
-typedef struct {
-    int *v;
-    int n, cap;
-} ivec;
-
-static bool ivec_push(ivec *a, int x)
-{
-    if (a->n == a->cap) {
-        int cap = a->cap ? a->cap * 2 : 4;
-        int *n = realloc(a->v, (size_t)cap * sizeof *n);
-        if (!n)
-            return false;
-        a->v = n;
-        a->cap = cap;
-    }
-    a->v[a->n++] = x;
-    return true;
-}
-
-typedef struct {
-    project *p;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int *order;           /* run set, in a topological order */
-    int norder;
-    int *pos;             /* node -> position in order, -1 when not in the run */
-    int *count;           /* what each node still waits for */
-    bool *blocked;        /* an upstream failure: skip when its turn comes */
-    ivec *waiters;        /* who waits for each node */
-    int *heap;            /* ready nodes, by position */
-    int nheap;
-    int finished, next_index;
-    bool stop;            /* --fail-fast saw a failure */
-    double t0;
-    struct timeval started_at;
-} runner;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void stamp(char *out, size_t n)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, n, "%H:%M:%S", &tm);
-}
-
-static FILE *console(const project *p) { return p->opts.out ? p->opts.out : stdout; }
-
-/* "12:00:01  3 of 14 START sql view model s.x .......... [RUN]" */
-static void line(runner *r, int idx, const char *what, const char *status)
-{
-    if (r->p->opts.quiet)
-        return;
-    char ts[16], head[768];
-    stamp(ts, sizeof ts);
-    int n = snprintf(head, sizeof head, "%d of %d %s ", idx, r->norder, what);
-    FILE *f = console(r->p);
-    fprintf(f, "%s  %s", ts, head);
-    for (int k = n; k < 72; k++)
-        fputc('.', f);
-    fprintf(f, " [%s]\n", status);
-    fflush(f);
-}
-
-static const char *kind_label(const node *n, char *b, size_t bn)
-{
-    if (n->type == NT_SEED)
-        snprintf(b, bn, "seed file %s", n->relation);
-    else if (n->type == NT_TEST)
-        snprintf(b, bn, "test %s", n->name);
-    else if (n->type == NT_SNAPSHOT)
-        snprintf(b, bn, "snapshot %s", n->relation);
-    else
-        snprintf(b, bn, "sql %s model %s", n->cfg.materialized, n->relation);
-    return b;
-}
-
-static const char *type_word(const node *n) { return dbt_node_type_name(n->type); }
-
-/* ---- the run set and its edges ------------------------------------------------------- */
-
-static bool wanted(const project *p, const node *n)
-{
-    const char *c = p->opts.command;
-    if (!n->selected || !n->cfg.enabled)
-        return false;
-    if (dbt_node_is_ephemeral(n) && strcmp(c, "compile") != 0)
-        return false;
-    if (!strcmp(c, "build"))
-        return n->type == NT_MODEL || n->type == NT_SEED || n->type == NT_SNAPSHOT ||
-               n->type == NT_TEST;
-    if (!strcmp(c, "run"))
-        return n->type == NT_MODEL;
-    if (!strcmp(c, "compile") || !strcmp(c, "docs"))
-        return n->type == NT_MODEL || n->type == NT_TEST || n->type == NT_SNAPSHOT ||
-               n->type == NT_ANALYSIS;
-    if (!strcmp(c, "test"))
-        return n->type == NT_TEST;
-    if (!strcmp(c, "seed"))
-        return n->type == NT_SEED;
-    if (!strcmp(c, "snapshot"))
-        return n->type == NT_SNAPSHOT;
-    return false;
-}
-
-/* Topological order of the run set (iterative, parents first). */
-static bp_status topo(runner *r, bp_err *err)
-{
-    project *p = r->p;
-    char *state = calloc((size_t)p->nnodes + 1, 1);
-    int *stack = malloc(((size_t)p->nnodes + 1) * sizeof *stack);
-    int *next = calloc((size_t)p->nnodes + 1, sizeof *next);
-    if (!state || !stack || !next) {
-        free(state);
-        free(stack);
-        free(next);
-        return bp_fail(err, BP_ENOMEM, "out of memory");
-    }
-    for (int s = 0; s < p->nnodes; s++) {
-        if (state[s])
-            continue;
-        int top = 0;
-        stack[top++] = s;
-        state[s] = 1;
-        while (top) {
-            int i = stack[top - 1];
-            if (next[i] < p->nodes[i].ndeps) {
-                int d = p->nodes[i].deps[next[i]++];
-                if (!state[d]) {
-                    state[d] = 1;
-                    stack[top++] = d;
-                }
-                continue;
-            }
-            top--;
-            if (p->nodes[i].in_run) {
-                r->pos[i] = r->norder;
-                r->order[r->norder++] = i;
-            }
-        }
-    }
-    free(state);
-    free(stack);
-    free(next);
-    return BP_OK;
-}
-
-/* The nodes i really waits for: its parents, looking through ephemeral
- * models (they are built into their children). */
-static void effective_parents(const project *p, int i, ivec *out, int *seen, int mark, int depth)
-{
-    const node *n = &p->nodes[i];
-    for (int k = 0; k < n->ndeps && depth < 64; k++) {
-        int d = n->deps[k];
-        if (seen[d] == mark)
-            continue;
-        seen[d] = mark;
-        if (dbt_node_is_ephemeral(&p->nodes[d]))
-            effective_parents(p, d, out, seen, mark, depth + 1);
-        else
-            ivec_push(out, d);
-    }
-}
-
-/* Is every parent of test t an ancestor of x? (dbt adds a test edge only
- * then, so a relationships test never waits for its own target's child.) */
-static bool parents_upstream(const project *p, int t, int x, int *seen, int *mark, ivec *stack)
-{
-    const node *tn = &p->nodes[t];
-    if (tn->ndeps <= 1)
-        return true;
-    int m = ++*mark;
-    stack->n = 0;
-    ivec_push(stack, x);
-    seen[x] = m;
-    int found = 0;
-    while (stack->n) {
-        int i = stack->v[--stack->n];
-        for (int k = 0; k < p->nodes[i].ndeps; k++) {
-            int d = p->nodes[i].deps[k];
-            if (seen[d] == m)
-                continue;
-            seen[d] = m;
-            for (int j = 0; j < tn->ndeps; j++)
-                found += tn->deps[j] == d;
-            ivec_push(stack, d);
-        }
-    }
-    return found >= tn->ndeps;
-}
-
-static bool add_edge(runner *r, int from, int to)
-{
-    r->count[to]++;
-    return ivec_push(&r->waiters[from], to);
-}
-
-static bp_status build_edges(runner *r, bp_err *err)
-{
-    project *p = r->p;
-    int *seen = calloc((size_t)p->nnodes + 1, sizeof *seen), *seen2 = NULL, mark = 0, mark2 = 0;
-    ivec par = {0}, kids = {0}, stack = {0};
-    bool ok = seen != NULL && (seen2 = calloc((size_t)p->nnodes + 1, sizeof *seen2)) != NULL;
-    for (int k = 0; ok && k < r->norder; k++) {
-        int i = r->order[k];
-        par.n = 0;
-        effective_parents(p, i, &par, seen, ++mark, 0);
-        for (int j = 0; ok && j < par.n; j++)
-            if (r->pos[par.v[j]] >= 0)
-                ok = add_edge(r, par.v[j], i);
-    }
-    /* build: a test holds back the children of what it tests */
-    for (int k = 0; ok && !strcmp(p->opts.command, "build") && k < r->norder; k++) {
-        int t = r->order[k];
-        if (p->nodes[t].type != NT_TEST)
-            continue;
-        par.n = 0;
-        effective_parents(p, t, &par, seen, ++mark, 0);
-        int m = ++mark;
-        for (int j = 0; ok && j < par.n; j++) {
-            /* children of this parent, through ephemeral ones */
-            kids.n = 0;
-            ok = ivec_push(&kids, par.v[j]);
-            for (int q = 0; ok && q < kids.n; q++) {
-                const node *a = &p->nodes[kids.v[q]];
-                for (int c = 0; ok && c < a->nkids; c++) {
-                    int x = a->kids[c];
-                    if (seen[x] == m)
-                        continue;
-                    seen[x] = m;
-                    if (dbt_node_is_ephemeral(&p->nodes[x])) {
-                        ok = ivec_push(&kids, x);
-                        continue;
-                    }
-                    if (p->nodes[x].type == NT_TEST || r->pos[x] < 0 || x == t)
-                        continue;
-                    if (parents_upstream(p, t, x, seen2, &mark2, &stack))
-                        ok = add_edge(r, t, x);
-                }
-            }
-        }
-    }
-    free(seen);
-    free(seen2);
-    free(par.v);
-    free(kids.v);
-    free(stack.v);
-    return ok ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
-}
-
-/* ---- the ready heap (by topological position) ------------------------------------------- */
-
-static void heap_push(runner *r, int i)
-{
-    int k = r->nheap++;
-    r->heap[k] = i;
-    while (k > 0) {
-        int up = (k - 1) / 2;
-        if (r->pos[r->heap[up]] <= r->pos[r->heap[k]])
-            break;
-        int t = r->heap[up];
-        r->heap[up] = r->heap[k];
-        r->heap[k] = t;
-        k = up;
-    }
-}
-
-static int heap_pop(runner *r)
-{
-    int top = r->heap[0];
-    r->heap[0] = r->heap[--r->nheap];
-    int k = 0;
-    for (;;) {
-        int l = 2 * k + 1, rr = l + 1, m = k;
-        if (l < r->nheap && r->pos[r->heap[l]] < r->pos[r->heap[m]])
-            m = l;
-        if (rr < r->nheap && r->pos[r->heap[rr]] < r->pos[r->heap[m]])
-            m = rr;
-        if (m == k)
-            break;
-        int t = r->heap[m];
-        r->heap[m] = r->heap[k];
-        r->heap[k] = t;
-        k = m;
-    }
-    return top;
-}
-
-static bool failed(node_status s) { return s == ST_ERROR || s == ST_SKIPPED || s == ST_FAIL; }
-
-/* Node i is done: release what waits for it (with r->mu held). */
-static void finish(runner *r, int i)
-{
-    project *p = r->p;
-    node *n = &p->nodes[i];
-    r->finished++;
-    for (int k = 0; k < r->waiters[i].n; k++) {
-        int w = r->waiters[i].v[k];
-        if (failed(n->status))
-            r->blocked[w] = true;
-        if (--r->count[w] == 0)
-            heap_push(r, w);
-    }
-    if (p->opts.fail_fast && (n->status == ST_ERROR || n->status == ST_FAIL))
-        r->stop = true;
-    pthread_cond_broadcast(&r->cv);
-}
+#include "exec_int.h"
 
 /* ---- running one node ---------------------------------------------------------------- */
 
@@ -339,12 +21,12 @@ static void run_one(runner *r, wh *w, int i, int idx)
     project *p = r->p;
     node *n = &p->nodes[i];
     char label[700], status[128], what[800];
-    kind_label(n, label, sizeof label);
+    dbt_kind_label(n, label, sizeof label);
     snprintf(what, sizeof what, "START %s", label);
     pthread_mutex_lock(&r->mu);
-    line(r, idx, what, "RUN");
+    dbt_line(r, idx, what, "RUN");
     pthread_mutex_unlock(&r->mu);
-    double t0 = now_s();
+    double t0 = dbt_now_s();
     bp_err err = {0};
     long long rows = 0;
     bp_status st;
@@ -356,7 +38,7 @@ static void run_one(runner *r, wh *w, int i, int idx)
         st = dbt_mat_snapshot(p, w, i, &err);
     else
         st = dbt_mat_model(p, w, i, &err);
-    n->secs = now_s() - t0;
+    n->secs = dbt_now_s() - t0;
     dbt_art_write_compiled(p, n);
     pthread_mutex_lock(&r->mu);
     if (st != BP_OK) {
@@ -364,7 +46,7 @@ static void run_one(runner *r, wh *w, int i, int idx)
         snprintf(n->message, sizeof n->message, "%.*s", (int)sizeof n->message - 1, err.msg);
         snprintf(what, sizeof what, "ERROR %s %s", n->type == NT_TEST ? "test" : "creating",
                  n->type == NT_TEST ? n->name : label);
-        line(r, idx, what, "ERROR");
+        dbt_line(r, idx, what, "ERROR");
     } else if (n->type == NT_TEST) {
         static const char *const names[] = {"", "", "", "", "PASS", "FAIL", "WARN"};
         snprintf(what, sizeof what, "%s %s", names[n->status], n->name);
@@ -379,7 +61,7 @@ static void run_one(runner *r, wh *w, int i, int idx)
                      n->status == ST_WARN ? "warn" : "fail",
                      n->status == ST_WARN ? (n->cfg.warn_if ? n->cfg.warn_if : "!= 0")
                                           : (n->cfg.error_if ? n->cfg.error_if : "!= 0"));
-        line(r, idx, what, status);
+        dbt_line(r, idx, what, status);
     } else {
         n->status = ST_SUCCESS;
         if (n->type == NT_SEED) {
@@ -392,7 +74,7 @@ static void run_one(runner *r, wh *w, int i, int idx)
             snprintf(status, sizeof status, "OK in %.2fs", n->secs);
             snprintf(n->message, sizeof n->message, "OK");
         }
-        line(r, idx, what, status);
+        dbt_line(r, idx, what, status);
     }
     pthread_mutex_unlock(&r->mu);
 }
@@ -412,8 +94,8 @@ static void skip_one(runner *r, int i)
         snprintf(what, sizeof what, "SKIP test %s", n->name);
     else
         snprintf(what, sizeof what, "SKIP relation %s", n->relation);
-    line(r, idx, what, "SKIP");
-    finish(r, i);
+    dbt_line(r, idx, what, "SKIP");
+    dbt_finish(r, i);
 }
 
 typedef struct {
@@ -429,7 +111,7 @@ static void *work(void *arg)
     pthread_mutex_lock(&r->mu);
     for (;;) {
         if (r->nheap) {
-            int i = heap_pop(r);
+            int i = dbt_heap_pop(r);
             if (r->blocked[i] || r->stop || (p->opts.stop && *p->opts.stop)) {
                 skip_one(r, i);
                 continue;
@@ -438,7 +120,7 @@ static void *work(void *arg)
             pthread_mutex_unlock(&r->mu);
             run_one(r, wk->w, i, idx);
             pthread_mutex_lock(&r->mu);
-            finish(r, i);
+            dbt_finish(r, i);
             continue;
         }
         if (r->finished >= r->norder)
@@ -447,102 +129,6 @@ static void *work(void *arg)
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
-}
-
-/* ---- the report ---------------------------------------------------------------------------- */
-
-static void summary(runner *r, double secs, dbt_summary *sum)
-{
-    project *p = r->p;
-    int seeds = 0, views = 0, tables = 0, incs = 0, tests = 0, snaps = 0;
-    memset(sum, 0, sizeof *sum);
-    for (int k = 0; k < r->norder; k++) {
-        node *n = &p->nodes[r->order[k]];
-        if (n->type == NT_SEED)
-            seeds++;
-        else if (n->type == NT_TEST)
-            tests++;
-        else if (n->type == NT_SNAPSHOT)
-            snaps++;
-        else if (!strcmp(n->cfg.materialized, "view"))
-            views++;
-        else if (!strcmp(n->cfg.materialized, "table"))
-            tables++;
-        else
-            incs++;
-        switch (n->status) {
-        case ST_SUCCESS: case ST_PASS: sum->ok++; break;
-        case ST_WARN: sum->warn++; break;
-        case ST_SKIPPED: sum->skip++; break;
-        default:
-            if (!sum->error++) /* the first failure, for whoever reports the run */
-                snprintf(sum->first_error, sizeof sum->first_error, "%s %s (%s): %s",
-                         type_word(n), n->name, n->path ? n->path : "", n->message);
-            break;
-        }
-        sum->total++;
-    }
-    if (p->opts.quiet) { /* still say what failed */
-        for (int k = 0; k < r->norder; k++) {
-            node *n = &p->nodes[r->order[k]];
-            if (n->status == ST_ERROR || n->status == ST_FAIL)
-                bp_log(BP_LOG_ERROR, "%s in %s %s (%s): %s",
-                       n->status == ST_FAIL ? "Failure" : "Error", type_word(n), n->name,
-                       n->path ? n->path : "", n->message);
-        }
-        return;
-    }
-    char ts[16];
-    stamp(ts, sizeof ts);
-    FILE *f = console(p);
-    fprintf(f, "%s  \n%s  Finished running", ts, ts);
-    const char *sep = " ";
-    const struct {
-        int n;
-        const char *what;
-    } parts[] = {{seeds, "seed"}, {tables, "table model"}, {views, "view model"},
-                 {incs, "incremental model"}, {snaps, "snapshot"}, {tests, "data test"}};
-    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
-        if (parts[k].n) {
-            fprintf(f, "%s%d %s%s", sep, parts[k].n, parts[k].what, parts[k].n == 1 ? "" : "s");
-            sep = ", ";
-        }
-    fprintf(f, " in %.2fs.\n%s  \n", secs, ts);
-    if (sum->error)
-        fprintf(f, "%s  Completed with %d error%s\n", ts, sum->error, sum->error == 1 ? "" : "s");
-    else if (sum->warn)
-        fprintf(f, "%s  Completed with %d warning%s\n", ts, sum->warn, sum->warn == 1 ? "" : "s");
-    else
-        fprintf(f, "%s  Completed successfully\n", ts);
-    for (int k = 0; k < r->norder; k++) {
-        node *n = &p->nodes[r->order[k]];
-        if (n->status == ST_ERROR || n->status == ST_FAIL || n->status == ST_WARN)
-            fprintf(f, "%s  \n%s  %s in %s %s (%s)\n%s    %s\n", ts, ts,
-                    n->status == ST_FAIL ? "Failure" : n->status == ST_WARN ? "Warning" : "Error",
-                    type_word(n), n->name, n->path ? n->path : "", ts, n->message);
-    }
-    fprintf(f, "%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
-            sum->warn, sum->error, sum->skip, sum->total);
-}
-
-static void banner(runner *r, int threads)
-{
-    project *p = r->p;
-    if (p->opts.quiet)
-        return;
-    char ts[16];
-    stamp(ts, sizeof ts);
-    int count[NT_NTYPES] = {0}, macros = 0;
-    for (int i = 0; i < p->nnodes; i++)
-        if (p->nodes[i].cfg.enabled)
-            count[p->nodes[i].type]++;
-    for (int i = 0; i < p->npkgs; i++)
-        macros += (int)p->pkgs[i].macros.n;
-    fprintf(console(p), "%s  Running with bookpipe dbt (dbt-compatible)\n%s  Found %d models, "
-            "%d snapshots, %d seeds, %d data tests, %d sources, %d macros\n%s  \n%s  Concurrency: "
-            "%d threads (target='%s')\n%s  \n", ts, ts, count[NT_MODEL], count[NT_SNAPSHOT],
-            count[NT_SEED], count[NT_TEST], count[NT_SOURCE], macros, ts, ts, threads,
-            p->target_name, ts);
 }
 
 /* ---- on-run-start / on-run-end ----------------------------------------------------------- */
@@ -658,17 +244,6 @@ static bool runs_hooks(const char *c)
 
 /* ---- the commands ------------------------------------------------------------------- */
 
-static void print_ls(project *p)
-{
-    for (int i = 0; i < p->nnodes; i++) {
-        node *n = &p->nodes[i];
-        if (!n->selected || !n->cfg.enabled)
-            continue;
-        for (int k = 0; k < n->nfqn; k++)
-            fprintf(console(p), "%s%s", k ? "." : "", n->fqn[k]);
-        fputc('\n', console(p));
-    }
-}
 
 static bp_status open_main(project *p, wh **out, bp_err *err)
 {
@@ -694,8 +269,8 @@ static bp_status compile_all(runner *r, wh *w, dbt_summary *sum, bp_err *err)
             snprintf(n->message, sizeof n->message, "%.*s", (int)sizeof n->message - 1, e.msg);
             if (!sum->error++)
                 snprintf(sum->first_error, sizeof sum->first_error, "%.100s %.150s (%.150s): %.180s",
-                         type_word(n), n->name, n->path ? n->path : "", e.msg);
-            bp_log(BP_LOG_ERROR, "Compilation Error in %s %s (%s)\n  %s", type_word(n), n->name,
+                         dbt_type_word(n), n->name, n->path ? n->path : "", e.msg);
+            bp_log(BP_LOG_ERROR, "Compilation Error in %s %s (%s)\n  %s", dbt_type_word(n), n->name,
                    n->path ? n->path : "", e.msg);
         } else {
             n->status = ST_SUCCESS;
@@ -737,12 +312,12 @@ static bp_status runner_init(runner *r, project *p, bp_err *err)
     for (size_t i = 0; i < n; i++)
         r->pos[i] = -1;
     for (int i = 0; i < p->nnodes; i++)
-        p->nodes[i].in_run = wanted(p, &p->nodes[i]);
-    if (topo(r, err) != BP_OK || build_edges(r, err) != BP_OK)
+        p->nodes[i].in_run = dbt_wanted(p, &p->nodes[i]);
+    if (dbt_topo(r, err) != BP_OK || dbt_build_edges(r, err) != BP_OK)
         return BP_ENOMEM;
     for (int k = 0; k < r->norder; k++)
         if (r->count[r->order[k]] == 0)
-            heap_push(r, r->order[k]);
+            dbt_heap_push(r, r->order[k]);
     return BP_OK;
 }
 
@@ -773,7 +348,7 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
     project *p = r->p;
     int threads = p->opts.threads > 0 ? p->opts.threads : p->threads;
     threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
-    banner(r, threads);
+    dbt_banner(r, threads);
     wh *conns[64] = {NULL};
     pthread_t th[64];
     worker wk[64];
@@ -803,13 +378,13 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
         work(&wk[0]);
     for (int t = 0; t < started; t++)
         pthread_join(th[t], NULL);
-    double secs = now_s() - r->t0;
+    double secs = dbt_now_s() - r->t0;
     if (hooks) {
         bp_err he = {0};
         if (run_hooks(r, main, "on-run-end", &he) != BP_OK)
             bp_log(BP_LOG_ERROR, "%s", he.msg);
     }
-    summary(r, secs, sum);
+    dbt_summary_print(r, secs, sum);
     char started_at[64];
     struct tm tm;
     gmtime_r(&r->started_at.tv_sec, &tm);
@@ -832,7 +407,7 @@ bp_status dbt_exec_command(project *p, dbt_summary *sum, bp_err *err)
     memset(sum, 0, sizeof *sum);
     const char *c = p->opts.command;
     if (!strcmp(c, "ls") || !strcmp(c, "list")) {
-        print_ls(p);
+        dbt_print_ls(p);
         return BP_OK;
     }
     if (!strcmp(c, "parse"))
@@ -846,7 +421,7 @@ bp_status dbt_exec_command(project *p, dbt_summary *sum, bp_err *err)
         return st;
     }
     gettimeofday(&r.started_at, NULL);
-    r.t0 = now_s();
+    r.t0 = dbt_now_s();
     wh *main = NULL;
     bool mu_ok = false, cv_ok = false;
     if ((st = open_main(p, &main, err)) != BP_OK)
@@ -864,7 +439,7 @@ bp_status dbt_exec_command(project *p, dbt_summary *sum, bp_err *err)
         if (st == BP_OK && !strcmp(c, "docs"))
             st = dbt_art_catalog(p, main, err);
         if (st == BP_OK && !p->opts.quiet)
-            fprintf(console(p), "%s\n", !strcmp(c, "docs")
+            fprintf(dbt_console(p), "%s\n", !strcmp(c, "docs")
                                             ? "Catalog written to target/catalog.json"
                                             : "Compiled node SQL written to target/compiled/");
         goto done;
