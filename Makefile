@@ -42,9 +42,11 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o $(BUILD)/gen/dbt_ma
 # The front end, embedded into the binary: our page, script and styles, and
 # the chart library from npm (web/package-lock.json, fetched by deps.sh).
 CHART_JS := web/node_modules/chart.js/dist/chart.umd.min.js
-ASSETS   := index.html=src/web/assets/index.html app.js=src/web/assets/app.js \
-            app.css=src/web/assets/app.css icon.svg=src/web/assets/icon.svg \
-            chart.js=$(CHART_JS)
+# app.js and the modules it imports (plain ES modules: no build step)
+JS_MODS  := $(notdir $(wildcard src/web/assets/*.js))
+ASSETS   := index.html=src/web/assets/index.html app.css=src/web/assets/app.css \
+            icon.svg=src/web/assets/icon.svg chart.js=$(CHART_JS) \
+            $(foreach m,$(JS_MODS),$(m)=src/web/assets/$(m))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

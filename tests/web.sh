@@ -53,7 +53,7 @@ web_tests() {
     done
     # the pages: one embedded page for every room, assets from the binary
     for p in / /d/books /pipeline /explore; do
-        check "web: page $p is the embedded app" bash -c "curl -s --noproxy '*' '$url$p' | grep -q '<script src=\"/assets/app.js\"'"
+        check "web: page $p is the embedded app" bash -c "curl -s --noproxy '*' '$url$p' | grep -q '<script type=\"module\" src=\"/assets/app.js\"'"
     done
     check "web: the chart library is embedded (no CDN)" bash -c "curl -s --noproxy '*' '$url/assets/chart.js' | head -c 400 | grep -q 'Chart.js' && ! curl -s --noproxy '*' '$url/' | grep -q 'https\?://'"
     check "web: pages carry a script-src self CSP" bash -c "curl -s --noproxy '*' -D - -o /dev/null '$url/d/books' | grep -qi \"content-security-policy: default-src 'self'\""
