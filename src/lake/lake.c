@@ -3,6 +3,7 @@
  * folder (lake_dir.c). lake.h says what each does for both. */
 #include "lake_int.h"
 
+#include "../core/buf.h"
 #include "s3.h"
 
 static const lake_ops *ops_for(const char *root)
@@ -19,6 +20,27 @@ void lake_set_rows_per_part(long long rows)
 }
 
 long long lake_rows_per_part(void) { return g_rows_per_part; }
+
+bp_status lake_copy_out(wh *engine, const char *schema, const char *source, const char *table,
+                        const char *dest, const char *options, const char *what, bp_err *err)
+{
+    buf sql = {0};
+    bp_status st;
+    /* row order in a lake file is no contract; keeping it costs memory */
+    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") ||
+        buf_add_relation(&sql, schema, source ? source : table) || buf_adds(&sql, ") TO ") ||
+        buf_add_sqlstr(&sql, dest) || buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy") ||
+        buf_adds(&sql, options) || buf_adds(&sql, "); RESET preserve_insertion_order"))
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    else if ((st = wh_exec(engine, sql.p, err)) != BP_OK) {
+        bp_err_prefix(err, "%s", what);
+        st = BP_ELAKE;
+        if (err)
+            err->status = st;
+    }
+    buf_free(&sql);
+    return st;
+}
 
 bp_status lake_max_run(const char *root, int64_t *out, bp_err *err)
 {

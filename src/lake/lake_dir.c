@@ -176,27 +176,9 @@ static bp_status dir_export(wh *engine, const char *root, const char *schema, co
         return root_too_long(root, err);
     char path[4096];
     tmp_path(path, sizeof path, root, table, run_id);
-    buf sql = {0};
-    bp_status st = BP_ENOMEM;
-    /* row order in a lake file is no contract; keeping it costs memory */
-    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") ||
-        buf_add_ident(&sql, schema) || buf_addc(&sql, '.') ||
-        buf_add_ident(&sql, source ? source : table) || buf_adds(&sql, ") TO ") ||
-        buf_add_sqlstr(&sql, path) ||
-        buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy); RESET preserve_insertion_order")) {
-        bp_fail(err, st, "out of memory");
-        goto done;
-    }
-    st = wh_exec(engine, sql.p, err);
-    if (st != BP_OK) {
-        bp_err_prefix(err, "writing lake file %s", path);
-        st = BP_ELAKE;
-        if (err)
-            err->status = st;
-    }
-done:
-    buf_free(&sql);
-    return st;
+    char what[4200];
+    snprintf(what, sizeof what, "writing lake file %.4000s", path);
+    return lake_copy_out(engine, schema, source, table, path, "", what, err);
 }
 
 /* Make the renames inside dir durable before the pointer moves. */

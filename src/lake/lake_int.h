@@ -25,4 +25,12 @@ typedef struct {
 
 extern const lake_ops lake_dir_ops, lake_s3_ops;
 
+/* Write schema.source (NULL: schema.table) as Parquet to dest through
+ * engine, with more COPY options (", KEY value" ...) after the format's;
+ * a failure is BP_ELAKE, its message prefixed with what (the file, the
+ * parts). */
+BP_MUST bp_status lake_copy_out(wh *engine, const char *schema, const char *source,
+                                const char *table, const char *dest, const char *options,
+                                const char *what, bp_err *err);
+
 #endif

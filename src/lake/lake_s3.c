@@ -100,32 +100,17 @@ static bp_status s3l_prepare(const char *root, const char *const *tables, int nt
 static bp_status s3l_export(wh *engine, const char *root, const char *schema, const char *source,
                          const char *table, int64_t run_id, bp_err *err)
 {
-    char dir[4096], sub[4300], rg[160];
+    char dir[4096], sub[4300], rg[256];
     stage_dir(dir, sizeof dir, root, run_id);
     snprintf(sub, sizeof sub, "%s/%s", dir, table);
     /* parts of about `rows` rows: k row groups of at most DuckDB's usual
      * 122,880 rows (a row group is held in memory while it is written) */
     long long rows = lake_rows_per_part(), k = (rows + 122879) / 122880;
-    snprintf(rg, sizeof rg, ", ROW_GROUP_SIZE %lld, ROW_GROUPS_PER_FILE %lld", (rows + k - 1) / k, k);
-    buf sql = {0};
-    bp_status st = BP_ENOMEM;
-    if (buf_adds(&sql, "SET preserve_insertion_order = false; COPY (SELECT * FROM ") ||
-        buf_add_ident(&sql, schema) || buf_addc(&sql, '.') ||
-        buf_add_ident(&sql, source ? source : table) || buf_adds(&sql, ") TO ") ||
-        buf_add_sqlstr(&sql, sub) ||
-        buf_adds(&sql, " (FORMAT parquet, COMPRESSION snappy, FILENAME_PATTERN 'part-{i}', "
-                       "OVERWRITE_OR_IGNORE true") ||
-        buf_adds(&sql, rg) || buf_adds(&sql, "); RESET preserve_insertion_order")) {
-        bp_fail(err, st, "out of memory");
-        goto done;
-    }
-    if ((st = wh_exec(engine, sql.p, err)) != BP_OK) {
-        bp_err_prefix(err, "writing the lake parts of %s", table);
-        st = err->status = BP_ELAKE;
-    }
-done:
-    buf_free(&sql);
-    return st;
+    snprintf(rg, sizeof rg, ", FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true, "
+             "ROW_GROUP_SIZE %lld, ROW_GROUPS_PER_FILE %lld", (rows + k - 1) / k, k);
+    char what[200];
+    snprintf(what, sizeof what, "writing the lake parts of %.100s", table);
+    return lake_copy_out(engine, schema, source, table, sub, rg, what, err);
 }
 
 /* A staged file and the key it goes to. */
