@@ -192,6 +192,10 @@ BP_MUST bp_status dbt_cfg_set(project *p, node *n, const char *key, const jv *v)
 BP_MUST bp_status dbt_cfg_set_yml(project *p, node *n, const yml_node *map);
 BP_MUST bp_status dbt_cfg_set_yml_key(project *p, node *n, const char *key, const yml_node *v);
 /* The configs of dbt_project.yml's tree_key (models, seeds, ...) for n. */
+/* Does s hold Jinja ({{ or {%)? */
+bool dbt_has_jinja(const char *s);
+/* profile.c: the target (type, connection, schema, database, threads) */
+BP_MUST bp_status dbt_profile_load(project *p, bp_err *err);
 BP_MUST bp_status dbt_proj_apply_tree(project *p, node *n, const char *tree_key);
 jv *dbt_cfg_get(const node *n, const char *key);
 /* node.config as dbt shows it: the type's defaults, then what was set */
