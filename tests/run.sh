@@ -569,8 +569,11 @@ dbt_tests() {
 groups=(cli golden e2e orch web dashboard schedule_web browser kaggle s3 pg dbt dbt_features
         bad_input interrupt attack safety)
 [ $# -gt 1 ] && groups=("${@:2}")
+# each group's time, as a TAP comment: where the suite's minutes go
 for g in "${groups[@]}"; do
+    t0=$SECONDS
     "${g}_tests"
+    echo "# group $g: $((SECONDS - t0)) s"
 done
 
 echo "$pass passed, $fail failed"

@@ -553,15 +553,20 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
             return jinja_fail(rt, "repeating this %lld times makes a value too large",
                               (long long)k);
         if (a->type == JV_STR) {
+            /* One reservation and doubling copies: a long repeat is a few
+             * memcpy calls, not k small appends. */
+            size_t total = unit * (size_t)k;
             buf s = {0};
-            bool ok = true;
-            for (int64_t i = 0; i < k && ok; i++)
-                ok = !buf_add(&s, a->u.s.p, a->u.s.n);
+            bool ok = !buf_reserve(&s, total + 1) && !buf_add(&s, a->u.s.p, k ? unit : 0);
+            while (ok && s.len < total) {
+                size_t n = s.len < total - s.len ? s.len : total - s.len;
+                ok = !buf_add(&s, s.p, n);
+            }
             *out = ok ? jv_from_buf(m, &s) : NULL;
             buf_free(&s);
             return *out ? BP_OK : oom(rt);
         }
-        jv *l = jv_list(m, 0);
+        jv *l = jv_list(m, unit * (size_t)k);
         for (int64_t i = 0; l && i < k; i++)
             for (size_t j = 0; j < a->u.l.n; j++)
                 if (!jv_list_push(m, l, a->u.l.items[j]))
