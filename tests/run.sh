@@ -384,6 +384,13 @@ pg_tests() {
     kill -KILL "$holder"
     wait "$holder" 2>/dev/null
     check "postgres: the lock of a killed run is free again" "$bp" run --pipeline "$here/orch/dag.yml" --target postgres --only d --quiet
+    # the time series fixture drawn from PostgreSQL, as from DuckDB
+    if serve_start pgdash.log --target postgres --no-schedule --dashboards "$here/web"; then
+        timeseries_checks "postgres"
+        serve_stop
+    else
+        not_ok "postgres: serve for the dashboards starts" "$(cat pgdash.log)"
+    fi
     redshift_emulated_tests
     pg_stop
     trap 'rm -rf "$work"' EXIT

@@ -102,6 +102,48 @@ web_tests() {
     cd ..
 }
 
+# rows_of JSON: the first frame's rows, one per line, cells joined by |
+rows_of() { node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); for (const r of (j.frames[0].rows || [])) console.log(r.join("|"))'; }
+# panel_q ID [query string]: a panel of the time series fixture
+panel_q() { curl -s --noproxy '*' "$url/api/dashboards/bp-timeseries/panels/$1/query${2:+?$2}"; }
+
+# The time series fixture (tests/web/timeseries.json, written here in
+# Grafana's JSON model) on the served warehouse: Grafana's macros over the
+# dashboard's range, the panel's own range, interval variables, the
+# numbering of panels without an id. LABEL names the warehouse.
+timeseries_checks() {
+    local w=$1
+    panel_q 4 > ts.json
+    check "$w: \$__timeFilter over the dashboard's range shifted 2 h (timeShift): 241 minutes" test "$(rows_of < ts.json)" = 241
+    check "$w: the range's ends are bound parameters, not text" grep -q 'WHERE t BETWEEN \$1 AND \$2","params":\["2023-12-31T22:00:00Z","2024-01-01T04:00:00Z"\]' ts.json
+    panel_q 9 "from=1704067200000&to=2024-01-01T01:00:00Z" > ts.json
+    check "$w: from/to in the URL (epoch ms and ISO) replace the dashboard's range" test "$(rows_of < ts.json | grep -c '^alpha|')" = 21
+    panel_q 2 > ts.json
+    check "$w: \$__timeGroupAlias(t, '1h', 0): hourly buckets, their counts" test "$(rows_of < ts.json | cut -d'|' -f2 | tr '\n' ' ')" = "60 60 60 1 "
+    check "$w: and the fill (0 every hour) for the page to add" grep -q '"fill":{"mode":"value","value":0.0,"interval_ms":3600000}' ts.json
+    panel_q 8 > ts.json
+    check "$w: \$__unixEpochGroupAlias and \$__unixEpochFilter on an epoch column" test "$(rows_of < ts.json | wc -l)" = 7
+    panel_q 11 > ts.json
+    check "$w: an interval variable on auto: 6 h in 30 steps is Grafana's 10m" test "$(rows_of < ts.json | wc -l)" = 37
+    panel_q 11 "var-bucket=1h" > ts.json
+    check "$w: the interval variable set to 1h in the URL" test "$(rows_of < ts.json | wc -l)" = 7
+    panel_q 1 "maxDataPoints=360" > ts.json
+    check "$w: \$__interval from the range and the panel's width (6 h over 360 px: 1m)" grep -q '"interval_ms":60000,"interval":"1m"' ts.json
+    check "$w: and the series grouped by it: 361 minutes of 3 hosts" test "$(rows_of < ts.json | wc -l)" = 1083
+    panel_q 5 > ts.json
+    local n
+    n=$(rows_of < ts.json)
+    check "$w: a panel's relative time (timeFrom 1h) counts the last hour ($n)" test "${n:-0}" -ge 59 -a "${n:-0}" -le 61
+    curl -s --noproxy '*' "$url/api/dashboards/bp-timeseries" > ts.json
+    panel_q 14 > ts2.json
+    check "$w: a panel without an id gets the next free one (14)" bash -c "grep -q '\"id\":14,\"type\":\"table\",\"title\":\"Join and calculate\"' ts.json || grep -q '\"title\":\"Join and calculate\".*\"id\":14' ts.json"
+    check "$w: and answers its query" grep -q '"rows":\[\["alpha","480"\]' ts2.json
+    check "$w: the datasource variable offers the warehouse" grep -q '"name":"ds","options":\["Warehouse"\]' ts.json
+    check "$w: the interval variable offers auto and its intervals, auto chosen" grep -q '"name":"bucket","options":\["auto","1m","10m","1h"\],"current":\["auto"\]' ts.json
+    api "$url/api/dashboards/bp-timeseries/panels/4/query?from=yesterday" > ts.json
+    check "$w: a range Grafana cannot read is a 400 that says so" bash -c "tail -1 ts.json | grep -qx 400 && grep -q 'is not one Grafana reads' ts.json"
+}
+
 # Dashboards: the bundled one, and a Grafana 11 export as a user would drop it in.
 dashboard_tests() {
     need_web
@@ -128,8 +170,8 @@ dashboard_tests() {
     a=$(api "$url/api/dashboards/books/panels/4/query?var-country=United%20States&var-min_reviews=1")
     b=$(api "$url/api/dashboards/books/panels/4/query?var-country=Germany&var-min_reviews=1")
     check "web: the country variable changes the top-10 table" bash -c "test '$(printf '%s' "$a" | md5sum)' != '$(printf '%s' "$b" | md5sum)' && printf '%s' '$b' | grep -q '\"rows\":\[\['"
-    out=$(curl -s --noproxy '*' -G "$url/api/dashboards/books/panels/14/query" --data-urlencode "var-title_search='; DROP TABLE books_schema.users; --")
-    check "web: an injection in a text box is just a string that matches nothing" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\]' && ! printf '%s' '$out' | grep -q error"
+    curl -s --noproxy '*' -G "$url/api/dashboards/books/panels/14/query" --data-urlencode "var-title_search='; DROP TABLE books_schema.users; --" > inj.json
+    check "web: an injection in a text box is just a string that matches nothing" bash -c "grep -q '\"rows\":\[\]' inj.json && ! grep -q '\"error\"' inj.json"
     check "web: and the users table is intact" test "$(q web.duckdb "SELECT count(*) FROM users")" = "$(q ../e2e.duckdb "SELECT count(*) FROM users")"
     out=$(api "$url/api/dashboards/fe3k2b9x0qvb4e/panels/2/query")
     check "web: Grafana 11 export: All of a multi-value variable gives an IN list" bash -c "printf '%s' '$out' | grep -o '\],\[' | wc -l | grep -qx 4"
@@ -139,7 +181,26 @@ dashboard_tests() {
     check "web: Grafana 11 export: a panel inside a collapsed row, a custom variable and \$__timeFilter" bash -c "printf '%s' '$out' | grep -q '\"rows\":\[\[\"$(q web.duckdb "SELECT count(*) FROM ratings WHERE rating >= 10")\"\]\]'"
     out=$(api "$url/api/dashboards/nosuch")
     check "web: an unknown dashboard is a 404" bash -c "printf '%s' '$out' | tail -1 | grep -qx 404"
+    timeseries_checks "web: duckdb"
+    post_sql "{\"sql\": \"SELECT TIMESTAMPTZ '2024-01-01 10:00:00+02' AS t, now() - INTERVAL '1 hour' AS u\"}" > tz.json
+    check "web: TIMESTAMPTZ values come back as times, not null" bash -c "grep -q '\"type\":\"time\"' tz.json && grep -q '\"rows\":\[\[\"2024-01-01 08:00:00+00\",\"20[0-9-]* [0-9:.]*+00\"\]\]' tz.json"
     serve_stop
+    # every file in a dashboards folder is listed, or refused with its reason
+    mkdir -p dashes
+    cp "$here/web/timeseries.json" dashes/
+    printf '{"title": "broken",\n  "panels": [}\n' > dashes/broken.json
+    printf '{"apiVersion": "dashboard.grafana.app/v2beta1", "kind": "Dashboard", "spec": {"title": "new", "elements": {}}}' > dashes/v2.json
+    printf '{"title": "old", "rows": [{"panels": []}]}' > dashes/g4.json
+    if serve_start serve3b.log --warehouse web.duckdb --dashboards dashes; then
+        api "$url/api/dashboards" > list.json
+        check "web: a file that is not JSON is listed with its parse error and line" grep -q '"file":"broken.json","error":"line 2, column 1[0-9]: ' list.json
+        check "web: a Grafana 12 v2 resource is listed, refused by name with the way out" grep -q '"file":"v2.json","error":"a Grafana 12 dashboard v2 resource.*v2 resource.* turned off' list.json
+        check "web: a Grafana 4 dashboard (rows) is refused with its reason" grep -q '"file":"g4.json","error":"a Grafana 4 dashboard' list.json
+        check "web: and the good one is listed beside them" grep -q '"uid":"bp-timeseries","title":"Time series fixture"' list.json
+        serve_stop
+    else
+        not_ok "web: serve with a folder of refused dashboards starts" "$(cat serve3b.log)"
+    fi
     cd ..
 }
 

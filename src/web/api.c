@@ -219,6 +219,17 @@ void web_close_ro(web_srv *s, wh *w)
 
 /* ---- query results as JSON ------------------------------------------------------------ */
 
+/* A column's type as Grafana's data frames name them. */
+static const char *frame_type(char kind)
+{
+    switch (kind) {
+    case 'i': case 'n': case 'f': return "number";
+    case 'b': return "boolean";
+    case 'd': case 't': return "time";
+    default: return "string";
+    }
+}
+
 int web_rows_add(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
 {
     web_rows *q = ctx;
@@ -226,8 +237,9 @@ int web_rows_add(void *ctx, size_t nc, const wh_col *cols, const char *const *va
         if (!(q->cols = json_array()))
             return q->oom = true, 1;
         for (size_t i = 0; i < nc; i++)
-            json_array_append_new(q->cols, json_pack("{s:s, s:b}", "name", cols[i].name,
-                                                     "numeric", cols[i].numeric));
+            json_array_append_new(q->cols, json_pack("{s:s, s:b, s:s}", "name", cols[i].name,
+                                                     "numeric", cols[i].numeric, "type",
+                                                     frame_type(cols[i].kind)));
     }
     if (!vals || q->seen++ < q->skip)
         return 0;

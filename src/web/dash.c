@@ -9,44 +9,98 @@
 #include <string.h>
 
 #include "../core/num.h"
+#include "gtime.h"
 #include "interp.h"
 #include "../core/fs.h"
 
 /* ---- finding dashboards --------------------------------------------------------------- */
 
-/* Grafana exports either the dashboard or {"dashboard": {...}, "meta": ...}. */
-static json_t *load_dashboard(const char *path, char *uid, size_t n)
+/* Panels without an id (older exports, hand-written files) get the next
+ * free ones, in the order they appear: stable for the same file. */
+static void number_panels(json_t *d)
+{
+    json_int_t top = 0;
+    size_t i, k;
+    json_t *p, *c;
+    json_array_foreach(json_object_get(d, "panels"), i, p) {
+        if (json_integer_value(json_object_get(p, "id")) > top)
+            top = json_integer_value(json_object_get(p, "id"));
+        json_array_foreach(json_object_get(p, "panels"), k, c)
+            if (json_integer_value(json_object_get(c, "id")) > top)
+                top = json_integer_value(json_object_get(c, "id"));
+    }
+    json_array_foreach(json_object_get(d, "panels"), i, p) {
+        if (!json_is_integer(json_object_get(p, "id")))
+            json_object_set_new(p, "id", json_integer(++top));
+        json_array_foreach(json_object_get(p, "panels"), k, c)
+            if (!json_is_integer(json_object_get(c, "id")))
+                json_object_set_new(c, "id", json_integer(++top));
+    }
+}
+
+/* Why a parsed file is no dashboard this server reads, or NULL. */
+static const char *refusal(json_t *j)
+{
+    const char *api = json_string_value(json_object_get(j, "apiVersion"));
+    if ((api && strstr(api, "dashboard.grafana.app/v2")) ||
+        json_is_object(json_object_get(json_object_get(j, "spec"), "elements")))
+        return "a Grafana 12 dashboard v2 resource (elements and layout): bookpipe reads "
+               "Grafana's classic dashboard JSON; in Grafana, Export > Export as JSON with "
+               "\"Export the dashboard using the v2 resource\" turned off";
+    if (!json_is_object(j))
+        return "not a JSON object";
+    if (!json_is_array(json_object_get(j, "panels")))
+        return json_is_array(json_object_get(j, "rows"))
+                   ? "a Grafana 4 dashboard (rows holding panels): open and save it in "
+                     "Grafana 5 or later, which writes the panels list"
+                   : "no \"panels\" list: not a Grafana dashboard";
+    return NULL;
+}
+
+/* Grafana exports either the dashboard or {"dashboard": {...}, "meta": ...}.
+ * NULL with why (a parse error with its line, or the refusal). */
+static json_t *load_dashboard(const char *path, char *uid, size_t n, char *why, size_t wn)
 {
     json_error_t je;
     json_t *j = json_load_file(path, 0, &je);
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    /* no uid: the file name without .json */
+    snprintf(uid, n, "%.*s", (int)(strlen(b) > 5 ? strlen(b) - 5 : strlen(b)), b);
+    if (!j) {
+        snprintf(why, wn, "line %d, column %d: %s", je.line, je.column, je.text);
+        return NULL;
+    }
     json_t *d = json_object_get(j, "dashboard");
     if (json_is_object(d)) {
         json_incref(d);
         json_decref(j);
         j = d;
     }
-    if (!json_is_object(j) || !json_is_array(json_object_get(j, "panels"))) {
+    const char *no = refusal(j);
+    if (no) {
+        snprintf(why, wn, "%s", no);
         json_decref(j);
         return NULL;
     }
     const char *u = json_string_value(json_object_get(j, "uid"));
-    const char *b = strrchr(path, '/');
-    /* no uid: the file name, as Grafana's provisioning would not; a uid
-     * too long for a URL here is no dashboard of ours */
-    if (!fs_pathf(uid, n, "%s", u && *u ? u : b ? b + 1 : path)) {
+    /* a uid too long for a URL here is no dashboard of ours */
+    if (u && *u && !fs_pathf(uid, n, "%s", u)) {
+        snprintf(why, wn, "its uid is longer than %zu bytes", n - 1);
         json_decref(j);
         return NULL;
     }
-    char *dot = u && *u ? NULL : strrchr(uid, '.');
-    if (dot)
-        *dot = 0;
+    number_panels(j);
     return j;
 }
 
-typedef bool (*dash_fn)(void *ctx, const char *path, const char *uid, json_t *d);
+/* fn gets each dashboard file: d parsed (fn takes the reference), or NULL
+ * and why it is refused. Returns true to stop. */
+typedef bool (*dash_fn)(void *ctx, const char *path, const char *uid, json_t *d,
+                        const char *why);
 
 /* Call fn for each dashboard (the project's, then --dashboards'); stops
- * when fn returns true. fn takes d's reference. */
+ * when fn returns true. */
 static void each_dashboard(web_srv *s, dash_fn fn, void *ctx)
 {
     char dirs[2][4300];
@@ -63,11 +117,13 @@ static void each_dashboard(web_srv *s, dash_fn fn, void *ctx)
             const char *name = ents[k]->d_name;
             size_t l = strlen(name);
             if (!stop && l > 5 && !strcmp(name + l - 5, ".json") && name[0] != '.') {
-                char path[4600], uid[256];
-                json_t *d = fs_pathf(path, sizeof path, "%s/%s", dirs[i], name)
-                                ? load_dashboard(path, uid, sizeof uid) : NULL;
-                if (d)
-                    stop = fn(ctx, path, uid, d);
+                char path[4600], uid[256], why[400] = "";
+                json_t *d = NULL;
+                if (fs_pathf(path, sizeof path, "%s/%s", dirs[i], name))
+                    d = load_dashboard(path, uid, sizeof uid, why, sizeof why);
+                else
+                    snprintf(why, sizeof why, "its path is too long");
+                stop = fn(ctx, path, uid, d, why);
             }
             free(ents[k]);
         }
@@ -77,14 +133,18 @@ static void each_dashboard(web_srv *s, dash_fn fn, void *ctx)
     }
 }
 
-static bool list_one(void *ctx, const char *path, const char *uid, json_t *d)
+static bool list_one(void *ctx, const char *path, const char *uid, json_t *d, const char *why)
 {
     const char *file = strrchr(path, '/');
+    file = file ? file + 1 : path;
+    if (!d) { /* listed with its reason, so that no file is silently left out */
+        json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:s}", "uid", uid, "title", file,
+                                             "file", file, "error", why));
+        return false;
+    }
+    const char *title = json_string_value(json_object_get(d, "title"));
     json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:O*}", "uid", uid, "title",
-                                         json_string_value(json_object_get(d, "title"))
-                                             ? json_string_value(json_object_get(d, "title"))
-                                             : uid,
-                                         "file", file ? file + 1 : path, "tags",
+                                         title ? title : uid, "file", file, "tags",
                                          json_object_get(d, "tags")));
     json_decref(d);
     return false;
@@ -102,10 +162,13 @@ typedef struct {
     json_t *found;
 } find_ctx;
 
-static bool find_one(void *ctx, const char *path, const char *uid, json_t *d)
+static bool find_one(void *ctx, const char *path, const char *uid, json_t *d, const char *why)
 {
     (void)path;
+    (void)why;
     find_ctx *f = ctx;
+    if (!d)
+        return false;
     if (strcmp(uid, f->uid) != 0) {
         json_decref(d);
         return false;
@@ -114,14 +177,92 @@ static bool find_one(void *ctx, const char *path, const char *uid, json_t *d)
     return true;
 }
 
+/* ---- the time range ------------------------------------------------------------------------ */
+
+static const char *url_value(const web_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* The dashboard's range: from/to in the URL, else its "time", else the
+ * last 6 hours (Grafana's default). false with why when the URL's is bad. */
+static bool dash_range(json_t *dash, const web_req *r, int64_t now, gf_time *t, char *why,
+                       size_t wn)
+{
+    json_t *tm = json_object_get(dash, "time");
+    const char *from = url_value(r, "from"), *to = url_value(r, "to");
+    if (!from)
+        from = json_string_value(json_object_get(tm, "from"));
+    if (!to)
+        to = json_string_value(json_object_get(tm, "to"));
+    if (!from)
+        from = "now-6h";
+    if (!to)
+        to = "now";
+    memset(t, 0, sizeof *t);
+    t->dashboard = json_string_value(json_object_get(dash, "title"));
+    if (!gf_time_parse(from, now, false, &t->from_ms) || !gf_time_parse(to, now, true, &t->to_ms)) {
+        snprintf(why, wn, "the time range %.60s to %.60s is not one Grafana reads (now-6h, "
+                 "now/d, epoch milliseconds, 2024-01-31T10:00:00Z)", from, to);
+        return false;
+    }
+    t->interval_ms = gf_interval_calc(t->from_ms, t->to_ms, 1000, 1);
+    return true;
+}
+
+/* A panel's own range: relative time (timeFrom), then time shift
+ * (timeShift), as Grafana applies them; then its interval for the width
+ * it is drawn at (maxDataPoints), never under its min interval. */
+static void panel_range(json_t *p, const web_req *r, int64_t now, gf_time *t)
+{
+    const char *rel = json_string_value(json_object_get(p, "timeFrom"));
+    const char *shift = json_string_value(json_object_get(p, "timeShift"));
+    int64_t ms;
+    if (rel && !strncmp(rel, "now", 3)) {
+        int64_t a, b;
+        if (gf_time_parse(rel, now, false, &a) && gf_time_parse(rel, now, true, &b))
+            t->from_ms = a, t->to_ms = b;
+    } else if (rel && gf_interval_parse(rel, &ms)) {
+        t->from_ms = now - ms;
+        t->to_ms = now;
+    }
+    if (shift && gf_interval_parse(shift, &ms)) {
+        t->from_ms -= ms;
+        t->to_ms -= ms;
+    }
+    int64_t points = json_integer_value(json_object_get(p, "maxDataPoints"));
+    const char *w = url_value(r, "maxDataPoints");
+    if (points <= 0 && w)
+        points = strtoll(w, NULL, 10);
+    if (points <= 0 || points > 100000)
+        points = 1000;
+    const char *min = json_string_value(json_object_get(p, "interval"));
+    int64_t low = 1;
+    if (min && *min == '>')
+        min++;
+    if (!min || !gf_interval_parse(min, &low))
+        low = 1;
+    t->interval_ms = gf_interval_calc(t->from_ms, t->to_ms, points, low);
+}
+
+static json_t *range_json(const gf_time *t)
+{
+    char iv[32];
+    gf_interval_format(t->interval_ms, iv, sizeof iv);
+    return json_pack("{s:I, s:I, s:I, s:s}", "from", (json_int_t)t->from_ms, "to",
+                     (json_int_t)t->to_ms, "interval_ms", (json_int_t)t->interval_ms,
+                     "interval", iv);
+}
+
 /* ---- variables ---------------------------------------------------------------------------- */
 
 typedef struct {
     char name[128];
     json_t *options;   /* array of strings */
     json_t *current;   /* array of strings */
-    const char **vals; /* current, as C strings (into current) */
+    const char **vals; /* the values queries see (into current, or auto) */
     int n;
+    char auto_val[32]; /* an interval variable on "auto": the interval */
 } var_state;
 
 typedef struct {
@@ -169,8 +310,9 @@ static int first_col(void *ctx, size_t nc, const wh_col *cols, const char *const
     return 0;
 }
 
-/* Options of a query variable: its SQL (which may use earlier variables). */
-static void query_options(wh *w, json_t *v, const vars_t *vs, json_t *opts)
+/* Options of a query variable: its SQL (which may use earlier variables
+ * and the range). */
+static void query_options(wh *w, json_t *v, const vars_t *vs, const gf_time *t, json_t *opts)
 {
     json_t *q = json_object_get(v, "query");
     const char *sql = json_is_string(q) ? json_string_value(q)
@@ -183,7 +325,7 @@ static void query_options(wh *w, json_t *v, const vars_t *vs, json_t *opts)
     as_gf_vars(vs, gv);
     gf_query gq;
     bp_err err;
-    if (gf_interpolate(sql, gv, vs->n, &gq, &err) != BP_OK)
+    if (gf_interpolate(sql, gv, vs->n, t, &gq, &err) != BP_OK)
         return;
     wh_user_query uq = {10000, 30000, gq.n, (const char *const *)gq.params};
     /* a variable whose query fails offers no options; the panels using it
@@ -193,7 +335,8 @@ static void query_options(wh *w, json_t *v, const vars_t *vs, json_t *opts)
     gf_query_free(&gq);
 }
 
-static void custom_options(json_t *v, json_t *opts)
+/* "a,b , c" or "text : value, ..." (custom); "1m,10m,1h" (interval). */
+static void list_options(json_t *v, json_t *opts)
 {
     const char *q = json_string_value(json_object_get(v, "query"));
     if (!q)
@@ -207,7 +350,8 @@ static void custom_options(json_t *v, json_t *opts)
         size_t l = strlen(val);
         while (l && val[l - 1] == ' ')
             val[--l] = 0;
-        json_array_append_new(opts, json_string(val));
+        if (l)
+            json_array_append_new(opts, json_string(val));
     }
     free(copy);
 }
@@ -227,8 +371,60 @@ static json_t *default_current(json_t *v)
     return out;
 }
 
+/* The options of one variable, by its type. */
+static void var_options(wh *w, json_t *v, const char *type, const vars_t *vs, const gf_time *t,
+                        json_t *opts)
+{
+    if (!strcmp(type, "query"))
+        query_options(w, v, vs, t, opts);
+    else if (!strcmp(type, "custom"))
+        list_options(v, opts);
+    else if (!strcmp(type, "interval")) {
+        if (json_is_true(json_object_get(v, "auto")))
+            json_array_append_new(opts, json_string("auto"));
+        list_options(v, opts);
+    } else if (!strcmp(type, "datasource")) {
+        /* every data source is the served warehouse: one option, named as
+         * the file names it so that the panels' references still read */
+        const char *cur = json_string_value(
+            json_object_get(json_object_get(v, "current"), "text"));
+        json_array_append_new(opts, json_string(cur && *cur ? cur : "bookpipe"));
+    } else if (!strcmp(type, "constant") || !strcmp(type, "textbox")) {
+        const char *q = json_string_value(json_object_get(v, "query"));
+        json_array_append_new(opts, json_string(q ? q : ""));
+    }
+    /* adhoc: SQL data sources do not apply ad hoc filters in Grafana
+     * either; it is listed with no options */
+}
+
+/* The selected values: the URL's, else the file's current, else the first
+ * option; All expands to allValue or every option. */
+static json_t *var_current(json_t *v, const char *type, const web_req *r, json_t *opts)
+{
+    url_ctx u;
+    snprintf(u.key, sizeof u.key, "var-%s", json_string_value(json_object_get(v, "name")));
+    u.vals = json_array();
+    MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, url_arg, &u);
+    if (!strcmp(type, "constant") || !json_array_size(u.vals)) {
+        json_decref(u.vals);
+        u.vals = strcmp(type, "constant") ? default_current(v) : json_copy(opts);
+    }
+    const char *first = json_string_value(json_array_get(u.vals, 0));
+    bool all = first && (!strcmp(first, "$__all") || !strcmp(first, "All")) &&
+               json_is_true(json_object_get(v, "includeAll"));
+    if (all) {
+        json_decref(u.vals);
+        const char *allv = json_string_value(json_object_get(v, "allValue"));
+        u.vals = allv && *allv ? json_pack("[s]", allv) : json_copy(opts);
+    } else if (!strcmp(type, "datasource") || (!json_array_size(u.vals) && json_array_size(opts))) {
+        json_array_clear(u.vals);
+        json_array_append_new(u.vals, json_string(json_string_value(json_array_get(opts, 0))));
+    }
+    return u.vals;
+}
+
 /* Resolve every templating variable, in order (later ones may use earlier). */
-static bool resolve_vars(wh *w, json_t *dash, const web_req *r, vars_t *vs)
+static bool resolve_vars(wh *w, json_t *dash, const web_req *r, const gf_time *t, vars_t *vs)
 {
     json_t *list = json_object_get(json_object_get(dash, "templating"), "list");
     size_t n = json_array_size(list);
@@ -246,39 +442,29 @@ static bool resolve_vars(wh *w, json_t *dash, const web_req *r, vars_t *vs)
         var_state *s = &vs->v[vs->n];
         snprintf(s->name, sizeof s->name, "%s", name);
         s->options = json_array();
-        if (!strcmp(type, "query"))
-            query_options(w, v, vs, s->options);
-        else if (!strcmp(type, "custom"))
-            custom_options(v, s->options);
-        else if (!strcmp(type, "constant") || !strcmp(type, "textbox")) {
-            const char *q = json_string_value(json_object_get(v, "query"));
-            json_array_append_new(s->options, json_string(q ? q : ""));
-        }
-        url_ctx u;
-        snprintf(u.key, sizeof u.key, "var-%s", name);
-        u.vals = json_array();
-        MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, url_arg, &u);
-        if (!strcmp(type, "constant") || !json_array_size(u.vals)) {
-            json_decref(u.vals);
-            u.vals = strcmp(type, "constant") ? default_current(v) : json_copy(s->options);
-        }
-        const char *first = json_string_value(json_array_get(u.vals, 0));
-        bool all = first && (!strcmp(first, "$__all") || !strcmp(first, "All")) &&
-                   json_is_true(json_object_get(v, "includeAll"));
-        if (all) {
-            json_decref(u.vals);
-            const char *allv = json_string_value(json_object_get(v, "allValue"));
-            u.vals = allv && *allv ? json_pack("[s]", allv) : json_copy(s->options);
-        } else if (!json_array_size(u.vals) && json_array_size(s->options))
-            json_array_append_new(u.vals, json_string(json_string_value(
-                                              json_array_get(s->options, 0))));
-        s->current = u.vals;
-        s->n = (int)json_array_size(u.vals);
+        var_options(w, v, type, vs, t, s->options);
+        s->current = var_current(v, type, r, s->options);
+        const char *c0 = json_string_value(json_array_get(s->current, 0));
+        if (c0 && !strcmp(type, "interval") && !strncmp(c0, "$__auto_interval", 16))
+            json_array_set_new(s->current, 0, json_string("auto"));
+        s->n = (int)json_array_size(s->current);
         s->vals = calloc((size_t)s->n + 1, sizeof *s->vals);
         for (int k = 0; s->vals && k < s->n; k++)
-            s->vals[k] = json_string_value(json_array_get(u.vals, (size_t)k));
+            s->vals[k] = json_string_value(json_array_get(s->current, (size_t)k));
         if (!s->vals)
             s->n = 0;
+        /* Grafana saves an interval variable left on auto as $__auto_interval_NAME */
+        if (s->n && !strcmp(type, "interval") && !strcmp(s->vals[0], "auto")) {
+            /* Grafana's auto: the range in auto_count steps, never under auto_min */
+            json_int_t count = json_integer_value(json_object_get(v, "auto_count"));
+            const char *amin = json_string_value(json_object_get(v, "auto_min"));
+            int64_t low;
+            if (!amin || !gf_interval_parse(amin, &low))
+                low = 10000;
+            gf_interval_format(gf_interval_calc(t->from_ms, t->to_ms, count > 0 ? count : 30, low),
+                               s->auto_val, sizeof s->auto_val);
+            s->vals[0] = s->auto_val;
+        }
         vs->n++;
     }
     return true;
@@ -310,35 +496,77 @@ static json_t *find_panel(json_t *dash, long long id)
     return NULL;
 }
 
+static json_t *target_error(const char *ref, const char *msg, const char *sql)
+{
+    return json_pack("{s:s, s:s, s:{s:s*}}", "refId", ref ? ref : "", "error", msg, "meta",
+                     "executedQueryString", sql);
+}
+
+/* What the frame needs besides its rows: its format, the fill, the query
+ * as run (with its parameters) for Inspect. */
+static json_t *frame_meta(json_t *t, const gf_query *q)
+{
+    static const char *const fills[] = {"none", "value", "null", "previous"};
+    const char *format = json_string_value(json_object_get(t, "format"));
+    json_t *params = json_array();
+    for (int i = 0; i < q->n; i++)
+        json_array_append_new(params, json_string(q->params[i]));
+    json_t *m = json_pack("{s:s*, s:s, s:o}", "format", format, "executedQueryString", q->sql.p,
+                          "params", params);
+    if (q->fill != GF_FILL_NONE)
+        json_object_set_new(m, "fill", json_pack("{s:s, s:f, s:I}", "mode", fills[q->fill],
+                                                 "value", q->fill_value, "interval_ms",
+                                                 (json_int_t)q->fill_interval_ms));
+    return m;
+}
+
 /* Run one target; the frame, or {refId, error}. */
-static json_t *run_target(wh *w, json_t *t, const vars_t *vs, int timeout_ms)
+static json_t *run_target(wh *w, json_t *t, const vars_t *vs, const gf_time *tm, int timeout_ms)
 {
     const char *ref = json_string_value(json_object_get(t, "refId"));
     const char *sql = json_string_value(json_object_get(t, "rawSql"));
     if (!sql)
         sql = json_string_value(json_object_get(t, "rawSQL")); /* the Redshift plugin */
     if (!sql)
-        return json_pack("{s:s, s:s}", "refId", ref ? ref : "", "error",
-                         "no rawSql in this target (only SQL targets are served)");
+        return target_error(ref, "no rawSql in this target (only SQL targets are served)", NULL);
     gf_var gv[64];
     as_gf_vars(vs, gv);
     gf_query q;
     bp_err err = {0};
-    if (gf_interpolate(sql, gv, vs->n, &q, &err) != BP_OK)
-        return json_pack("{s:s, s:s}", "refId", ref ? ref : "", "error", err.msg);
+    if (gf_interpolate(sql, gv, vs->n, tm, &q, &err) != BP_OK)
+        return target_error(ref, err.msg, NULL);
     web_rows f = {NULL, json_array(), 0, 5000, 0, false, false};
     wh_user_query uq = {5000, timeout_ms, q.n, (const char *const *)q.params};
     bool more = false;
     bp_status st = wh_query_user(w, q.sql.p, &uq, web_rows_add, &f, &more, &err);
     f.truncated = f.truncated || more;
-    gf_query_free(&q);
+    json_t *out;
     if (st != BP_OK) {
         json_decref(f.cols);
         json_decref(f.rows);
-        return json_pack("{s:s, s:s}", "refId", ref ? ref : "", "error", err.msg);
-    }
-    return json_pack("{s:s, s:o, s:o, s:b}", "refId", ref ? ref : "", "columns",
-                     f.cols ? f.cols : json_array(), "rows", f.rows, "truncated", f.truncated);
+        out = target_error(ref, err.msg, q.sql.p);
+    } else
+        out = json_pack("{s:s, s:o, s:o, s:b, s:o}", "refId", ref ? ref : "", "columns",
+                        f.cols ? f.cols : json_array(), "rows", f.rows, "truncated", f.truncated,
+                        "meta", frame_meta(t, &q));
+    gf_query_free(&q);
+    return out;
+}
+
+static json_t *panel_frames(web_srv *s, wh *w, json_t *p, const web_req *r, const vars_t *vs,
+                            const gf_time *dash_t, int64_t now)
+{
+    gf_time t = *dash_t;
+    panel_range(p, r, now, &t);
+    json_t *frames = json_array();
+    size_t i;
+    json_t *tg;
+    json_array_foreach(json_object_get(p, "targets"), i, tg)
+        if (!json_is_true(json_object_get(tg, "hide")))
+            json_array_append_new(frames, run_target(w, tg, vs, &t, s->o->statement_timeout_ms));
+    return json_pack("{s:O, s:s?, s:o, s:o}", "panel", json_object_get(p, "id"), "type",
+                     json_string_value(json_object_get(p, "type")), "frames", frames, "range",
+                     range_json(&t));
 }
 
 /* GET /api/dashboards/UID and /api/dashboards/UID/panels/ID/query */
@@ -365,6 +593,13 @@ enum MHD_Result web_dashboard(web_srv *s, const web_req *r, const char *rest)
         json_decref(f.found);
         return web_error(r, 404, "no such panel");
     }
+    int64_t now = (int64_t)cron_now() * 1000;
+    gf_time t;
+    char why[512];
+    if (!dash_range(f.found, r, now, &t, why, sizeof why)) {
+        json_decref(f.found);
+        return web_error(r, 400, why);
+    }
     enum MHD_Result res;
     wh *w = web_open_ro(s, r, &res);
     if (!w) {
@@ -372,20 +607,13 @@ enum MHD_Result web_dashboard(web_srv *s, const web_req *r, const char *rest)
         return res;
     }
     vars_t vs = {NULL, 0};
-    resolve_vars(w, f.found, r, &vs);
+    resolve_vars(w, f.found, r, &t, &vs);
     json_t *out;
     if (panel < 0)
-        out = json_pack("{s:O, s:o}", "dashboard", f.found, "variables", vars_json(&vs));
-    else {
-        json_t *frames = json_array();
-        size_t i;
-        json_t *t;
-        json_array_foreach(json_object_get(p, "targets"), i, t)
-            if (!json_is_true(json_object_get(t, "hide")))
-                json_array_append_new(frames, run_target(w, t, &vs, s->o->statement_timeout_ms));
-        out = json_pack("{s:I, s:s?, s:o}", "panel", (json_int_t)panel, "type",
-                        json_string_value(json_object_get(p, "type")), "frames", frames);
-    }
+        out = json_pack("{s:O, s:o, s:o}", "dashboard", f.found, "variables", vars_json(&vs),
+                        "range", range_json(&t));
+    else
+        out = panel_frames(s, w, p, r, &vs, &t, now);
     web_close_ro(s, w);
     vars_free(&vs);
     json_decref(f.found);

@@ -613,6 +613,7 @@ static bp_status stream_user(duck *d, const char *sql, duckdb_prepared_statement
     for (size_t c = 0; c < nc; c++) {
         o.cols[c].name = duckdb_prepared_statement_column_name(ps, (idx_t)c);
         o.cols[c].numeric = is_numeric(duckdb_prepared_statement_column_type(ps, (idx_t)c));
+        o.cols[c].kind = kind_of(duckdb_prepared_statement_column_type(ps, (idx_t)c));
     }
     if (duckdb_execute_prepared_streaming(wps, &res) != DuckDBSuccess) {
         have_res = true;

@@ -345,6 +345,7 @@ static bool row_setup(pg_row *o, const PGresult *r)
     for (int c = 0; c < o->nc; c++) {
         o->cols[c].name = PQfname(r, c);
         o->cols[c].numeric = numeric_oid(PQftype(r, c));
+        o->cols[c].kind = oid_kind(PQftype(r, c));
     }
     return true;
 }

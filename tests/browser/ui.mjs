@@ -152,6 +152,82 @@ try {
     assert(await page.locator('.panel[data-panel="4"][data-state="done"]').count() === 1, 'not shown');
   });
 
+  // ---- a Grafana-shaped time series dashboard (tests/web/timeseries.json) -----------------------
+  await page.goto(`${base}/d/bp-timeseries`);
+  await ready();
+  await shot('timeseries');
+  const chartOf = (id) => page.locator(`.panel[data-panel="${id}"] canvas`).first().evaluate((c) => {
+    const ch = window.Chart.getChart(c);
+    return ch.data.datasets.map((d) => ({ label: d.label, ys: d.data.map((p) => p.y), color: d.borderColor }));
+  });
+  await check('timeseries: long rows (time, host, value) become one series per host, named by it', async () => {
+    const ds = await chartOf(1);
+    assert(ds.map((d) => d.label).join(',') === 'alpha,beta,gamma', ds.map((d) => d.label).join(','));
+    assert(ds[2].color === '#f2495c', `the byName override's fixed red: ${ds[2].color}`);
+  });
+  await check('timeseries: the table legend shows each series with its max and last', async () => {
+    const rows = await page.locator('.panel[data-panel="1"] .legend-table tbody tr').allInnerTexts();
+    assert(rows.map((r) => r.replace(/\s+/g, ' ').trim()).join('|') === 'alpha 360 360|beta 720 720|gamma 1.08 K 1.08 K', rows.join('|'));
+  });
+  await check('timeseries: $__timeGroup with fill 0 adds the missing hours as zeros', async () => {
+    const ds = await chartOf(2);
+    assert(ds[0].ys.join(',') === '60,0,60,0,60,0,1', ds[0].ys.join(','));
+  });
+  await check('timeseries: the tooltip shows every series at the hovered time (shared crosshair)', async () => {
+    const box = await page.locator('.panel[data-panel="1"] canvas').first().boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const n = await page.locator('.panel[data-panel="1"] canvas').first().evaluate((c) => window.Chart.getChart(c).tooltip.dataPoints.length);
+    assert(n === 3, `${n} series in the tooltip`);
+  });
+  await check('timeseries: value mappings (value, special, regex), units and organize/sortBy as Grafana shows them', async () => {
+    const head = await page.locator('.panel[data-panel="3"] thead').innerText();
+    const rows = await page.locator('.panel[data-panel="3"] tbody tr').allInnerTexts();
+    const norm = rows.map((r) => r.split('\t').map((x) => x.trim()).join('|'));
+    assert(head.includes('Uptime') && !head.includes('secs'), head);
+    assert(norm[0] === 'WARN|59 seconds|999 B/s|4 MB|1.50 ms|2024-01-02 00:00|ex', norm[0]);
+    assert(norm[1] === 'OK|1 hour, 1 minute, 1 second|1.54 MB/s|2.50 MB|250 µs|2024-01-01 00:00|none', norm[1]);
+    const bg = await page.locator('.panel[data-panel="3"] tbody tr td').first().evaluate((td) => td.style.background);
+    assert(/255, 152, 48|#ff9830/.test(bg), `WARN's mapped colour: ${bg}`);
+  });
+  await check('timeseries: reduce, joinByField + calculateField + filterFieldsByName, groupBy and merge', async () => {
+    const t = async (id) => (await page.locator(`.panel[data-panel="${id}"] tbody tr`).allInnerTexts()).map((r) => r.split('\t').map((x) => x.trim()).join('|')).join(' / ');
+    assert(await t(6) === 'alpha|360|7 / beta|358|7 / gamma|359|7', `reduce: ${await t(6)}`);
+    assert(await t(14) === 'alpha|718.5 / beta|719.5 / gamma|720.5', `join: ${await t(14)}`);
+    assert(await t(9) === 'alpha|121|360 / beta|120|358 / gamma|120|359', `groupBy: ${await t(9)}`);
+    assert(await t(10) === 'x|1|2', `merge: ${await t(10)}`);
+  });
+  await check('timeseries: a time series without a time column shows Grafana\'s error; an empty result says No data', async () => {
+    assert((await page.locator('.panel[data-panel="12"] .panel-error').innerText()).includes('time column is missing'), 'no error');
+    assert((await page.locator('.panel[data-panel="13"] .no-data').innerText()) === 'No data', 'no No data');
+  });
+  await check('timeseries: a quick range goes into the URL (from, to) and redraws with it', async () => {
+    const r = await readyNow();
+    await page.selectOption('#time-quick', { label: 'Last 24 hours' });
+    await ready(r);
+    const u = new URL(page.url());
+    assert(u.searchParams.get('from') === 'now-24h' && u.searchParams.get('to') === 'now', page.url());
+    assert(await page.locator('.panel[data-panel="4"] .stat-value').innerText() === '0', 'the 2024 data is out of the last day');
+  });
+  await check('timeseries: an absolute range typed in and applied', async () => {
+    const r = await readyNow();
+    await page.fill('#time-from', '2024-01-01 03:00:00');
+    await page.fill('#time-to', '2024-01-01 06:00:00');
+    await page.click('#time-apply');
+    await ready(r);
+    const u = new URL(page.url());
+    assert(u.searchParams.get('from') === String(Date.UTC(2024, 0, 1, 3)), page.url());
+    const n = await page.locator('.panel[data-panel="4"] .stat-value').innerText();
+    assert(n === '181', `03:00 to 06:00 shifted 2 h back holds 181 minutes, not ${n}`);
+  });
+  await check('timeseries: auto-refresh goes into the URL and the refresh button redraws', async () => {
+    await page.selectOption('#refresh-every', '1m');
+    assert(new URL(page.url()).searchParams.get('refresh') === '1m', page.url());
+    const r = await readyNow();
+    await page.click('#refresh-now');
+    await ready(r);
+    await page.selectOption('#refresh-every', '');
+  });
+
   // ---- explore ------------------------------------------------------------------------------
   await page.goto(`${base}/explore`);
   await page.waitForSelector('#tree details[data-table="books_schema.users"]');

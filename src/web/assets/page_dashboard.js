@@ -1,27 +1,100 @@
 /* page_dashboard.js: the dashboards room: the list, a dashboard on the
- * 24-column grid, its variables in the URL, rows that open. */
+ * 24-column grid, its time range, refresh and variables in the URL (as
+ * Grafana's: from, to, refresh, var-NAME), rows that open. */
 import { clear, el, errorBox } from './dom.js';
 import { api } from './api.js';
 import { onLeave } from './nav.js';
-import { DRAW, charts, drawText, interpolateText } from './panels.js';
+import { DRAW, charts, drawText, interpolateText, noData } from './panels.js';
+import { toFrame, transform } from './frames.js';
+import { formatTime } from './format.js';
 
 /* ---- a dashboard ------------------------------------------------------------------------- */
 
+/* The URL's state the server reads: var-NAME, from, to. */
 function urlVars() {
   const q = new URLSearchParams(location.search);
   const out = new URLSearchParams();
-  for (const [k, v] of q) if (k.startsWith('var-')) out.append(k, v);
+  for (const [k, v] of q) if (k.startsWith('var-') || k === 'from' || k === 'to') out.append(k, v);
   return out;
+}
+
+function setUrl(changes) {
+  const p = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(changes)) {
+    p.delete(k);
+    for (const x of [].concat(v)) if (x !== null && x !== undefined && x !== '') p.append(k, x);
+  }
+  history.pushState(null, '', `${location.pathname}?${p}`);
 }
 
 async function showDashboardList(m) {
   const j = await api('/api/dashboards');
   m.append(el('h1', {}, 'Dashboards'));
   if (!j.dashboards.length) m.append(el('p', { class: 'muted' }, 'No dashboards: put Grafana dashboard JSON files in project/dashboards/ or give --dashboards DIR.'));
-  m.append(el('ul', { class: 'dash-list' }, j.dashboards.map((d) => el('li', {},
-    el('a', { href: `/d/${encodeURIComponent(d.uid)}`, 'data-nav': true }, d.title),
-    (d.tags || []).map((t) => el('span', { class: 'tag' }, t)),
-    el('span', { class: 'muted' }, `  ${d.file}`)))));
+  m.append(el('ul', { class: 'dash-list' }, j.dashboards.map((d) => (d.error
+    ? el('li', { class: 'dash-refused' }, el('span', {}, d.file), el('span', { class: 'error' }, ` not shown: ${d.error}`))
+    : el('li', {},
+      el('a', { href: `/d/${encodeURIComponent(d.uid)}`, 'data-nav': true }, d.title),
+      (d.tags || []).map((t) => el('span', { class: 'tag' }, t)),
+      el('span', { class: 'muted' }, `  ${d.file}`))))));
+}
+
+/* ---- the time range and refresh, as Grafana's pickers ------------------------------------------ */
+
+const QUICK = [
+  ['now-5m', 'now', 'Last 5 minutes'], ['now-15m', 'now', 'Last 15 minutes'], ['now-30m', 'now', 'Last 30 minutes'],
+  ['now-1h', 'now', 'Last 1 hour'], ['now-3h', 'now', 'Last 3 hours'], ['now-6h', 'now', 'Last 6 hours'],
+  ['now-12h', 'now', 'Last 12 hours'], ['now-24h', 'now', 'Last 24 hours'], ['now-2d', 'now', 'Last 2 days'],
+  ['now-7d', 'now', 'Last 7 days'], ['now-30d', 'now', 'Last 30 days'], ['now-90d', 'now', 'Last 90 days'],
+  ['now-6M', 'now', 'Last 6 months'], ['now-1y', 'now', 'Last 1 year'], ['now-2y', 'now', 'Last 2 years'],
+  ['now-5y', 'now', 'Last 5 years'], ['now-1d/d', 'now-1d/d', 'Yesterday'], ['now/d', 'now/d', 'Today'],
+  ['now/d', 'now', 'Today so far'], ['now/w', 'now/w', 'This week'], ['now/w', 'now', 'This week so far'],
+  ['now/M', 'now/M', 'This month'], ['now/M', 'now', 'This month so far'], ['now/y', 'now/y', 'This year'],
+  ['now/y', 'now', 'This year so far'], ['now-1w/w', 'now-1w/w', 'Previous week'],
+  ['now-1M/M', 'now-1M/M', 'Previous month'], ['now-1y/y', 'now-1y/y', 'Previous year'],
+];
+const REFRESH = ['5s', '10s', '30s', '1m', '5m', '15m', '30m', '1h', '2h', '1d'];
+
+function intervalMs(s) {
+  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(String(s || ''));
+  if (!m) return 0;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000 }[m[2]];
+}
+
+/* A range end as the URL holds it, for the picker: epoch ms as a date. */
+function showEnd(v) { return /^\d{10,}$/.test(v) ? formatTime(Number(v), 'YYYY-MM-DD HH:mm:ss') : v; }
+function urlEnd(v) {
+  const t = v.trim();
+  const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d))?)?$/.exec(t);
+  return m ? String(Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0))) : t;
+}
+
+/* The time bar: quick ranges, an absolute or relative from/to, the
+ * refresh interval and a refresh button. */
+function timeBar(dash, range, onRange, onRefreshNow, onRefreshEvery) {
+  const q = new URLSearchParams(location.search);
+  const from = q.get('from') || (dash.time && dash.time.from) || 'now-6h';
+  const to = q.get('to') || (dash.time && dash.time.to) || 'now';
+  const hit = QUICK.find(([f, t]) => f === from && t === to);
+  const quick = el('select', { id: 'time-quick', 'aria-label': 'Time range' },
+    el('option', { value: '', selected: !hit }, hit ? 'Custom range' : `${showEnd(from)} to ${showEnd(to)}`),
+    QUICK.map(([f, t, label]) => el('option', { value: `${f}|${t}`, selected: hit && hit[2] === label }, label)));
+  quick.addEventListener('change', () => { if (quick.value) { const [f, t] = quick.value.split('|'); onRange(f, t); } });
+  const fromIn = el('input', { id: 'time-from', type: 'text', value: showEnd(from), size: 19, 'aria-label': 'From (now-6h, now/d, 2024-01-31 10:00:00)' });
+  const toIn = el('input', { id: 'time-to', type: 'text', value: showEnd(to), size: 19, 'aria-label': 'To' });
+  const apply = el('button', { type: 'button', id: 'time-apply' }, 'Apply');
+  apply.addEventListener('click', () => onRange(urlEnd(fromIn.value), urlEnd(toIn.value)));
+  for (const i of [fromIn, toIn]) i.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply.click(); });
+  const every = q.get('refresh') ?? dash.refresh ?? '';
+  const refresh = el('select', { id: 'refresh-every', 'aria-label': 'Auto-refresh' },
+    el('option', { value: '', selected: !every }, 'Off'),
+    [...new Set([...REFRESH, ...(every ? [every] : [])])].map((r) => el('option', { value: r, selected: r === every }, r)));
+  refresh.addEventListener('change', () => onRefreshEvery(refresh.value));
+  const now = el('button', { type: 'button', id: 'refresh-now', 'aria-label': 'Refresh the dashboard', title: 'Refresh' }, '↻');
+  now.addEventListener('click', onRefreshNow);
+  const span = el('span', { class: 'muted range-shown', id: 'range-shown' },
+    `${formatTime(range.from, 'YYYY-MM-DD HH:mm:ss')} to ${formatTime(range.to, 'YYYY-MM-DD HH:mm:ss')} UTC`);
+  return el('div', { class: 'timebar', role: 'group', 'aria-label': 'Time range and refresh' }, quick, fromIn, el('span', { class: 'muted' }, 'to'), toIn, apply, span, refresh, now);
 }
 
 /* The variable bar: dropdowns (multi, All) and text boxes; a change goes
@@ -33,7 +106,7 @@ function variableBar(dash, resolved, onChange) {
   const fromUrl = urlVars();
   for (const v of list) {
     const r = byName.get(v.name);
-    if (!r || v.type === 'constant' || v.hide === 2) continue;
+    if (!r || v.type === 'constant' || v.type === 'adhoc' || v.hide === 2) continue;
     const id = `var-${v.name}`;
     const label = v.hide === 1 ? null : el('label', { for: id }, v.label || v.name);
     let input;
@@ -57,8 +130,25 @@ function variableBar(dash, resolved, onChange) {
 
 /* Panels in Grafana's 24-column grid; a collapsed row holds its panels and
  * opening it pushes the panels below it down. */
+/* Panels without a gridPos (hand-written files) flow left to right below
+ * the placed ones, 12 columns wide (a Grafana 4 span counts double). */
+function placeAll(panels) {
+  let bottom = 0;
+  for (const p of panels) if (p.gridPos) bottom = Math.max(bottom, (p.gridPos.y || 0) + (p.gridPos.h || 8));
+  let x = 0, y = bottom, rowH = 0;
+  return panels.map((p) => {
+    if (p.gridPos) return p;
+    const w = Math.min(24, p.type === 'row' ? 24 : p.span ? p.span * 2 : 12), h = p.type === 'row' ? 1 : 8;
+    if (x + w > 24) { x = 0; y += rowH; rowH = 0; }
+    const out = Object.assign({}, p, { gridPos: { x, y, w, h } });
+    x += w;
+    rowH = Math.max(rowH, h);
+    return out;
+  });
+}
+
 function layout(dash, open) {
-  const top = [...(dash.panels || [])].sort((a, b) => ((a.gridPos || {}).y || 0) - ((b.gridPos || {}).y || 0));
+  const top = placeAll(dash.panels || []).sort((a, b) => ((a.gridPos || {}).y || 0) - ((b.gridPos || {}).y || 0));
   const out = [];
   let shift = 0;
   for (const p of top) {
@@ -80,25 +170,30 @@ function layout(dash, open) {
 async function showDashboard(uid, m) {
   const openRows = new Set();
   let seq = 0;
+  let timer = null;
+  const every = (r) => {
+    if (timer) clearInterval(timer);
+    timer = null;
+    const ms = intervalMs(r);
+    if (ms) timer = setInterval(() => draw().catch(() => {}), Math.max(ms, 5000));
+  };
   const draw = async () => {
     const my = ++seq;
-    for (const c of charts) c.destroy();
-    charts.clear();
     const q = urlVars().toString();
     const j = await api(`/api/dashboards/${encodeURIComponent(uid)}${q ? `?${q}` : ''}`);
     if (my !== seq) return;
+    for (const c of charts) c.destroy();
+    charts.clear();
     const dash = j.dashboard;
     const vals = Object.fromEntries(j.variables.map((v) => [v.name, v.current]));
     document.title = `${dash.title || uid} · bookpipe`;
     clear(m);
+    m.dataset.ready = '';
     m.append(el('h1', {}, dash.title || uid));
-    m.append(variableBar(dash, j.variables, (name, values) => {
-      const p = new URLSearchParams(location.search);
-      p.delete(`var-${name}`);
-      for (const v of values) p.append(`var-${name}`, v);
-      history.pushState(null, '', `${location.pathname}?${p}`);
-      draw().catch((e) => m.append(errorBox(e.message)));
-    }));
+    const redraw = () => draw().catch((e) => m.append(errorBox(e.message)));
+    m.append(timeBar(dash, j.range, (from, to) => { setUrl({ from, to }); redraw(); }, redraw,
+      (r) => { setUrl({ refresh: r }); every(r); }));
+    m.append(variableBar(dash, j.variables, (name, values) => { setUrl({ [`var-${name}`]: values }); redraw(); }));
     const grid = el('div', { class: 'grid', id: 'grid' });
     m.append(grid);
     const jobs = [];
@@ -109,39 +204,65 @@ async function showDashboard(uid, m) {
         grid.append(node);
       };
       if (p.type === 'row') {
-        const head = el('div', { class: 'row-head', 'data-panel': p.id },
-          p.collapsed ? (openRows.has(p.id) ? '▾ ' : '▸ ') : '', interpolateText(p.title || '', vals));
-        if (p.collapsed) head.addEventListener('click', () => { openRows.has(p.id) ? openRows.delete(p.id) : openRows.add(p.id); draw(); });
+        const label = interpolateText(p.title || '', vals);
+        const head = el(p.collapsed ? 'button' : 'div', { class: 'row-head', 'data-panel': p.id, type: p.collapsed ? 'button' : null,
+          'aria-expanded': p.collapsed ? String(openRows.has(p.id)) : null },
+        p.collapsed ? (openRows.has(p.id) ? '▾ ' : '▸ ') : '', label);
+        if (p.collapsed) head.addEventListener('click', () => { openRows.has(p.id) ? openRows.delete(p.id) : openRows.add(p.id); redraw(); });
         place(head);
         continue;
       }
       const body = el('div', { class: 'panel-body' });
-      const node = el('div', { class: 'panel', 'data-panel': p.id, 'data-type': p.type },
-        el('div', { class: 'panel-title', title: p.description || null }, interpolateText(p.title || '', vals)), body);
+      const title = interpolateText(p.title || '', vals);
+      const node = el('section', { class: 'panel', 'data-panel': p.id, 'data-type': p.type, 'aria-label': title || `panel ${p.id}` },
+        el('div', { class: 'panel-title', title: p.description || null }, el('h2', {}, title), timeNote(p)), body);
       place(node);
       jobs.push(fillPanel(uid, p, body, node, vals, q, () => my === seq));
     }
     await Promise.all(jobs);
     if (my === seq) m.dataset.ready = String(my);
   };
-  onLeave(() => { seq++; for (const c of charts) c.destroy(); charts.clear(); });
+  onLeave(() => { seq++; if (timer) clearInterval(timer); for (const c of charts) c.destroy(); charts.clear(); });
   await draw();
+  const q = new URLSearchParams(location.search);
+  every(q.get('refresh') ?? '');
+}
+
+/* The header note Grafana shows for a panel's own range. */
+function timeNote(p) {
+  if (p.hideTimeOverride || (!p.timeFrom && !p.timeShift)) return null;
+  const parts = [];
+  if (p.timeFrom) parts.push(/^now/.test(p.timeFrom) ? p.timeFrom : `Last ${p.timeFrom}`);
+  if (p.timeShift) parts.push(`timeshift -${p.timeShift}`);
+  return el('span', { class: 'panel-time muted' }, parts.join(' '));
 }
 
 async function fillPanel(uid, p, body, node, vals, q, current) {
   if (p.type === 'text') { drawText(p, body, vals); node.dataset.state = 'done'; return; }
   const fn = DRAW[p.type];
   if (!fn) { body.append(el('div', { class: 'muted' }, `Panel type "${p.type}" is not drawn here.`)); node.dataset.state = 'done'; return; }
+  node.dataset.state = 'loading';
+  const spinner = el('div', { class: 'loading', role: 'status' }, 'Loading…');
+  body.append(spinner);
+  /* Grafana's resolution: the panel's width in pixels, unless it sets maxDataPoints */
+  const width = Math.max(100, Math.round(body.clientWidth || 600));
+  const sep = q ? '&' : '';
   try {
-    const j = await api(`/api/dashboards/${encodeURIComponent(uid)}/panels/${p.id}/query${q ? `?${q}` : ''}`);
+    const j = await api(`/api/dashboards/${encodeURIComponent(uid)}/panels/${p.id}/query?${q}${sep}maxDataPoints=${width}`);
     if (!current()) return;
-    const bad = j.frames.filter((f) => f.error);
-    const good = j.frames.filter((f) => !f.error);
-    for (const f of bad) body.append(el('div', { class: 'panel-error' }, `${f.refId}: ${f.error}`));
-    if (good.length || !bad.length) fn(p, good.length ? good : [{ columns: [], rows: [] }], body);
+    spinner.remove();
+    const frames = j.frames.map((f) => (f.error ? f : toFrame(f, j.range)));
+    const bad = frames.filter((f) => f.error);
+    const warnings = [];
+    const good = transform(frames.filter((f) => !f.error), p.transformations, warnings);
+    for (const f of bad) body.append(el('div', { class: 'panel-error', role: 'alert' }, `${f.refId}: ${f.error}`));
+    for (const w of warnings) body.append(el('div', { class: 'muted panel-warning' }, w));
+    if (good.length) fn(p, good, body, j.range);
+    else if (!bad.length) noData(body);
     node.dataset.state = bad.length ? 'error' : 'done';
   } catch (e) {
-    body.append(el('div', { class: 'panel-error' }, e.message));
+    spinner.remove();
+    body.append(el('div', { class: 'panel-error', role: 'alert' }, e.message));
     node.dataset.state = 'error';
   }
 }

@@ -1,7 +1,8 @@
 /* panels.js: one function per Grafana panel type (stat, gauge, bar gauge,
  * bar chart, pie, time series, table, text), drawn with Chart.js or SVG. */
 import { el } from './dom.js';
-import { PALETTE, color, displayName, fieldConfig, fields, formatValue, hiddenFromViz, pairs, valueColor } from './format.js';
+import { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, pairs, valueColor } from './format.js';
+import { REDUCER_NAMES, frameLength, joinByTime, reduceValues, seriesName } from './frames.js';
 
 /* ---- panels ------------------------------------------------------------------------------ */
 
@@ -18,7 +19,7 @@ function chartOn(box, config) {
 
 function legendOpts(panel, series) {
   const lg = (panel.options && panel.options.legend) || {};
-  const show = lg.showLegend !== false && lg.displayMode !== 'hidden' && series > 1;
+  const show = lg.showLegend !== false && lg.displayMode !== 'hidden' && lg.displayMode !== 'table' && series > 1;
   return { display: show, position: lg.placement === 'right' ? 'right' : 'bottom' };
 }
 
@@ -35,13 +36,14 @@ function drawStat(panel, frames, body) {
     else if (mode !== 'none') s.firstChild.style.color = c;
     box.append(s);
   });
-  if (!ps.length) box.append(el('div', { class: 'stat' }, el('div', { class: 'stat-value muted' }, 'No data')));
+  if (!ps.length) { noData(body); return; }
   body.append(box);
 }
 
 /* A gauge as an SVG arc from min to max, coloured by the thresholds. */
 function drawGauge(panel, frames, body) {
   const ps = pairs(panel, frames);
+  if (!ps.length) { noData(body); return; }
   const box = el('div', { class: 'stats' });
   for (const p of ps) {
     const min = p.cfg.min ?? 0, max = p.cfg.max ?? 100;
@@ -63,6 +65,7 @@ function drawGauge(panel, frames, body) {
 /* Bar gauge: one bar per value, horizontal or vertical, in SVG. */
 function drawBarGauge(panel, frames, body) {
   const ps = pairs(panel, frames);
+  if (!ps.length) { noData(body); return; }
   const vertical = panel.options && panel.options.orientation === 'vertical';
   const n = Math.max(ps.length, 1);
   const W = 400, H = vertical ? 240 : Math.max(24 * n, 40);
@@ -97,6 +100,7 @@ function xField(panel, fs) {
 
 function drawBarChart(panel, frames, body) {
   const fs = fields(frames[0] || {});
+  if (!fs.length || !fs[0].values.length) { noData(body); return; }
   const x = xField(panel, fs);
   const series = fs.filter((f) => f !== x && f.numeric && !hiddenFromViz(panel, f));
   const horizontal = panel.options && panel.options.orientation === 'horizontal';
@@ -105,7 +109,7 @@ function drawBarChart(panel, frames, body) {
   chartOn(body, {
     type: 'bar',
     data: {
-      labels: x ? x.values.map(String) : [],
+      labels: x ? x.values.map((v) => (x.type === 'time' ? formatTime(v, 'YYYY-MM-DD HH:mm') : String(v))) : [],
       datasets: series.map((f, i) => ({
         label: displayName(cfgs[i], f.name), data: f.values,
         backgroundColor: (cfgs[i].color && cfgs[i].color.mode === 'thresholds')
@@ -125,6 +129,7 @@ function drawBarChart(panel, frames, body) {
 
 function drawPie(panel, frames, body) {
   const ps = pairs(Object.assign({}, panel, { options: Object.assign({ reduceOptions: { values: true } }, panel.options) }), frames);
+  if (!ps.length) { noData(body); return; }
   const donut = panel.options && panel.options.pieType === 'donut';
   chartOn(body, {
     type: donut ? 'doughnut' : 'pie',
@@ -138,78 +143,136 @@ function drawPie(panel, frames, body) {
   });
 }
 
-/* Time series: x is the time (or first) field; format time_series frames
- * with a text column are pivoted into one series per metric value. */
-function drawTimeSeries(panel, frames, body) {
-  const datasets = [];
-  let labels = [];
-  const xs = new Set();
-  const groups = [];
-  for (const f of frames) {
-    const fs = fields(f);
-    const t = fs.find((x) => /^(time|ts|timestamp)$/i.test(x.name)) || fs[0];
-    if (!t) continue;
-    const metric = fs.find((x) => x !== t && !x.numeric);
-    const vals = fs.filter((x) => x !== t && x.numeric);
-    t.values.forEach((v) => xs.add(v));
-    for (const v of vals) {
-      if (metric) {
-        const by = new Map();
-        v.values.forEach((y, i) => {
-          const k = String(metric.values[i]);
-          if (!by.has(k)) by.set(k, new Map());
-          by.get(k).set(t.values[i], y);
-        });
-        for (const [k, m] of by) groups.push({ name: vals.length > 1 ? `${k} ${v.name}` : k, field: v.name, m });
-      } else {
-        groups.push({ name: v.name, field: v.name, m: new Map(t.values.map((x, i) => [x, v.values[i]])) });
-      }
-    }
-  }
-  labels = [...xs].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : 1));
-  groups.forEach((g, i) => {
-    const cfg = fieldConfig(panel, g.field, true);
-    const c = valueColor(Object.assign({}, cfg, { color: cfg.color || { mode: 'palette-classic' } }), 0, i);
-    datasets.push({
-      label: displayName(cfg, g.name), data: labels.map((x) => (g.m.has(x) ? g.m.get(x) : null)),
-      borderColor: c, backgroundColor: c, pointRadius: labels.length > 60 ? 0 : 2, spanGaps: true, tension: 0,
-    });
+/* A round step for time ticks: about one per 100 px. */
+const STEPS = [1e3, 5e3, 10e3, 15e3, 30e3, 60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3,
+  21600e3, 43200e3, 86400e3, 7 * 86400e3, 30 * 86400e3, 365 * 86400e3, 5 * 365 * 86400e3, 10 * 365 * 86400e3];
+function timeStep(span, px) {
+  const want = span / Math.max(2, Math.floor((px || 600) / 100));
+  return STEPS.find((s) => s >= want) || STEPS[STEPS.length - 1];
+}
+
+/* Ticks along a time axis as Grafana labels them for the range shown. */
+function timeTick(ms, span) {
+  if (span <= 86400000) return formatTime(ms, 'HH:mm');
+  if (span <= 30 * 86400000) return formatTime(ms, 'MM/DD HH:mm');
+  if (span <= 365 * 86400000) return formatTime(ms, 'MM/DD');
+  if (span <= 3 * 365 * 86400000) return formatTime(ms, 'YYYY-MM');
+  return formatTime(ms, 'YYYY');
+}
+
+/* Time series: every number field of the (wide) frames is a series over
+ * the time field, all frames joined on time so that the tooltip shows
+ * every series at the hovered time, as Grafana's shared crosshair. */
+function drawTimeSeries(panel, frames, body, range) {
+  const fr = joinByTime(frames.filter((f) => f.fields && f.fields.some((x) => x.type === 'time')));
+  if (!fr) { noData(body); return; }
+  const t = fr.fields.find((x) => x.type === 'time');
+  const series = fr.fields.filter((x) => x.numeric && !hiddenFromViz(panel, x));
+  const cfgs = series.map((f) => fieldConfig(panel, [f.name, seriesName(f, [fr])], true));
+  const names = series.map((f, i) => displayName(cfgs[i], seriesName(f, [fr])));
+  const datasets = series.map((f, i) => {
+    const cfg = cfgs[i];
+    const c = seriesColor(cfg, i);
+    const custom = cfg.custom || {};
+    const fill = Number(custom.fillOpacity || 0) / 100;
+    return {
+      label: names[i], data: t.values.map((x, k) => ({ x, y: f.values[k] })), borderColor: c,
+      backgroundColor: fill ? `${c}${Math.round(fill * 255).toString(16).padStart(2, '0')}` : c, fill: fill > 0,
+      pointRadius: custom.showPoints === 'always' || (custom.showPoints !== 'never' && t.values.length <= 40) ? 2 : 0,
+      borderWidth: custom.lineWidth ?? 1, spanGaps: custom.spanNulls === true, tension: custom.lineInterpolation === 'smooth' ? 0.3 : 0,
+      stepped: custom.lineInterpolation === 'stepBefore' ? 'before' : custom.lineInterpolation === 'stepAfter' ? 'after' : false,
+      showLine: custom.drawStyle !== 'points',
+    };
   });
-  const cfg0 = fieldConfig(panel, groups[0] ? groups[0].field : '', true);
+  if (!datasets.length || !t.values.length) { noData(body); return; }
+  const span = range ? range.to - range.from : (t.values[t.values.length - 1] - t.values[0]) || 1;
+  const cfg0 = cfgs[0] || {};
+  const stacked = cfg0.custom && cfg0.custom.stacking && cfg0.custom.stacking.mode && cfg0.custom.stacking.mode !== 'none';
   chartOn(body, {
     type: 'line',
-    data: { labels: labels.map(String), datasets },
+    data: { datasets },
     options: {
-      plugins: { legend: legendOpts(panel, datasets.length) },
-      scales: { y: { min: cfg0.min, max: cfg0.max, ticks: { callback: (v) => formatValue(v, cfg0, true) } }, x: { ticks: { maxTicksLimit: 12 } } },
+      parsing: { xAxisKey: 'x', yAxisKey: 'y' },
+      interaction: { mode: 'index', intersect: false },
+      plugins: {
+        legend: legendOpts(panel, datasets.length),
+        tooltip: { callbacks: {
+          title: (items) => (items.length ? formatTime(items[0].parsed.x, 'YYYY-MM-DD HH:mm:ss') : ''),
+          label: (ctx) => `${ctx.dataset.label}: ${formatValue(ctx.parsed.y, cfgs[ctx.datasetIndex], true)}`,
+        } },
+      },
+      scales: {
+        x: { type: 'linear', min: range ? range.from : undefined, max: range ? range.to : undefined,
+          afterBuildTicks: (axis) => {
+            const step = timeStep(span, axis.width);
+            const ticks = [];
+            for (let v = Math.ceil(axis.min / step) * step; v <= axis.max; v += step) ticks.push({ value: v });
+            axis.ticks = ticks;
+          },
+          ticks: { callback: (v) => timeTick(v, span) } },
+        y: { stacked, min: cfg0.min, max: cfg0.max, ticks: { callback: (v) => formatValue(v, cfg0, true) } },
+      },
     },
   });
+  legendTable(panel, series, names, cfgs, body);
+}
+
+/* Grafana's table legend (displayMode table) with its calcs per series. */
+function legendTable(panel, series, names, cfgs, body) {
+  const lg = (panel.options && panel.options.legend) || {};
+  if (lg.displayMode !== 'table' || lg.showLegend === false) return;
+  const calcs = lg.calcs || [];
+  body.classList.add('has-legend-table');
+  body.append(el('table', { class: 'data legend-table' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'Name'), calcs.map((c) => el('th', { class: 'num' }, REDUCER_NAMES[c] || c)))),
+    el('tbody', {}, series.map((f, i) => el('tr', {}, el('td', {}, swatch(seriesColor(cfgs[i], i)), names[i]),
+      calcs.map((c) => el('td', { class: 'num' }, formatValue(reduceValues(f.values, c), cfgs[i], true))))))));
+}
+
+/* a series' colour: its own (fixed, palette) or the classic palette */
+function seriesColor(cfg, i) {
+  return valueColor(Object.assign({}, cfg, { color: cfg.color && cfg.color.mode !== 'thresholds' ? cfg.color : { mode: 'palette-classic' } }), null, i);
+}
+
+/* a colour chip; the colour set through the CSSOM (the page's CSP has no inline styles) */
+function swatch(c) {
+  const s = el('span', { class: 'swatch' });
+  s.style.background = c;
+  return s;
+}
+
+function noData(body, text) {
+  body.append(el('div', { class: 'no-data' }, text || 'No data'));
 }
 
 function drawTable(panel, frames, body) {
-  const f = frames[0] || {};
+  const f = frames[0] || { fields: [] };
   const fs = fields(f);
-  const cfgs = fs.map((x) => fieldConfig(panel, x.name, x.numeric));
+  const n = f.fields ? frameLength(f) : (f.rows || []).length;
+  if (!fs.length || !n) { noData(body); return; }
+  const cfgs = fs.map((x) => fieldConfig(panel, [x.name, seriesName(x, frames)], x.numeric));
   const colgroup = el('colgroup', {}, fs.map((x, i) => {
     const c = el('col');
     if (cfgs[i].custom.width) c.style.width = `${Number(cfgs[i].custom.width)}px`;
     return c;
   }));
-  const visible = fs.map((x, i) => !cfgs[i].custom.hidden && !cfgs[i].custom.hideFrom);
-  const head = el('tr', {}, fs.map((x, i) => visible[i] && el('th', { class: x.numeric ? 'num' : null }, displayName(cfgs[i], x.name))));
-  const rows = (f.rows || []).map((r, ri) => el('tr', {}, fs.map((x, i) => {
+  const visible = fs.map((x, i) => !cfgs[i].custom.hidden && !(cfgs[i].custom.hideFrom && cfgs[i].custom.hideFrom.viz));
+  const head = el('tr', {}, fs.map((x, i) => visible[i] && el('th', { class: x.numeric ? 'num' : null, scope: 'col' }, displayName(cfgs[i], seriesName(x, frames)))));
+  const rows = [...Array(n).keys()].map((ri) => el('tr', {}, fs.map((x, i) => {
     if (!visible[i]) return null;
     const v = x.values[ri];
-    const td = el('td', { class: v === null ? 'null' : x.numeric ? 'num' : null }, v === null ? 'null' : formatValue(v, cfgs[i], x.numeric));
+    const text = formatValue(v, cfgs[i], x.numeric, x.type);
+    const td = el('td', { class: v === null && text === 'null' ? 'null' : x.numeric ? 'num' : null }, text);
     const align = cfgs[i].custom.align;
     if (align && align !== 'auto') td.style.textAlign = align;
     const mode = (cfgs[i].custom.cellOptions && cfgs[i].custom.cellOptions.type) || cfgs[i].custom.displayMode;
-    if (x.numeric && v !== null && mode && /color-background/.test(mode)) td.style.background = valueColor(cfgs[i], v, i);
-    if (x.numeric && v !== null && mode && /color-text/.test(mode)) td.style.color = valueColor(cfgs[i], v, i);
+    const mapped = (cfgs[i].mappings || []).length > 0;
+    if ((x.numeric || mapped) && v !== null && mode && /color-background/.test(mode)) td.style.background = valueColor(cfgs[i], v, i);
+    if ((x.numeric || mapped) && v !== null && mode && /color-text/.test(mode)) td.style.color = valueColor(cfgs[i], v, i);
     return td;
   })));
-  body.append(el('table', { class: 'data' }, colgroup, el('thead', {}, head), el('tbody', {}, rows)));
-  if (f.truncated) body.append(el('div', { class: 'muted' }, `first ${f.rows.length} rows shown`));
+  body.append(el('div', { class: 'table-scroll' }, el('table', { class: 'data' }, colgroup, el('thead', {}, head), el('tbody', {}, rows))));
+  if (f.truncated) body.append(el('div', { class: 'muted' }, `first ${n} rows shown`));
 }
 
 /* ---- text panels: markdown (a safe subset) and sanitized HTML ------------------------ */
@@ -294,4 +357,4 @@ const DRAW = {
   piechart: drawPie, timeseries: drawTimeSeries, graph: drawTimeSeries, table: drawTable,
 };
 
-export { DRAW, charts, drawText, interpolateText };
+export { DRAW, charts, drawText, interpolateText, noData };
