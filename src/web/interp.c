@@ -286,6 +286,13 @@ static bp_status bind_time(ip *c, int64_t ms)
 static bool interval_arg(ip *c, const char *a, int64_t *ms)
 {
     ref r;
+    char bare[128];
+    size_t n = strlen(a);
+    if (n >= 2 && n < sizeof bare + 2 && a[0] == '\'' && a[n - 1] == '\'') { /* '$summarize' */
+        memcpy(bare, a + 1, n - 2);
+        bare[n - 2] = 0;
+        a = bare;
+    }
     if (read_ref(c, a, &r) && r.len == strlen(a))
         return r.global ? gf_interval_parse(r.val, ms)
                         : r.var->n > 0 && gf_interval_parse(r.var->values[0], ms);

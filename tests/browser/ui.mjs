@@ -47,6 +47,16 @@ page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text(
 page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
 page.setDefaultTimeout(30000);
 
+// axe-core (web/node_modules, from web/package-lock.json): WCAG 2.1 A and AA
+// rules on the page as it is; run through the DevTools protocol, which the
+// page's CSP does not apply to
+const axeSource = readFileSync(new URL('../../web/node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+async function axeViolations() {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => (await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }))
+    .violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+}
+
 const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const ready = async (after) => page.waitForFunction(
   (a) => { const r = document.getElementById('main').dataset.ready; return r && r !== a; }, after ?? null);
@@ -144,10 +154,11 @@ try {
     assert(await page.locator('.panel[data-panel="2"] canvas').count() === 1, 'no chart');
     assert(await page.locator('.panel[data-state="error"]').count() === 0, 'a panel errored');
   });
-  await check('dashboard: opening a collapsed row shows its panels', async () => {
+  await check('dashboard: opening a collapsed row (a button: Enter opens it) shows its panels', async () => {
     assert(await page.locator('.panel[data-panel="4"]').count() === 0, 'shown before opening');
     const r = await readyNow();
-    await page.click('.row-head[data-panel="3"]');
+    await page.focus('.row-head[data-panel="3"]');
+    await page.keyboard.press('Enter');
     await ready(r);
     assert(await page.locator('.panel[data-panel="4"][data-state="done"]').count() === 1, 'not shown');
   });
@@ -200,6 +211,16 @@ try {
     assert((await page.locator('.panel[data-panel="12"] .panel-error').innerText()).includes('time column is missing'), 'no error');
     assert((await page.locator('.panel[data-panel="13"] .no-data').innerText()) === 'No data', 'no No data');
   });
+  await check('timeseries: the accessibility check (axe-core, WCAG 2.1 AA) finds nothing', async () => {
+    const v = await axeViolations();
+    assert(!v.length, v.join('\n'));
+  });
+  await check('timeseries: the time and refresh controls are reached with Tab, in order', async () => {
+    await page.focus('#time-quick');
+    const seen = [];
+    for (let i = 0; i < 5; i++) { await page.keyboard.press('Tab'); seen.push(await page.evaluate(() => document.activeElement.id)); }
+    assert(seen.join(',') === 'time-from,time-to,time-apply,refresh-every,refresh-now', seen.join(','));
+  });
   await check('timeseries: a quick range goes into the URL (from, to) and redraws with it', async () => {
     const r = await readyNow();
     await page.selectOption('#time-quick', { label: 'Last 24 hours' });
@@ -226,6 +247,39 @@ try {
     await page.click('#refresh-now');
     await ready(r);
     await page.selectOption('#refresh-every', '');
+  });
+
+  // ---- older panel models (graph, singlestat, the old table's styles), as Grafana migrates them
+  await page.goto(`${base}/d/bp-legacy`);
+  await ready();
+  await shot('legacy');
+  await check('legacy: a graph panel with an old table legend, an interval variable quoted in the macro', async () => {
+    const title = await page.locator('.panel[data-panel="1"] .panel-title').innerText();
+    const rows = await page.locator('.panel[data-panel="1"] .legend-table tbody tr').allInnerTexts();
+    const head = await page.locator('.panel[data-panel="1"] .legend-table thead').innerText();
+    assert(title.includes('(10m)'), title);
+    assert(head.replace(/\s+/g, ' ').trim() === 'Name Mean Max', head);
+    assert(rows.map((r) => r.split('\t')[0].trim()).join(',') === 'cpu,mem', rows.join('|'));
+    const ds = await chartOf(1);
+    assert(ds[0].ys.length === 13 && ds[1].color === '#8AB8FF', `${ds[0].ys.length} points of 10 min; mem ${ds[1].color}`);
+  });
+  await check('legacy and books dashboards: the accessibility check finds nothing', async () => {
+    const v = await axeViolations();
+    await page.goto(`${base}/d/books`);
+    await ready();
+    const w = await axeViolations();
+    await page.goto(`${base}/d/bp-legacy`);
+    await ready();
+    assert(!v.length && !w.length, [...v, ...w].join('\n'));
+  });
+  await check('legacy: a singlestat with a value map and thresholds', async () => {
+    assert(await page.locator('.panel[data-panel="2"] .stat-value').innerText() === 'ALL GOOD', 'not mapped');
+  });
+  await check('legacy: an old table\'s styles: alias, date format, hidden column, unit and decimals', async () => {
+    const head = await page.locator('.panel[data-panel="3"] thead').innerText();
+    const rows = await page.locator('.panel[data-panel="3"] tbody tr').allInnerTexts();
+    assert(head.replace(/\s+/g, ' ').trim() === 'When Value', head);
+    assert(rows[1].split('\t').map((x) => x.trim()).join('|') === '2024-01-01 00:01|1.0%', rows[1]);
   });
 
   // ---- explore ------------------------------------------------------------------------------

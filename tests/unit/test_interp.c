@@ -107,6 +107,8 @@ static void macros(void **state)
            NULL);
     expect("SELECT $__timeGroupAlias(t, $__interval)",
            "SELECT floor(extract(epoch from t)/15)*15 AS \"time\"", NULL);
+    expect("SELECT $__timeGroupAlias(t, '$min')", /* a variable inside the quotes (devenv) */
+           "SELECT floor(extract(epoch from t)/5)*5 AS \"time\"", NULL);
     expect("SELECT $__timeGroup(t,'1h'), v", /* before Grafana 5.3: aliased */
            "SELECT floor(extract(epoch from t)/3600)*3600 AS \"time\", v", NULL);
     expect("SELECT $__unixEpochGroupAlias(ts, 500ms)", "SELECT floor((ts)/0.500)*0.500 AS \"time\"", NULL);

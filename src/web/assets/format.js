@@ -249,6 +249,20 @@ function valueColor(cfg, v, index) {
   return color(pick);
 }
 
+/* Dark or light text, whichever reads on a background (Grafana's
+ * getTextColorForBackground). */
+function textOn(bg) {
+  const c = String(bg || '');
+  let r, g, b;
+  let m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(c);
+  if (m) [r, g, b] = [m[1], m[2], m[3]].map((x) => parseInt(x, 16));
+  else if ((m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(c))) [r, g, b] = [m[1], m[2], m[3]].map(Number);
+  else return null;
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  return lum > 0.179 ? '#111217' : '#ffffff';
+}
+
 /* ---- frames: what a panel query returns ---------------------------------------------- */
 
 /* The fields of a frame (frames.js); an API frame {columns, rows} is read too. */
@@ -294,4 +308,4 @@ function pairs(panel, frames) {
   return limit ? out.slice(0, limit) : out;
 }
 
-export { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, mapValue, pairs, valueColor };
+export { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, mapValue, pairs, textOn, valueColor };

@@ -7,6 +7,7 @@ import { onLeave } from './nav.js';
 import { DRAW, charts, drawText, interpolateText, noData } from './panels.js';
 import { toFrame, transform } from './frames.js';
 import { formatTime } from './format.js';
+import { migratePanel } from './migrate.js';
 
 /* ---- a dashboard ------------------------------------------------------------------------- */
 
@@ -237,7 +238,8 @@ function timeNote(p) {
   return el('span', { class: 'panel-time muted' }, parts.join(' '));
 }
 
-async function fillPanel(uid, p, body, node, vals, q, current) {
+async function fillPanel(uid, raw, body, node, vals, q, current) {
+  const p = migratePanel(raw);
   if (p.type === 'text') { drawText(p, body, vals); node.dataset.state = 'done'; return; }
   const fn = DRAW[p.type];
   if (!fn) { body.append(el('div', { class: 'muted' }, `Panel type "${p.type}" is not drawn here.`)); node.dataset.state = 'done'; return; }

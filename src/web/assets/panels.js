@@ -1,7 +1,7 @@
 /* panels.js: one function per Grafana panel type (stat, gauge, bar gauge,
  * bar chart, pie, time series, table, text), drawn with Chart.js or SVG. */
 import { el } from './dom.js';
-import { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, pairs, valueColor } from './format.js';
+import { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, pairs, textOn, valueColor } from './format.js';
 import { REDUCER_NAMES, frameLength, joinByTime, reduceValues, seriesName } from './frames.js';
 
 /* ---- panels ------------------------------------------------------------------------------ */
@@ -9,7 +9,9 @@ import { REDUCER_NAMES, frameLength, joinByTime, reduceValues, seriesName } from
 const charts = new Set();
 
 function chartOn(box, config) {
-  const canvas = el('canvas');
+  /* charts have a name for screen readers: what they plot */
+  const names = (config.data.datasets || []).map((d) => d.label).filter(Boolean);
+  const canvas = el('canvas', { role: 'img', 'aria-label': `Chart${names.length ? `: ${names.slice(0, 10).join(', ')}` : ''}` });
   box.append(el('div', { class: 'chart-box' }, canvas));
   config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
   const c = new window.Chart(canvas, config);
@@ -32,7 +34,7 @@ function drawStat(panel, frames, body) {
     const s = el('div', { class: `stat${mode === 'background' ? ' bg' : ''}` },
       el('div', { class: 'stat-value' }, formatValue(p.value, p.cfg, true)),
       ps.length > 1 ? el('div', { class: 'stat-name' }, p.name) : null);
-    if (mode === 'background') s.style.background = c;
+    if (mode === 'background') { s.style.background = c; s.style.color = textOn(c) || ''; }
     else if (mode !== 'none') s.firstChild.style.color = c;
     box.append(s);
   });
@@ -182,6 +184,7 @@ function drawTimeSeries(panel, frames, body, range) {
       borderWidth: custom.lineWidth ?? 1, spanGaps: custom.spanNulls === true, tension: custom.lineInterpolation === 'smooth' ? 0.3 : 0,
       stepped: custom.lineInterpolation === 'stepBefore' ? 'before' : custom.lineInterpolation === 'stepAfter' ? 'after' : false,
       showLine: custom.drawStyle !== 'points',
+      type: custom.drawStyle === 'bars' ? 'bar' : 'line',
     };
   });
   if (!datasets.length || !t.values.length) { noData(body); return; }
@@ -267,11 +270,15 @@ function drawTable(panel, frames, body) {
     if (align && align !== 'auto') td.style.textAlign = align;
     const mode = (cfgs[i].custom.cellOptions && cfgs[i].custom.cellOptions.type) || cfgs[i].custom.displayMode;
     const mapped = (cfgs[i].mappings || []).length > 0;
-    if ((x.numeric || mapped) && v !== null && mode && /color-background/.test(mode)) td.style.background = valueColor(cfgs[i], v, i);
+    if ((x.numeric || mapped) && v !== null && mode && /color-background/.test(mode)) {
+      td.style.background = valueColor(cfgs[i], v, i);
+      td.style.color = textOn(td.style.background) || '';
+    }
     if ((x.numeric || mapped) && v !== null && mode && /color-text/.test(mode)) td.style.color = valueColor(cfgs[i], v, i);
     return td;
   })));
-  body.append(el('div', { class: 'table-scroll' }, el('table', { class: 'data' }, colgroup, el('thead', {}, head), el('tbody', {}, rows))));
+  /* a scrolled table is reached with the keyboard (Tab, then the arrows) */
+  body.append(el('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': `${panel.title || 'table'}: rows` }, el('table', { class: 'data' }, colgroup, el('thead', {}, head), el('tbody', {}, rows))));
   if (f.truncated) body.append(el('div', { class: 'muted' }, `first ${n} rows shown`));
 }
 
