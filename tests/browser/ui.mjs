@@ -203,13 +203,60 @@ try {
   await check('timeseries: reduce, joinByField + calculateField + filterFieldsByName, groupBy and merge', async () => {
     const t = async (id) => (await page.locator(`.panel[data-panel="${id}"] tbody tr`).allInnerTexts()).map((r) => r.split('\t').map((x) => x.trim()).join('|')).join(' / ');
     assert(await t(6) === 'alpha|360|7 / beta|358|7 / gamma|359|7', `reduce: ${await t(6)}`);
-    assert(await t(14) === 'alpha|718.5 / beta|719.5 / gamma|720.5', `join: ${await t(14)}`);
+    assert(await t(20) === 'alpha|718.5 / beta|719.5 / gamma|720.5', `join: ${await t(20)}`);
     assert(await t(9) === 'alpha|121|360 / beta|120|358 / gamma|120|359', `groupBy: ${await t(9)}`);
     assert(await t(10) === 'x|1|2', `merge: ${await t(10)}`);
   });
   await check('timeseries: a time series without a time column shows Grafana\'s error; an empty result says No data', async () => {
     assert((await page.locator('.panel[data-panel="12"] .panel-error').innerText()).includes('time column is missing'), 'no error');
     assert((await page.locator('.panel[data-panel="13"] .no-data').innerText()) === 'No data', 'no No data');
+  });
+  await check('timeseries: a panel repeated by a variable (h, maxPerRow 3), a row repeated with its panel', async () => {
+    const stats = await page.locator('.panel[data-panel^="15"]').allInnerTexts();
+    assert(stats.map((t) => t.replace(/\s*⋮\s*/, ' ').replace(/\s+/g, ' ').trim()).join('|') === 'Points of alpha 121|Points of beta 120|Points of gamma 120', stats.join('|'));
+    const boxes = await Promise.all(['15', '15-1', '15-2'].map((k) => page.locator(`.panel[data-panel="${k}"]`).boundingBox()));
+    assert(boxes[0].y === boxes[2].y && boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x, 'not side by side');
+    const rows = await page.locator('.row-head[data-panel^="18"]').allInnerTexts();
+    assert(rows.join('|') === 'Host alpha|Host beta|Host gamma', rows.join('|'));
+    const maxes = await page.locator('.panel[data-panel^="19"] .stat-value').allInnerTexts();
+    assert(maxes.join(',') === '360,358,359', maxes.join(','));
+  });
+  await check('timeseries: panel links (a javascript: one is not made a link) and data links with the row and range', async () => {
+    const links = await page.locator('.panel[data-panel="16"] .panel-links a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert(links.length === 1 && links[0] === 'https://grafana.com/docs/grafana/latest/', links.join(' '));
+    const href = await page.locator('.panel[data-panel="16"] tbody tr td a').first().getAttribute('href');
+    assert(href === `/d/bp-timeseries?var-host=alpha&from=${Date.UTC(2024, 0, 1)}&to=${Date.UTC(2024, 0, 1, 6)}&n=480`, href);
+  });
+  await check('timeseries: a treemap draws a rectangle per row, the largest first', async () => {
+    const r = await page.locator('.panel[data-panel="17"] .treemap-cell').evaluateAll((cs) => cs.map((c) => [c.firstChild.textContent, c.offsetWidth * c.offsetHeight]));
+    assert(r.map((x) => x[0]).join(',') === 'gamma,beta,alpha' && r[0][1] >= r[1][1] && r[1][1] >= r[2][1], JSON.stringify(r));
+  });
+  await check('timeseries: the panel menu inspects the data (a table, CSV download) and the query as run', async () => {
+    await page.click('.panel[data-panel="9"] .panel-menu-btn');
+    await page.click('.panel[data-panel="9"] .panel-menu [role="menuitem"]:has-text("Inspect data")');
+    await page.waitForSelector('dialog#inspect[open]');
+    const head = await page.locator('dialog#inspect thead').first().innerText();
+    assert(head.replace(/\s+/g, ' ').trim() === 'host v (count) v (max)', head);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('dialog#inspect .inspect-csv')]);
+    const csv = readFileSync(await dl.path(), 'utf8');
+    assert(csv.startsWith('host,v (count),v (max)\r\nalpha,121,360\r\n'), csv.slice(0, 80));
+    await page.click('dialog#inspect [role="tab"][data-tab="query"]');
+    const sql = await page.locator('dialog#inspect pre.sql-text').first().innerText();
+    assert(sql.includes('WHERE t BETWEEN $1 AND $2'), sql.slice(0, 200));
+    await page.keyboard.press('Escape');
+    assert(await page.locator('dialog#inspect').count() === 0, 'Escape did not close it');
+  });
+  await check('timeseries: v over a panel shows it alone (viewPanel in the URL); Escape comes back', async () => {
+    await page.hover('.panel[data-panel="6"] .panel-body');
+    let r = await readyNow();
+    await page.keyboard.press('v');
+    await ready(r);
+    assert(new URL(page.url()).searchParams.get('viewPanel') === '6', page.url());
+    assert(await page.locator('.panel').count() === 1, 'more than one panel in view');
+    r = await readyNow();
+    await page.keyboard.press('Escape');
+    await ready(r);
+    assert(!new URL(page.url()).searchParams.get('viewPanel') && await page.locator('.panel').count() > 10, 'not back');
   });
   await check('timeseries: the accessibility check (axe-core, WCAG 2.1 AA) finds nothing', async () => {
     const v = await axeViolations();

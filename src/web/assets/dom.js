@@ -45,4 +45,19 @@ function localTime(ts) {
 
 function statusBadge(st) { return el('span', { class: `status st-${st || 'none'}` }, st || 'never run'); }
 
-export { clear, duration, el, errorBox, localTime, statusBadge };
+/* CSV text of a header and rows (RFC 4180: quoted where needed). */
+function csvText(header, rows) {
+  const q = (v) => { if (v === null || v === undefined) return ''; const t = String(v); return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
+  return [header.map(q).join(','), ...rows.map((r) => r.map(q).join(','))].join('\r\n') + '\r\n';
+}
+
+/* Save text as a file the browser downloads. */
+function downloadText(name, text, type) {
+  const a = el('a', { href: URL.createObjectURL(new Blob([text], { type: type || 'text/csv' })), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+export { clear, csvText, downloadText, duration, el, errorBox, localTime, statusBadge };

@@ -8,6 +8,8 @@ import { DRAW, charts, drawText, interpolateText, noData } from './panels.js';
 import { toFrame, transform } from './frames.js';
 import { formatTime } from './format.js';
 import { migratePanel } from './migrate.js';
+import { drawn, forget, panelKeys, panelMenu } from './inspect.js';
+import { linkList, safeUrl } from './links.js';
 
 /* ---- a dashboard ------------------------------------------------------------------------- */
 
@@ -148,14 +150,93 @@ function placeAll(panels) {
   });
 }
 
-function layout(dash, open) {
-  const top = placeAll(dash.panels || []).sort((a, b) => ((a.gridPos || {}).y || 0) - ((b.gridPos || {}).y || 0));
+/* ---- repeated rows and panels ------------------------------------------------------------ */
+
+const gy = (p) => (p.gridPos || {}).y || 0;
+const moved = (p, dy, extra) => Object.assign({}, p, extra, { gridPos: Object.assign({}, p.gridPos, { y: gy(p) + dy }) });
+
+/* A panel repeated for each value of its variable: side by side (h, at
+ * most maxPerRow, default 4, a row) or stacked (v). Returns the copies and
+ * the height they add. */
+function repeatPanel(p, values) {
+  const g = Object.assign({ x: 0, y: 0, w: 12, h: 8 }, p.gridPos);
+  const n = values.length;
+  const name = p.repeat;
+  const copy = (k, gridPos) => Object.assign({}, p, { gridPos, _scoped: { name, value: values[k] }, _key: k ? `${p.id}-${k}` : String(p.id) });
+  if (p.repeatDirection === 'v') {
+    return { panels: values.map((v, k) => copy(k, Object.assign({}, g, { y: g.y + k * g.h }))), extra: (n - 1) * g.h };
+  }
+  const per = Math.max(1, Math.min(n, p.maxPerRow || 4));
+  const w = Math.max(1, Math.floor(24 / per));
+  return { panels: values.map((v, k) => copy(k, { x: (k % per) * w, y: g.y + Math.floor(k / per) * g.h, w, h: g.h })), extra: (Math.ceil(n / per) - 1) * g.h };
+}
+
+/* Rows and panels with "repeat" expanded over their variable's values
+ * (as Grafana does when it loads a dashboard); panels below move down. */
+function expandRepeats(panels, values) {
+  const sorted = [...panels].sort((a, b) => gy(a) - gy(b));
+  const out = [];
+  let shift = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const p = moved(sorted[i], shift);
+    const vals = p.repeat ? values(p.repeat) : [];
+    if (p.type === 'row' && vals.length > 1) {
+      const next = sorted.slice(i + 1).findIndex((x) => x.type === 'row');
+      const section = p.collapsed ? [] : sorted.slice(i + 1, next < 0 ? sorted.length : i + 1 + next).map((x) => moved(x, shift));
+      const h = p.collapsed ? 1 : (next < 0 ? Math.max(1, ...section.map((x) => gy(x) + ((x.gridPos || {}).h || 8))) - gy(p) : gy(sorted[i + 1 + next]) + shift - gy(p));
+      vals.forEach((v, k) => {
+        const sc = { _scoped: { name: p.repeat, value: v } };
+        out.push(moved(p, k * h, Object.assign({ _key: k ? `${p.id}-${k}` : String(p.id), panels: (p.panels || []).map((c) => moved(c, k * h, sc)) }, sc)));
+        for (const c of section) out.push(moved(c, k * h, Object.assign({ _key: k ? `${c.id}-r${k}` : String(c.id) }, sc)));
+      });
+      i += section.length;
+      shift += (vals.length - 1) * h;
+      continue;
+    }
+    if (p.type !== 'row' && vals.length > 0) {
+      const r = repeatPanel(p, vals);
+      out.push(...r.panels);
+      shift += r.extra;
+      continue;
+    }
+    if (p.type === 'row' && p.panels) {
+      const inner = [];
+      for (const c of p.panels) {
+        const cv = c.repeat ? values(c.repeat) : [];
+        if (cv.length) inner.push(...repeatPanel(c, cv).panels);
+        else inner.push(c);
+      }
+      out.push(Object.assign({}, p, { panels: inner }));
+      continue;
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+/* Grafana's grid (react-grid-layout, vertical compaction): each panel
+ * rises as far as the ones above it allow and never overlaps another. */
+function compact(items) {
+  const placed = [];
+  const hit = (g) => placed.find((o) => g.x < o.x + o.w && o.x < g.x + g.w && g.y < o.y + o.h && o.y < g.y + g.h);
+  for (const it of [...items].sort((a, b) => a.g.y - b.g.y || a.g.x - b.g.x)) {
+    const g = it.g;
+    while (g.y > 0 && !hit(Object.assign({}, g, { y: g.y - 1 }))) g.y--;
+    let c;
+    while ((c = hit(g))) g.y = c.y + c.h;
+    placed.push(g);
+  }
+  return items;
+}
+
+function layout(dash, open, values) {
+  const top = expandRepeats(placeAll(dash.panels || []), values).sort((a, b) => ((a.gridPos || {}).y || 0) - ((b.gridPos || {}).y || 0));
   const out = [];
   let shift = 0;
   for (const p of top) {
     const g = Object.assign({ x: 0, y: 0, w: 12, h: 8 }, p.gridPos);
     out.push({ p, g: Object.assign({}, g, { y: g.y + shift }) });
-    if (p.type === 'row' && p.collapsed && open.has(p.id)) {
+    if (p.type === 'row' && p.collapsed && open.has(p._key || String(p.id))) {
       let bottom = g.y + 1;
       for (const c of p.panels || []) {
         const cg = Object.assign({ x: 0, y: g.y + 1, w: 12, h: 8 }, c.gridPos);
@@ -165,7 +246,7 @@ function layout(dash, open) {
       shift += bottom - (g.y + 1);
     }
   }
-  return out;
+  return compact(out);
 }
 
 async function showDashboard(uid, m) {
@@ -195,35 +276,66 @@ async function showDashboard(uid, m) {
     m.append(timeBar(dash, j.range, (from, to) => { setUrl({ from, to }); redraw(); }, redraw,
       (r) => { setUrl({ refresh: r }); every(r); }));
     m.append(variableBar(dash, j.variables, (name, values) => { setUrl({ [`var-${name}`]: values }); redraw(); }));
-    const grid = el('div', { class: 'grid', id: 'grid' });
+    const view = new URLSearchParams(location.search).get('viewPanel');
+    const grid = el('div', { class: view ? 'grid viewing' : 'grid', id: 'grid' });
+    if (view) {
+      const back = el('button', { type: 'button', id: 'view-back' }, '← Back to the dashboard (Esc)');
+      back.addEventListener('click', () => onView(view));
+      m.append(back);
+    }
     m.append(grid);
+    forget();
+    const values = (name) => vals[name] || [];
+    let items = layout(dash, openRows, values);
+    if (view) {
+      const all = items.flatMap((it) => [it, ...(it.p.type === 'row' ? (it.p.panels || []).map((c) => ({ p: c, g: c.gridPos })) : [])]);
+      const hit = all.find((it) => (it.p._key || String(it.p.id)) === view && it.p.type !== 'row');
+      items = hit ? [{ p: hit.p, g: { x: 0, y: 0, w: 24, h: 24 } }] : [];
+    }
     const jobs = [];
-    for (const { p, g } of layout(dash, openRows)) {
+    for (const { p, g } of items) {
       const place = (node) => {
         node.style.gridColumn = `${g.x + 1} / span ${Math.max(1, Math.min(24, g.w))}`;
         node.style.gridRow = `${g.y + 1} / span ${Math.max(1, g.h)}`;
         grid.append(node);
       };
+      const key = p._key || String(p.id);
+      const scoped = p._scoped ? Object.assign({}, vals, { [p._scoped.name]: [p._scoped.value] }) : vals;
       if (p.type === 'row') {
-        const label = interpolateText(p.title || '', vals);
-        const head = el(p.collapsed ? 'button' : 'div', { class: 'row-head', 'data-panel': p.id, type: p.collapsed ? 'button' : null,
-          'aria-expanded': p.collapsed ? String(openRows.has(p.id)) : null },
-        p.collapsed ? (openRows.has(p.id) ? '▾ ' : '▸ ') : '', label);
-        if (p.collapsed) head.addEventListener('click', () => { openRows.has(p.id) ? openRows.delete(p.id) : openRows.add(p.id); redraw(); });
+        const label = interpolateText(p.title || '', scoped);
+        const head = el(p.collapsed ? 'button' : 'div', { class: 'row-head', 'data-panel': key, type: p.collapsed ? 'button' : null,
+          'aria-expanded': p.collapsed ? String(openRows.has(key)) : null },
+        p.collapsed ? (openRows.has(key) ? '▾ ' : '▸ ') : '', label);
+        if (p.collapsed) head.addEventListener('click', () => { openRows.has(key) ? openRows.delete(key) : openRows.add(key); redraw(); });
         place(head);
         continue;
       }
       const body = el('div', { class: 'panel-body' });
-      const title = interpolateText(p.title || '', vals);
-      const node = el('section', { class: 'panel', 'data-panel': p.id, 'data-type': p.type, 'aria-label': title || `panel ${p.id}` },
-        el('div', { class: 'panel-title', title: p.description || null }, el('h2', {}, title), timeNote(p)), body);
+      const title = interpolateText(p.title || '', scoped);
+      const node = el('section', { class: 'panel', 'data-panel': key, 'data-type': p.type, 'aria-label': title || `panel ${key}`, tabindex: -1 },
+        el('div', { class: 'panel-title', title: p.description || null }, el('h2', {}, title), timeNote(p),
+          linkList(p.links, scoped, j.range), panelMenu(key, title, onView)), body);
       place(node);
-      jobs.push(fillPanel(uid, p, body, node, vals, q, () => my === seq));
+      let pq = q;
+      if (p._scoped) {
+        const u = new URLSearchParams(q);
+        u.delete(`var-${p._scoped.name}`);
+        u.append(`var-${p._scoped.name}`, p._scoped.value);
+        pq = u.toString();
+      }
+      jobs.push(fillPanel(uid, p, key, body, node, scoped, pq, () => my === seq));
     }
     await Promise.all(jobs);
     if (my === seq) m.dataset.ready = String(my);
   };
-  onLeave(() => { seq++; if (timer) clearInterval(timer); for (const c of charts) c.destroy(); charts.clear(); });
+  /* v on a panel: it alone, full size, in the URL as Grafana's viewPanel */
+  const onView = (id) => {
+    const cur = new URLSearchParams(location.search).get('viewPanel');
+    setUrl({ viewPanel: cur === String(id) ? null : String(id) });
+    draw().catch((e) => m.append(errorBox(e.message)));
+  };
+  const unkey = panelKeys(onView, () => { if (new URLSearchParams(location.search).get('viewPanel')) onView(new URLSearchParams(location.search).get('viewPanel')); });
+  onLeave(() => { seq++; unkey(); if (timer) clearInterval(timer); for (const c of charts) c.destroy(); charts.clear(); });
   await draw();
   const q = new URLSearchParams(location.search);
   every(q.get('refresh') ?? '');
@@ -238,7 +350,7 @@ function timeNote(p) {
   return el('span', { class: 'panel-time muted' }, parts.join(' '));
 }
 
-async function fillPanel(uid, raw, body, node, vals, q, current) {
+async function fillPanel(uid, raw, key, body, node, vals, q, current) {
   const p = migratePanel(raw);
   if (p.type === 'text') { drawText(p, body, vals); node.dataset.state = 'done'; return; }
   const fn = DRAW[p.type];
@@ -259,8 +371,9 @@ async function fillPanel(uid, raw, body, node, vals, q, current) {
     const good = transform(frames.filter((f) => !f.error), p.transformations, warnings);
     for (const f of bad) body.append(el('div', { class: 'panel-error', role: 'alert' }, `${f.refId}: ${f.error}`));
     for (const w of warnings) body.append(el('div', { class: 'muted panel-warning' }, w));
-    if (good.length) fn(p, good, body, j.range);
+    if (good.length) fn(p, good, body, j.range, vals);
     else if (!bad.length) noData(body);
+    drawn(key, p, good, j);
     node.dataset.state = bad.length ? 'error' : 'done';
   } catch (e) {
     spinner.remove();

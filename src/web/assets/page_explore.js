@@ -1,16 +1,13 @@
 /* page_explore.js: the explore room: the schema tree, a read-only SQL
  * editor, paged results, CSV download. */
-import { clear, el, errorBox } from './dom.js';
+import { clear, csvText, downloadText, el, errorBox } from './dom.js';
 import { api } from './api.js';
 
 /* ---- explore: tables and read-only SQL ------------------------------------------------- */
 
 function quoteIdent(s) { return `"${String(s).replace(/"/g, '""')}"`; }
 
-function csvOf(res) {
-  const q = (v) => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  return [res.columns.map((c) => q(c.name)).join(','), ...res.rows.map((r) => r.map(q).join(','))].join('\r\n') + '\r\n';
-}
+function csvOf(res) { return csvText(res.columns.map((c) => c.name), res.rows); }
 
 async function showExplore(m) {
   const PAGE = 100;
@@ -65,11 +62,7 @@ async function showExplore(m) {
   sql.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); } });
   csvBtn.addEventListener('click', () => {
     if (!res) return;
-    const a = el('a', { href: URL.createObjectURL(new Blob([csvOf(res)], { type: 'text/csv' })), download: 'query.csv' });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    downloadText('query.csv', csvOf(res));
   });
 
   try {

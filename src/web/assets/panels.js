@@ -3,6 +3,7 @@
 import { el } from './dom.js';
 import { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, pairs, textOn, valueColor } from './format.js';
 import { REDUCER_NAMES, frameLength, joinByTime, reduceValues, seriesName } from './frames.js';
+import { dataLink } from './links.js';
 
 /* ---- panels ------------------------------------------------------------------------------ */
 
@@ -248,7 +249,7 @@ function noData(body, text) {
   body.append(el('div', { class: 'no-data' }, text || 'No data'));
 }
 
-function drawTable(panel, frames, body) {
+function drawTable(panel, frames, body, range, vars) {
   const f = frames[0] || { fields: [] };
   const fs = fields(f);
   const n = f.fields ? frameLength(f) : (f.rows || []).length;
@@ -265,7 +266,10 @@ function drawTable(panel, frames, body) {
     if (!visible[i]) return null;
     const v = x.values[ri];
     const text = formatValue(v, cfgs[i], x.numeric, x.type);
-    const td = el('td', { class: v === null && text === 'null' ? 'null' : x.numeric ? 'num' : null }, text);
+    const link = (cfgs[i].links || [])[0];
+    const href = link ? dataLink(link, x, v, text, fs, ri, vars || {}, range) : null;
+    const td = el('td', { class: v === null && text === 'null' ? 'null' : x.numeric ? 'num' : null },
+      href ? el('a', { href, target: link.targetBlank ? '_blank' : null, rel: 'noopener noreferrer', title: link.title || null }, text) : text);
     const align = cfgs[i].custom.align;
     if (align && align !== 'auto') td.style.textAlign = align;
     const mode = (cfgs[i].custom.cellOptions && cfgs[i].custom.cellOptions.type) || cfgs[i].custom.displayMode;
@@ -359,9 +363,71 @@ function interpolateText(s, vars) {
   });
 }
 
+/* Squarified treemap rectangles (Bruls, Huizing, van Wijk) for areas in
+ * descending order, in the box x, y, w, h. */
+function squarify(areas, x, y, w, h) {
+  const out = [];
+  const worst = (row, side) => {
+    const s = row.reduce((a, b) => a + b, 0);
+    return Math.max((side * side * Math.max(...row)) / (s * s), (s * s) / (side * side * Math.min(...row)));
+  };
+  const place = (row) => {
+    const s = row.reduce((a, b) => a + b, 0);
+    if (w >= h) {
+      const cw = s / h;
+      let yy = y;
+      for (const a of row) { out.push({ x, y: yy, w: cw, h: a / cw }); yy += a / cw; }
+      x += cw; w -= cw;
+    } else {
+      const rh = s / w;
+      let xx = x;
+      for (const a of row) { out.push({ x: xx, y, w: a / rh, h: rh }); xx += a / rh; }
+      y += rh; h -= rh;
+    }
+  };
+  let row = [];
+  for (let i = 0; i < areas.length;) {
+    const side = Math.min(w, h);
+    const cand = [...row, areas[i]];
+    if (!row.length || worst(cand, side) <= worst(row, side)) { row = cand; i++; } else { place(row); row = []; }
+  }
+  if (row.length) place(row);
+  return out;
+}
+
+/* Treemap (the marcusolsson-treemap-panel's options: textField, sizeField,
+ * colorField): one rectangle per row, its area the size. */
+function drawTreemap(panel, frames, body) {
+  const fs = fields(frames[0] || {});
+  const o = panel.options || {};
+  const size = fs.find((f) => f.name === o.sizeField) || fs.find((f) => f.numeric);
+  const text = fs.find((f) => f.name === o.textField) || fs.find((f) => f.type === 'string');
+  const colorF = fs.find((f) => f.name === o.colorField);
+  if (!size || !size.values.length) { noData(body); return; }
+  const rows = size.values.map((v, i) => ({ v: Number(v) || 0, i })).filter((r) => r.v > 0).sort((a, b) => b.v - a.v);
+  const W = 400, H = 240;
+  const total = rows.reduce((a, r) => a + r.v, 0) || 1;
+  const rects = squarify(rows.map((r) => (r.v / total) * W * H), 0, 0, W, H);
+  const cfg = fieldConfig(panel, size.name, true);
+  /* boxes in percent of the panel, so that labels keep their shape */
+  const box = el('div', { class: 'treemap', role: 'img', 'aria-label': `Treemap of ${size.name}` });
+  rows.forEach((r, k) => {
+    const b = rects[k];
+    const label = text ? String(text.values[r.i]) : String(r.i + 1);
+    const fill = colorF ? valueColor(fieldConfig(panel, colorF.name, true), colorF.values[r.i], k) : PALETTE[k % PALETTE.length];
+    const cell = el('div', { class: 'treemap-cell', title: `${label}: ${formatValue(r.v, cfg, true)}` },
+      el('span', {}, label), el('span', { class: 'treemap-value' }, formatValue(r.v, cfg, true)));
+    Object.assign(cell.style, { left: `${(b.x / W) * 100}%`, top: `${(b.y / H) * 100}%`, width: `${(b.w / W) * 100}%`,
+      height: `${(b.h / H) * 100}%`, background: fill, color: textOn(fill) || '' });
+    box.append(cell);
+  });
+  body.append(box);
+}
+
 const DRAW = {
   stat: drawStat, gauge: drawGauge, bargauge: drawBarGauge, barchart: drawBarChart,
   piechart: drawPie, timeseries: drawTimeSeries, graph: drawTimeSeries, table: drawTable,
+  treemap: drawTreemap, 'marcusolsson-treemap-panel': drawTreemap,
 };
 
 export { DRAW, charts, drawText, interpolateText, noData };
