@@ -135,8 +135,8 @@ timeseries_checks() {
     n=$(rows_of < ts.json)
     check "$w: a panel's relative time (timeFrom 1h) counts the last hour ($n)" test "${n:-0}" -ge 59 -a "${n:-0}" -le 61
     curl -s --noproxy '*' "$url/api/dashboards/bp-timeseries" > ts.json
-    panel_q 20 > ts2.json
-    check "$w: a panel without an id gets the next free one (20)" bash -c "grep -q '\"id\":20,\"type\":\"table\",\"title\":\"Join and calculate\"' ts.json || grep -q '\"title\":\"Join and calculate\".*\"id\":20' ts.json"
+    panel_q 22 > ts2.json
+    check "$w: a panel without an id gets the next free one (22)" bash -c "grep -q '\"id\":22,\"type\":\"table\",\"title\":\"Join and calculate\"' ts.json || grep -q '\"title\":\"Join and calculate\".*\"id\":22' ts.json"
     check "$w: and answers its query" grep -q '"rows":\[\["alpha","480"\]' ts2.json
     check "$w: the datasource variable offers the warehouse" grep -q '"name":"ds","options":\["Warehouse"\]' ts.json
     check "$w: the interval variable offers auto and its intervals, auto chosen" grep -q '"name":"bucket","options":\["auto","1m","10m","1h"\],"current":\["auto"\]' ts.json

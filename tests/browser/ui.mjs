@@ -93,6 +93,10 @@ try {
       assert(n > 1, `${t}: ${n} shapes`);
     }
   });
+  await check('dashboard: the pie of ratings lists them 1 to 10, in number order', async () => {
+    const labels = await page.locator('.panel[data-panel="7"] canvas').first().evaluate((c) => window.Chart.getChart(c).data.labels);
+    assert(labels.join(',') === '1,2,3,4,5,6,7,8,9,10', labels.join(','));
+  });
   await check('dashboard: the stat panels show numbers', async () => {
     const texts = await page.locator('.panel[data-type="stat"] .stat-value').allInnerTexts();
     assert(texts.length === 3 && texts.every((t) => /\d/.test(t)), JSON.stringify(texts));
@@ -203,7 +207,7 @@ try {
   await check('timeseries: reduce, joinByField + calculateField + filterFieldsByName, groupBy and merge', async () => {
     const t = async (id) => (await page.locator(`.panel[data-panel="${id}"] tbody tr`).allInnerTexts()).map((r) => r.split('\t').map((x) => x.trim()).join('|')).join(' / ');
     assert(await t(6) === 'alpha|360|7 / beta|358|7 / gamma|359|7', `reduce: ${await t(6)}`);
-    assert(await t(20) === 'alpha|718.5 / beta|719.5 / gamma|720.5', `join: ${await t(20)}`);
+    assert(await t(22) === 'alpha|718.5 / beta|719.5 / gamma|720.5', `join: ${await t(22)}`);
     assert(await t(9) === 'alpha|121|360 / beta|120|358 / gamma|120|359', `groupBy: ${await t(9)}`);
     assert(await t(10) === 'x|1|2', `merge: ${await t(10)}`);
   });
@@ -226,6 +230,16 @@ try {
     assert(links.length === 1 && links[0] === 'https://grafana.com/docs/grafana/latest/', links.join(' '));
     const href = await page.locator('.panel[data-panel="16"] tbody tr td a').first().getAttribute('href');
     assert(href === `/d/bp-timeseries?var-host=alpha&from=${Date.UTC(2024, 0, 1)}&to=${Date.UTC(2024, 0, 1, 6)}&n=480`, href);
+  });
+  await check('timeseries: seriesToRows, sortBy, limit and a row total (calculateField reduceRow)', async () => {
+    const rows = (await page.locator('.panel[data-panel="21"] tbody tr').allInnerTexts()).map((r) => r.split('\t').map((x) => x.trim()).join('|'));
+    assert(rows.join(' / ') === '2024-01-01 06:00:00|alpha|360|360 / 2024-01-01 03:00:00|alpha|357|357', rows.join(' / '));
+  });
+  await check('timeseries: the dashboard\'s shared crosshair (graphTooltip 1) marks the hovered time on the other charts', async () => {
+    const box = await page.locator('.panel[data-panel="1"] canvas').first().boundingBox();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2);
+    const n = await page.locator('.panel[data-panel="2"] canvas').first().evaluate((c) => window.Chart.getChart(c).getActiveElements().length);
+    assert(n === 1, `${n} points active on the other chart`);
   });
   await check('timeseries: a treemap draws a rectangle per row, the largest first', async () => {
     const r = await page.locator('.panel[data-panel="17"] .treemap-cell').evaluateAll((cs) => cs.map((c) => [c.firstChild.textContent, c.offsetWidth * c.offsetHeight]));

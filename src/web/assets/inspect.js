@@ -69,7 +69,7 @@ function inspect(id, tab) {
     for (const b of bar.querySelectorAll('button')) b.setAttribute('aria-selected', String(b.dataset.tab === t));
     if (t === 'data') body.append(...[dataTab(d)].flat());
     else if (t === 'query') body.append(...queryTab(d).flat().filter(Boolean));
-    else body.append(el('pre', { class: 'sql-text' }, JSON.stringify(d.panel, null, 2)));
+    else body.append(el('pre', { class: 'sql-text' }, JSON.stringify(d.panel, (k, v) => (k.startsWith('_') ? undefined : v), 2)));
   };
   const bar = el('div', { class: 'tabs', role: 'tablist' }, tabs.map(([t, label]) => {
     const b = el('button', { type: 'button', role: 'tab', 'data-tab': t }, label);

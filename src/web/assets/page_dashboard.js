@@ -4,7 +4,7 @@
 import { clear, el, errorBox } from './dom.js';
 import { api } from './api.js';
 import { onLeave } from './nav.js';
-import { DRAW, charts, drawText, interpolateText, noData } from './panels.js';
+import { DRAW, charts, drawText, interpolateText, noData, timeCharts } from './panels.js';
 import { toFrame, transform } from './frames.js';
 import { formatTime } from './format.js';
 import { migratePanel } from './migrate.js';
@@ -266,6 +266,7 @@ async function showDashboard(uid, m) {
     if (my !== seq) return;
     for (const c of charts) c.destroy();
     charts.clear();
+    timeCharts.clear();
     const dash = j.dashboard;
     const vals = Object.fromEntries(j.variables.map((v) => [v.name, v.current]));
     document.title = `${dash.title || uid} · bookpipe`;
@@ -323,7 +324,7 @@ async function showDashboard(uid, m) {
         u.append(`var-${p._scoped.name}`, p._scoped.value);
         pq = u.toString();
       }
-      jobs.push(fillPanel(uid, p, key, body, node, scoped, pq, () => my === seq));
+      jobs.push(fillPanel(uid, Object.assign({ _graphTooltip: dash.graphTooltip || 0 }, p), key, body, node, scoped, pq, () => my === seq));
     }
     await Promise.all(jobs);
     if (my === seq) m.dataset.ready = String(my);

@@ -20,6 +20,32 @@ function chartOn(box, config) {
   return c;
 }
 
+/* Grafana's dashboard-wide crosshair (graphTooltip 1: the line, 2: the
+ * tooltip too): hovering one time series shows the same time on the others. */
+const timeCharts = new Set();
+let syncing = false;
+function shareHover(chart, panel) {
+  const mode = panel._graphTooltip || 0;
+  if (!mode) return;
+  timeCharts.add(chart);
+  chart.options.onHover = (e, active) => {
+    if (syncing) return;
+    syncing = true;
+    const x = active.length ? chart.data.datasets[active[0].datasetIndex].data[active[0].index].x : null;
+    for (const other of timeCharts) {
+      if (other === chart || !other.canvas || !other.canvas.isConnected) continue;
+      const ds = other.data.datasets[0];
+      let at = -1;
+      if (x !== null && ds) at = ds.data.reduce((best, p, i) => (best < 0 || Math.abs(p.x - x) < Math.abs(ds.data[best].x - x) ? i : best), -1);
+      const els = at < 0 ? [] : other.data.datasets.map((d, i) => ({ datasetIndex: i, index: at }));
+      other.setActiveElements(els);
+      if (mode === 2 && other.tooltip) other.tooltip.setActiveElements(els, { x: 0, y: 0 });
+      other.update('none');
+    }
+    syncing = false;
+  };
+}
+
 function legendOpts(panel, series) {
   const lg = (panel.options && panel.options.legend) || {};
   const show = lg.showLegend !== false && lg.displayMode !== 'hidden' && lg.displayMode !== 'table' && series > 1;
@@ -192,7 +218,7 @@ function drawTimeSeries(panel, frames, body, range) {
   const span = range ? range.to - range.from : (t.values[t.values.length - 1] - t.values[0]) || 1;
   const cfg0 = cfgs[0] || {};
   const stacked = cfg0.custom && cfg0.custom.stacking && cfg0.custom.stacking.mode && cfg0.custom.stacking.mode !== 'none';
-  chartOn(body, {
+  const chart = chartOn(body, {
     type: 'line',
     data: { datasets },
     options: {
@@ -218,6 +244,7 @@ function drawTimeSeries(panel, frames, body, range) {
       },
     },
   });
+  shareHover(chart, panel);
   legendTable(panel, series, names, cfgs, body);
 }
 
@@ -430,4 +457,4 @@ const DRAW = {
   treemap: drawTreemap, 'marcusolsson-treemap-panel': drawTreemap,
 };
 
-export { DRAW, charts, drawText, interpolateText, noData };
+export { DRAW, charts, drawText, interpolateText, noData, timeCharts };
