@@ -397,6 +397,22 @@ static void var_options(wh *w, json_t *v, const char *type, const vars_t *vs, co
      * either; it is listed with no options */
 }
 
+/* Are all of vals among opts ($__all and All count as present)? */
+static bool all_in(json_t *vals, json_t *opts)
+{
+    size_t i, k;
+    json_t *v, *o;
+    json_array_foreach(vals, i, v) {
+        const char *s = json_string_value(v);
+        bool found = s && (!strcmp(s, "$__all") || !strcmp(s, "All"));
+        json_array_foreach(opts, k, o) if (!found && s && json_string_value(o) &&
+                                           !strcmp(s, json_string_value(o))) found = true;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 /* The selected values: the URL's, else the file's current, else the first
  * option; All expands to allValue or every option. */
 static json_t *var_current(json_t *v, const char *type, const web_req *r, json_t *opts)
@@ -408,6 +424,11 @@ static json_t *var_current(json_t *v, const char *type, const web_req *r, json_t
     if (!strcmp(type, "constant") || !json_array_size(u.vals)) {
         json_decref(u.vals);
         u.vals = strcmp(type, "constant") ? default_current(v) : json_copy(opts);
+        /* a saved value the options no longer hold (the file was saved
+         * against other data) gives way to the first option, as Grafana
+         * does when it refreshes a variable */
+        if (!strcmp(type, "query") && json_array_size(opts) && !all_in(u.vals, opts))
+            json_array_clear(u.vals);
     }
     const char *first = json_string_value(json_array_get(u.vals, 0));
     bool all = first && (!strcmp(first, "$__all") || !strcmp(first, "All")) &&

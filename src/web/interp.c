@@ -498,8 +498,57 @@ static size_t literal(ip *c, const char *s, bp_status *st)
     return len;
 }
 
-/* Copy a comment or a double-quoted identifier verbatim (refusing a
- * reference in the identifier); returns its length, 0 when s is neither. */
+/* Does the statement so far end in AS (an output column's name comes)? */
+static bool after_as(const buf *sql)
+{
+    size_t n = sql->len;
+    while (n && isspace((unsigned char)sql->p[n - 1]))
+        n--;
+    return n >= 2 && !strncasecmp(sql->p + n - 2, "AS", 2) &&
+           (n == 2 || !name_char(sql->p[n - 3])) && n < sql->len;
+}
+
+/* "name $var" after AS: a series' name (Grafana dashboards name series so).
+ * It names no table or column, so the values are written in, with every "
+ * doubled: the text cannot leave the identifier. */
+static bp_status alias_with_refs(ip *c, const char *s, const char *end)
+{
+    buf *out = &c->q->sql;
+    if (buf_addc(out, '"'))
+        return oom(c->err);
+    for (const char *p = s + 1; p < end - 1;) {
+        ref r;
+        const char *text = p;
+        size_t n = 1;
+        buf j = {0};
+        if (read_ref(c, p, &r)) {
+            for (int i = 0; !r.global && i < r.var->n; i++)
+                if ((i && buf_addc(&j, ',')) || buf_adds(&j, r.var->values[i])) {
+                    buf_free(&j);
+                    return oom(c->err);
+                }
+            if (r.global && buf_adds(&j, r.val)) {
+                buf_free(&j);
+                return oom(c->err);
+            }
+            text = j.p ? j.p : "";
+            n = j.len;
+            p += r.len;
+        } else
+            p++;
+        bool ok = true;
+        for (size_t k = 0; k < n && ok; k++)
+            ok = text[k] == '"' ? !buf_adds(out, "\"\"") : !buf_addc(out, text[k]);
+        buf_free(&j);
+        if (!ok)
+            return oom(c->err);
+    }
+    return buf_addc(out, '"') ? oom(c->err) : BP_OK;
+}
+
+/* Copy a comment or a double-quoted identifier verbatim; a reference in
+ * an identifier is refused (it would name a table or column), except in an
+ * output column's name after AS. Returns the length, 0 when s is neither. */
 static size_t passthrough(ip *c, const char *s, bp_status *st)
 {
     const char *end = NULL;
@@ -514,9 +563,14 @@ static size_t passthrough(ip *c, const char *s, bp_status *st)
         ref r;
         for (const char *p = s + 1; p < end; p++)
             if (read_ref(c, p, &r)) {
+                if (e && after_as(&c->q->sql)) {
+                    *st = alias_with_refs(c, s, end);
+                    return (size_t)(end - s);
+                }
                 *st = bp_fail(c->err, BP_EINPUT, "variable $%s names an identifier (\"...\"): "
-                              "a value may not name a table or column",
-                              r.var ? r.var->name : "__global");
+                              "a value may not name a table or column (it may name an "
+                              "output column: AS \"...$%s\")",
+                              r.var ? r.var->name : "__global", r.var ? r.var->name : "__global");
                 return (size_t)(end - s);
             }
     } else

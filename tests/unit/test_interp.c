@@ -196,6 +196,25 @@ static void time_math(void **state)
     assert_int_equal(gf_interval_calc(0, 30LL * 86400000, 30, 10000), 86400000);
 }
 
+/* A variable in an output column's name (AS "TPS-$var") is written in,
+ * its quotes doubled: it names a series, never a table. */
+static void alias_names(void **state)
+{
+    (void)state;
+    expect("SELECT 1 AS \"TPS-$country\"", "SELECT 1 AS \"TPS-germany\"", NULL);
+    expect("SELECT 1 as  \"$countries\" FROM t", "SELECT 1 as  \"usa,canada\" FROM t", NULL);
+    static const char *const quote[] = {"a\"b; DROP TABLE x; --"};
+    const gf_var v[] = {{"q", quote, 1}};
+    gf_query q;
+    bp_err err = {0};
+    assert_int_equal(gf_interpolate("SELECT 1 AS \"$q\"", v, 1, &range, &q, &err), BP_OK);
+    assert_string_equal(q.sql.p, "SELECT 1 AS \"a\"\"b; DROP TABLE x; --\"");
+    gf_query_free(&q);
+    /* a table named by a variable is still refused, also after a word ending in "as" */
+    assert_int_equal(gf_interpolate("SELECT * FROM \"$q\"", v, 1, &range, &q, &err), BP_EINPUT);
+    assert_int_equal(gf_interpolate("SELECT alias\"$q\"", v, 1, &range, &q, &err), BP_EINPUT);
+}
+
 static void refused(void **state)
 {
     (void)state;
@@ -215,6 +234,7 @@ int main(void)
         cmocka_unit_test(untouched),
         cmocka_unit_test(macros),
         cmocka_unit_test(time_math),
+        cmocka_unit_test(alias_names),
         cmocka_unit_test(refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,9 +39,11 @@ function interpolateUrl(url, vars, range, ctx) {
 function linkList(links, vars, range) {
   const good = (links || []).map((l) => ({ l, href: safeUrl(interpolateUrl(l.url, vars, range)) })).filter((x) => x.href);
   if (!good.length) return null;
+  /* an icon each, named by its title (the header keeps room for the panel's own) */
   return el('span', { class: 'panel-links' }, good.map(({ l, href }) => el('a', {
     href, class: 'panel-link', target: l.targetBlank ? '_blank' : null, rel: 'noopener noreferrer',
-  }, `↗ ${l.title || 'link'}`)));
+    title: l.title || href, 'aria-label': l.title || href,
+  }, '↗')));
 }
 
 /* A data link for one value: the URL, or null. fields: the frame's

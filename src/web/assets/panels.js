@@ -67,6 +67,19 @@ function drawStat(panel, frames, body) {
   });
   if (!ps.length) { noData(body); return; }
   body.append(box);
+  fitText(box);
+}
+
+/* Grafana's big values fit their box: the font from the box's size and
+ * the text's length (as its BigValue does), 10 to 80 px. */
+function fitText(box) {
+  for (const v of box.querySelectorAll('.stat-value')) {
+    const cell = v.parentNode;
+    const w = cell.clientWidth || 200, h = cell.clientHeight || 80;
+    const len = Math.max(1, v.textContent.length);
+    const size = Math.max(10, Math.min(80, h * (cell.querySelector('.stat-name') ? 0.45 : 0.6), (w * 0.9) / (len * 0.6)));
+    v.style.fontSize = `${Math.floor(size)}px`;
+  }
 }
 
 /* A gauge as an SVG arc from min to max, coloured by the thresholds. */
