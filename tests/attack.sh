@@ -52,7 +52,12 @@ attack_duckdb() {
     refused "INSTALL from a URL" "INSTALL foo FROM 'http://127.0.0.1:$lport/repo'"
     refused "LOAD of an extension" "LOAD httpfs"
     refused "read_parquet of a URL" "SELECT * FROM read_parquet('http://127.0.0.1:$lport/x.parquet')"
-    refused "two statements" "SELECT 1; SELECT 2"
+    # several statements run one by one, each checked as one alone: a write
+    # among them (first or last) is refused, and the answer is its error
+    refused "a write after a read" "SELECT 1; CREATE TABLE memory.main.pwn AS SELECT 1"
+    refused "a write before a read" "DROP TABLE books_schema.users; SELECT 1"
+    refused "a write hidden after a string holding a semicolon" "SELECT ';'; DELETE FROM books_schema.users"
+    refused "more than 20 statements" "$(for i in $(seq 21); do printf 'SELECT %d; ' "$i"; done)"
     sleep 0.3
     check "attack: no request left the server (the listener heard nothing)" test ! -s outbound.log
     out=$(post_sql "$(jq_sql "SELECT count(*) FROM range(1000000000000) a")")

@@ -387,6 +387,12 @@ pg_tests() {
     # the time series fixture drawn from PostgreSQL, as from DuckDB
     if serve_start pgdash.log --target postgres --no-schedule --dashboards "$here/web"; then
         timeseries_checks "postgres"
+        post_sql '{"sql": "SELECT 1 AS a; SELECT 2 AS b"}' > ex.json
+        check "postgres: the explorer runs two statements, a result each" bash -c "grep -q '\"results\":\[' ex.json && grep -q '\"rows\":\[\[\"2\"\]\]' ex.json"
+        post_sql '{"sql": "SELECT 1;\nSELECT nosuch FROM books_schema.users"}' > ex.json
+        check "postgres: an error says where the server stopped (position 18)" bash -c "tail -1 ex.json | grep -qx 400 && grep -q '\"position\":18' ex.json"
+        curl -s --noproxy '*' -w '\n%{http_code}' -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"sql": "SELECT g FROM generate_series(1, 25000) AS s(g)", "format": "csv"}' "$url/api/export" > ex.csv
+        check "postgres: export streams every row past the cap" bash -c "tail -1 ex.csv | grep -qx 200 && test \$(sed '\$d' ex.csv | grep -c '^[0-9g]') = 25001"
         serve_stop
     else
         not_ok "postgres: serve for the dashboards starts" "$(cat pgdash.log)"

@@ -44,6 +44,7 @@ web_tests() {
     out=$(post_sql '{"sql": "DELETE FROM users; SELECT 1"}')
     check "web: nor with a second statement" bash -c "printf '%s' '$out' | tail -1 | grep -qx 400"
     check "web: the users table is intact" test "$(curl -s --noproxy '*' -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"sql": "SELECT count(*) FROM users"}' "$url/api/query" | grep -o '\[\[\"[0-9]*\"\]\]')" = "[[\"$users\"]]"
+    explorer_checks
     out=$(api -X POST --data-binary '{"sql": "SELECT 1"}' "$url/api/query")
     check "web: a POST without the CSRF header is refused (403)" bash -c "printf '%s' '$out' | tail -1 | grep -qx 403"
     local p
@@ -78,6 +79,7 @@ web_tests() {
     check "web: the run appears in /api/runs with trigger web, completed" bash -c "printf '%s' '$after' | grep -q '\"web\",\"completed\"'"
     serve_stop
     check "web: runs started from the web are in the history" test "$(q web.duckdb "SELECT count(*) FROM bookpipe_meta.runs WHERE \"trigger\" = 'web'")" = $((before + 1))
+    live_checks
     # a failed run started from the web: serve's log says so, naming the run,
     # in serve's words (the library hands its messages to serve)
     printf 'name: failing\nblocks:\n  - name: broken\n    type: shell\n    command: "exit 3"\n' > failing.yml
@@ -142,6 +144,75 @@ timeseries_checks() {
     check "$w: the interval variable offers auto and its intervals, auto chosen" grep -q '"name":"bucket","options":\["auto","1m","10m","1h"\],"current":\["auto"\]' ts.json
     api "$url/api/dashboards/bp-timeseries/panels/4/query?from=yesterday" > ts.json
     check "$w: a range Grafana cannot read is a 400 that says so" bash -c "tail -1 ts.json | grep -qx 400 && grep -q 'is not one Grafana reads' ts.json"
+}
+
+# A run started from the page seen while it goes (/api/live), cancelled;
+# the pages read a snapshot meanwhile; the models, trends, the schedule's
+# pause.
+live_checks() {
+    local i out
+    serve_start serve_live.log --warehouse web.duckdb --data ../data --no-lake --no-schedule --pipeline "$here/orch/slow.yml"
+    rm -f wait.started
+    api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs" > /dev/null
+    wait_for wait.started
+    api "$url/api/live" > live.json
+    check "web: a run started here is seen while it goes: its block running" bash -c "grep -q '\"running\":true' live.json && grep -q '\"wait\":{\"type\":\"shell\",\"upstream\":\[\],\"status\":\"running\"' live.json"
+    post_sql '{"sql": "SELECT count(*) FROM users"}' > during.json
+    check "web: during it the explorer answers from the snapshot (200, not 503)" bash -c "tail -1 during.json | grep -qx 200 && grep -q '\"rows\":\[\[\"[0-9]' during.json"
+    api "$url/api/runs" > during.json
+    check "web: and the run history too" bash -c "tail -1 during.json | grep -qx 200"
+    api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs/cancel" > cancel.json
+    check "web: Cancel is accepted (202)" bash -c "tail -1 cancel.json | grep -qx 202"
+    for i in $(seq 1 100); do
+        api "$url/api/live" > live.json
+        grep -q '"running":false' live.json && break
+        sleep 0.1
+    done
+    check "web: the cancelled run ends as cancelled, its block too" bash -c "grep -q '\"running\":false' live.json && grep -q '\"status\":\"cancelled\"' live.json"
+    check "web: the snapshot is gone after the run" bash -c "! ls web.duckdb.serve-snapshot* 2>/dev/null | grep -q ."
+    api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"select": "wait; rm"}' "$url/api/runs" > sel.json
+    check "web: a selection that is not block names is refused (400)" bash -c "tail -1 sel.json | grep -qx 400"
+    api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"from": "nosuch"}' "$url/api/runs" > /dev/null
+    for i in $(seq 1 100); do api "$url/api/live" | grep -q '"running":false' && break; sleep 0.1; done
+    api "$url/api/live" > live.json
+    check "web: a run from a block that is not there says why it did not start" bash -c "grep -q '\"status\":\"not started\"' live.json && grep -q 'nosuch' live.json"
+    api "$url/api/runs/trends" > trends.json
+    check "web: trends: each run's seconds and rows" bash -c "grep -q '\"name\":\"seconds\"' trends.json && grep -q '\"name\":\"rows_out\"' trends.json && grep -q 'cancelled' trends.json"
+    serve_stop
+    serve_start serve_models.log --warehouse web.duckdb --data ../data --no-lake
+    api "$url/api/models" > models.json
+    check "web: the dbt models with their parents and last status (from the project's artifacts)" bash -c "grep -q '\"name\":\"top_books\",\"resource_type\":\"model\",\"depends_on\":\[' models.json && tail -1 models.json | grep -qx 200"
+    api "$url/api/models/top_books" > model.json
+    check "web: a model: its SQL, compiled SQL, warehouse columns, tests and rows" bash -c "grep -qi '\"raw_code\":\"[^\"]*select' model.json && grep -q '\"compiled_code\":\"' model.json && grep -q '\"warehouse_columns\":\[{\"name\"' model.json && grep -q '\"rows\":[1-9]' model.json && grep -q '\"tests\":\[{' model.json"
+    api "$url/api/models/nosuch" > model.json
+    check "web: a model that is not there: 404" bash -c "tail -1 model.json | grep -qx 404"
+    api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"paused": true}' "$url/api/schedule" > sched.json
+    check "web: the schedule pauses (and says so)" bash -c "tail -1 sched.json | grep -qx 200 && grep -q '\"paused\":true' sched.json"
+    api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"paused": false}' "$url/api/schedule" > sched.json
+    check "web: and resumes" grep -q '"paused":false' sched.json
+    serve_stop
+}
+
+# The explorer's API beyond one statement: several statements, where an
+# error is, every row streamed as CSV or JSON, a table's statistics.
+export_sql() { curl -s --noproxy '*' -w '\n%{http_code}' -X POST -H 'X-Bookpipe-CSRF: 1' -H 'Content-Type: application/json' --data-binary "$1" "$url/api/export"; }
+explorer_checks() {
+    post_sql '{"sql": "SELECT 1 AS a; SELECT 2 AS b, 3 AS c;"}' > ex.json
+    check "web: two statements give two results" bash -c "grep -q '\"results\":\[{\"columns\":\[{\"name\":\"a\"' ex.json && grep -q '\"rows\":\[\[\"2\",\"3\"\]\]' ex.json && tail -1 ex.json | grep -qx 200"
+    post_sql '{"sql": "SELECT 1; DROP TABLE books_schema.users"}' > ex.json
+    check "web: a write among them refuses them all, naming it (statement 2 of 2)" bash -c "tail -1 ex.json | grep -qx 400 && grep -q 'statement 2 of 2: ' ex.json"
+    post_sql '{"sql": "SELECT 1;\nSELECT nosuch FROM users"}' > ex.json
+    check "web: an error says where in the text the database stopped (position 18)" bash -c "tail -1 ex.json | grep -qx 400 && grep -q '\"position\":18' ex.json"
+    export_sql '{"sql": "SELECT i, '"'"'a,\"b'"'"' AS t FROM range(25000) r(i) ORDER BY i", "format": "csv"}' > ex.csv
+    check "web: export streams every row past the row cap as CSV (25,000 rows, quoted)" bash -c "tail -1 ex.csv | grep -qx 200 && test \$(sed '\$d' ex.csv | grep -c ,) = 25001 && sed -n 2p ex.csv | tr -d '\\r' | grep -qx '0,\"a,\"\"b\"'"
+    export_sql '{"sql": "SELECT user_id, location FROM users ORDER BY user_id", "format": "json"}' | sed '$d' > ex.json
+    check "web: export as JSON is an array of every row" test "$(node -e 'const a = JSON.parse(require("fs").readFileSync("ex.json", "utf8")); console.log(a.length, typeof a[0].user_id, typeof a[0].location)')" = "$users number string"
+    export_sql '{"sql": "SELECT nosuch FROM users", "format": "csv"}' > ex.json
+    check "web: an export that cannot run is the database's error (400), not an empty file" bash -c "tail -1 ex.json | grep -qx 400 && grep -q 'nosuch' ex.json"
+    api "$url/api/tables/stats?table=books_schema.users" > ex.json
+    check "web: a table's statistics: rows, and per column nulls, distinct, min, max" bash -c "grep -q '\"rows\":$users' ex.json && grep -q '\"name\":\"user_id\",\"type\":\"[A-Z]*\",\"nulls\":0,\"distinct\":$users,\"min\":\"1\"' ex.json"
+    api "$url/api/tables/stats?table=books_schema.nosuch%22%3B" > ex.json
+    check "web: statistics of a table that is not there: 404" bash -c "tail -1 ex.json | grep -qx 404"
 }
 
 # Dashboards: the bundled one, and a Grafana 11 export as a user would drop it in.
@@ -263,6 +334,13 @@ blocks:
     command: "echo '<img src=x onerror=window.__xss=1><script>window.__xss=2</script>'; echo '<b>bold</b>' >&2; exit 3"
 EOF
     "$bp" run --quiet --pipeline xss.yml --warehouse ui.duckdb --no-lake > /dev/null 2>&1
+    # a second server whose pipeline is slow enough to cancel from the page
+    local slow_url slow_pid
+    cp ui.duckdb slow.duckdb
+    if serve_start slow.log --warehouse slow.duckdb --data ../data --no-lake --no-schedule \
+            --pipeline "$here/orch/slow.yml"; then
+        slow_url=$url slow_pid=$srv_pid
+    fi
     if ! serve_start serve.log --warehouse ui.duckdb --data ../data --no-lake \
             --dashboards "$here/web"; then
         not_ok "browser: serve starts" "$(cat serve.log)"
@@ -278,9 +356,10 @@ EOF
             *"requires Node.js"*|*"SyntaxError"*) why=$line; echo "$line" ;;
             *) echo "$line" ;;
         esac
-    done < <(node "$here/browser/ui.mjs" "$url" "$art" "$users" 2>&1)
+    done < <(node "$here/browser/ui.mjs" "$url" "$art" "$users" "$slow_url" 2>&1)
     browser_missed "$seen" "$why"
     check "browser: the script saved its screenshots" test -s "$art/dashboard.png" -a -s "$art/pipeline.png"
     serve_stop
+    [ -n "$slow_pid" ] && { kill -INT "$slow_pid" 2>/dev/null; wait "$slow_pid" 2>/dev/null; }
     cd ..
 }

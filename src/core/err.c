@@ -12,6 +12,7 @@ bp_status bp_fail(bp_err *err, bp_status st, const char *fmt, ...)
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
         err->status = st;
+        err->pos = 0;
     }
     return st;
 }

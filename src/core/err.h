@@ -40,6 +40,7 @@ enum {
 typedef struct {
     bp_status status;
     char msg[1024];
+    int pos;   /* where in the statement the database found the error (1-based character), 0 unknown */
 } bp_err;
 
 /* Record a failure: formats into err->msg (when err is not NULL) and

@@ -40,6 +40,11 @@ typedef struct {
     const char *trigger;       /* cli, schedule, web */
     orch_view view;
     volatile sig_atomic_t *stop;  /* set to cancel */
+    /* A live view for a program that embeds runs (serve): each event as a
+     * JSON object's text (run_started with the blocks, block, run_ended),
+     * whatever the view; called from the run's threads, one at a time. */
+    void (*on_event)(void *ctx, const char *json);
+    void *event_ctx;
 } orch_opts;
 
 typedef struct {

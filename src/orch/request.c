@@ -108,6 +108,8 @@ bp_status orch_run_request(run_request *r, const char *trigger, orch_result *res
     o.jobs = r->jobs;
     o.trigger = trigger;
     o.view = r->view;
-    o.stop = &stop_requested;
+    o.stop = r->stop ? r->stop : &stop_requested;
+    o.on_event = r->on_event;
+    o.event_ctx = r->event_ctx;
     return orch_run(&o, res, err);
 }

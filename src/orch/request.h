@@ -31,6 +31,9 @@ typedef struct {
     int jobs;
     int lake_keep;            /* lake runs kept (0: all) */
     orch_view view;
+    volatile sig_atomic_t *stop;  /* this run's own cancel flag; NULL: the process's */
+    void (*on_event)(void *ctx, const char *json);  /* a live view (orch_opts) */
+    void *event_ctx;
 } run_request;
 
 /* The bundled dbt project (next to the binary, or ./project) into out;

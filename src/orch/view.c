@@ -22,6 +22,17 @@ static void emit(json_t *j)
     fflush(stdout);
 }
 
+/* The event to whoever embeds the run (o->on_event); keeps j. */
+static void tell(const orch_opts *o, json_t *j)
+{
+    if (!o->on_event || !j)
+        return;
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (s)
+        o->on_event(o->event_ctx, s);
+    free(s);
+}
+
 static double elapsed(const blk *k)
 {
     if (k->started <= 0)
@@ -37,11 +48,37 @@ static void clock_text(char *out, size_t n)
     strftime(out, n, "%H:%M:%S", &tm);
 }
 
+/* The run and its blocks (name, type, upstream, whether it runs) */
+static json_t *run_started(orun *r)
+{
+    const orch_opts *o = r->o;
+    json_t *blocks = json_array();
+    for (int i = 0; blocks && i < r->p.n; i++) {
+        const pl_block *b = r->blk[i].b;
+        json_t *up = json_array();
+        for (int k = 0; up && k < b->nup; k++)
+            json_array_append_new(up, json_string(b->upstream[k]));
+        json_array_append_new(blocks, json_pack("{s:s, s:s, s:o, s:b}", "name", b->name, "type",
+                                                pl_type_name(b->type), "upstream",
+                                                up ? up : json_array(), "selected",
+                                                r->blk[i].state != BS_OUT));
+    }
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:o}", "event", "run_started", "run_id",
+                     (json_int_t)r->run_id, "pipeline", r->p.name, "target", o->target,
+                     "trigger", o->trigger ? o->trigger : "cli", "blocks",
+                     blocks ? blocks : json_array());
+}
+
 void view_start(orun *r)
 {
     drawn = 0;
     last_draw = 0;
     const orch_opts *o = r->o;
+    if (o->on_event) {
+        json_t *j = run_started(r);
+        tell(o, j);
+        json_decref(j);
+    }
     if (o->view == VIEW_QUIET)
         return;
     if (o->view == VIEW_JSON) {
@@ -58,14 +95,14 @@ void view_start(orun *r)
     fflush(stdout);
 }
 
-static void json_event(orun *r, blk *k)
+static json_t *block_event(orun *r, blk *k)
 {
     json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:f}", "event", "block", "run_id",
                           (json_int_t)r->run_id, "block", k->b->name, "type",
                           pl_type_name(k->b->type), "status", k->status, "attempt", k->attempt,
                           "elapsed", elapsed(k));
     if (!j)
-        return;
+        return NULL;
     if (k->rows_in >= 0)
         json_object_set_new(j, "rows_in", json_integer(k->rows_in));
     if (k->rows_out >= 0)
@@ -74,14 +111,24 @@ static void json_event(orun *r, blk *k)
         json_object_set_new(j, "note", json_string(k->note));
     if (k->error[0] && strcmp(k->status, "running") != 0)
         json_object_set_new(j, "error", json_string(k->error));
-    emit(j);
+    return j;
 }
 
 void view_event(orun *r, blk *k)
 {
     const orch_opts *o = r->o;
+    if (o->on_event) {
+        json_t *j = block_event(r, k);
+        /* an embedding view also gets the block's log once it is done */
+        if (j && k->state == BS_DONE && k->log) {
+            size_t n = strlen(k->log);
+            json_object_set_new(j, "log", json_string(n > 16384 ? k->log + n - 16384 : k->log));
+        }
+        tell(o, j);
+        json_decref(j);
+    }
     if (o->view == VIEW_JSON) {
-        json_event(r, k);
+        emit(block_event(r, k));
         return;
     }
     if (o->view != VIEW_PLAIN)
@@ -169,6 +216,12 @@ void view_end(orun *r, const orch_result *res)
 {
     const orch_opts *o = r->o;
     double total = orch_now() - r->t0;
+    if (o->on_event) {
+        json_t *j = json_pack("{s:s, s:I, s:s, s:f}", "event", "run_ended", "run_id",
+                              (json_int_t)r->run_id, "status", res->status, "elapsed", total);
+        tell(o, j);
+        json_decref(j);
+    }
     if (o->view == VIEW_JSON) {
         emit(json_pack("{s:s, s:I, s:s, s:f, s:i, s:i, s:i, s:i}", "event", "run_ended",
                        "run_id", (json_int_t)r->run_id, "status", res->status, "elapsed", total,

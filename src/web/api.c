@@ -36,13 +36,27 @@ void web_srv_free(web_srv *s)
 {
     if (s->idle_started)
         pthread_join(s->idle_thread, NULL);
+    /* export workers end once their reader is gone (the daemon has stopped):
+     * they hold warehouse connections, so wait for them (10 s at most) */
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&s->mu);
+        int n = s->exporting;
+        pthread_mutex_unlock(&s->mu);
+        if (!n)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     pthread_mutex_lock(&s->mu);
     drop_shared(s);
     pthread_mutex_unlock(&s->mu);
     if (s->sched_started)
         pthread_join(s->sched_thread, NULL);
-    if (s->has_thread)
+    if (s->has_thread) {
+        s->run_stop = 1; /* serve stops: so does the run it started */
         pthread_join(s->run_thread, NULL);
+    }
+    json_decref(s->live);
     pthread_rwlock_destroy(&s->wh_lock);
     pthread_mutex_destroy(&s->mu);
     if (s->reader.p)
@@ -167,10 +181,39 @@ static bp_status connect_ro(web_srv *s, wh **out, bp_err *err)
     return st;
 }
 
+/* During a run started here (DuckDB): a connection to the snapshot taken
+ * before it; NULL when there is none. */
+static wh *snapshot_ro(web_srv *s, bp_err *err)
+{
+    wh *w = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (!s->snap_ready || s->nsnap >= WEB_MAX_SNAP_CONNS) {
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
+    wh_spec sw = s->o->run.w;
+    sw.warehouse = s->snap_path;
+    bp_status st = s->snap_ro ? BP_OK : wh_spec_open(&sw, WH_OPEN_SANDBOX, &s->snap_ro, err);
+    if (st == BP_OK && (st = wh_connect_more(s->snap_ro, &w, err)) == BP_OK) {
+        s->snap_users++;
+        s->snap_conns[s->nsnap++] = w;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (st == BP_OK && (st = wh_use_schema(w, s->o->run.w.schema, err)) != BP_OK) {
+        web_close_ro(s, w);
+        w = NULL;
+    }
+    return w;
+}
+
 /* Open it for this request (with the shared lock held); on failure the
  * response is already queued in *res. */
 wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
 {
+    bp_err serr = {0};
+    wh *snap = snapshot_ro(s, &serr);
+    if (snap)
+        return snap;
     if (pthread_rwlock_tryrdlock(&s->wh_lock) != 0) {
         *res = web_busy(r, "a run started here is using the warehouse; try again when it ends");
         return NULL;
@@ -207,6 +250,19 @@ wh *web_open_ro(web_srv *s, const web_req *r, enum MHD_Result *res)
 
 void web_close_ro(web_srv *s, wh *w)
 {
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nsnap; i++)
+        if (s->snap_conns[i] == w) { /* a snapshot reader: no lock to let go */
+            s->snap_conns[i] = s->snap_conns[--s->nsnap];
+            wh_close(w);
+            if (--s->snap_users == 0 && !s->snap_ready && s->snap_ro) {
+                wh_close(s->snap_ro);
+                s->snap_ro = NULL;
+            }
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+    pthread_mutex_unlock(&s->mu);
     wh_close(w);
     if (is_duckdb(s)) {
         pthread_mutex_lock(&s->mu);
@@ -258,8 +314,8 @@ int web_rows_add(void *ctx, size_t nc, const wh_col *cols, const char *const *va
 
 /* Run sql on w into {columns, rows, truncated, elapsed_ms}; NULL with
  * *msg set when the database refused it. */
-static json_t *run_query(web_srv *s, wh *w, const char *sql, long long skip, long long limit,
-                         bp_err *err)
+json_t *web_run_query(web_srv *s, wh *w, const char *sql, long long skip, long long limit,
+                      bp_err *err)
 {
     web_rows q = {NULL, json_array(), skip, limit, 0, false, false};
     double t0 = now_s();
@@ -289,7 +345,7 @@ static enum MHD_Result reply_query(web_srv *s, const web_req *r, const char *sql
     if (!w)
         return res;
     bp_err err = {0};
-    json_t *j = run_query(s, w, sql, skip, limit, &err);
+    json_t *j = web_run_query(s, w, sql, skip, limit, &err);
     web_close_ro(s, w);
     return j ? web_json(r, 200, j) : web_error(r, 400, err.msg);
 }
@@ -388,24 +444,18 @@ static enum MHD_Result tables(web_srv *s, const web_req *r)
 }
 
 /* POST /api/query {"sql": "...", "offset": 0, "limit": 100} */
-static enum MHD_Result query(web_srv *s, const web_req *r)
+/* Per run: its time and the rows its blocks read and wrote, newest first,
+ * for the trend charts. */
+static const char trends_sql[] =
+    "SELECT r.run_id, r.status, r.\"trigger\", CAST(r.started_at AS VARCHAR) AS started_at, "
+    "extract(epoch FROM r.ended_at - r.started_at) AS seconds, b.rows_in, b.rows_out, b.blocks "
+    "FROM " META_SCHEMA ".runs r LEFT JOIN (SELECT run_id, sum(rows_in) AS rows_in, "
+    "sum(rows_out) AS rows_out, count(*) AS blocks FROM " META_SCHEMA ".block_runs "
+    "GROUP BY run_id) b ON b.run_id = r.run_id ORDER BY r.run_id DESC LIMIT 100";
+
+static enum MHD_Result trends(web_srv *s, const web_req *r)
 {
-    json_error_t je;
-    json_t *in = json_loadb(r->body, r->n, 0, &je);
-    const char *sql = json_string_value(json_object_get(in, "sql"));
-    json_int_t off = json_integer_value(json_object_get(in, "offset"));
-    json_int_t lim = json_integer_value(json_object_get(in, "limit"));
-    if (!sql || !*sql) {
-        json_decref(in);
-        return web_error(r, 400, "send JSON {\"sql\": \"SELECT ...\"} (and optionally offset, "
-                                 "limit)");
-    }
-    long long cap = s->o->max_rows > 0 ? s->o->max_rows : 10000;
-    if (lim <= 0 || lim > cap)
-        lim = cap;
-    enum MHD_Result res = reply_query(s, r, sql, off > 0 ? off : 0, lim);
-    json_decref(in);
-    return res;
+    return reply_query(s, r, trends_sql, 0, 100);
 }
 
 static const char runs_sql[] =
@@ -435,12 +485,27 @@ static enum MHD_Result run_one(web_srv *s, const web_req *r, const char *id_text
 static void *web_run(void *arg)
 {
     web_srv *s = arg;
-    pthread_rwlock_wrlock(&s->wh_lock);
-    pthread_mutex_lock(&s->mu);
-    drop_shared(s); /* no users: every request holds wh_lock shared */
-    pthread_mutex_unlock(&s->mu);
+    bool duck = is_duckdb(s);
+    /* DuckDB: readers move to a snapshot, then the run takes the file;
+     * PostgreSQL readers go on reading committed data meanwhile */
+    if (duck) {
+        web_snapshot_take(s);
+        pthread_rwlock_wrlock(&s->wh_lock);
+        pthread_mutex_lock(&s->mu);
+        drop_shared(s); /* no users: every request holds wh_lock shared */
+        pthread_mutex_unlock(&s->mu);
+    }
     run_request cr = s->o->run;
     cr.view = VIEW_QUIET;
+    cr.stop = &s->run_stop;
+    cr.on_event = web_live_event;
+    cr.event_ctx = s;
+    if (s->run_select[0])
+        cr.select = s->run_select;
+    if (s->run_from[0])
+        cr.from = s->run_from;
+    if (s->run_full)
+        cr.full_refresh = true;
     /* the run's messages (a failed block, a lock note) say which run */
     char scope[64];
     snprintf(scope, sizeof scope, "%s run", s->trigger);
@@ -448,19 +513,29 @@ static void *web_run(void *arg)
     orch_result res;
     bp_err err = {0};
     bp_status st = orch_run_request(&cr, s->trigger, &res, &err);
-    pthread_rwlock_unlock(&s->wh_lock);
+    if (duck) {
+        pthread_rwlock_unlock(&s->wh_lock);
+        web_snapshot_drop(s);
+    }
     pthread_mutex_lock(&s->mu);
     s->running = false;
     s->reader_ready = false; /* the run may have made schemas: grant them */
     s->last_run = st == BP_OK ? res.run_id : -1;
     pthread_mutex_unlock(&s->mu);
-    if (st != BP_OK)
+    if (st != BP_OK) {
         bp_log(BP_LOG_ERROR, "run failed to start: %s", err.msg);
+        pthread_mutex_lock(&s->mu);
+        json_decref(s->live);
+        s->live = json_pack("{s:s, s:s, s:s}", "status", "not started", "error", err.msg,
+                            "trigger", s->trigger);
+        pthread_mutex_unlock(&s->mu);
+    }
     return NULL;
 }
 
 /* Start a run in the background; 0, or 409 when one is going, 500. */
-static unsigned launch(web_srv *s, const char *trigger)
+static unsigned launch(web_srv *s, const char *trigger, const char *select, const char *from,
+                       bool full_refresh)
 {
     pthread_mutex_lock(&s->mu);
     if (s->running) {
@@ -470,7 +545,11 @@ static unsigned launch(web_srv *s, const char *trigger)
     if (s->has_thread)
         pthread_join(s->run_thread, NULL);
     s->running = true;
+    s->run_stop = 0;
     s->trigger = trigger;
+    snprintf(s->run_select, sizeof s->run_select, "%s", select ? select : "");
+    snprintf(s->run_from, sizeof s->run_from, "%s", from ? from : "");
+    s->run_full = full_refresh;
     s->has_thread = pthread_create(&s->run_thread, NULL, web_run, s) == 0;
     if (!s->has_thread)
         s->running = false;
@@ -486,19 +565,38 @@ static enum MHD_Result start_run(web_srv *s, const web_req *r)
     json_t *in = r->n ? json_loadb(r->body, r->n, 0, &je) : NULL;
     const char *target = json_string_value(json_object_get(in, "target"));
     bool other = target && strcmp(target, s->o->run.w.target) != 0;
+    /* what to run: blocks (name, name+ with what follows it) or from a block */
+    char select[512] = "", from[256] = "";
+    const char *sel = json_string_value(json_object_get(in, "select"));
+    const char *fr = json_string_value(json_object_get(in, "from"));
+    bool full = json_is_true(json_object_get(in, "full_refresh"));
+    bool bad = (sel && (strlen(sel) >= sizeof select ||
+                        strspn(sel, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789_-+, ") != strlen(sel))) ||
+               (fr && (strlen(fr) >= sizeof from ||
+                       strspn(fr, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789_-") != strlen(fr)));
+    if (!bad) {
+        snprintf(select, sizeof select, "%s", sel ? sel : "");
+        snprintf(from, sizeof from, "%s", fr ? fr : "");
+    }
     json_decref(in);
+    if (bad)
+        return web_error(r, 400, "select is block names (name+ adds what follows it), from is "
+                                 "one block name");
     if (other)
         return web_error(r, 400, "this server runs the pipeline on its own target only "
                                  "(start `bookpipe serve --target ...` for another)");
     if (!s->o->run.data && !s->o->run.kaggle)
         return web_error(r, 400, "no input data: start `bookpipe serve --data DIR` to run the "
                                  "pipeline from here");
-    unsigned rc = launch(s, "web");
+    unsigned rc = launch(s, "web", select, from, full);
     if (rc == 409)
         return web_error(r, 409, "a run started here is still going");
     if (rc)
         return web_error(r, 500, "cannot start a thread for the run");
-    return web_json(r, 202, json_pack("{s:b, s:s}", "started", 1, "trigger", "web"));
+    return web_json(r, 202, json_pack("{s:b, s:s, s:s, s:s}", "started", 1, "trigger", "web",
+                                       "select", select, "from", from));
 }
 
 /* ---- the pipeline: its DAG and each block's last status ----------------------------- */
@@ -583,9 +681,16 @@ static void *scheduler(void *arg)
             usleep(200 * 1000);
         if (orch_stop_requested())
             break;
+        pthread_mutex_lock(&s->mu);
+        bool paused = s->sched_paused;
+        pthread_mutex_unlock(&s->mu);
+        if (paused) {
+            bp_log(BP_LOG_INFO, "scheduled run skipped: the schedule is paused");
+            continue;
+        }
         /* a run still going (from here or the schedule) makes this one wait
          * for the next time: runs missed are not replayed */
-        if (launch(s, "schedule") == 409)
+        if (launch(s, "schedule", NULL, NULL, false) == 409)
             bp_log(BP_LOG_WARN, "scheduled run skipped: a run is still going");
     }
     return NULL;
@@ -609,10 +714,39 @@ void web_schedule_start(web_srv *s)
     s->sched_started = pthread_create(&s->sched_thread, NULL, scheduler, s) == 0;
 }
 
+static enum MHD_Result schedule_state(web_srv *s, const web_req *r);
+
+/* POST /api/schedule {"paused": true|false}: the schedule pauses (runs it
+ * would start are skipped) until resumed or serve restarts. */
+static enum MHD_Result pause_schedule(web_srv *s, const web_req *r)
+{
+    json_error_t je;
+    json_t *in = json_loadb(r->body, r->n, 0, &je);
+    json_t *p = json_object_get(in, "paused");
+    bool ok = json_is_boolean(p);
+    if (ok) {
+        pthread_mutex_lock(&s->mu);
+        s->sched_paused = json_is_true(p);
+        pthread_mutex_unlock(&s->mu);
+    }
+    json_decref(in);
+    if (!ok)
+        return web_error(r, 400, "send JSON {\"paused\": true} or {\"paused\": false}");
+    if (!s->sched_started)
+        return web_error(r, 409, "nothing is scheduled here (see GET /api/schedule)");
+    return schedule_state(s, r);
+}
+
 static enum MHD_Result schedule(web_srv *s, const web_req *r)
+{
+    return r->post ? pause_schedule(s, r) : schedule_state(s, r);
+}
+
+static enum MHD_Result schedule_state(web_srv *s, const web_req *r)
 {
     pthread_mutex_lock(&s->mu);
     time_t next = s->sched_started ? s->next_run : -1;
+    bool paused = s->sched_paused;
     pthread_mutex_unlock(&s->mu);
     char when[64] = "";
     if (next > 0) {
@@ -622,10 +756,10 @@ static enum MHD_Result schedule(web_srv *s, const web_req *r)
     }
     const char *why = s->sched_started ? "" : !s->schedule[0] ? "the pipeline has no schedule"
                     : s->o->no_schedule ? "--no-schedule" : "no --data to run on";
-    return web_json(r, 200, json_pack("{s:s?, s:b, s:s?, s:s}", "schedule",
+    return web_json(r, 200, json_pack("{s:s?, s:b, s:s?, s:s, s:b}", "schedule",
                                       s->schedule[0] ? s->schedule : NULL, "enabled",
                                       s->sched_started, "next_run", next > 0 ? when : NULL,
-                                      "disabled_because", why));
+                                      "disabled_because", why, "paused", paused));
 }
 
 enum MHD_Result web_route(web_srv *s, const web_req *r)
@@ -639,14 +773,26 @@ enum MHD_Result web_route(web_srv *s, const web_req *r)
     if (!r->post && !strcmp(u, "/api/tables"))
         return tables(s, r);
     if (r->post && !strcmp(u, "/api/query"))
-        return query(s, r);
+        return web_query(s, r);
+    if (r->post && !strcmp(u, "/api/export"))
+        return web_export(s, r);
+    if (!r->post && !strcmp(u, "/api/tables/stats"))
+        return web_table_stats(s, r);
+    if (!r->post && !strcmp(u, "/api/live"))
+        return web_live(s, r);
+    if (!r->post && !strncmp(u, "/api/models", 11))
+        return web_models(s, r, u + 11);
+    if (!r->post && !strcmp(u, "/api/runs/trends"))
+        return trends(s, r);
+    if (r->post && !strcmp(u, "/api/runs/cancel"))
+        return web_cancel(s, r);
     if (!strcmp(u, "/api/runs"))
         return r->post ? start_run(s, r) : runs(s, r);
     if (!r->post && !strncmp(u, "/api/runs/", 10))
         return run_one(s, r, u + 10);
     if (!r->post && !strcmp(u, "/api/pipeline"))
         return pipeline(s, r);
-    if (!r->post && !strcmp(u, "/api/schedule"))
+    if (!strcmp(u, "/api/schedule"))
         return schedule(s, r);
     if (!r->post && !strcmp(u, "/api/dashboards"))
         return web_dashboards(s, r);

@@ -197,6 +197,12 @@ static enum MHD_Result queue(const web_req *rq, unsigned status, const char *typ
     return ret;
 }
 
+enum MHD_Result web_send_response(const web_req *rq, unsigned status, const char *type,
+                                  struct MHD_Response *resp)
+{
+    return queue(rq, status, type, resp);
+}
+
 enum MHD_Result web_send(const web_req *rq, unsigned status, const char *type,
                          const char *body, size_t n)
 {

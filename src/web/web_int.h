@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "../core/buf.h"
@@ -22,6 +23,8 @@ typedef struct web_conn {
     size_t uri_len;          /* of the current request (path and query) */
     bool cut;
 } web_conn;
+
+#define WEB_MAX_SNAP_CONNS 512
 
 typedef struct {
     const web_opts *o;
@@ -60,6 +63,21 @@ typedef struct {
     bool reader_ready;
     double reader_at;
     char reader_note[300];
+    int exporting;           /* export workers still streaming; guarded by mu */
+    /* the run started here: its live view (live.c) and its own stop flag */
+    json_t *live;
+    volatile sig_atomic_t run_stop;
+    char run_select[512];    /* what Run asked for: a selection, or a block to start from */
+    char run_from[256];
+    bool run_full;           /* full refresh: every block, unchanged or not */
+    bool sched_paused;       /* the schedule's runs are skipped (POST /api/schedule) */
+    /* DuckDB, during that run: the snapshot readers use (live.c) */
+    char snap_path[4300];
+    bool snap_ready;
+    wh *snap_ro;
+    int snap_users;
+    wh *snap_conns[WEB_MAX_SNAP_CONNS];
+    int nsnap;
 } web_srv;
 
 typedef struct {
@@ -109,6 +127,26 @@ bool web_page(const web_req *r, enum MHD_Result *res);
 /* Send j (taking its reference). */
 enum MHD_Result web_json(const web_req *r, unsigned status, json_t *j);
 enum MHD_Result web_error(const web_req *r, unsigned status, const char *msg);
+/* Queue a response made elsewhere (a pipe, a file) with the usual headers. */
+enum MHD_Result web_send_response(const web_req *r, unsigned status, const char *type,
+                                  struct MHD_Response *resp);
+
+/* A statement's {columns, rows, truncated, offset, elapsed_ms}; NULL with
+ * err when the database refused it (explore.c, api.c). */
+json_t *web_run_query(web_srv *s, wh *w, const char *sql, long long skip, long long limit,
+                      bp_err *err);
+/* a run started here, seen live; cancel; the snapshot readers use (live.c) */
+void web_live_event(void *ctx, const char *json);
+enum MHD_Result web_live(web_srv *s, const web_req *r);
+enum MHD_Result web_cancel(web_srv *s, const web_req *r);
+void web_snapshot_take(web_srv *s);
+void web_snapshot_drop(web_srv *s);
+/* the dbt project's models from its artifacts (models.c): rest is "" or "/NAME" */
+enum MHD_Result web_models(web_srv *s, const web_req *r, const char *rest);
+/* the explorer's API (explore.c) */
+enum MHD_Result web_query(web_srv *s, const web_req *r);
+enum MHD_Result web_export(web_srv *s, const web_req *r);
+enum MHD_Result web_table_stats(web_srv *s, const web_req *r);
 /* 503 with Retry-After: the warehouse is taken by a run for now. */
 enum MHD_Result web_busy(const web_req *r, const char *msg);
 

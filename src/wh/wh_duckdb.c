@@ -666,8 +666,32 @@ static int capped_row(void *ctx, size_t nc, const wh_col *cols, const char *cons
     return c->fn ? c->fn(c->ctx, nc, cols, vals) : 0;
 }
 
-static bp_status duck_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
-                                 void *ctx, bool *truncated, bp_err *err)
+/* DuckDB marks where it stopped with "LINE n: <the line>" and a caret
+ * under it: the 1-based character in sql, 0 when there is none (or DuckDB
+ * shortened the line with "..."). */
+static int error_pos(const char *sql, const char *msg)
+{
+    const char *l = strstr(msg, "LINE ");
+    char *end;
+    long line = l ? strtol(l + 5, &end, 10) : 0;
+    if (line < 1 || end[0] != ':' || end[1] != ' ' || !strncmp(end + 2, "...", 3))
+        return 0;
+    const char *text = end + 2, *nl = strchr(text, '\n');
+    const char *caret = nl ? strchr(nl + 1, '^') : NULL;
+    if (!caret || memchr(nl + 1, '\n', (size_t)(caret - nl - 1)))
+        return 0;
+    long col = (long)(caret - (nl + 1)) - (long)(text - l);
+    const char *p = sql;
+    for (long i = 1; i < line && p; i++)
+        if ((p = strchr(p, '\n')))
+            p++;
+    if (!p || col < 0 || col > (long)strcspn(p, "\n"))
+        return 0;
+    return (int)(p - sql + col + 1);
+}
+
+static bp_status query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
+                            void *ctx, bool *truncated, bp_err *err)
 {
     duck *d = (duck *)w;
     duckdb_prepared_statement ps = NULL;
@@ -703,6 +727,16 @@ static bp_status duck_query_user(wh *w, const char *sql, const wh_user_query *q,
                      "make it cheaper or raise the limit (--query-timeout)",
                      q->timeout_ms / 1000, q->timeout_ms % 1000);
     duckdb_destroy_prepare(&ps);
+    return st;
+}
+
+/* A user's statement; a failure says where DuckDB stopped (err->pos). */
+static bp_status duck_query_user(wh *w, const char *sql, const wh_user_query *q, wh_row_fn fn,
+                                 void *ctx, bool *truncated, bp_err *err)
+{
+    bp_status st = query_user(w, sql, q, fn, ctx, truncated, err);
+    if (st != BP_OK && err)
+        err->pos = error_pos(sql, err->msg);
     return st;
 }
 

@@ -408,8 +408,12 @@ static bp_status pg_stream(pg *p, const wh_user_query *q, wh_row_fn fn, void *ct
                 st = bp_fail(err, BP_EWH, "the statement ran longer than %d.%03d s and was "
                              "stopped; make it cheaper or raise the limit (--query-timeout)",
                              q->timeout_ms / 1000, q->timeout_ms % 1000);
-            else
+            else {
                 st = one_line(err, bp_fail(err, BP_EWH, "PostgreSQL: %s", m));
+                const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+                if (err && pos)
+                    err->pos = (int)strtol(pos, NULL, 10);
+            }
         }
         if (r != first)
             PQclear(r);

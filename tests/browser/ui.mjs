@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const [, , base, artifacts, usersCount] = process.argv;
+const [, , base, artifacts, usersCount, slowBase] = process.argv;
 // playwright-core lives in web/node_modules (web/package-lock.json)
 const { chromium } = createRequire(new URL('../../web/package.json', import.meta.url))('playwright-core');
 
@@ -390,6 +390,88 @@ try {
     assert(await page.evaluate(() => window.__xss === undefined), 'script ran');
   });
 
+  await check('explore: several statements show a result each', async () => {
+    await page.fill('#sql', 'SELECT 1 AS a;\nSELECT 2 AS b, 3 AS c');
+    await page.click('#run-sql');
+    await page.waitForSelector('#result .stmt-result');
+    const heads = await page.locator('#result h3').allInnerTexts();
+    const cells = await page.locator('#result .stmt-result td').allInnerTexts();
+    assert(heads.length === 2 && cells.join(',') === '1,2,3', `${heads.join('|')} / ${cells.join(',')}`);
+  });
+  await check('explore: an error is shown in monospace and its place is marked in the editor', async () => {
+    const mark = consoleErrors.length;
+    await page.fill('#sql', 'SELECT 1;\nSELECT nosuch FROM users');
+    await page.click('#run-sql');
+    await page.waitForSelector('#result pre.sql-error');
+    const font = await page.locator('#result pre.sql-error').evaluate((e) => getComputedStyle(e).fontFamily);
+    const sel = await page.evaluate(() => [document.getElementById('sql').selectionStart, document.getElementById('sql').selectionEnd]);
+    const where = await page.innerText('#result .box-error');
+    assert(/mono/i.test(font), font);
+    assert(sel[0] === 17 && sel[1] === 18, `selection ${sel}`);
+    assert(where.includes('line 2, column 8'), where);
+    consoleErrors.push(...consoleErrors.splice(mark).filter((m) => !/status of 400/.test(m)));
+  });
+  await check('explore: EXPLAIN is shown as a plan', async () => {
+    await page.fill('#sql', 'EXPLAIN SELECT count(*) FROM users');
+    await page.click('#run-sql');
+    await page.waitForSelector('#result pre.plan');
+    const plan = await page.innerText('#result pre.plan');
+    assert(plan.split('\n').length > 3 && /┌|SCAN|Seq Scan/.test(plan), plan.slice(0, 200));
+  });
+  await check('explore: a wide result scrolls in its grid; the editor stays in the window', async () => {
+    const cols = Array.from({ length: 60 }, (_, i) => `'a fairly long value number ${i}' AS column_number_${i}`).join(', ');
+    await page.fill('#sql', `SELECT ${cols}`);
+    await page.click('#run-sql');
+    await page.waitForSelector('#grid td');
+    const box = await page.locator('#sql').boundingBox();
+    const vw = await page.evaluate(() => window.innerWidth);
+    const grid = await page.locator('.result-grid').evaluate((g) => [g.scrollWidth, g.clientWidth]);
+    assert(box.x + box.width <= vw && grid[0] > grid[1], `editor right edge ${box.x + box.width} of ${vw}; grid ${grid}`);
+  });
+  await check('explore: the query and its result are kept across rooms; tabs keep their own query', async () => {
+    await page.fill('#sql', 'SELECT 42 AS answer');
+    await page.click('#run-sql');
+    await page.waitForSelector('#grid td');
+    await page.click('a[href="/pipeline"]');
+    await page.waitForSelector('#dag .node');
+    await page.click('a[href="/explore"]');
+    await page.waitForSelector('#grid td');
+    assert(await page.inputValue('#sql') === 'SELECT 42 AS answer', await page.inputValue('#sql'));
+    assert(await page.locator('#grid td').first().innerText() === '42', 'result lost');
+    await page.click('#new-tab');
+    assert(await page.inputValue('#sql') === '', 'a new tab is empty');
+    await page.fill('#sql', 'SELECT 7 AS seven');
+    await page.locator('#query-tabs button[data-tab]').first().click();
+    assert(await page.inputValue('#sql') === 'SELECT 42 AS answer', 'the first tab lost its query');
+    await page.reload();
+    await page.waitForSelector('#query-tabs button[data-tab]');
+    assert(await page.locator('#query-tabs button[data-tab]').count() === 2, 'tabs not kept over a reload');
+  });
+  await check('explore: the history lists what ran; a click puts it back in the editor', async () => {
+    await page.click('.history-box summary');
+    const items = await page.locator('#history .hist').allInnerTexts();
+    assert(items[0] === 'SELECT 42 AS answer', items.slice(0, 3).join(' | '));
+    await page.locator('#history .hist').nth(1).click();
+    assert((await page.inputValue('#sql')).startsWith('SELECT '), await page.inputValue('#sql'));
+  });
+  await check('explore: Export all streams every row past the row cap as CSV', async () => {
+    await page.fill('#sql', 'SELECT i FROM range(25000) r(i)');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    const lines = readFileSync(await dl.path(), 'utf8').trim().split('\r\n');
+    assert(lines.length === 25001 && lines[0] === 'i' && lines[25000] === '24999', `${lines.length} lines`);
+  });
+  await check('explore: a table\'s column statistics', async () => {
+    await page.locator('#tree details[data-table="books_schema.users"] summary').click();
+    await page.locator('#tree details[data-table="books_schema.users"] .stats-btn:not(.select-btn)').click();
+    await page.waitForSelector('#tree details[data-table="books_schema.users"] table.stats td');
+    const row = await page.locator('#tree details[data-table="books_schema.users"] table.stats tbody tr').first().innerText();
+    assert(row.split('\t')[0] === 'user_id' && row.split('\t')[3] === usersCount, row);
+  });
+  await check('explore: the accessibility check finds nothing', async () => {
+    const v = await axeViolations();
+    assert(!v.length, v.join('\n'));
+  });
+
   // ---- the pipeline -------------------------------------------------------------------------
   await page.goto(`${base}/pipeline`);
   await page.waitForSelector('#dag .node');
@@ -408,6 +490,11 @@ try {
     assert(t.includes('0 3 * * *') && t.includes('next run'), t);
   });
   await page.click('#run-now');
+  await check('pipeline: a run started here is seen while it goes (a block running, others queued)', async () => {
+    await page.waitForSelector('#live-blocks tbody tr[data-status="running"]', { timeout: 60000 });
+    const states = await page.locator('#live-blocks tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.status));
+    assert(states.length === 7 && states.includes('running'), states.join(','));
+  });
   await page.waitForFunction((n) => document.querySelectorAll('#runs tbody tr').length > n, runsBefore, { timeout: 180000 });
   await shot('pipeline');
   await check('pipeline: Run now adds a run with trigger web', async () => {
@@ -423,6 +510,54 @@ try {
     await page.locator('#block-runs tbody tr').nth(1).click();
     await page.waitForSelector('pre.log');
     await shot('run');
+  });
+  await check('pipeline: a run has a timeline of its blocks (Gantt) and the DAG shows that run', async () => {
+    assert(await page.locator('#gantt rect.gantt-bar').count() === 7, 'bars');
+    const st = await page.locator('#dag .node').evaluateAll((ns) => ns.map((n) => n.dataset.status));
+    assert(st.every((x) => x === 'completed' || x === 'skipped'), st.join(','));
+  });
+  await check('pipeline: duration and rows across runs are charted', async () => {
+    await page.goto(`${base}/pipeline`);
+    await page.waitForSelector('#trend-duration');
+    const n = await page.locator('#trend-duration').evaluate((c) => window.Chart.getChart(c).data.labels.length);
+    assert(n >= 2, `${n} runs`);
+  });
+  await check('pipeline: Cancel stops a run started here (a slow pipeline on a second server); it is recorded as cancelled', async () => {
+    assert(slowBase, 'the second server did not start');
+    await page.goto(`${slowBase}/pipeline`);
+    await page.waitForSelector('#runs table, #runs p');
+    const before = await page.locator('#runs tbody tr').count();
+    await page.click('#run-now');
+    await page.waitForSelector('#live-blocks tbody tr[data-status="running"]', { timeout: 30000 });
+    await page.click('#run-cancel');
+    await page.waitForFunction((n) => document.querySelectorAll('#runs tbody tr').length > n, before, { timeout: 60000 });
+    const st = await page.locator('#runs tbody tr').first().locator('.status').innerText();
+    assert(st === 'cancelled', st);
+    await page.goto(`${base}/pipeline`);
+    await page.waitForSelector('#runs table, #runs p');
+  });
+  await check('pipeline: the schedule pauses and resumes from the page', async () => {
+    await page.click('#schedule-toggle');
+    await page.waitForFunction(() => document.getElementById('schedule').innerText.includes('paused'));
+    await page.click('#schedule-toggle');
+    await page.waitForFunction(() => document.getElementById('schedule').innerText.includes('next run'));
+  });
+  await check('pipeline: the dbt models\' lineage; a model shows its SQL, compiled SQL, columns and tests', async () => {
+    await page.click('a[href="/pipeline/models"]');
+    await page.waitForSelector('#model-dag .node');
+    assert(await page.locator('#model-dag .node').count() >= 10, 'nodes');
+    await page.locator('#model-dag .node[data-block="model.book_ratings.top_books"]').click();
+    await page.waitForSelector('#model-sql');
+    const sql = await page.innerText('#model-sql');
+    const compiled = await page.innerText('#model-compiled');
+    assert(/select/i.test(sql) && /books_schema\.|from/i.test(compiled), `${sql.slice(0, 80)} / ${compiled.slice(0, 80)}`);
+    assert(await page.locator('#model-columns tbody tr').count() > 2, 'columns');
+    assert(await page.locator('#model-tests li').count() >= 1, 'tests');
+    const reads = await page.innerText('#model-reads');
+    assert(/^Reads from: stg_\w+, stg_\w+$/.test(reads), reads);
+    await shot('model');
+    const v = await axeViolations();
+    assert(!v.length, v.join('\n'));
   });
 
   await check('pipeline: a run log and error holding markup show as text', async () => {
@@ -449,6 +584,20 @@ try {
     assert(await page.evaluate(() => window.__xss === undefined), 'script ran');
     assert(err.length > 0, 'no block runs');
     await shot('run-xss');
+  });
+  await check('pipeline: a failed run shows the failing block and its error first', async () => {
+    const box = await page.locator('#run-detail .run-failure').first().innerText();
+    assert(box.startsWith('markup failed:'), box.slice(0, 120));
+  });
+  await check('pipeline: Re-run the failed blocks asks for them and what follows (here refused: not in this pipeline)', async () => {
+    await page.click('#rerun-failed');
+    await page.waitForSelector('#live .box-error');
+    const t = await page.innerText('#live .box-error');
+    assert(t.includes('did not start') && t.includes('markup'), t);
+  });
+  await check('pipeline: the accessibility check finds nothing', async () => {
+    const v = await axeViolations();
+    assert(!v.length, v.join('\n'));
   });
 
   await check('no console errors on any page', async () => {

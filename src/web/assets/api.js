@@ -1,7 +1,7 @@
 /* api.js: the JSON API, both ways; POSTs carry the CSRF header the server
  * wants. */
 class ApiError extends Error {
-  constructor(status, msg) { super(msg); this.status = status; }
+  constructor(status, msg, body) { super(msg); this.status = status; this.body = body || null; }
 }
 
 /* The API: JSON both ways; POSTs carry the CSRF header the server wants. */
@@ -16,7 +16,7 @@ async function api(path, body) {
   const r = await fetch(path, opts);
   let j = null;
   try { j = await r.json(); } catch (e) { j = null; }
-  if (!r.ok) throw new ApiError(r.status, (j && j.error) || `HTTP ${r.status}`);
+  if (!r.ok) throw new ApiError(r.status, (j && j.error) || `HTTP ${r.status}`, j);
   return j;
 }
 

@@ -60,4 +60,4 @@ function downloadText(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-export { clear, csvText, downloadText, duration, el, errorBox, localTime, statusBadge };
+export { clear, csvText, downloadText, duration, el, errorBox, localTime, statusBadge, utc };

@@ -44,7 +44,7 @@ function queryTab(d) {
     el('p', { class: 'muted' }, `Range ${formatTime(r.from, 'YYYY-MM-DD HH:mm:ss')} to ${formatTime(r.to, 'YYYY-MM-DD HH:mm:ss')} UTC, interval ${r.interval} (${r.interval_ms} ms). The values of variables and times are parameters ($1, $2, ...), bound, never spliced into the text.`),
     (d.api.frames || []).map((f) => el('div', { class: 'inspect-query' },
       el('h3', {}, f.refId || 'query'),
-      el('pre', { class: 'sql-text' }, (f.meta && f.meta.executedQueryString) || '(not run)'),
+      el('pre', { class: 'sql-text', tabindex: 0 }, (f.meta && f.meta.executedQueryString) || '(not run)'),
       f.meta && f.meta.params && f.meta.params.length
         ? el('ol', { class: 'params' }, f.meta.params.map((p, i) => el('li', {}, `$${i + 1} = ${p}`))) : null,
       f.error ? el('pre', { class: 'panel-error' }, f.error) : null)),
@@ -69,7 +69,7 @@ function inspect(id, tab) {
     for (const b of bar.querySelectorAll('button')) b.setAttribute('aria-selected', String(b.dataset.tab === t));
     if (t === 'data') body.append(...[dataTab(d)].flat());
     else if (t === 'query') body.append(...queryTab(d).flat().filter(Boolean));
-    else body.append(el('pre', { class: 'sql-text' }, JSON.stringify(d.panel, (k, v) => (k.startsWith('_') ? undefined : v), 2)));
+    else body.append(el('pre', { class: 'sql-text', tabindex: 0 }, JSON.stringify(d.panel, (k, v) => (k.startsWith('_') ? undefined : v), 2)));
   };
   const bar = el('div', { class: 'tabs', role: 'tablist' }, tabs.map(([t, label]) => {
     const b = el('button', { type: 'button', role: 'tab', 'data-tab': t }, label);
