@@ -191,6 +191,19 @@ live_checks() {
     api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"paused": false}' "$url/api/schedule" > sched.json
     check "web: and resumes" grep -q '"paused":false' sched.json
     serve_stop
+    # a dbt model that fails: the run's failing node and dbt's message
+    rm -rf failproj && mkdir -p failproj/models
+    printf "name: failproj\nversion: '1.0'\nconfig-version: 2\nprofile: failproj\nmodel-paths: [\"models\"]\n" > failproj/dbt_project.yml
+    printf 'select 1 as x\n' > failproj/models/fine.sql
+    printf 'select * from {{ ref("fine") }} join nosuch_table using (x)\n' > failproj/models/broken.sql
+    printf 'name: failing_dbt\nblocks:\n  - name: models\n    type: dbt\n    command: run\n' > failproj/pipeline.yml
+    serve_start serve_fail.log --warehouse web.duckdb --data ../data --no-lake --no-schedule --pipeline failproj/pipeline.yml --project-dir failproj
+    api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs" > /dev/null
+    for i in $(seq 1 150); do api "$url/api/live" | grep -q '"running":false' && break; sleep 0.1; done
+    api "$url/api/live" > live.json
+    api "$url/api/models" > models.json
+    check "web: a failed dbt block: the run says so live, and the models name the failing node with dbt's message" bash -c "grep -q '\"status\":\"failed\"' live.json && grep -q '\"name\":\"broken\",\"resource_type\":\"model\".*\"status\":\"error\",[^}]*\"message\":\"[^\"]*nosuch_table' models.json"
+    serve_stop
 }
 
 # The explorer's API beyond one statement: several statements, where an

@@ -56,13 +56,14 @@ static json_t *node_summary(json_t *n, json_t *res)
 {
     const char *id = json_string_value(json_object_get(n, "unique_id"));
     json_t *r = json_object_get(res, id ? id : "");
-    return json_pack("{s:O, s:O, s:O, s:O?, s:O?, s:O?, s:O?}", "unique_id",
+    return json_pack("{s:O, s:O, s:O, s:O?, s:O?, s:O?, s:O?, s:O?}", "unique_id",
                      json_object_get(n, "unique_id"), "name", json_object_get(n, "name"),
                      "resource_type", json_object_get(n, "resource_type"), "depends_on",
                      json_object_get(json_object_get(n, "depends_on"), "nodes"), "path",
                      json_object_get(n, "original_file_path"), "status",
                      json_object_get(r, "status"), "execution_time",
-                     json_object_get(r, "execution_time"));
+                     json_object_get(r, "execution_time"), "message",
+                     json_object_get(r, "message"));
 }
 
 /* GET /api/models */

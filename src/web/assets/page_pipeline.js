@@ -268,6 +268,17 @@ async function showRun(box, id, pl, start) {
     const err = errorBox(`${f[c.block]} failed: ${f[c.error] || ''}`);
     err.classList.add('run-failure');
     box.append(err);
+    /* a dbt block: the nodes that failed, with dbt's message, from the
+     * project's last run_results.json (the failing command wrote it) */
+    if (f[c.type] === 'dbt' || f[c.type] === 'test') {
+      const j2 = await api('/api/models').catch(() => null);
+      const bad = j2 ? j2.nodes.filter((n) => n.status === 'error' || n.status === 'fail') : [];
+      if (bad.length) {
+        err.append(el('ul', { class: 'failed-nodes' }, bad.map((n) => el('li', {},
+          el('a', { href: `/pipeline/models/${encodeURIComponent(n.name)}`, 'data-nav': true }, n.name), ` (${n.resource_type}, ${n.status}): `,
+          el('code', {}, n.message || '')))));
+      }
+    }
   }
   const rerun = el('button', { type: 'button', id: 'rerun-failed', disabled: !failed.length }, 'Re-run the failed blocks');
   rerun.addEventListener('click', () => start({ select: failed.map((r) => `${r[c.block]}+`).join(',') }));
