@@ -220,6 +220,8 @@ explorer_checks() {
     check "web: export streams every row past the row cap as CSV (25,000 rows, quoted)" bash -c "tail -1 ex.csv | grep -qx 200 && test \$(sed '\$d' ex.csv | grep -c ,) = 25001 && sed -n 2p ex.csv | tr -d '\\r' | grep -qx '0,\"a,\"\"b\"'"
     export_sql '{"sql": "SELECT user_id, location FROM users ORDER BY user_id", "format": "json"}' | sed '$d' > ex.json
     check "web: export as JSON is an array of every row" test "$(node -e 'const a = JSON.parse(require("fs").readFileSync("ex.json", "utf8")); console.log(a.length, typeof a[0].user_id, typeof a[0].location)')" = "$users number string"
+    curl -s --noproxy '*' -o ex.parquet -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"sql": "SELECT user_id, location, age FROM users", "format": "parquet"}' "$url/api/export"
+    check "web: export as Parquet: the same rows, typed (read back with read_parquet)" test "$("$bp" query --csv --warehouse web.duckdb "SELECT count(*) || ':' || typeof(any_value(user_id)) || ':' || typeof(any_value(location)) FROM read_parquet('ex.parquet')" 2>&1 | tail -1)" = "$users:BIGINT:VARCHAR"
     export_sql '{"sql": "SELECT nosuch FROM users", "format": "csv"}' > ex.json
     check "web: an export that cannot run is the database's error (400), not an empty file" bash -c "tail -1 ex.json | grep -qx 400 && grep -q 'nosuch' ex.json"
     api "$url/api/tables/stats?table=books_schema.users" > ex.json

@@ -2,12 +2,15 @@
  * several (each read-only, as the engine enforces it; each with its own
  * result); an error says where the database stopped. POST /api/export
  * streams every row of a statement as CSV or JSON from a worker thread
- * through a pipe (no row cap, nothing held whole in memory). GET
+ * through a pipe (no row cap, nothing held whole in memory), or as a
+ * Parquet file, written whole first (a private in-memory DuckDB types the
+ * columns and writes it; none of the user's SQL runs there). GET
  * /api/tables/stats?table=s.t counts nulls and distinct values and finds
  * the least and greatest value of each column. */
 #include "web_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +100,8 @@ typedef struct {
     wh *w;
     char *sql;
     bool json;
+    bool parquet;           /* rows into a Parquet file, sent once it is whole */
+    wh_parquet *pq;
     int fd;                 /* the pipe's write end (the worker's) */
     buf line;
     long long rows;
@@ -189,9 +194,24 @@ static bool add_row(exporter *x, size_t nc, const wh_col *cols, const char *cons
     return ok && !buf_adds(&x->line, "\r\n");
 }
 
+static int parquet_row(exporter *x, size_t nc, const wh_col *cols, const char *const *vals)
+{
+    if (!x->opened) {
+        x->opened = true;
+        if (wh_parquet_open(nc, cols, &x->pq, &x->err) != BP_OK)
+            return x->broken = true, 1;
+    }
+    if (vals && wh_parquet_row(x->pq, vals, &x->err) != BP_OK)
+        return x->broken = true, 1;
+    x->rows += vals != NULL;
+    return 0;
+}
+
 static int export_row(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
 {
     exporter *x = ctx;
+    if (x->parquet)
+        return parquet_row(x, nc, cols, vals);
     bool ok = true;
     buf_reset(&x->line);
     if (!x->opened) { /* the columns came: the CSV header, or the JSON array opens */
@@ -212,6 +232,41 @@ static int export_row(void *ctx, size_t nc, const wh_col *cols, const char *cons
     return write_all(x, x->line.p ? x->line.p : "", x->line.len) ? 0 : 1;
 }
 
+/* Parquet: the file is written whole in a private folder, then sent; a
+ * failure before that is the request's error. */
+static void parquet_finish(exporter *x, bp_status st)
+{
+    char dir[] = "/tmp/bookpipe-export.XXXXXX", path[64];
+    bool made = mkdtemp(dir) != NULL;
+    snprintf(path, sizeof path, "%s/export.parquet", dir);
+    if (st == BP_OK && x->broken)
+        st = BP_EWH;
+    if (st == BP_OK && !x->pq) /* no column came: an empty file cannot be typed */
+        st = bp_fail(&x->err, BP_EINPUT, "the statement gave no columns to export");
+    if (x->pq) {
+        bp_status cs = wh_parquet_close(x->pq, st == BP_OK && made ? path : NULL, &x->err);
+        x->pq = NULL;
+        if (st == BP_OK)
+            st = made ? cs : bp_fail(&x->err, BP_EINTERNAL, "no temporary folder for the export");
+    }
+    if (st != BP_OK) {
+        set_state(x, 2);
+    } else {
+        set_state(x, 1);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char chunk[65536];
+        ssize_t n;
+        while (fd >= 0 && (n = read(fd, chunk, sizeof chunk)) > 0 && write_all(x, chunk, (size_t)n))
+            ;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (made) {
+        unlink(path);
+        rmdir(dir);
+    }
+}
+
 static void *export_thread(void *arg)
 {
     exporter *x = arg;
@@ -223,6 +278,10 @@ static void *export_thread(void *arg)
     wh_user_query uq = {0, timeout > 300000 ? timeout : 300000, 0, NULL};
     bool more = false;
     bp_status st = wh_query_user(x->w, x->sql, &uq, export_row, x, &more, &x->err);
+    if (x->parquet) {
+        parquet_finish(x, st);
+        goto done;
+    }
     if (st != BP_OK && !x->opened)
         set_state(x, 2);
     else if (st != BP_OK && !x->broken) { /* failed half way: the file ends saying so */
@@ -232,6 +291,7 @@ static void *export_thread(void *arg)
     } else if (x->json && !x->broken)
         write_all(x, x->opened ? "\n]\n" : "[]\n", 3);
     set_state(x, 1);
+done:
     web_close_ro(x->s, x->w);
     close(x->fd);
     pthread_mutex_lock(&x->s->mu);
@@ -266,11 +326,12 @@ enum MHD_Result web_export(web_srv *s, const web_req *r)
     web_span sp[2];
     int n = sql ? web_sql_split(sql, sp, 2) : 0;
     bool json = format && !strcmp(format, "json");
-    if (n != 1 || !format || (!json && strcmp(format, "csv"))) {
+    bool parquet = format && !strcmp(format, "parquet");
+    if (n != 1 || !format || (!json && !parquet && strcmp(format, "csv"))) {
         json_decref(in);
         return web_error(r, 400, n > 1 ? "export runs one statement: keep the one to export"
                                        : "send JSON {\"sql\": \"SELECT ...\", \"format\": "
-                                         "\"csv\" or \"json\"}");
+                                         "\"csv\", \"json\" or \"parquet\"}");
     }
     int p[2];
     if (pipe(p) != 0) {
@@ -278,6 +339,8 @@ enum MHD_Result web_export(web_srv *s, const web_req *r)
         return web_error(r, 503, "no file descriptor for the export; try again");
     }
     exporter *x = exporter_new(s, sql, sp[0], json, p[1]);
+    if (x)
+        x->parquet = parquet;
     json_decref(in);
     enum MHD_Result res = MHD_NO;
     if (!x || !(x->w = web_open_ro(s, r, &res))) {
@@ -322,9 +385,14 @@ enum MHD_Result web_export(web_srv *s, const web_req *r)
         close(p[0]);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Disposition", json ? "attachment; filename=\"query.json\""
-                                                              : "attachment; filename=\"query.csv\"");
-    return web_send_response(r, 200, json ? "application/json" : "text/csv; charset=utf-8", resp);
+    MHD_add_response_header(resp, "Content-Disposition",
+                            json      ? "attachment; filename=\"query.json\""
+                            : parquet ? "attachment; filename=\"query.parquet\""
+                                      : "attachment; filename=\"query.csv\"");
+    return web_send_response(r, 200,
+                             json ? "application/json"
+                                  : parquet ? "application/vnd.apache.parquet" : "text/csv; charset=utf-8",
+                             resp);
 }
 
 /* ---- a table's statistics ------------------------------------------------------------------- */

@@ -153,6 +153,15 @@ bool wh_stand_in(const wh_ops *t);
 /* The DuckDB library's version ("v1.4.4"). */
 const char *wh_duckdb_version(void);
 
+/* Rows of text into a Parquet file, through a private in-memory DuckDB
+ * (nothing of the user's SQL runs there; the columns are typed by their
+ * kind): open, add rows, then close, which writes the file (write) or
+ * drops it. */
+typedef struct wh_parquet wh_parquet;
+BP_MUST bp_status wh_parquet_open(size_t nc, const wh_col *cols, wh_parquet **out, bp_err *err);
+BP_MUST bp_status wh_parquet_row(wh_parquet *p, const char *const *vals, bp_err *err);
+BP_MUST bp_status wh_parquet_close(wh_parquet *p, const char *path, bp_err *err);
+
 /* Open the warehouse named by cfg->target. */
 BP_MUST bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err);
 

@@ -955,3 +955,108 @@ const wh_ops wh_duckdb_ops = {
     .replace_table = duck_replace_table,
     .drop_cascade = "",
 };
+
+/* ---- Parquet from rows of text (the explorer's export) --------------------------------- */
+
+struct wh_parquet {
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_appender app;
+    size_t nc;
+};
+
+static const char *parquet_type(char kind)
+{
+    switch (kind) {
+    case 'i': return "BIGINT"; /* Parquet has no 128-bit integer: HUGEINT would become DOUBLE */
+    case 'n': return "DECIMAL(38, 10)";
+    case 'f': return "DOUBLE";
+    case 'b': return "BOOLEAN";
+    case 'd': return "DATE";
+    case 't': return "TIMESTAMPTZ";
+    default: return "VARCHAR";
+    }
+}
+
+bp_status wh_parquet_open(size_t nc, const wh_col *cols, wh_parquet **out, bp_err *err)
+{
+    wh_parquet *p = calloc(1, sizeof *p);
+    buf q = {0};
+    bp_status st = p ? BP_OK : bp_fail(err, BP_ENOMEM, "out of memory");
+    if (st == BP_OK && duckdb_open(NULL, &p->db) != DuckDBSuccess)
+        st = bp_fail(err, BP_EWH, "cannot open an in-memory DuckDB for the Parquet file");
+    if (st == BP_OK && duckdb_connect(p->db, &p->con) != DuckDBSuccess)
+        st = bp_fail(err, BP_EWH, "cannot connect to the in-memory DuckDB");
+    if (st == BP_OK)
+        st = buf_adds(&q, "CREATE TABLE export (");
+    for (size_t i = 0; st == BP_OK && i < nc; i++) {
+        if (i)
+            st = buf_adds(&q, ", ");
+        if (st == BP_OK)
+            st = buf_add_ident(&q, cols[i].name && *cols[i].name ? cols[i].name : "column");
+        if (st == BP_OK)
+            st = buf_printf(&q, " %s", parquet_type(cols[i].kind));
+    }
+    if (st == BP_OK)
+        st = buf_adds(&q, ")");
+    duckdb_result res;
+    if (st == BP_OK) {
+        if (duckdb_query(p->con, q.p, &res) != DuckDBSuccess)
+            st = duck_fail(err, "DuckDB (export)", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+    }
+    buf_free(&q);
+    if (st == BP_OK && duckdb_appender_create(p->con, NULL, "export", &p->app) != DuckDBSuccess)
+        st = duck_fail(err, "DuckDB (export)", duckdb_appender_error(p->app));
+    if (st != BP_OK) {
+        if (p) {
+            duckdb_appender_destroy(&p->app);
+            duckdb_disconnect(&p->con);
+            duckdb_close(&p->db);
+            free(p);
+        }
+        return st;
+    }
+    p->nc = nc;
+    *out = p;
+    return BP_OK;
+}
+
+bp_status wh_parquet_row(wh_parquet *p, const char *const *vals, bp_err *err)
+{
+    for (size_t i = 0; i < p->nc; i++) {
+        duckdb_state s = vals[i] ? duckdb_append_varchar(p->app, vals[i]) : duckdb_append_null(p->app);
+        if (s != DuckDBSuccess)
+            return duck_fail(err, "DuckDB (export)", duckdb_appender_error(p->app));
+    }
+    if (duckdb_appender_end_row(p->app) != DuckDBSuccess)
+        return duck_fail(err, "DuckDB (export)", duckdb_appender_error(p->app));
+    return BP_OK;
+}
+
+bp_status wh_parquet_close(wh_parquet *p, const char *path, bp_err *err)
+{
+    bp_status st = BP_OK;
+    if (duckdb_appender_close(p->app) != DuckDBSuccess)
+        st = duck_fail(err, "DuckDB (export)", duckdb_appender_error(p->app));
+    duckdb_appender_destroy(&p->app);
+    buf q = {0};
+    if (st == BP_OK && path) {
+        st = buf_adds(&q, "COPY export TO ");
+        if (st == BP_OK)
+            st = buf_add_sqlstr(&q, path);
+        if (st == BP_OK)
+            st = buf_adds(&q, " (FORMAT parquet)");
+        duckdb_result res;
+        if (st == BP_OK) {
+            if (duckdb_query(p->con, q.p, &res) != DuckDBSuccess)
+                st = duck_fail(err, "DuckDB (export)", duckdb_result_error(&res));
+            duckdb_destroy_result(&res);
+        }
+    }
+    buf_free(&q);
+    duckdb_disconnect(&p->con);
+    duckdb_close(&p->db);
+    free(p);
+    return st;
+}

@@ -47,6 +47,7 @@ async function showExplore(m) {
   const csvBtn = el('button', { id: 'csv', type: 'button', disabled: true, title: 'the rows shown, as CSV' }, 'Download CSV');
   const allCsv = el('button', { id: 'export-csv', type: 'button', title: 'every row of the query, streamed by the server' }, 'Export all: CSV');
   const allJson = el('button', { id: 'export-json', type: 'button', title: 'every row of the query, streamed by the server' }, 'JSON');
+  const allParquet = el('button', { id: 'export-parquet', type: 'button', title: 'every row of the query, as a typed Parquet file' }, 'Parquet');
   const info = el('span', { class: 'muted', id: 'query-info', role: 'status' });
   const out = el('div', { id: 'result' });
   const tabsBar = el('div', { class: 'tabs', id: 'query-tabs', role: 'group', 'aria-label': 'Query tabs' });
@@ -54,7 +55,7 @@ async function showExplore(m) {
   const hist = el('details', { class: 'history-box' }, el('summary', {}, 'History'), histList);
   const tree = el('nav', { class: 'tree', id: 'tree', 'aria-label': 'Tables' }, el('span', { class: 'muted' }, 'loading tables…'));
   m.append(el('div', { class: 'explore' }, tree,
-    el('div', { class: 'explore-main' }, tabsBar, sql, el('div', { class: 'bar' }, runBtn, csvBtn, allCsv, allJson, info), out, hist)));
+    el('div', { class: 'explore-main' }, tabsBar, sql, el('div', { class: 'bar' }, runBtn, csvBtn, allCsv, allJson, allParquet, info), out, hist)));
 
   const tab = () => st.tabs.find((t) => t.id === st.active) || st.tabs[0];
 
@@ -189,9 +190,13 @@ async function showExplore(m) {
         body: JSON.stringify({ sql: sql.value, format }),
       });
       if (!r.ok) { let msg = `HTTP ${r.status}`; try { msg = (await r.json()).error || msg; } catch (e) { /* not JSON */ } throw new Error(msg); }
-      const text = await r.text();
-      downloadText(`query.${format}`, text, format === 'json' ? 'application/json' : 'text/csv');
-      info.textContent = `exported ${format.toUpperCase()} (${text.length.toLocaleString()} bytes)`;
+      const blob = await r.blob();
+      const a = el('a', { href: URL.createObjectURL(blob), download: `query.${format}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+      info.textContent = `exported ${format.toUpperCase()} (${blob.size.toLocaleString()} bytes)`;
     } catch (e) {
       info.textContent = '';
       clear(out).append(errorBox(e.message));
@@ -209,6 +214,7 @@ async function showExplore(m) {
   });
   allCsv.addEventListener('click', () => exportAll('csv'));
   allJson.addEventListener('click', () => exportAll('json'));
+  allParquet.addEventListener('click', () => exportAll('parquet'));
   show();
 
   try {
