@@ -157,6 +157,9 @@ live_checks() {
     wait_for wait.started
     api "$url/api/live" > live.json
     check "web: a run started here is seen while it goes: its block running" bash -c "grep -q '\"running\":true' live.json && grep -q '\"wait\":{\"type\":\"shell\",\"upstream\":\[\],\"status\":\"running\"' live.json"
+    for i in $(seq 1 30); do api "$url/api/live" | grep -q 'log_tail' && break; sleep 0.1; done
+    api "$url/api/live" > live.json
+    check "web: and the running block's log as it is written (its last lines)" grep -q '"log_tail":"[^"]*waiting, at the start of the wait block' live.json
     post_sql '{"sql": "SELECT count(*) FROM users"}' > during.json
     check "web: during it the explorer answers from the snapshot (200, not 503)" bash -c "tail -1 during.json | grep -qx 200 && grep -q '\"rows\":\[\[\"[0-9]' during.json"
     api "$url/api/runs" > during.json

@@ -305,14 +305,36 @@ static void attempts(blk_ctx *c)
     }
 }
 
+/* The whole of a temporary file, as a string (NULL when it cannot). */
+static char *read_all(FILE *f)
+{
+    if (fflush(f) != 0 || fseek(f, 0, SEEK_END) != 0)
+        return NULL;
+    long n = ftell(f);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s && (fseek(f, 0, SEEK_SET) != 0 || fread(s, 1, (size_t)n, f) != (size_t)n)) {
+        free(s);
+        return NULL;
+    }
+    if (s)
+        s[n] = 0;
+    return s;
+}
+
 static void *block_thread(void *arg)
 {
     blk *k = arg;
     orun *r = k->run;
     char *logtext = NULL;
     size_t loglen = 0;
-    FILE *log = open_memstream(&logtext, &loglen);
+    /* a temporary file, so that a live view can read its tail while the
+     * block writes (a memory stream where no file can be made) */
+    FILE *tmp = tmpfile();
+    FILE *log = tmp ? tmp : open_memstream(&logtext, &loglen);
     blk_ctx c = {r, k, NULL, log ? log : stderr};
+    pthread_mutex_lock(&r->mu);
+    k->live_log = tmp;
+    pthread_mutex_unlock(&r->mu);
     bp_err e = {0};
     bp_status st = wh_connect_more(r->main, &c.conn, &e);
     if (st == BP_OK)
@@ -334,6 +356,11 @@ static void *block_thread(void *arg)
         attempts(&c);
     if (c.conn)
         wh_close(c.conn);
+    pthread_mutex_lock(&r->mu);
+    k->live_log = NULL;
+    pthread_mutex_unlock(&r->mu);
+    if (tmp)
+        logtext = read_all(tmp);
     if (log)
         fclose(log);
     pthread_mutex_lock(&r->mu);

@@ -29,6 +29,7 @@ typedef struct {
     double started, ended, attempt_started;
     char fp[17];
     char *log;                 /* the whole log, once done */
+    FILE *live_log;            /* while it runs: its log file (a live view reads the tail) */
     char error[1024];
     bp_status err_status;
     int64_t rows_in, rows_out;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int drawn;          /* lines of the live board on screen */
 static double last_draw;
@@ -114,6 +116,40 @@ static json_t *block_event(orun *r, blk *k)
     return j;
 }
 
+/* For an embedding view: the last 4 KiB of each running block's log, once
+ * a second (lock held; the block's stream is flushed through stdio's own
+ * lock, the bytes read with pread). */
+static void log_tails(orun *r)
+{
+    static double last;
+    double now = orch_now();
+    if (now - last < 1.0)
+        return;
+    last = now;
+    for (int i = 0; i < r->p.n; i++) {
+        blk *k = &r->blk[i];
+        if (k->state != BS_RUNNING || !k->live_log || fflush(k->live_log) != 0)
+            continue;
+        int fd = fileno(k->live_log);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0)
+            continue;
+        char tail[4097];
+        off_t from = st.st_size > 4096 ? st.st_size - 4096 : 0;
+        ssize_t n = pread(fd, tail, (size_t)(st.st_size - from), from);
+        if (n < 0)
+            continue;
+        tail[n] = 0;
+        json_t *j = json_pack("{s:s, s:I, s:s, s:s}", "event", "log", "run_id",
+                              (json_int_t)r->run_id, "block", k->b->name, "tail", tail);
+        if (!j) /* not UTF-8 at the cut: from the next line on */
+            j = json_pack("{s:s, s:I, s:s, s:s}", "event", "log", "run_id", (json_int_t)r->run_id,
+                          "block", k->b->name, "tail", strchr(tail, '\n') ? strchr(tail, '\n') + 1 : "");
+        tell(r->o, j);
+        json_decref(j);
+    }
+}
+
 void view_event(orun *r, blk *k)
 {
     const orch_opts *o = r->o;
@@ -176,6 +212,8 @@ static void bar(const blk *k, char *out, size_t n)
 
 void view_tick(orun *r)
 {
+    if (r->o->on_event)
+        log_tails(r);
     if (r->o->view != VIEW_TTY)
         return;
     double now = orch_now();

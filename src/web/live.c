@@ -86,6 +86,12 @@ void web_live_event(void *ctx, const char *text)
         on_run_started(s, e);
     else if (kind && !strcmp(kind, "block") && s->live)
         on_block(s, e);
+    else if (kind && !strcmp(kind, "log") && s->live) {
+        const char *name = json_string_value(json_object_get(e, "block"));
+        json_t *b = json_object_get(json_object_get(s->live, "blocks"), name ? name : "");
+        if (b)
+            json_object_set(b, "log_tail", json_object_get(e, "tail"));
+    }
     else if (kind && !strcmp(kind, "run_ended") && s->live) {
         json_object_set(s->live, "status", json_object_get(e, "status"));
         json_object_set(s->live, "elapsed", json_object_get(e, "elapsed"));

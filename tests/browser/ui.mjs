@@ -529,6 +529,9 @@ try {
     const before = await page.locator('#runs tbody tr').count();
     await page.click('#run-now');
     await page.waitForSelector('#live-blocks tbody tr[data-status="running"]', { timeout: 30000 });
+    await page.waitForSelector('#live-log', { timeout: 5000 });
+    const tail = await page.innerText('#live-log');
+    assert(tail.includes('waiting, at the start of the wait block'), `live log: ${tail}`);
     await page.click('#run-cancel');
     await page.waitForFunction((n) => document.querySelectorAll('#runs tbody tr').length > n, before, { timeout: 60000 });
     const st = await page.locator('#runs tbody tr').first().locator('.status').innerText();

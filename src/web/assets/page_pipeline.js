@@ -190,14 +190,17 @@ function drawLive(box, run, going) {
   box.append(el('table', { class: 'data runs', id: 'live-blocks' },
     el('thead', {}, el('tr', {}, ['Block', 'Type', 'Status', 'Time', 'Rows in', 'Rows out', 'Note'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, blocks.map(([name, b]) => {
-      const open = el('button', { type: 'button', class: 'linkish', disabled: !b.log, 'aria-label': `Log of ${name}` }, name);
-      open.addEventListener('click', () => clear(logBox).append(el('h3', {}, `Log of ${name}`), el('pre', { class: 'log' }, b.log || '')));
+      const open = el('button', { type: 'button', class: 'linkish', disabled: !b.log && !b.log_tail, 'aria-label': `Log of ${name}` }, name);
+      open.addEventListener('click', () => clear(logBox).append(el('h3', {}, `Log of ${name}`), el('pre', { class: 'log' }, b.log || b.log_tail || '')));
       return el('tr', { 'data-block': name, 'data-status': b.status },
         el('td', {}, open), el('td', {}, b.type), el('td', {}, statusBadge(b.status)),
         el('td', { class: 'num' }, b.elapsed !== undefined ? `${Number(b.elapsed).toFixed(2)} s` : ''),
         el('td', { class: 'num' }, b.rows_in ?? ''), el('td', { class: 'num' }, b.rows_out ?? ''),
         el('td', { class: 'error' }, b.error || b.note || ''));
     }))), logBox);
+  /* the log of the block running now, its last lines as they come */
+  const running = blocks.find(([, b]) => b.status === 'running' && b.log_tail);
+  if (going && running) logBox.append(el('h3', {}, `Log of ${running[0]} (live, the last lines)`), el('pre', { class: 'log', id: 'live-log' }, running[1].log_tail));
 }
 
 function runsTable(runs) {
