@@ -245,6 +245,17 @@ bp_status dbt_art_manifest(project *p, bp_err *err)
     return st;
 }
 
+/* "2024-01-31T10:00:00.123456Z" */
+static void iso_us(double t, char *out, size_t n)
+{
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%06dZ", base, (int)((t - (double)secs) * 1e6));
+}
+
 bp_status dbt_art_run_results(project *p, const int *order, int n, double elapsed,
                           const char *started_at, bp_err *err)
 {
@@ -256,11 +267,21 @@ bp_status dbt_art_run_results(project *p, const int *order, int n, double elapse
     json_t *results = json_array();
     for (int k = 0; k < n; k++) {
         node *nd = &p->nodes[order[k]];
+        /* each node's own execute step, as dbt times it (microseconds, UTC);
+         * a node that did not run has the invocation's start */
+        char from[64], to[64];
+        if (nd->began > 0) {
+            iso_us(nd->began, from, sizeof from);
+            iso_us(nd->began + nd->secs, to, sizeof to);
+        } else {
+            snprintf(from, sizeof from, "%s", started_at);
+            snprintf(to, sizeof to, "%s", started_at);
+        }
         json_t *res = json_pack("{s:s, s:s, s:s, s:f, s:s, s:[{s:s, s:s, s:s}], s:{}}",
                                 "unique_id", nd->unique_id, "status", names[nd->status],
                                 "thread_id", "Thread-1", "execution_time", nd->secs, "message",
                                 nd->message, "timing", "name", "execute", "started_at",
-                                started_at, "completed_at", started_at, "adapter_response");
+                                from, "completed_at", to, "adapter_response");
         json_object_set_new(res, "failures",
                             nd->type == NT_TEST ? json_integer(nd->failures) : json_null());
         if (nd->relation && nd->type != NT_TEST)

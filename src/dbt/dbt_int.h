@@ -103,6 +103,7 @@ typedef struct {
     char *test_sql;            /* tests: the query inside dbt's wrapper */
     node_status status;
     double secs;
+    double began;        /* when it started running, epoch seconds (run_results timing) */
     char message[512];
     long long failures;
     bool selected, in_run;

@@ -27,6 +27,9 @@ static void run_one(runner *r, wh *w, int i, int idx)
     dbt_line(r, idx, what, "RUN");
     pthread_mutex_unlock(&r->mu);
     double t0 = dbt_now_s();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    n->began = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
     bp_err err = {0};
     long long rows = 0;
     bp_status st;

@@ -36,11 +36,21 @@ static json_t *results_by_id(web_srv *s)
     json_t *x;
     json_array_foreach(json_object_get(rr, "results"), i, x) {
         const char *id = json_string_value(json_object_get(x, "unique_id"));
+        /* when it ran: the execute step of its timing */
+        json_t *t, *exec = NULL;
+        size_t k;
+        json_array_foreach(json_object_get(x, "timing"), k, t)
+            if (json_string_value(json_object_get(t, "name")) &&
+                !strcmp(json_string_value(json_object_get(t, "name")), "execute"))
+                exec = t;
         if (id)
-            json_object_set_new(out, id, json_pack("{s:O?, s:O?, s:O?}", "status",
+            json_object_set_new(out, id, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "status",
                                                    json_object_get(x, "status"), "execution_time",
                                                    json_object_get(x, "execution_time"), "message",
-                                                   json_object_get(x, "message")));
+                                                   json_object_get(x, "message"), "started_at",
+                                                   json_object_get(exec, "started_at"),
+                                                   "completed_at",
+                                                   json_object_get(exec, "completed_at")));
     }
     json_decref(rr);
     return out;
@@ -56,14 +66,16 @@ static json_t *node_summary(json_t *n, json_t *res)
 {
     const char *id = json_string_value(json_object_get(n, "unique_id"));
     json_t *r = json_object_get(res, id ? id : "");
-    return json_pack("{s:O, s:O, s:O, s:O?, s:O?, s:O?, s:O?, s:O?}", "unique_id",
+    return json_pack("{s:O, s:O, s:O, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "unique_id",
                      json_object_get(n, "unique_id"), "name", json_object_get(n, "name"),
                      "resource_type", json_object_get(n, "resource_type"), "depends_on",
                      json_object_get(json_object_get(n, "depends_on"), "nodes"), "path",
                      json_object_get(n, "original_file_path"), "status",
                      json_object_get(r, "status"), "execution_time",
                      json_object_get(r, "execution_time"), "message",
-                     json_object_get(r, "message"));
+                     json_object_get(r, "message"), "started_at",
+                     json_object_get(r, "started_at"), "completed_at",
+                     json_object_get(r, "completed_at"));
 }
 
 /* GET /api/models */

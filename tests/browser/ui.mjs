@@ -549,6 +549,7 @@ try {
     await page.click('a[href="/pipeline/models"]');
     await page.waitForSelector('#model-dag .node');
     assert(await page.locator('#model-dag .node').count() >= 10, 'nodes');
+    assert(await page.locator('#model-gantt rect.gantt-bar').count() >= 10, 'the last dbt command on a timeline');
     await page.locator('#model-dag .node[data-block="model.book_ratings.top_books"]').click();
     await page.waitForSelector('#model-sql');
     const sql = await page.innerText('#model-sql');

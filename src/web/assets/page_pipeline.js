@@ -237,14 +237,18 @@ async function drawTrends(box) {
   }
 }
 
-/* A run's blocks on a time axis. */
-function gantt(rows, c) {
-  const spans = rows.map((r) => ({ name: r[c.block], s: utc(r[c.started_at]), e: utc(r[c.ended_at]), st: r[c.status] })).filter((x) => x.s);
+/* A run's blocks (or a dbt command's nodes) on a time axis. */
+function gantt(rows, c, id, what) {
+  return ganttOf(rows.map((r) => ({ name: r[c.block], s: utc(r[c.started_at]), e: utc(r[c.ended_at]), st: r[c.status] })), id || 'gantt', what || 'blocks');
+}
+
+function ganttOf(all, id, what) {
+  const spans = all.filter((x) => x.s);
   if (!spans.length) return null;
   const t0 = Math.min(...spans.map((x) => x.s.getTime()));
   const t1 = Math.max(...spans.map((x) => (x.e || x.s).getTime()), t0 + 1);
   const W = 720, L = 150, RH = 20;
-  const svg = el('svg:svg', { width: '100%', viewBox: `0 0 ${W} ${spans.length * RH + 24}`, id: 'gantt', role: 'img', 'aria-label': `Timeline of ${spans.length} blocks over ${((t1 - t0) / 1000).toFixed(1)} s` });
+  const svg = el('svg:svg', { width: '100%', viewBox: `0 0 ${W} ${spans.length * RH + 24}`, id, class: 'gantt', role: 'img', 'aria-label': `Timeline of ${spans.length} ${what} over ${((t1 - t0) / 1000).toFixed(1)} s` });
   spans.forEach((x, i) => {
     const a = L + ((x.s.getTime() - t0) / (t1 - t0)) * (W - L - 10);
     const b = L + (((x.e || x.s).getTime() - t0) / (t1 - t0)) * (W - L - 10);
@@ -317,6 +321,10 @@ async function showModels(box, name) {
     title: `${n.unique_id}${n.status ? `: ${n.status}` : ''}`,
     onclick: n.resource_type === 'source' ? null : () => go(`/pipeline/models/${encodeURIComponent(n.name)}`),
   })), { id: 'model-dag', label: 'Lineage of the dbt models', width: 170 })));
+  /* the nodes of the last dbt command on a time axis (dbt's timing) */
+  const timed = j.nodes.filter((n) => n.started_at).map((n) => ({ name: n.name, s: utc(n.started_at), e: utc(n.completed_at), st: n.status }));
+  const g = timed.length ? ganttOf(timed, 'model-gantt', 'nodes of the last dbt command') : null;
+  if (g) box.append(el('h3', {}, 'The last dbt command, node by node'), g);
   if (!name) return;
   const d = await api(`/api/models/${encodeURIComponent(name)}`);
   const link = (n) => el('a', { href: `/pipeline/models/${encodeURIComponent(n.name)}`, 'data-nav': true }, n.name);
