@@ -978,6 +978,26 @@ static const char *parquet_type(char kind)
     }
 }
 
+/* Run SQL bookpipe wrote in the private database (when st is still OK). */
+static bp_status parquet_exec(wh_parquet *p, bp_status st, const buf *q, bp_err *err)
+{
+    if (st != BP_OK)
+        return st;
+    duckdb_result res;
+    if (duckdb_query(p->con, q->p, &res) != DuckDBSuccess)
+        st = duck_fail(err, "DuckDB (export)", duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    return st;
+}
+
+static void parquet_free(wh_parquet *p)
+{
+    duckdb_appender_destroy(&p->app);
+    duckdb_disconnect(&p->con);
+    duckdb_close(&p->db);
+    free(p);
+}
+
 bp_status wh_parquet_open(size_t nc, const wh_col *cols, wh_parquet **out, bp_err *err)
 {
     wh_parquet *p = calloc(1, sizeof *p);
@@ -999,22 +1019,14 @@ bp_status wh_parquet_open(size_t nc, const wh_col *cols, wh_parquet **out, bp_er
     }
     if (st == BP_OK)
         st = buf_adds(&q, ")");
-    duckdb_result res;
-    if (st == BP_OK) {
-        if (duckdb_query(p->con, q.p, &res) != DuckDBSuccess)
-            st = duck_fail(err, "DuckDB (export)", duckdb_result_error(&res));
-        duckdb_destroy_result(&res);
-    }
+    if (p)
+        st = parquet_exec(p, st, &q, err);
     buf_free(&q);
     if (st == BP_OK && duckdb_appender_create(p->con, NULL, "export", &p->app) != DuckDBSuccess)
         st = duck_fail(err, "DuckDB (export)", duckdb_appender_error(p->app));
     if (st != BP_OK) {
-        if (p) {
-            duckdb_appender_destroy(&p->app);
-            duckdb_disconnect(&p->con);
-            duckdb_close(&p->db);
-            free(p);
-        }
+        if (p)
+            parquet_free(p);
         return st;
     }
     p->nc = nc;
@@ -1039,7 +1051,6 @@ bp_status wh_parquet_close(wh_parquet *p, const char *path, bp_err *err)
     bp_status st = BP_OK;
     if (duckdb_appender_close(p->app) != DuckDBSuccess)
         st = duck_fail(err, "DuckDB (export)", duckdb_appender_error(p->app));
-    duckdb_appender_destroy(&p->app);
     buf q = {0};
     if (st == BP_OK && path) {
         st = buf_adds(&q, "COPY export TO ");
@@ -1047,16 +1058,9 @@ bp_status wh_parquet_close(wh_parquet *p, const char *path, bp_err *err)
             st = buf_add_sqlstr(&q, path);
         if (st == BP_OK)
             st = buf_adds(&q, " (FORMAT parquet)");
-        duckdb_result res;
-        if (st == BP_OK) {
-            if (duckdb_query(p->con, q.p, &res) != DuckDBSuccess)
-                st = duck_fail(err, "DuckDB (export)", duckdb_result_error(&res));
-            duckdb_destroy_result(&res);
-        }
+        st = parquet_exec(p, st, &q, err);
     }
     buf_free(&q);
-    duckdb_disconnect(&p->con);
-    duckdb_close(&p->db);
-    free(p);
+    parquet_free(p);
     return st;
 }
