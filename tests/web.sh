@@ -206,6 +206,10 @@ live_checks() {
     api "$url/api/live" > live.json
     api "$url/api/models" > models.json
     check "web: a failed dbt block: the run says so live, and the models name the failing node with dbt's message" bash -c "grep -q '\"status\":\"failed\"' live.json && grep -q '\"name\":\"broken\",\"resource_type\":\"model\".*\"status\":\"error\",[^}]*\"message\":\"[^\"]*nosuch_table' models.json"
+    local rid
+    rid=$(grep -o '"run_id":[0-9]*' live.json | head -1 | cut -d: -f2)
+    api "$url/api/runs/$rid/nodes" > nodes.json
+    check "web: the run keeps its dbt nodes (status, times, message) in its history" bash -c "grep -q '\"models\",\"model.failproj.broken\",\"error\",\"20' nodes.json && grep -q '\"models\",\"model.failproj.fine\",\"success\"' nodes.json"
     serve_stop
 }
 

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/fs.h"
 #include "../dbt/dbt.h"
+#include "meta.h"
 
 /* Every file of the project that can change what dbt does. */
 static bp_status hash_tree(const char *dir, fp_state *s, int depth, bp_err *err)
@@ -52,6 +54,18 @@ bp_status blk_dbt_inputs(blk_ctx *c, fp_state *s, bp_err *err)
     return hash_tree(c->run->project_dir, s, 0, err);
 }
 
+/* The nodes of the command that just ran, in the run history (a note in
+ * the block's log when they cannot be kept: the block's outcome stands). */
+static void keep_nodes(blk_ctx *c)
+{
+    char path[4300];
+    bp_err e = {0};
+    if (!fs_pathf(path, sizeof path, "%s/target/run_results.json", c->run->project_dir))
+        return;
+    if (meta_node_runs(c->conn, c->run->run_id, c->k->b->name, path, &e) != BP_OK)
+        fprintf(c->log, "  (the nodes' results were not kept in the run history: %s)\n", e.msg);
+}
+
 bp_status blk_dbt_exec(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
@@ -71,6 +85,7 @@ bp_status blk_dbt_exec(blk_ctx *c, bp_err *err)
     o.stop = &c->k->stop;
     dbt_summary sum;
     bp_status st = dbt_main(&o, &sum, err);
+    keep_nodes(c);
     if (st != BP_OK)
         return st;
     c->k->rows_in = sum.total;

@@ -2,6 +2,7 @@
 #include "meta.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,10 @@ static const char *const ddl =
     "NOT NULL, type " TEXT_COL ", status " TEXT_COL ", attempt INTEGER, started_at TIMESTAMP, ended_at "
     "TIMESTAMP, rows_in BIGINT, rows_out BIGINT, fingerprint " TEXT_COL ", log " TEXT_COL ", error " TEXT_COL ");"
     "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".file_checksums (path " TEXT_COL " NOT NULL, size "
-    "BIGINT, mtime_ns BIGINT, checksum " TEXT_COL ")";
+    "BIGINT, mtime_ns BIGINT, checksum " TEXT_COL ");"
+    "CREATE TABLE IF NOT EXISTS " META_SCHEMA ".node_runs (run_id BIGINT NOT NULL, block " TEXT_COL " "
+    "NOT NULL, unique_id " TEXT_COL " NOT NULL, status " TEXT_COL ", started_at TIMESTAMP, ended_at "
+    "TIMESTAMP, seconds DOUBLE PRECISION, message " TEXT_COL ")";
 
 static bp_status oom(bp_err *err) { return bp_fail(err, BP_ENOMEM, "out of memory"); }
 
@@ -407,5 +411,53 @@ bp_status meta_mark_dead(wh *w, bp_err *err)
     buf_free(&q);
     if (st != BP_OK)
         bp_err_prefix(err, "marking runs that died");
+    return st;
+}
+
+/* One dbt node's result as a VALUES row. */
+static bool node_row(const wh *w, buf *q, int64_t run_id, const char *block, json_t *x)
+{
+    json_t *t, *exec = NULL;
+    size_t k;
+    json_array_foreach(json_object_get(x, "timing"), k, t)
+        if (json_string_value(json_object_get(t, "name")) &&
+            !strcmp(json_string_value(json_object_get(t, "name")), "execute"))
+            exec = t;
+    const char *from = json_string_value(json_object_get(exec, "started_at"));
+    const char *to = json_string_value(json_object_get(exec, "completed_at"));
+    const char *msg = json_string_value(json_object_get(x, "message"));
+    char cut[2001];
+    snprintf(cut, sizeof cut, "%s", msg ? msg : "");
+    bool ok = buf_printf(q, "(%lld, ", (long long)run_id) == 0 && add_str(w, q, block) &&
+              buf_adds(q, ", ") == 0 &&
+              add_str(w, q, json_string_value(json_object_get(x, "unique_id"))) &&
+              buf_adds(q, ", ") == 0 &&
+              add_str(w, q, json_string_value(json_object_get(x, "status"))) &&
+              buf_adds(q, ", CAST(") == 0 && (from ? add_str(w, q, from) : !buf_adds(q, "NULL")) &&
+              buf_adds(q, " AS TIMESTAMP), CAST(") == 0 &&
+              (to ? add_str(w, q, to) : !buf_adds(q, "NULL")) &&
+              buf_printf(q, " AS TIMESTAMP), %.6f, ",
+                         json_real_value(json_object_get(x, "execution_time"))) == 0 &&
+              add_str(w, q, cut) && buf_addc(q, ')') == 0;
+    return ok;
+}
+
+bp_status meta_node_runs(wh *w, int64_t run_id, const char *block, const char *run_results,
+                         bp_err *err)
+{
+    json_error_t je;
+    json_t *rr = json_load_file(run_results, 0, &je);
+    if (!rr)
+        return bp_fail(err, BP_EIO, "%s: %s", run_results, je.text);
+    buf q = {0};
+    bool ok = buf_adds(&q, "INSERT INTO " META_SCHEMA ".node_runs VALUES ") == 0;
+    size_t i, n = 0;
+    json_t *x;
+    json_array_foreach(json_object_get(rr, "results"), i, x)
+        if (ok && json_string_value(json_object_get(x, "unique_id")))
+            ok = (n++ == 0 || buf_adds(&q, ", ") == 0) && node_row(w, &q, run_id, block, x);
+    json_decref(rr);
+    bp_status st = !ok ? oom(err) : n ? wh_exec(w, q.p, err) : BP_OK;
+    buf_free(&q);
     return st;
 }

@@ -51,6 +51,10 @@ BP_MUST bp_status meta_cache_sum(wh *w, const char *path, int64_t size, int64_t 
 /* With the run lock held, no other run is alive: runs (and their blocks)
  * still marked running were killed; mark them so. */
 BP_MUST bp_status meta_mark_dead(wh *w, bp_err *err);
+/* A dbt block's nodes as its command left them (dbt's run_results.json):
+ * status, execute start and end, time, message; kept per run. */
+BP_MUST bp_status meta_node_runs(wh *w, int64_t run_id, const char *block, const char *run_results,
+                                 bp_err *err);
 
 /* The warehouse was written outside the pipeline (`bookpipe ingest`,
  * `bookpipe dbt run`): every block that reads the warehouse must run again

@@ -471,9 +471,19 @@ static enum MHD_Result runs(web_srv *s, const web_req *r)
 static enum MHD_Result run_one(web_srv *s, const web_req *r, const char *id_text)
 {
     int64_t id;
-    if (!num_parse_i64(id_text, strlen(id_text), &id) || id <= 0)
+    const char *slash = strchr(id_text, '/');
+    size_t n = slash ? (size_t)(slash - id_text) : strlen(id_text);
+    if (!num_parse_i64(id_text, n, &id) || id <= 0 || (slash && strcmp(slash, "/nodes")))
         return web_error(r, 404, "no such run");
     char sql[600];
+    if (slash) { /* its dbt blocks' nodes */
+        snprintf(sql, sizeof sql,
+                 "SELECT block, unique_id, status, CAST(started_at AS VARCHAR) AS started_at, "
+                 "CAST(ended_at AS VARCHAR) AS ended_at, seconds, message FROM " META_SCHEMA
+                 ".node_runs WHERE run_id = %lld ORDER BY started_at NULLS LAST, unique_id",
+                 (long long)id);
+        return reply_query(s, r, sql, 0, 10000);
+    }
     snprintf(sql, sizeof sql,
              "SELECT block, type, status, attempt, CAST(started_at AS VARCHAR) AS started_at, "
              "CAST(ended_at AS VARCHAR) AS ended_at, rows_in, rows_out, error, log FROM "

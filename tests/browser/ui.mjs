@@ -512,7 +512,8 @@ try {
     await shot('run');
   });
   await check('pipeline: a run has a timeline of its blocks (Gantt) and the DAG shows that run', async () => {
-    assert(await page.locator('#gantt rect.gantt-bar').count() === 7, 'bars');
+    assert(await page.locator('#gantt rect.gantt-bar:not(.gantt-node)').count() === 7, 'block bars');
+    assert(await page.locator('#gantt rect.gantt-node').count() >= 15, 'the dbt blocks\' nodes under them');
     const st = await page.locator('#dag .node').evaluateAll((ns) => ns.map((n) => n.dataset.status));
     assert(st.every((x) => x === 'completed' || x === 'skipped'), st.join(','));
   });

@@ -237,11 +237,7 @@ async function drawTrends(box) {
   }
 }
 
-/* A run's blocks (or a dbt command's nodes) on a time axis. */
-function gantt(rows, c, id, what) {
-  return ganttOf(rows.map((r) => ({ name: r[c.block], s: utc(r[c.started_at]), e: utc(r[c.ended_at]), st: r[c.status] })), id || 'gantt', what || 'blocks');
-}
-
+/* Blocks or dbt nodes on a time axis (a node's row is marked). */
 function ganttOf(all, id, what) {
   const spans = all.filter((x) => x.s);
   if (!spans.length) return null;
@@ -253,7 +249,7 @@ function ganttOf(all, id, what) {
     const a = L + ((x.s.getTime() - t0) / (t1 - t0)) * (W - L - 10);
     const b = L + (((x.e || x.s).getTime() - t0) / (t1 - t0)) * (W - L - 10);
     svg.append(el('svg:text', { x: L - 6, y: i * RH + 14, 'text-anchor': 'end', 'font-size': 11 }, x.name),
-      el('svg:rect', { x: a, y: i * RH + 3, width: Math.max(2, b - a), height: RH - 6, rx: 2, fill: FILL[x.st] || '#5794f2', class: 'gantt-bar', 'data-block': x.name },
+      el('svg:rect', { x: a, y: i * RH + 3, width: Math.max(2, b - a), height: RH - 6, rx: 2, fill: FILL[x.st] || '#5794f2', class: x.node ? 'gantt-bar gantt-node' : 'gantt-bar', 'data-block': x.name.trim() },
         el('svg:title', {}, `${x.name}: ${x.st}, ${(((x.e || x.s).getTime() - x.s.getTime()) / 1000).toFixed(2)} s`)));
   });
   svg.append(el('svg:text', { x: L, y: spans.length * RH + 18, 'font-size': 10 }, '0 s'),
@@ -293,7 +289,17 @@ async function showRun(box, id, pl, start) {
   const fromBtn = el('button', { type: 'button', id: 'run-from' }, 'Run from this block');
   fromBtn.addEventListener('click', () => start({ from: fromSel.value }));
   box.append(el('div', { class: 'bar' }, rerun, fromSel, fromBtn));
-  const g = gantt(j.rows, c);
+  /* the blocks on a time axis, each dbt block followed by its nodes */
+  const nodes = await api(`/api/runs/${id}/nodes`).catch(() => null);
+  const nc = nodes ? Object.fromEntries(nodes.columns.map((x, i) => [x.name, i])) : {};
+  const spans = [];
+  for (const r of j.rows) {
+    spans.push({ name: r[c.block], s: utc(r[c.started_at]), e: utc(r[c.ended_at]), st: r[c.status] });
+    for (const n of nodes ? nodes.rows.filter((x) => x[nc.block] === r[c.block]) : []) {
+      spans.push({ name: `  ${n[nc.unique_id].split('.').slice(2).join('.')}`, s: utc(n[nc.started_at]), e: utc(n[nc.ended_at]), st: n[nc.status], node: true });
+    }
+  }
+  const g = ganttOf(spans, 'gantt', 'blocks and dbt nodes');
   if (g) box.append(el('h3', {}, 'Timeline'), g);
   box.append(el('table', { class: 'data runs', id: 'block-runs' },
     el('thead', {}, el('tr', {}, ['Block', 'Type', 'Status', 'Attempt', 'Started', 'Duration', 'Rows in', 'Rows out', 'Error'].map((h) => el('th', { scope: 'col' }, h)))),
