@@ -522,6 +522,8 @@ try {
     await page.waitForSelector('#trend-duration');
     const n = await page.locator('#trend-duration').evaluate((c) => window.Chart.getChart(c).data.labels.length);
     assert(n >= 2, `${n} runs`);
+    const sets = await page.locator('#trend-rows').evaluate((c) => window.Chart.getChart(c).data.datasets.map((d) => d.label));
+    assert(sets.join(',') === 'rows in,rows out', sets.join(','));
   });
   await check('pipeline: Cancel stops a run started here (a slow pipeline on a second server); it is recorded as cancelled', async () => {
     assert(slowBase, 'the second server did not start');

@@ -225,14 +225,21 @@ async function drawTrends(box) {
   const rows = [...t.rows].reverse();
   clear(box);
   if (rows.length < 2) return;
-  for (const [key, label, id] of [['seconds', 'Run duration (s)', 'trend-duration'], ['rows_out', 'Rows written per run', 'trend-rows']]) {
+  const val = (r, key) => (r[c[key]] === null ? null : Number(r[c[key]]));
+  const byStatus = rows.map((r) => (r[c.status] === 'completed' ? '#73bf69' : '#f2495c'));
+  const charts2 = [
+    ['Run duration (s)', 'trend-duration', [{ label: 'seconds', data: rows.map((r) => val(r, 'seconds')), backgroundColor: byStatus }]],
+    ['Rows read and written per run', 'trend-rows', [
+      { label: 'rows in', data: rows.map((r) => val(r, 'rows_in')), backgroundColor: '#5794f2' },
+      { label: 'rows out', data: rows.map((r) => val(r, 'rows_out')), backgroundColor: '#73bf69' }]],
+  ];
+  for (const [label, id, datasets] of charts2) {
     const canvas = el('canvas', { id, role: 'img', 'aria-label': `${label} across ${rows.length} runs` });
     box.append(el('div', { class: 'trend' }, el('h3', {}, label), el('div', { class: 'trend-chart' }, canvas)));
     charts.add(new window.Chart(canvas, {
       type: 'bar',
-      data: { labels: rows.map((r) => `#${r[c.run_id]}`), datasets: [{ label, data: rows.map((r) => (r[c[key]] === null ? null : Number(r[c[key]]))),
-        backgroundColor: rows.map((r) => (r[c.status] === 'completed' ? '#73bf69' : '#f2495c')) }] },
-      options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } } },
+      data: { labels: rows.map((r) => `#${r[c.run_id]}`), datasets },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: datasets.length > 1 } } },
     }));
   }
 }
