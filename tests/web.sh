@@ -146,6 +146,16 @@ timeseries_checks() {
     check "$w: a range Grafana cannot read is a 400 that says so" bash -c "tail -1 ts.json | grep -qx 400 && grep -q 'is not one Grafana reads' ts.json"
 }
 
+# failing_project DIR: a dbt project (and its pipeline) whose model
+# "broken" fails on a table that is not there; "fine" builds
+failing_project() {
+    rm -rf "$1" && mkdir -p "$1/models"
+    printf "name: failproj\nversion: '1.0'\nconfig-version: 2\nprofile: failproj\nmodel-paths: [\"models\"]\n" > "$1/dbt_project.yml"
+    printf 'select 1 as x\n' > "$1/models/fine.sql"
+    printf 'select * from {{ ref("fine") }} join nosuch_table using (x)\n' > "$1/models/broken.sql"
+    printf 'name: failing_dbt\nblocks:\n  - name: models\n    type: dbt\n    command: run\n' > "$1/pipeline.yml"
+}
+
 # A run started from the page seen while it goes (/api/live), cancelled;
 # the pages read a snapshot meanwhile; the models, trends, the schedule's
 # pause.
@@ -195,11 +205,7 @@ live_checks() {
     check "web: and resumes" grep -q '"paused":false' sched.json
     serve_stop
     # a dbt model that fails: the run's failing node and dbt's message
-    rm -rf failproj && mkdir -p failproj/models
-    printf "name: failproj\nversion: '1.0'\nconfig-version: 2\nprofile: failproj\nmodel-paths: [\"models\"]\n" > failproj/dbt_project.yml
-    printf 'select 1 as x\n' > failproj/models/fine.sql
-    printf 'select * from {{ ref("fine") }} join nosuch_table using (x)\n' > failproj/models/broken.sql
-    printf 'name: failing_dbt\nblocks:\n  - name: models\n    type: dbt\n    command: run\n' > failproj/pipeline.yml
+    failing_project failproj
     serve_start serve_fail.log --warehouse web.duckdb --data ../data --no-lake --no-schedule --pipeline failproj/pipeline.yml --project-dir failproj
     api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs" > /dev/null
     for i in $(seq 1 150); do api "$url/api/live" | grep -q '"running":false' && break; sleep 0.1; done
@@ -363,6 +369,14 @@ EOF
             --pipeline "$here/orch/slow.yml"; then
         slow_url=$url slow_pid=$srv_pid
     fi
+    # a third whose dbt model fails
+    local fail_url fail_pid
+    failing_project failproj
+    cp ui.duckdb fail.duckdb
+    if serve_start fail.log --warehouse fail.duckdb --data ../data --no-lake --no-schedule \
+            --pipeline failproj/pipeline.yml --project-dir failproj; then
+        fail_url=$url fail_pid=$srv_pid
+    fi
     if ! serve_start serve.log --warehouse ui.duckdb --data ../data --no-lake \
             --dashboards "$here/web"; then
         not_ok "browser: serve starts" "$(cat serve.log)"
@@ -378,10 +392,11 @@ EOF
             *"requires Node.js"*|*"SyntaxError"*) why=$line; echo "$line" ;;
             *) echo "$line" ;;
         esac
-    done < <(node "$here/browser/ui.mjs" "$url" "$art" "$users" "$slow_url" 2>&1)
+    done < <(node "$here/browser/ui.mjs" "$url" "$art" "$users" "$slow_url" "$fail_url" 2>&1)
     browser_missed "$seen" "$why"
     check "browser: the script saved its screenshots" test -s "$art/dashboard.png" -a -s "$art/pipeline.png"
     serve_stop
-    [ -n "$slow_pid" ] && { kill -INT "$slow_pid" 2>/dev/null; wait "$slow_pid" 2>/dev/null; }
+    local p
+    for p in $slow_pid $fail_pid; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     cd ..
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const [, , base, artifacts, usersCount, slowBase] = process.argv;
+const [, , base, artifacts, usersCount, slowBase, failBase] = process.argv;
 // playwright-core lives in web/node_modules (web/package-lock.json)
 const { chromium } = createRequire(new URL('../../web/package.json', import.meta.url))('playwright-core');
 
@@ -539,6 +539,21 @@ try {
     await page.waitForFunction((n) => document.querySelectorAll('#runs tbody tr').length > n, before, { timeout: 60000 });
     const st = await page.locator('#runs tbody tr').first().locator('.status').innerText();
     assert(st === 'cancelled', st);
+    await page.goto(`${base}/pipeline`);
+    await page.waitForSelector('#runs table, #runs p');
+  });
+  await check('pipeline: a run whose dbt model fails shows that model and dbt\'s error first (a third server)', async () => {
+    assert(failBase, 'the third server did not start');
+    await page.goto(`${failBase}/pipeline`);
+    await page.waitForSelector('#runs table, #runs p');
+    const before = await page.locator('#runs tbody tr').count();
+    await page.click('#run-now');
+    await page.waitForFunction((n) => document.querySelectorAll('#runs tbody tr').length > n, before, { timeout: 60000 });
+    await page.locator('#runs tbody tr').first().click();
+    await page.waitForSelector('#run-detail .failed-nodes li');
+    const first = await page.locator('#run-detail .run-failure').first().innerText();
+    assert(first.startsWith('models failed:') && /broken \(model, error\): .*nosuch_table/.test(first), first.slice(0, 300));
+    await shot('run-failed-model');
     await page.goto(`${base}/pipeline`);
     await page.waitForSelector('#runs table, #runs p');
   });
