@@ -149,7 +149,7 @@ sanitize: deps-test
 # finds stay in build-fuzz/). FUZZ_SECONDS per target (CI runs a short pass).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := csv yml pipeline jinja regex
+FUZZ_TARGETS := csv yml pipeline jinja regex interp
 FUZZ_SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
                 -Wno-unknown-warning-option
 fuzz: deps-fuzz

@@ -514,11 +514,17 @@ static bp_status binary(jinja_rt *rt, bin_op op, jv *a, jv *b, jv **out)
                 return (*out = jv_float(m, md)) ? BP_OK : oom(rt);
             }
         case OP_POW:
-            if (ints && y >= 0) {
-                int64_t acc = 1;
+            if (ints && y >= 0) { /* by squaring: 1 ** 10**18 is 60 steps, not 10**18 */
+                int64_t acc = 1, base = x;
+                uint64_t e = (uint64_t)y;
                 bool over = false;
-                for (int64_t k = 0; k < y && !over; k++)
-                    over = __builtin_mul_overflow(acc, x, &acc);
+                while (e && !over) {
+                    if (e & 1)
+                        over = __builtin_mul_overflow(acc, base, &acc);
+                    e >>= 1;
+                    if (e && !over)
+                        over = __builtin_mul_overflow(base, base, &base);
+                }
                 if (!over)
                     return (*out = jv_int(m, acc)) ? BP_OK : oom(rt);
             }

@@ -1,0 +1,1 @@
+SELECT ';'; SELECT $$a;b$$; /* x; */ SELECT E'\';'
