@@ -144,8 +144,9 @@ sanitize: deps-test
 	ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-san/bookpipe
 
 # Coverage-guided fuzzing (libFuzzer, clang from Debian): the CSV reader and
-# cleaners, the YAML loader, pipeline.yml, the Jinja renderer and the regex
-# engine, each from its corpus in tests/fuzz/corpus (copied: the run's
+# cleaners, the YAML loader, pipeline.yml, the Jinja renderer, the regex
+# engine and the dashboards' SQL (macros, variables, ranges, the statement
+# splitter), each from its corpus in tests/fuzz/corpus (copied: the run's
 # finds stay in build-fuzz/). FUZZ_SECONDS per target (CI runs a short pass).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
