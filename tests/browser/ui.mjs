@@ -340,7 +340,10 @@ try {
     const head = await page.locator('.panel[data-panel="3"] thead').innerText();
     const rows = await page.locator('.panel[data-panel="3"] tbody tr').allInnerTexts();
     assert(head.replace(/\s+/g, ' ').trim() === 'When Value', head);
-    assert(rows[1].split('\t').map((x) => x.trim()).join('|') === '2024-01-01 00:01|1.0%', rows[1]);
+    /* the dashboard's timezone (Asia/Kolkata, UTC+05:30) shows its dates */
+    assert(rows[1].split('\t').map((x) => x.trim()).join('|') === '2024-01-01 05:31|1.0%', rows[1]);
+    const shown = await page.innerText('#range-shown');
+    assert(shown === '2024-01-01 05:30:00 to 2024-01-01 07:30:00 Asia/Kolkata', shown);
   });
 
   // ---- explore ------------------------------------------------------------------------------

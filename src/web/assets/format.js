@@ -115,16 +115,53 @@ function longDuration(seconds) {
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 
-/* moment.js tokens Grafana's date units use, in UTC */
-function formatTime(ms, fmt) {
+/* The dashboard's time zone, as Grafana's `timezone`: "utc", "browser" (or
+ * empty: the viewer's own), or an IANA name. Dates are shown in it. */
+let zone = 'UTC';
+const zoneFormats = new Map();
+
+function setTimeZone(tz) {
+  const own = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const want = !tz || tz === 'browser' ? own : tz === 'utc' ? 'UTC' : tz;
+  try { new Intl.DateTimeFormat('en-US', { timeZone: want }); zone = want; } catch (e) { zone = own; }
+  return zone;
+}
+
+/* the wall clock at ms in the zone: {Y, M (1-12), D, h, m, s, ms, wd (0 Sunday)} */
+function wall(ms) {
   const d = new Date(ms);
+  if (zone === 'UTC') {
+    return { Y: d.getUTCFullYear(), M: d.getUTCMonth() + 1, D: d.getUTCDate(), h: d.getUTCHours(), m: d.getUTCMinutes(),
+      s: d.getUTCSeconds(), ms: d.getUTCMilliseconds(), wd: d.getUTCDay() };
+  }
+  if (!zoneFormats.has(zone)) {
+    zoneFormats.set(zone, new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric',
+      day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short' }));
+  }
+  const p = Object.fromEntries(zoneFormats.get(zone).formatToParts(d).map((x) => [x.type, x.value]));
+  return { Y: +p.year, M: +p.month, D: +p.day, h: +p.hour % 24, m: +p.minute, s: +p.second, ms: d.getUTCMilliseconds(),
+    wd: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(p.weekday) };
+}
+
+/* epoch ms of a wall-clock time in the zone (the inverse of wall) */
+function fromWall(Y, M, D, h, m, s) {
+  const asUtc = Date.UTC(Y, M - 1, D, h, m, s);
+  if (zone === 'UTC') return asUtc;
+  const w = wall(asUtc);
+  const offset = Date.UTC(w.Y, w.M - 1, w.D, w.h, w.m, w.s) - asUtc + (asUtc % 1000);
+  return asUtc - offset;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/* moment.js tokens Grafana's date units use, in the dashboard's zone */
+function formatTime(ms, fmt) {
+  const w = wall(ms);
   const map = {
-    YYYY: d.getUTCFullYear(), YY: pad(d.getUTCFullYear() % 100), MMMM: d.toLocaleString('en', { month: 'long', timeZone: 'UTC' }),
-    MMM: d.toLocaleString('en', { month: 'short', timeZone: 'UTC' }), MM: pad(d.getUTCMonth() + 1), M: d.getUTCMonth() + 1,
-    DD: pad(d.getUTCDate()), D: d.getUTCDate(), HH: pad(d.getUTCHours()), H: d.getUTCHours(),
-    hh: pad(((d.getUTCHours() + 11) % 12) + 1), h: ((d.getUTCHours() + 11) % 12) + 1, mm: pad(d.getUTCMinutes()),
-    ss: pad(d.getUTCSeconds()), SSS: pad(d.getUTCMilliseconds(), 3), A: d.getUTCHours() < 12 ? 'AM' : 'PM',
-    dddd: d.toLocaleString('en', { weekday: 'long', timeZone: 'UTC' }), ddd: d.toLocaleString('en', { weekday: 'short', timeZone: 'UTC' }),
+    YYYY: w.Y, YY: pad(w.Y % 100), MMMM: MONTHS[w.M - 1], MMM: MONTHS[w.M - 1].slice(0, 3), MM: pad(w.M), M: w.M,
+    DD: pad(w.D), D: w.D, HH: pad(w.h), H: w.h, hh: pad(((w.h + 11) % 12) + 1), h: ((w.h + 11) % 12) + 1,
+    mm: pad(w.m), ss: pad(w.s), SSS: pad(w.ms, 3), A: w.h < 12 ? 'AM' : 'PM', dddd: DAYS[w.wd], ddd: DAYS[w.wd].slice(0, 3),
   };
   return fmt.replace(/\[([^\]]*)\]|YYYY|YY|MMMM|MMM|MM|M|DD|D|dddd|ddd|HH|H|hh|h|mm|ss|SSS|A/g, (t, lit) => (lit !== undefined ? lit : String(map[t])));
 }
@@ -308,4 +345,4 @@ function pairs(panel, frames) {
   return limit ? out.slice(0, limit) : out;
 }
 
-export { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, hiddenFromViz, mapValue, pairs, textOn, valueColor };
+export { PALETTE, color, displayName, fieldConfig, fields, formatTime, formatValue, fromWall, hiddenFromViz, mapValue, pairs, setTimeZone, textOn, valueColor };

@@ -41,7 +41,7 @@ function dataTab(d) {
 function queryTab(d) {
   const r = d.api.range || {};
   return [
-    el('p', { class: 'muted' }, `Range ${formatTime(r.from, 'YYYY-MM-DD HH:mm:ss')} to ${formatTime(r.to, 'YYYY-MM-DD HH:mm:ss')} UTC, interval ${r.interval} (${r.interval_ms} ms). The values of variables and times are parameters ($1, $2, ...), bound, never spliced into the text.`),
+    el('p', { class: 'muted' }, `Range ${formatTime(r.from, 'YYYY-MM-DD HH:mm:ss')} to ${formatTime(r.to, 'YYYY-MM-DD HH:mm:ss')} (the dashboard's time zone), interval ${r.interval} (${r.interval_ms} ms). The values of variables and times are parameters ($1, $2, ...), bound, never spliced into the text.`),
     (d.api.frames || []).map((f) => el('div', { class: 'inspect-query' },
       el('h3', {}, f.refId || 'query'),
       el('pre', { class: 'sql-text', tabindex: 0 }, (f.meta && f.meta.executedQueryString) || '(not run)'),

@@ -6,7 +6,7 @@ import { api } from './api.js';
 import { onLeave } from './nav.js';
 import { DRAW, charts, drawText, interpolateText, noData, timeCharts } from './panels.js';
 import { toFrame, transform } from './frames.js';
-import { formatTime } from './format.js';
+import { formatTime, fromWall, setTimeZone } from './format.js';
 import { migratePanel } from './migrate.js';
 import { drawn, forget, panelKeys, panelMenu } from './inspect.js';
 import { linkList, safeUrl } from './links.js';
@@ -69,12 +69,13 @@ function showEnd(v) { return /^\d{10,}$/.test(v) ? formatTime(Number(v), 'YYYY-M
 function urlEnd(v) {
   const t = v.trim();
   const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d))?)?$/.exec(t);
-  return m ? String(Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0))) : t;
+  /* a date typed in is in the dashboard's zone, as in Grafana's picker */
+  return m ? String(fromWall(+m[1], +m[2], +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0))) : t;
 }
 
 /* The time bar: quick ranges, an absolute or relative from/to, the
  * refresh interval and a refresh button. */
-function timeBar(dash, range, onRange, onRefreshNow, onRefreshEvery) {
+function timeBar(dash, range, onRange, onRefreshNow, onRefreshEvery, zoneName) {
   const q = new URLSearchParams(location.search);
   const from = q.get('from') || (dash.time && dash.time.from) || 'now-6h';
   const to = q.get('to') || (dash.time && dash.time.to) || 'now';
@@ -96,7 +97,7 @@ function timeBar(dash, range, onRange, onRefreshNow, onRefreshEvery) {
   const now = el('button', { type: 'button', id: 'refresh-now', 'aria-label': 'Refresh the dashboard', title: 'Refresh' }, '↻');
   now.addEventListener('click', onRefreshNow);
   const span = el('span', { class: 'muted range-shown', id: 'range-shown' },
-    `${formatTime(range.from, 'YYYY-MM-DD HH:mm:ss')} to ${formatTime(range.to, 'YYYY-MM-DD HH:mm:ss')} UTC`);
+    `${formatTime(range.from, 'YYYY-MM-DD HH:mm:ss')} to ${formatTime(range.to, 'YYYY-MM-DD HH:mm:ss')} ${zoneName}`);
   return el('div', { class: 'timebar', role: 'group', 'aria-label': 'Time range and refresh' }, quick, fromIn, el('span', { class: 'muted' }, 'to'), toIn, apply, span, refresh, now);
 }
 
@@ -268,6 +269,7 @@ async function showDashboard(uid, m) {
     charts.clear();
     timeCharts.clear();
     const dash = j.dashboard;
+    const zoneName = setTimeZone(dash.timezone);
     const vals = Object.fromEntries(j.variables.map((v) => [v.name, v.current]));
     document.title = `${dash.title || uid} · bookpipe`;
     clear(m);
@@ -275,7 +277,7 @@ async function showDashboard(uid, m) {
     m.append(el('h1', {}, dash.title || uid));
     const redraw = () => draw().catch((e) => m.append(errorBox(e.message)));
     m.append(timeBar(dash, j.range, (from, to) => { setUrl({ from, to }); redraw(); }, redraw,
-      (r) => { setUrl({ refresh: r }); every(r); }));
+      (r) => { setUrl({ refresh: r }); every(r); }, zoneName));
     m.append(variableBar(dash, j.variables, (name, values) => { setUrl({ [`var-${name}`]: values }); redraw(); }));
     const view = new URLSearchParams(location.search).get('viewPanel');
     const grid = el('div', { class: view ? 'grid viewing' : 'grid', id: 'grid' });
