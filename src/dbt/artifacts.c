@@ -421,3 +421,14 @@ void dbt_art_write_compiled(project *p, const node *n)
         fclose(f);
     }
 }
+
+json_t *dbt_result_execute(json_t *result)
+{
+    json_t *t, *exec = NULL;
+    size_t k;
+    json_array_foreach(json_object_get(result, "timing"), k, t)
+        if (json_string_value(json_object_get(t, "name")) &&
+            !strcmp(json_string_value(json_object_get(t, "name")), "execute"))
+            exec = t;
+    return exec;
+}

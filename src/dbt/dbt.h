@@ -62,4 +62,10 @@ typedef struct {
  * that cannot be read or compiled, with err set. */
 BP_MUST bp_status dbt_main(const dbt_opts *o, dbt_summary *sum, bp_err *err);
 
+/* The "execute" step of one run_results.json result (its "timing"
+ * entry with the node's start and end), or NULL. For readers of dbt's
+ * artifacts: the run history, the web page. */
+struct json_t;
+struct json_t *dbt_result_execute(struct json_t *result);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "../core/buf.h"
 #include "../core/fp.h"
+#include "../dbt/dbt.h"
 
 /* Lengths are explicit for Redshift, whose bare VARCHAR is VARCHAR(256);
  * DuckDB and PostgreSQL take them as they are. */
@@ -417,12 +418,7 @@ bp_status meta_mark_dead(wh *w, bp_err *err)
 /* One dbt node's result as a VALUES row. */
 static bool node_row(const wh *w, buf *q, int64_t run_id, const char *block, json_t *x)
 {
-    json_t *t, *exec = NULL;
-    size_t k;
-    json_array_foreach(json_object_get(x, "timing"), k, t)
-        if (json_string_value(json_object_get(t, "name")) &&
-            !strcmp(json_string_value(json_object_get(t, "name")), "execute"))
-            exec = t;
+    json_t *exec = dbt_result_execute(x);
     const char *from = json_string_value(json_object_get(exec, "started_at"));
     const char *to = json_string_value(json_object_get(exec, "completed_at"));
     const char *msg = json_string_value(json_object_get(x, "message"));

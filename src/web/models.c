@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/fs.h"
+#include "../dbt/dbt.h"
 
 static json_t *artifact(web_srv *s, const char *name, char *why, size_t wn)
 {
@@ -36,13 +37,7 @@ static json_t *results_by_id(web_srv *s)
     json_t *x;
     json_array_foreach(json_object_get(rr, "results"), i, x) {
         const char *id = json_string_value(json_object_get(x, "unique_id"));
-        /* when it ran: the execute step of its timing */
-        json_t *t, *exec = NULL;
-        size_t k;
-        json_array_foreach(json_object_get(x, "timing"), k, t)
-            if (json_string_value(json_object_get(t, "name")) &&
-                !strcmp(json_string_value(json_object_get(t, "name")), "execute"))
-                exec = t;
+        json_t *exec = dbt_result_execute(x); /* when it ran */
         if (id)
             json_object_set_new(out, id, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "status",
                                                    json_object_get(x, "status"), "execution_time",
