@@ -15,7 +15,7 @@ pg_ensure() {
 refused() {
     local out
     out=$(post_sql "$(jq_sql "$2")")
-    if [ "$(printf '%s' "$out" | tail -1)" = 400 ] && printf '%s' "$out" | grep -q '"error"'; then
+    if [ "$(printf '%s' "$out" | tail -1)" = 400 ] && grep -q '"error"' <<< "$out"; then
         ok "attack: $1 is refused"
     else
         not_ok "attack: $1 is refused" "$out"

@@ -31,11 +31,13 @@ outcome() {
         echo "exit $rc, wanted $want"; printf '%s\n' "$res"; return 1
     fi
     for p; do
-        printf '%s' "$res" | grep -q -- "$p" || { echo "no '$p' in:"; printf '%s\n' "$res"; return 1; }
+        # a here-string, not a pipe: under pipefail, grep -q leaving early
+        # could make the writer's SIGPIPE the pipeline's status
+        grep -q -- "$p" <<< "$res" || { echo "no '$p' in:"; printf '%s\n' "$res"; return 1; }
     done
 }
 # lacks PATTERN: $res does not hold it
-lacks() { ! printf '%s' "$res" | grep -q -- "$1"; }
+lacks() { ! grep -q -- "$1" <<< "$res"; }
 stats_have() { curl -s --noproxy '*' "$api/control/stats" | grep -q -- "$1"; }
 
 kaggle_tests() {

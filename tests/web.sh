@@ -73,7 +73,7 @@ web_tests() {
     check "web: Run now is accepted (202)" bash -c "printf '%s' '$out' | tail -1 | grep -qx 202"
     for i in $(seq 1 100); do
         after=$(api "$url/api/runs" | head -1)
-        printf '%s' "$after" | grep -q '"web","completed"' && break
+        grep -q '"web","completed"' <<< "$after" && break
         sleep 0.2
     done
     check "web: the run appears in /api/runs with trigger web, completed" bash -c "printf '%s' '$after' | grep -q '\"web\",\"completed\"'"
@@ -258,8 +258,8 @@ dashboard_tests() {
     check "web: a dashboard comes with its resolved variables" bash -c "grep -q '\"name\":\"country\",\"options\":\[\"United States\"' books.json && grep -q '\"name\":\"min_reviews\",\"options\":\[\"1\",\"3\",\"5\",\"10\",\"20\"\],\"current\":\[\"3\"\]' books.json"
     for p in 1 2 3 4 5 6 7 8 9 10 11 13 14 15; do
         out=$(api "$url/api/dashboards/books/panels/$p/query?var-min_reviews=1")
-        if printf '%s' "$out" | tail -1 | grep -qx 200 && ! printf '%s' "$out" | grep -q '"error"' &&
-           { [ "$p" = 14 ] || printf '%s' "$out" | grep -q '"rows":\[\['; }; then
+        if [ "$(tail -1 <<< "$out")" = 200 ] && ! grep -q '"error"' <<< "$out" &&
+           { [ "$p" = 14 ] || grep -q '"rows":\[\[' <<< "$out"; }; then
             ok "web: bundled panel $p returns data"
         else
             not_ok "web: bundled panel $p" "$(printf '%s' "$out" | head -c 600)"
@@ -315,7 +315,7 @@ schedule_web_tests() {
     BOOKPIPE_CLOCK=$(clock_near_minute) serve_start serve5.log --warehouse sched.duckdb --data ../data --pipeline "$here/orch/sched.yml"
     for i in $(seq 1 150); do
         out=$(api "$url/api/runs")
-        printf '%s' "$out" | grep -q '"schedule","completed"' && break
+        grep -q '"schedule","completed"' <<< "$out" && break
         sleep 0.2
     done
     check "web: a run starts on the schedule (trigger schedule, its clock 2 s before a minute)" bash -c "printf '%s' '$out' | grep -q '\"scheduled\",\"schedule\",\"completed\"'"
