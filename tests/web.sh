@@ -183,6 +183,18 @@ live_checks() {
     done
     check "web: the cancelled run ends as cancelled, its block too" bash -c "grep -q '\"running\":false' live.json && grep -q '\"status\":\"cancelled\"' live.json"
     check "web: the snapshot is gone after the run" bash -c "! ls web.duckdb.serve-snapshot* 2>/dev/null | grep -q ."
+    serve_stop
+    # --no-snapshot: the pages wait for the run instead (503, with the reason)
+    serve_start serve_nosnap.log --warehouse web.duckdb --data ../data --no-lake --no-schedule --no-snapshot --pipeline "$here/orch/slow.yml"
+    rm -f wait.started
+    api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs" > /dev/null
+    wait_for wait.started
+    post_sql '{"sql": "SELECT 1"}' > during.json
+    check "web: with --no-snapshot the explorer answers 503 during the run, saying why" bash -c "tail -1 during.json | grep -qx 503 && grep -q 'a run started here is using the warehouse' during.json && ! ls web.duckdb.serve-snapshot* 2>/dev/null | grep -q ."
+    api -X POST -H 'X-Bookpipe-CSRF: 1' "$url/api/runs/cancel" > /dev/null
+    for i in $(seq 1 100); do api "$url/api/live" | grep -q '"running":false' && break; sleep 0.1; done
+    serve_stop
+    serve_start serve_live2.log --warehouse web.duckdb --data ../data --no-lake --no-schedule --pipeline "$here/orch/slow.yml"
     api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"select": "wait; rm"}' "$url/api/runs" > sel.json
     check "web: a selection that is not block names is refused (400)" bash -c "tail -1 sel.json | grep -qx 400"
     api -X POST -H 'X-Bookpipe-CSRF: 1' --data-binary '{"from": "nosuch"}' "$url/api/runs" > /dev/null

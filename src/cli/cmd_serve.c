@@ -31,6 +31,8 @@ static bool own_flag(cli_args *a, void *ctx)
     }
     else if (cli_flag(a, "--no-schedule", false))
         o->no_schedule = true;
+    else if (cli_flag(a, "--no-snapshot", false))
+        o->no_snapshot = true;
     else if (cli_flag(a, "--dashboards", true))
         o->dashboards = a->val;
     else if (cli_flag(a, "--max-rows", true)) {

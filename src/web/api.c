@@ -499,7 +499,8 @@ static void *web_run(void *arg)
     /* DuckDB: readers move to a snapshot, then the run takes the file;
      * PostgreSQL readers go on reading committed data meanwhile */
     if (duck) {
-        web_snapshot_take(s);
+        if (!s->o->no_snapshot)
+            web_snapshot_take(s);
         pthread_rwlock_wrlock(&s->wh_lock);
         pthread_mutex_lock(&s->mu);
         drop_shared(s); /* no users: every request holds wh_lock shared */

@@ -31,6 +31,7 @@ typedef struct {
     long long max_rows;       /* explorer row cap */
     int statement_timeout_ms; /* explorer and panel statements (both engines) */
     bool no_schedule;         /* do not start runs on the pipeline's schedule */
+    bool no_snapshot;         /* DuckDB: no snapshot for readers during a run (503 then) */
 } web_opts;
 
 /* Serve until SIGINT/SIGTERM. Prints the URL (with the port) on stdout. */
