@@ -287,6 +287,7 @@ pg_tests() {
                OR rows_loaded <> CASE table_name WHEN 'books' THEN (SELECT count(*) FROM books_schema.books)
                   WHEN 'users' THEN (SELECT count(*) FROM books_schema.users) ELSE (SELECT count(*) FROM books_schema.ratings) END")
     check "postgres: every source reconciles" test -z "$bad"
+    check "postgres: the load refreshed the planner's statistics of the three tables" test "$(pgq "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = 'books_schema' AND relname IN ('books', 'users', 'ratings') AND last_analyze IS NOT NULL")" = 3
     for t in books users ratings quarantine; do
         n=$(q e2e.duckdb "SELECT count(*) FROM $t WHERE $( [ $t = quarantine ] && echo "run_id = (SELECT max(run_id) FROM load_audit)" || echo true)")
         check "postgres: $t has the DuckDB target's rows ($n)" test "$(pgq "SELECT count(*) FROM books_schema.$t")" = "$n"

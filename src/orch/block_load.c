@@ -77,6 +77,20 @@ static bool add_swap(buf *q, const orun *r, const char *t, bool rename)
            buf_adds(q, " SELECT * FROM ") == 0 && blk_add_staged(q, r, t) && buf_adds(q, ";\n") == 0;
 }
 
+/* The planner's statistics of the new rows, where the warehouse keeps
+ * none by itself (wh_analyze): a server planning the marts without them
+ * joins blind (PostgreSQL at scale 1: the models 3.2-3.4 s without, 2.5-2.6 s
+ * with). A failure here is a note: the load stands. */
+static void analyze(blk_ctx *c, const char *live)
+{
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        bp_err e = {0};
+        if (wh_analyze(c->conn, live, blk_tables[t], &e) != BP_OK)
+            fprintf(c->log, "  (statistics of %s.%s not refreshed: %s)\n", live, blk_tables[t],
+                    e.msg);
+    }
+}
+
 bp_status blk_load_exec(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
@@ -145,6 +159,7 @@ bp_status blk_load_exec(blk_ctx *c, bp_err *err)
     c->k->rows_out = rows;
     fprintf(c->log, "  committed: %lld rows in %s.books, users, ratings (+ quarantine, "
             "load_audit)\n", (long long)rows, live);
+    analyze(c, live);
     return BP_OK;
 fail:
     wh_rollback(c->conn);

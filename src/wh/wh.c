@@ -280,3 +280,19 @@ bp_status wh_spec_open(const wh_spec *w, wh_open_mode mode, wh **out, bp_err *er
                      .sandbox = mode == WH_OPEN_SANDBOX};
     return wh_open(&cfg, out, err);
 }
+
+bp_status wh_analyze(wh *w, const char *schema, const char *table, bp_err *err)
+{
+    if (!w->ops->analyze_after_load)
+        return BP_OK;
+    buf q = {0};
+    bp_status st = buf_adds(&q, "ANALYZE ");
+    if (st == BP_OK)
+        st = buf_add_relation(&q, schema, table);
+    if (st == BP_OK)
+        st = wh_exec(w, q.p, err);
+    else
+        st = bp_fail(err, BP_ENOMEM, "out of memory");
+    buf_free(&q);
+    return st;
+}

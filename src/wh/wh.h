@@ -92,6 +92,9 @@ typedef struct {
                                  held open between a server's requests */
     wh_lock_kind lock;
     wh_load_kind load;
+    bool analyze_after_load;  /* refresh the planner's statistics of loaded
+                                 tables (a server without them plans the
+                                 marts' joins blind) */
     /* dbt's view of the adapter: adapter.dispatch prefixes (most specific
      * first, then "default"), the Relation class, the seed column types
      * agate's float and datetime become, sources read from files */
@@ -231,6 +234,9 @@ BP_MUST static inline bp_status wh_connect_more(wh *w, wh **out, bp_err *err)
 static inline bool wh_embedded(const wh *w) { return w->ops->embedded; }
 /* The dialect's word for dropping dependents too ("" or " CASCADE"). */
 static inline const char *wh_drop_cascade(const wh *w) { return w->ops->drop_cascade; }
+/* After a load: the planner's statistics of schema.table refreshed where
+ * the warehouse wants it (wh_ops.analyze_after_load; DuckDB keeps its own). */
+BP_MUST bp_status wh_analyze(wh *w, const char *schema, const char *table, bp_err *err);
 BP_MUST bp_status wh_begin(wh *w, bp_err *err);
 BP_MUST bp_status wh_commit(wh *w, bp_err *err);
 /* Roll back, ignoring errors (used on failure paths). */

@@ -891,6 +891,7 @@ bp_status pg_reader_dsn(wh *w, const char *const *schemas, int n, buf *out, char
 
 const wh_ops wh_pg_ops = {
     .name = "postgres", .title = "PostgreSQL", .lock = WH_LOCK_SERVER, .load = WH_LOAD_REFILL,
+    .analyze_after_load = true,
     .dispatch = (const char *const[]){"postgres", "default", NULL},
     .relation_class = "PostgresRelation", .float_type = "float8",
     .timestamp_type = "timestamp without time zone",

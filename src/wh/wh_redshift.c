@@ -159,6 +159,7 @@ static bp_status rs_load_begin(wh *w, const char *schema, const table_def *def, 
 
 const wh_ops wh_redshift_ops = {
     .name = "redshift", .title = "Redshift", .lock = WH_LOCK_STATE, .load = WH_LOAD_FROM_LAKE,
+    .analyze_after_load = true,
     .dispatch = (const char *const[]){"redshift", "postgres", "default", NULL},
     .relation_class = "RedshiftRelation", .float_type = "float8",
     .timestamp_type = "timestamp without time zone", .backslash_literals = true,
