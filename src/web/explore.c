@@ -397,18 +397,26 @@ enum MHD_Result web_export(web_srv *s, const web_req *r)
 
 /* ---- a table's statistics ------------------------------------------------------------------- */
 
-typedef struct {
-    json_t *cols;   /* [{name, type}] from information_schema */
-} col_list;
-
 static int on_col(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
 {
     (void)cols;
-    col_list *c = ctx;
-    if (vals && nc >= 2 && vals[0] && json_array_size(c->cols) < 200)
-        json_array_append_new(c->cols, json_pack("{s:s, s:s}", "name", vals[0], "type",
-                                                 vals[1] ? vals[1] : ""));
+    if (vals && nc >= 2 && vals[0])
+        json_array_append_new(ctx, json_pack("{s:s, s:s}", "name", vals[0], "type",
+                                             vals[1] ? vals[1] : ""));
     return 0;
+}
+
+bp_status web_table_columns(web_srv *s, wh *w, const char *schema, const char *table, long long max,
+                            json_t *out, bp_err *err)
+{
+    /* from the catalogue: the names are bound, never spliced */
+    static const char cols_sql[] =
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position";
+    const char *params[] = {schema, table};
+    wh_user_query uq = {max, s->o->statement_timeout_ms, 2, params};
+    bool more = false;
+    return wh_query_user(w, cols_sql, &uq, on_col, out, &more, err);
 }
 
 /* min/max make sense for numbers, times and text; not for booleans, JSON
@@ -492,31 +500,25 @@ enum MHD_Result web_table_stats(web_srv *s, const web_req *r)
     wh *w = web_open_ro(s, r, &res);
     if (!w)
         return res;
-    /* the columns, from the catalogue: the names are bound, never spliced */
-    static const char cols_sql[] =
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position";
-    const char *params[] = {schema, table};
-    col_list cl = {json_array()};
-    wh_user_query uq = {200, s->o->statement_timeout_ms, 2, params};
+    json_t *cols = json_array();
     bp_err err = {0};
     bool more = false;
-    bp_status st = wh_query_user(w, cols_sql, &uq, on_col, &cl, &more, &err);
-    if (st == BP_OK && !json_array_size(cl.cols))
+    bp_status st = web_table_columns(s, w, schema, table, 200, cols, &err);
+    if (st == BP_OK && !json_array_size(cols))
         st = bp_fail(&err, BP_EINPUT, "no table %s.%s", schema, table);
     buf q = {0};
-    stats_out o = {cl.cols, 0};
+    stats_out o = {cols, 0};
     if (st == BP_OK)
-        st = stats_sql(&q, schema, table, cl.cols);
+        st = stats_sql(&q, schema, table, cols);
     wh_user_query sq = {1, s->o->statement_timeout_ms, 0, NULL};
     if (st == BP_OK)
         st = wh_query_user(w, q.p, &sq, on_stats, &o, &more, &err);
     web_close_ro(s, w);
     buf_free(&q);
     if (st != BP_OK) {
-        json_decref(cl.cols);
+        json_decref(cols);
         return web_error(r, st == BP_EINPUT ? 404 : 400, err.msg);
     }
     return web_json(r, 200, json_pack("{s:s, s:s, s:I, s:o}", "schema", schema, "table", table,
-                                       "rows", (json_int_t)o.rows, "columns", cl.cols));
+                                       "rows", (json_int_t)o.rows, "columns", cols));
 }

@@ -123,15 +123,6 @@ static json_t *compiled_sql(web_srv *s, json_t *n)
     return j ? j : json_null();
 }
 
-static int on_col(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
-{
-    (void)cols;
-    if (vals && nc >= 2 && vals[0])
-        json_array_append_new(ctx, json_pack("{s:s, s:s}", "name", vals[0], "type",
-                                             vals[1] ? vals[1] : ""));
-    return 0;
-}
-
 static int on_count(void *ctx, size_t nc, const wh_col *cols, const char *const *vals)
 {
     (void)cols;
@@ -152,17 +143,12 @@ static void from_warehouse(web_srv *s, const web_req *r, json_t *n, json_t *out)
     wh *w = schema && name ? web_open_ro(s, r, &ignored) : NULL;
     if (!w)
         return;
-    static const char cols_sql[] =
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position";
-    const char *params[] = {schema, name};
     json_t *cols = json_array();
-    wh_user_query uq = {500, s->o->statement_timeout_ms, 2, params};
     bp_err err = {0};
     bool more = false;
     long long rows = -1;
     buf q = {0};
-    if (wh_query_user(w, cols_sql, &uq, on_col, cols, &more, &err) == BP_OK &&
+    if (web_table_columns(s, w, schema, name, 500, cols, &err) == BP_OK &&
         json_array_size(cols) && !buf_adds(&q, "SELECT count(*) FROM ") &&
         !buf_add_relation(&q, schema, name)) {
         wh_user_query cq = {1, s->o->statement_timeout_ms, 0, NULL};

@@ -147,6 +147,10 @@ enum MHD_Result web_models(web_srv *s, const web_req *r, const char *rest);
 enum MHD_Result web_query(web_srv *s, const web_req *r);
 enum MHD_Result web_export(web_srv *s, const web_req *r);
 enum MHD_Result web_table_stats(web_srv *s, const web_req *r);
+/* A table's columns from the catalogue, as {name, type} objects appended to
+ * out; names are bound as parameters, never spliced into the SQL. */
+bp_status web_table_columns(web_srv *s, wh *w, const char *schema, const char *table, long long max,
+                            json_t *out, bp_err *err);
 /* 503 with Retry-After: the warehouse is taken by a run for now. */
 enum MHD_Result web_busy(const web_req *r, const char *msg);
 
