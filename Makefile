@@ -24,7 +24,7 @@ endif
 # The Debian libraries, through pkg-config. Expanded on first use (not when
 # the Makefile is read) so that `make demo` on a fresh machine can install
 # pkg-config and the -dev packages first (the deps prerequisite).
-PKGS       := libpq libarchive jansson yaml-0.1 libmicrohttpd libcurl libcrypto
+PKGS       := libpq libarchive jansson yaml-0.1 libmicrohttpd libcurl libcrypto lapacke openblas
 PKG_CFLAGS  = $(eval PKG_CFLAGS := $(call pkgconf,--cflags))$(PKG_CFLAGS)
 PKG_LIBS    = $(eval PKG_LIBS := $(call pkgconf,--libs))$(PKG_LIBS)
 pkgconf     = $(if $(shell pkg-config --exists $(PKGS) && echo ok),$(shell pkg-config $(1) $(PKGS)),$(error \
@@ -35,7 +35,7 @@ LDLIBS   += -L$(DUCKDB_LIB) -Wl,-rpath,$(DUCKDB_LIB) -lduckdb $(PKG_LIBS) -lm -l
 
 LIB_SRC := $(wildcard src/core/*.c src/extract/*.c src/csv/*.c src/clean/*.c src/wh/*.c \
              src/lake/*.c src/ingest/*.c src/gen/*.c src/jinja/*.c src/dbt/*.c \
-             src/orch/*.c src/web/*.c src/aws/*.c)
+             src/orch/*.c src/web/*.c src/aws/*.c src/rec/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o $(BUILD)/gen/dbt_macros.o
 

@@ -36,7 +36,7 @@ fi
 prefixes='aws:aws clean:clean|isbn|isbn10|isbn13|loc|text
 core:arena|batch|buf|curlx|bp|fp|fs|keyset|num|rx|strmap|yml csv:csv dbt:dbt
 extract:kaggle|src gen:gen ingest:ingest jinja:jinja|jv lake:lake|s3
-orch:blk|cron|meta|orch|pl|rs|view web:web|gf wh:wh|pg'
+orch:blk|cron|meta|orch|pl|rs|view rec:rec web:web|gf wh:wh|pg'
 objdir=$(dirname "$lib")
 for c in src/*/*.c; do
     mod=${c#src/}; mod=${mod%%/*}

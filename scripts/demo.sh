@@ -9,7 +9,7 @@ if [ -z "$data" ]; then
     if [ ! -f "$data/Ratings.csv" ]; then
         echo "demo: no data given; generating a Book-Crossing-shaped dataset (scale 1) into $data"
         echo "      (to use the real Kaggle files: make demo DATA=~/Downloads/book-recommendation-dataset)"
-        ./bookpipe gen --out "$data" --scale 1 --seed 42
+        ./bookpipe gen --out "$data" --scale 1 --seed 42 --tastes 0.5
     else
         echo "demo: using the generated dataset in $data"
     fi

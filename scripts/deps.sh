@@ -25,7 +25,7 @@ DUCKDB_LIB_SHA256=8ac460b152cd05a95065a414879bb09e40534b1fb7a80a7afe6969b6ce0390
 DUCKDB_HDR_PKG="duckdb@${DUCKDB_VERSION}"
 DUCKDB_HDR_SHA256=5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed
 
-build_pkgs="gcc make pkg-config libarchive-dev libjansson-dev libyaml-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev ca-certificates"
+build_pkgs="gcc make pkg-config libarchive-dev libjansson-dev libyaml-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev liblapacke-dev libopenblas-dev ca-certificates"
 # npm fetches DuckDB; a machine with Node.js from elsewhere already has it.
 command -v npm >/dev/null 2>&1 || build_pkgs="$build_pkgs npm"
 test_pkgs="libcmocka-dev zip unzip postgresql util-linux curl chromium"

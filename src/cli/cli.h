@@ -83,6 +83,7 @@ int cmd_run(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_lake(int argc, char **argv);
 int cmd_dbt(int argc, char **argv);

@@ -33,7 +33,7 @@ static int make_zip(const gen_report *r, const char *out)
 int cmd_gen(int argc, char **argv)
 {
     cli_args a;
-    gen_opts o = {NULL, 1.0, 42, false};
+    gen_opts o = {NULL, 1.0, 42, false, 0};
     bool zip = false;
     cli_args_init(&a, "gen", argc, argv);
     while (a.i < argc && !a.failed) {
@@ -53,6 +53,11 @@ int cmd_gen(int argc, char **argv)
                 o.bx = true;
             else if (!a.val || strcmp(a.val, "kaggle") != 0)
                 return cli_usage_error("gen", "--format is kaggle or bx");
+        } else if (cli_flag(&a, "--tastes", true)) {
+            char *end;
+            o.tastes = a.val ? strtod(a.val, &end) : -1;
+            if (!a.val || *end || !(o.tastes >= 0 && o.tastes <= 1))
+                return cli_usage_error("gen", "--tastes takes a number from 0 to 1");
         } else if (cli_flag(&a, "--zip", false)) {
             zip = true;
         } else {
@@ -68,8 +73,8 @@ int cmd_gen(int argc, char **argv)
     bp_status st = gen_run(&o, &r, &err);
     if (st != BP_OK)
         return cli_fail("gen", st, err.msg);
-    printf("generated %s format, scale %g, seed %llu: %llu books, %llu users, %llu ratings\n",
-           o.bx ? "bx" : "kaggle", o.scale, (unsigned long long)o.seed,
+    printf("generated %s format, scale %g, seed %llu, tastes %g: %llu books, %llu users, %llu ratings\n",
+           o.bx ? "bx" : "kaggle", o.scale, (unsigned long long)o.seed, o.tastes,
            (unsigned long long)r.books, (unsigned long long)r.users,
            (unsigned long long)r.ratings);
     for (int t = 0; t < 3; t++)

@@ -10,13 +10,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
 #define BATCH_ROWS 2048
 #define BATCH_MAX_COLS 16
 
-typedef enum { COL_INT, COL_BIGINT, COL_BOOL, COL_TEXT, COL_TIMESTAMP } col_type;
+typedef enum { COL_INT, COL_BIGINT, COL_BOOL, COL_TEXT, COL_TIMESTAMP, COL_DOUBLE } col_type;
 
 typedef struct {
     const char *name;
@@ -31,7 +32,8 @@ typedef struct {
 } table_def;
 
 typedef struct {
-    int64_t *i;     /* COL_INT, COL_BIGINT, COL_TIMESTAMP (microseconds), COL_BOOL */
+    int64_t *i;     /* COL_INT, COL_BIGINT, COL_TIMESTAMP (microseconds), COL_BOOL,
+                       COL_DOUBLE (its bits: batch_set_double, batch_double) */
     uint32_t *off;  /* COL_TEXT: offset and length in the arena */
     uint32_t *len;
     uint8_t *null;
@@ -58,6 +60,18 @@ static inline void batch_set_int(batch *b, int c, int64_t v)
     b->col[c].null[b->n] = 0;
 }
 static inline void batch_set_null(batch *b, int c) { b->col[c].null[b->n] = 1; }
+static inline void batch_set_double(batch *b, int c, double v)
+{
+    int64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    batch_set_int(b, c, bits);
+}
+static inline double batch_double(const batch *b, int c, size_t row)
+{
+    double v;
+    memcpy(&v, &b->col[c].i[row], sizeof v);
+    return v;
+}
 BP_MUST bp_status batch_set_text(batch *b, int c, const char *s, size_t n);
 /* Text, or NULL when s is NULL. */
 BP_MUST bp_status batch_set_text_or_null(batch *b, int c, const char *s, size_t n);

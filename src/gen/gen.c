@@ -245,7 +245,24 @@ static bp_status title_of(rng *r, buf *t)
 typedef struct {
     rng r;
     uint64_t nbooks;
+    /* tastes (gen_opts.tastes): a stream of its own, so that the main one
+     * draws the same numbers whatever the knob says */
+    rng t;
+    double tastes;
+    uint64_t seed, user_genre[2];
 } gen_ctx;
+
+/* The genre of book idx: books are dealt round the genres, so every genre
+ * has popular and obscure books alike. */
+#define GEN_GENRES 16
+
+/* User u's two favourite genres, from the seed alone. */
+static void user_genres(gen_ctx *g, uint64_t u)
+{
+    uint64_t x = g->seed * UINT64_C(0x100000001B3) ^ u;
+    g->user_genre[0] = splitmix(&x) % GEN_GENRES;
+    g->user_genre[1] = splitmix(&x) % GEN_GENRES;
+}
 
 static bp_status write_books(gen_ctx *g, out_file *o, uint64_t n)
 {
@@ -463,6 +480,12 @@ static void rating_isbn(gen_ctx *g, char *out, size_t n)
     /* popularity: a power law over book ranks; 10% are not in Books */
     uint64_t idx = u < 0.10 ? g->nbooks + below(r, g->nbooks * 4 + 1000)
                             : (uint64_t)((double)g->nbooks * pow(unif(r), 3.0));
+    if (u >= 0.10 && g->tastes > 0 && chance(&g->t, g->tastes)) {
+        /* a book of one of the user's genres, by popularity within it */
+        uint64_t genre = g->user_genre[below(&g->t, 2)];
+        uint64_t per = g->nbooks / GEN_GENRES;
+        idx = per ? (uint64_t)((double)per * pow(unif(&g->t), 3.0)) * GEN_GENRES + genre : 0;
+    }
     if (idx >= g->nbooks && u >= 0.10)
         idx = g->nbooks - 1;
     make_isbn10(isbn_body(idx), isbn);
@@ -517,6 +540,7 @@ static bp_status write_ratings(gen_ctx *g, out_file *o, uint64_t users, uint64_t
             if (k > target - total)
                 k = target - total;
             snprintf(id, sizeof id, "%llu", (unsigned long long)u);
+            user_genres(g, u);
             int nseen = 0;
             for (uint64_t j = 0; j < k && st == BP_OK; j++) {
                 bool dup;
@@ -547,9 +571,12 @@ bp_status gen_run(const gen_opts *o, gen_report *rep, bp_err *err)
 {
     if (o->scale <= 0 || o->scale > 100)
         return bp_fail(err, BP_EUSAGE, "scale must be above 0 and at most 100");
+    if (!(o->tastes >= 0 && o->tastes <= 1))
+        return bp_fail(err, BP_EUSAGE, "tastes must be from 0 to 1");
     if (fs_mkdir_p(o->out, BP_EIO, "output folder", err) != BP_OK)
         return BP_EIO;
-    gen_ctx g;
+    gen_ctx g = {.tastes = o->tastes, .seed = o->seed};
+    rng_seed(&g.t, o->seed * 3 + 3);
     uint64_t nb = (uint64_t)llround((o->bx ? 271379 : 271360) * o->scale);
     uint64_t nu = (uint64_t)llround(278858 * o->scale);
     uint64_t nr = (uint64_t)llround(1149780 * o->scale);

@@ -41,5 +41,7 @@ bool blk_lake_outputs_ok(blk_ctx *c);
 BP_MUST bp_status blk_dbt_inputs(blk_ctx *c, fp_state *s, bp_err *err);
 BP_MUST bp_status blk_dbt_exec(blk_ctx *c, bp_err *err);
 BP_MUST bp_status blk_shell_exec(blk_ctx *c, bp_err *err);
+BP_MUST bp_status blk_recommend_exec(blk_ctx *c, bp_err *err);
+bool blk_recommend_outputs_ok(blk_ctx *c);
 
 #endif

@@ -88,6 +88,7 @@ bp_status blk_inputs(blk_ctx *c, fp_state *s, bp_err *err)
         fp_add(s, &r->o->clean, sizeof r->o->clean);
         return BP_OK;
     case BT_LOAD:
+    case BT_RECOMMEND:
         blk_add_warehouse(s, r);
         return BP_OK;
     case BT_LAKE:
@@ -109,6 +110,8 @@ bool blk_outputs_ok(blk_ctx *c)
         return blk_load_outputs_ok(c);
     case BT_LAKE:
         return blk_lake_outputs_ok(c);
+    case BT_RECOMMEND:
+        return blk_recommend_outputs_ok(c);
     default:
         return true;
     }
@@ -162,6 +165,8 @@ bp_status blk_exec(blk_ctx *c, bp_err *err)
         return blk_dbt_exec(c, err);
     case BT_SHELL:
         return blk_shell_exec(c, err);
+    case BT_RECOMMEND:
+        return blk_recommend_exec(c, err);
     default:
         return BP_OK;
     }

@@ -12,7 +12,7 @@
 #include "../jinja/jinja.h"
 
 static const char *const type_names[BT_NTYPES] = {
-    "extract", "clean", "lake", "load", "dbt", "test", "shell", "noop",
+    "extract", "clean", "lake", "load", "dbt", "test", "shell", "noop", "recommend",
 };
 
 /* Variables every run has, besides the pipeline's own (see orch.c). */
@@ -202,7 +202,7 @@ static bp_status parse_block(const pl_pipeline *p, pl_block *b, const yml_node *
         t++;
     if (t == BT_NTYPES)
         return at(err, p, type->line, "block '%s': unknown type '%s' (extract, clean, lake, "
-                  "load, dbt, test, shell, noop)", b->name, type->str);
+                  "load, dbt, test, shell, noop, recommend)", b->name, type->str);
     b->type = (pl_type)t;
     if (b->type == BT_DBT) {
         static const char *const ok[] = {"build", "run", "seed", "test"};
@@ -215,9 +215,9 @@ static bp_status parse_block(const pl_pipeline *p, pl_block *b, const yml_node *
     }
     if (b->type == BT_SHELL && (!b->command || !*b->command))
         return at(err, p, m->line, "shell block '%s' needs a command", b->name);
-    if (b->type != BT_DBT && b->type != BT_SHELL && b->command)
-        return at(err, p, m->line, "block '%s': command is only for dbt and shell blocks",
-                  b->name);
+    if (b->type != BT_DBT && b->type != BT_SHELL && b->type != BT_RECOMMEND && b->command)
+        return at(err, p, m->line, "block '%s': command is only for dbt, shell and recommend "
+                  "blocks", b->name);
     buf cfg = {0};
     if (!flatten(m, &cfg)) {
         buf_free(&cfg);

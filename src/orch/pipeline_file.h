@@ -22,6 +22,7 @@ typedef enum {
     BT_TEST,    /* dbt test with a selector */
     BT_SHELL,   /* a shell command (custom work; tests use it too) */
     BT_NOOP,    /* nothing: a join point */
+    BT_RECOMMEND, /* train and publish recommendations (src/rec) */
     BT_NTYPES
 } pl_type;
 

@@ -56,6 +56,8 @@ static const char *rs_type(const col_def *c)
         return "BOOLEAN";
     case COL_TIMESTAMP:
         return "TIMESTAMP";
+    case COL_DOUBLE:
+        return "FLOAT8";
     case COL_TEXT:
         break;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../core/buf.h"
 
@@ -86,6 +87,7 @@ static const char *sql_type(col_type t)
     case COL_BIGINT: return "BIGINT";
     case COL_BOOL: return "BOOLEAN";
     case COL_TIMESTAMP: return "TIMESTAMP";
+    case COL_DOUBLE: return "FLOAT8";
     default: return "VARCHAR";
     }
 }
@@ -294,5 +296,97 @@ bp_status wh_analyze(wh *w, const char *schema, const char *table, bp_err *err)
     else
         st = bp_fail(err, BP_ENOMEM, "out of memory");
     buf_free(&q);
+    return st;
+}
+
+/* ---- a table written row batch by row batch ------------------------------ */
+
+struct wh_writer {
+    wh *w;
+    const char *schema;
+    const table_def *def;
+    wh_loader *l;      /* NULL: INSERT statements */
+};
+
+bp_status wh_writer_open(wh *w, const char *schema, const table_def *def, wh_writer **out,
+                         bp_err *err)
+{
+    wh_writer *x = calloc(1, sizeof *x);
+    if (!x)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    *x = (wh_writer){w, schema, def, NULL};
+    bp_status st = wh_create_table(w, schema, def, true, err);
+    if (st == BP_OK && w->ops->load != WH_LOAD_FROM_LAKE)
+        st = wh_load_begin(w, schema, def, &x->l, err);
+    if (st != BP_OK) {
+        free(x);
+        return st;
+    }
+    *out = x;
+    return BP_OK;
+}
+
+/* One value of b as SQL text. */
+static bp_status add_value_sql(const wh *w, buf *q, const batch *b, int c, size_t r)
+{
+    if (b->col[c].null[r])
+        return buf_adds(q, "NULL");
+    switch (b->def->cols[c].type) {
+    case COL_BOOL: return buf_adds(q, b->col[c].i[r] ? "TRUE" : "FALSE");
+    case COL_DOUBLE: return buf_printf(q, "%.17g", batch_double(b, c, r));
+    case COL_TEXT: {
+        size_t n;
+        const char *s = batch_text(b, c, r, &n);
+        char *z = strndup(s, n);
+        bp_status st = z ? wh_add_literal(w, q, z) : BP_ENOMEM;
+        free(z);
+        return st;
+    }
+    case COL_TIMESTAMP: {
+        time_t t = (time_t)(b->col[c].i[r] / 1000000);
+        struct tm tm;
+        char ts[40];
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "'%Y-%m-%d %H:%M:%S'::TIMESTAMP", &tm);
+        return buf_adds(q, ts);
+    }
+    default: return buf_printf(q, "%lld", (long long)b->col[c].i[r]);
+    }
+}
+
+/* The target takes no rows from a client (Redshift): multi-row INSERTs. */
+static bp_status insert_rows(wh_writer *x, const batch *b, bp_err *err)
+{
+    buf q = {0};
+    bp_status st = BP_OK;
+    for (size_t r0 = 0; r0 < b->n && st == BP_OK; r0 += 500) {
+        q.len = 0;
+        bool ok = !buf_adds(&q, "INSERT INTO ") && !buf_add_relation(&q, x->schema, x->def->name) &&
+                  !buf_adds(&q, " VALUES ");
+        for (size_t r = r0; ok && r < b->n && r < r0 + 500; r++) {
+            ok = !buf_adds(&q, r > r0 ? ", (" : "(");
+            for (int c = 0; ok && c < x->def->ncols; c++)
+                ok = !(c && buf_adds(&q, ", ")) && !add_value_sql(x->w, &q, b, c, r);
+            ok = ok && !buf_addc(&q, ')');
+        }
+        st = ok ? wh_exec(x->w, q.p, err) : bp_fail(err, BP_ENOMEM, "out of memory");
+    }
+    buf_free(&q);
+    return st;
+}
+
+bp_status wh_writer_batch(wh_writer *x, const batch *b, bp_err *err)
+{
+    if (b->n == 0)
+        return BP_OK;
+    return x->l ? wh_load_batch(x->w, x->l, b, err) : insert_rows(x, b, err);
+}
+
+bp_status wh_writer_close(wh_writer *x, bp_err *err)
+{
+    if (!x)
+        return BP_OK;
+    bp_status st = x->l ? wh_load_end(x->w, x->l, err) : BP_OK;
+    free(x);
     return st;
 }

@@ -289,4 +289,14 @@ BP_MUST bp_status wh_use_schema(wh *w, const char *schema, bp_err *err);
 BP_MUST bp_status wh_create_table(wh *w, const char *schema, const table_def *def, bool replace,
                           bp_err *err);
 
+/* A table written batch by batch: created (replacing one of that name),
+ * then filled through the target's loader, or with INSERT statements on a
+ * target that takes no rows from a client (Redshift). Close frees the
+ * writer, also after a failure. */
+typedef struct wh_writer wh_writer;
+BP_MUST bp_status wh_writer_open(wh *w, const char *schema, const table_def *def, wh_writer **out,
+                                 bp_err *err);
+BP_MUST bp_status wh_writer_batch(wh_writer *x, const batch *b, bp_err *err);
+BP_MUST bp_status wh_writer_close(wh_writer *x, bp_err *err);
+
 #endif

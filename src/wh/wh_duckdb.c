@@ -747,6 +747,7 @@ static duckdb_type duck_type(col_type t)
     case COL_BIGINT: return DUCKDB_TYPE_BIGINT;
     case COL_BOOL: return DUCKDB_TYPE_BOOLEAN;
     case COL_TIMESTAMP: return DUCKDB_TYPE_TIMESTAMP;
+    case COL_DOUBLE: return DUCKDB_TYPE_DOUBLE;
     default: return DUCKDB_TYPE_VARCHAR;
     }
 }
@@ -805,6 +806,7 @@ static void fill_vector(duckdb_vector v, const batch *b, int c, col_type t)
         case COL_BIGINT: ((int64_t *)data)[r] = col->i[r]; break;
         case COL_BOOL: ((bool *)data)[r] = col->i[r] != 0; break;
         case COL_TIMESTAMP: ((duckdb_timestamp *)data)[r].micros = col->i[r]; break;
+        case COL_DOUBLE: ((double *)data)[r] = batch_double(b, c, r); break;
         default:
             duckdb_vector_assign_string_element_len(v, r, b->arena.p + col->off[r], col->len[r]);
             break;

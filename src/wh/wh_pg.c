@@ -556,6 +556,8 @@ static bool add_value(buf *b, const batch *bt, int c, size_t r, col_type t)
         const char *s = batch_text(bt, c, r, &n);
         return add_escaped(b, s, n);
     }
+    case COL_DOUBLE:
+        return buf_printf(b, "%.17g", batch_double(bt, c, r)) == BP_OK;
     default:
         return buf_printf(b, "%lld", (long long)col->i[r]) == BP_OK;
     }
@@ -583,7 +585,10 @@ static bool add_binary_row(buf *o, const batch *b, const table_def *def, size_t 
         else
             switch (def->cols[c].type) {
             case COL_INT: ok = put_be(o, 4, 4) && put_be(o, (uint64_t)v, 4); break;
-            case COL_BIGINT: ok = put_be(o, 8, 4) && put_be(o, (uint64_t)v, 8); break;
+            case COL_BIGINT:
+            case COL_DOUBLE: /* float8: the IEEE bits, big-endian */
+                ok = put_be(o, 8, 4) && put_be(o, (uint64_t)v, 8);
+                break;
             case COL_BOOL: ok = put_be(o, 1, 4) && buf_addc(o, v ? 1 : 0) == BP_OK; break;
             case COL_TIMESTAMP: /* microseconds since 2000-01-01 */
                 ok = put_be(o, 8, 4) && put_be(o, (uint64_t)(v - INT64_C(946684800000000)), 8);

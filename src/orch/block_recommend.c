@@ -1,0 +1,64 @@
+/* block_recommend.c: the recommend block: train on the loaded ratings and
+ * publish rec_items, rec_item_neighbors and rec_user_top in one swap (see
+ * src/rec/rec.h). `command` names the method of the users' lists
+ * (popularity, knn (default), knn-bm25, ease); the neighbours are always
+ * item-kNN's, which serves "similar books" and lists for new readers. */
+#include "block_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../rec/rec.h"
+
+bp_status blk_recommend_exec(blk_ctx *c, bp_err *err)
+{
+    const orch_opts *o = c->run->o;
+    const char *method = c->k->b->command ? c->k->b->command : "knn";
+    rec_method lists, knn;
+    if (!rec_method_parse(method, &lists) || lists.kind == REC_RANDOM)
+        return bp_fail(err, BP_EUSAGE, "recommend block '%s': command is popularity, knn, "
+                       "knn-bm25 or ease, not '%s'", c->k->b->name, method);
+    if (!rec_method_parse("knn", &knn))
+        return bp_fail(err, BP_EINTERNAL, "no knn method");
+    rec_data_opts dopts = {o->schema, false, false};
+    rec_data d;
+    double t0 = rec_now();
+    bp_status st = rec_data_load(c->conn, &dopts, &d, err);
+    if (st != BP_OK)
+        return st;
+    fprintf(c->log, "  %u users, %u items (works), %zu interactions read in %.2f s\n",
+            d.n_users, d.n_items, d.nnz, rec_now() - t0);
+    rec_model *nb = NULL, *top = NULL;
+    t0 = rec_now();
+    st = rec_train(&d, &knn, &nb, err);
+    if (st == BP_OK && lists.kind != REC_KNN)
+        st = rec_train(&d, &lists, &top, err);
+    if (st == BP_OK) {
+        char name[96];
+        rec_method_name(&lists, name, sizeof name);
+        fprintf(c->log, "  trained in %.2f s; users' lists by %s\n", rec_now() - t0, name);
+        t0 = rec_now();
+        rec_publish_opts po = {o->schema, 10, 20, NULL, 0, NULL};
+        st = rec_publish(c->conn, nb, top ? top : nb, &po, err);
+    }
+    if (st == BP_OK) {
+        fprintf(c->log, "  %s.rec_items, rec_item_neighbors, rec_user_top swapped in (%.2f s)\n",
+                o->schema, rec_now() - t0);
+        c->k->rows_in = (int64_t)d.nnz;
+        c->k->rows_out = (int64_t)d.n_users;
+    }
+    rec_model_free(top);
+    rec_model_free(nb);
+    rec_data_free(&d);
+    return st;
+}
+
+bool blk_recommend_outputs_ok(blk_ctx *c)
+{
+    for (int t = 0; t < 3; t++) {
+        bool ok = false;
+        if (wh_exists(c->conn, c->run->o->schema, rec_tables[t], &ok, NULL) != BP_OK || !ok)
+            return false;
+    }
+    return true;
+}
