@@ -28,7 +28,7 @@ DUCKDB_HDR_SHA256=5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941
 build_pkgs="gcc make pkg-config libarchive-dev libjansson-dev libyaml-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev liblapacke-dev libopenblas-dev ca-certificates"
 # npm fetches DuckDB; a machine with Node.js from elsewhere already has it.
 command -v npm >/dev/null 2>&1 || build_pkgs="$build_pkgs npm"
-test_pkgs="libcmocka-dev zip unzip postgresql util-linux curl chromium"
+test_pkgs="libcmocka-dev zip unzip postgresql util-linux curl jq chromium"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 

@@ -154,7 +154,7 @@ e2e_tests() {
     check "implicit ratings are flagged" test "$(q e2e.duckdb "SELECT count(*) FROM ratings WHERE is_implicit <> (rating = 0)")" = 0
     b=$(q e2e.duckdb "SELECT count(*) FROM books")
     "$bp" run --plain --data data --warehouse e2e.duckdb --lake lake > out.txt
-    check "an unchanged second run skips every block" test "$(grep -c 'skipped: up to date' out.txt)" = 7
+    check "an unchanged second run skips every block" test "$(grep -c 'skipped: up to date' out.txt)" = 8
     check "and records nothing new in the load audit" test "$(q e2e.duckdb "SELECT max(run_id) FROM load_audit")" = 1
     check "second run (--full-refresh)" "$bp" run --quiet --full-refresh --data data --warehouse e2e.duckdb --lake lake
     check "the refreshed data carries its run's id (3; run 2 skipped) and latest moves" test "$(q e2e.duckdb "SELECT max(run_id) FROM load_audit")" = 3 -a "$(readlink lake/latest)" = "run=3" -a "$(q e2e.duckdb "SELECT max(run_id) FROM bookpipe_meta.runs")" = 3
@@ -520,6 +520,8 @@ interrupt_tests() {
 . "$here/safety.sh"
 # shellcheck source=tests/dbt_features.sh
 . "$here/dbt_features.sh"
+# shellcheck source=tests/rec.sh
+. "$here/rec.sh"
 
 # ---- the dbt runner ------------------------------------------------------------
 # The fixture project exercises every feature; expected files were checked
@@ -581,7 +583,7 @@ dbt_tests() {
 # tests/run.sh BOOKPIPE [GROUP...]: every group, or the ones named (e2e
 # first where a group reads its warehouse: web, dashboard, dbt, bad_input).
 groups=(cli golden e2e orch web dashboard schedule_web browser kaggle s3 pg dbt dbt_features
-        bad_input interrupt attack safety)
+        rec bad_input interrupt attack safety)
 [ $# -gt 1 ] && groups=("${@:2}")
 # each group's time, as a TAP comment: where the suite's minutes go
 for g in "${groups[@]}"; do

@@ -483,7 +483,7 @@ try {
     const st = await page.locator('#dag .node').evaluateAll((ns) => ns.map((n) => n.dataset.status));
     const pl = await (await page.request.get(`${base}/api/pipeline`)).json();
     const want = pl.blocks.map((b) => (b.last ? b.last.status : 'none'));
-    assert(st.length === 7 && want.every((s) => s !== 'none') && JSON.stringify(st) === JSON.stringify(want),
+    assert(st.length === 8 && want.every((s) => s !== 'none') && JSON.stringify(st) === JSON.stringify(want),
       `${JSON.stringify(st)} vs ${JSON.stringify(want)}`);
     assert(await page.locator('#dag path.edge').count() >= 6, 'edges');
   });
@@ -496,7 +496,7 @@ try {
   await check('pipeline: a run started here is seen while it goes (a block running, others queued)', async () => {
     await page.waitForSelector('#live-blocks tbody tr[data-status="running"]', { timeout: 60000 });
     const states = await page.locator('#live-blocks tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.status));
-    assert(states.length === 7 && states.includes('running'), states.join(','));
+    assert(states.length === 8 && states.includes('running'), states.join(','));
   });
   await page.waitForFunction((n) => document.querySelectorAll('#runs tbody tr').length > n, runsBefore, { timeout: 180000 });
   await shot('pipeline');
@@ -509,13 +509,13 @@ try {
   await check('pipeline: a run shows its block runs and their logs', async () => {
     await page.locator('#runs tbody tr').first().click();
     await page.waitForSelector('#block-runs tbody tr');
-    assert(await page.locator('#block-runs tbody tr').count() === 7, 'block rows');
+    assert(await page.locator('#block-runs tbody tr').count() === 8, 'block rows');
     await page.locator('#block-runs tbody tr').nth(1).click();
     await page.waitForSelector('pre.log');
     await shot('run');
   });
   await check('pipeline: a run has a timeline of its blocks (Gantt) and the DAG shows that run', async () => {
-    assert(await page.locator('#gantt rect.gantt-bar:not(.gantt-node)').count() === 7, 'block bars');
+    assert(await page.locator('#gantt rect.gantt-bar:not(.gantt-node)').count() === 8, 'block bars');
     assert(await page.locator('#gantt rect.gantt-node').count() >= 15, 'the dbt blocks\' nodes under them');
     const st = await page.locator('#dag .node').evaluateAll((ns) => ns.map((n) => n.dataset.status));
     assert(st.every((x) => x === 'completed' || x === 'skipped'), st.join(','));
