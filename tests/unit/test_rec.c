@@ -203,11 +203,11 @@ static void metrics(void **state)
 }
 
 /* A matrix with structure: users of two camps read their camp's books. */
-static void camps(rec_data *d, int64_t *users, const char **isbns, char (*names)[8])
+static void camps(rec_data *d, int64_t *users, const char **isbns, char (*names)[16])
 {
     size_t n = 0;
     for (int b = 0; b < 40; b++)
-        snprintf(names[b], 8, "B%02d", b);
+        snprintf(names[b], 16, "B%02d", b);
     uint64_t x = 12345;
     for (int u = 0; u < 300; u++)
         for (int k = 0; k < 8; k++) {
@@ -225,7 +225,7 @@ static void evaluation(void **state)
     (void)state;
     static int64_t users[2400];
     static const char *isbns[2400];
-    static char names[40][8];
+    static char names[40][16];
     rec_data d;
     camps(&d, users, isbns, names);
     rec_method ms[3];
