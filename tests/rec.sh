@@ -5,6 +5,56 @@
 # has), the API and the command line read them back, and PostgreSQL gets
 # the same lists as DuckDB from the same rows.
 
+# A few hand-written rows: five books read in two circles, one titled
+# with a script, for the book, reader and search pages in Chromium.
+rec_small_data() {
+    mkdir -p small && cd small || return
+    cat > Books.csv <<'EOF2'
+ISBN,Book-Title,Book-Author,Year-Of-Publication,Publisher,Image-URL-S,Image-URL-M,Image-URL-L
+0439136350,<script>window.__xss=5</script>,J. K. Rowling,1999,Scholastic,http://images.amazon.com/images/P/0439136350.01.THUMBZZZ.jpg,http://images.amazon.com/images/P/0439136350.01.MZZZZZZZ.jpg,http://images.amazon.com/images/P/0439136350.01.LZZZZZZZ.jpg
+0590353403,Sorcerer's Stone,J. K. Rowling,1998,Scholastic,,,
+0439064872,Chamber of Secrets,J. K. Rowling,2000,Scholastic,,,
+0345339681,The Hobbit,J.R.R. Tolkien,1986,Del Rey,,,
+0345339703,The Fellowship of the Ring,J.R.R. Tolkien,1986,Del Rey,,,
+EOF2
+    printf 'User-ID,Location,Age\n' > Users.csv
+    printf 'User-ID,ISBN,Book-Rating\n' > Ratings.csv
+    local u
+    for u in 1 2 3 4 5 6; do
+        printf '%s,"oxford, oxfordshire, united kingdom",3%s\n' "$u" "$u" >> Users.csv
+    done
+    # users 1-3 read the first three (user 3 not the script book); 4-6 the two Tolkiens
+    printf '1,0439136350,9\n1,0590353403,8\n1,0439064872,0\n2,0439136350,0\n2,0590353403,10\n3,0590353403,7\n3,0439064872,6\n' >> Ratings.csv
+    printf '4,0345339681,8\n4,0345339703,9\n5,0345339681,0\n5,0345339703,7\n6,0345339681,5\n' >> Ratings.csv
+    cd ..
+}
+
+rec_browser() {
+    local line seen=0 nb
+    if [ ! -x /usr/bin/chromium ] || [ ! -d "$here/../web/node_modules/playwright-core" ]; then
+        not_ok "rec: browser: chromium or playwright-core is missing: run scripts/deps.sh test"
+        return
+    fi
+    rec_small_data
+    rm -f s.duckdb
+    check "rec: browser: the pipeline on hand-written rows" "$bp" run --quiet --data small --warehouse s.duckdb --no-lake
+    nb=$(q s.duckdb "SELECT neighbor_isbn FROM rec_item_neighbors WHERE isbn = '0439136350' AND rank = 1")
+    check "rec: browser: the script book's nearest neighbour is the one read with it most (0590353403)" test "$nb" = 0590353403
+    if ! serve_start sserve.log --warehouse s.duckdb --no-lake --no-schedule; then
+        not_ok "rec: browser: serve did not start" "$(cat sserve.log)"
+        return
+    fi
+    while IFS= read -r line; do
+        case $line in
+            "ok - "*) seen=$((seen + 1)); ok "rec: ${line#ok - }" ;;
+            "not ok - "*) seen=$((seen + 1)); not_ok "rec: ${line#not ok - }" ;;
+            *) echo "$line" ;;
+        esac
+    done < <(node "$here/browser/books.mjs" "$url" 0439136350 "$nb" 3 2>&1)
+    check "rec: browser: all seven page checks ran ($seen)" test "$seen" = 7
+    serve_stop
+}
+
 # rec_metric DB METHOD_PREFIX METRIC: the stored value from rec_eval
 rec_metric() {
     q "$1" "SELECT value FROM rec_eval WHERE method LIKE '$2%' AND metric = '$3'"
@@ -97,6 +147,8 @@ rec_tests() {
     resp=$(api "$url/api/search?q=$title")
     check "rec: search finds the book by its title" test "$(sed '$d' <<< "$resp" | jq -r --arg i "$isbn" '[.books[] | .isbn] | index($i) != null')" = true
     serve_stop
+
+    rec_browser
 
     # PostgreSQL: the same rows give the same lists
     # shellcheck source=tests/pg_server.sh

@@ -810,7 +810,7 @@ enum MHD_Result web_route(web_srv *s, const web_req *r)
     if (!r->post && !strncmp(u, "/api/dashboards/", 16))
         return web_dashboard(s, r, u + 16);
     if (!strcmp(u, "/api/recommend") || !strncmp(u, "/api/books/", 11) ||
-        (!r->post && !strcmp(u, "/api/search")))
+        !strncmp(u, "/api/users/", 11) || (!r->post && !strcmp(u, "/api/search")))
         return web_recs(s, r);
     return web_error(r, 404, "no such page or API");
 }

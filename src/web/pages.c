@@ -16,10 +16,12 @@ static const web_asset *find_asset(const char *url)
 }
 
 /* Paths app.js draws: "/", "/dashboards", "/d/<uid>", "/pipeline",
- * "/explore" (a run or table may follow after a slash). */
+ * "/explore" (a run or table may follow after a slash), "/books/<isbn>",
+ * "/users/<id>", "/search". */
 static bool is_page(const char *u)
 {
-    static const char *const rooms[] = {"/dashboards", "/d/", "/pipeline", "/explore"};
+    static const char *const rooms[] = {"/dashboards", "/d/", "/pipeline", "/explore",
+                                        "/books/", "/users/", "/search"};
     if (!strcmp(u, "/"))
         return true;
     for (size_t i = 0; i < sizeof rooms / sizeof rooms[0]; i++) {

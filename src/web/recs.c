@@ -5,6 +5,7 @@
  *        the data, scored from the neighbour table (no retraining)
  *   GET  /api/books/ISBN                  the book, its ratings, its work
  *   GET  /api/books/ISBN/similar[?n=10]   readers of this book also read
+ *   GET  /api/users/ID                    a reader: age, place, the books they rated
  *   GET  /api/search?q=TEXT               books by title, author or ISBN; a user by id
  *
  * Reads go through the sandboxed read-only connection like every request;
@@ -170,6 +171,61 @@ static enum MHD_Result similar(web_srv *s, const web_req *r, wh *w, const char *
     return web_json(r, 200, j);
 }
 
+/* ---- readers ---------------------------------------------------------------- */
+
+static int on_rated(void *ctx, size_t nc, const wh_col *cols, const char *const *v)
+{
+    if (!v) /* a result without rows: only its columns */
+        return 0;
+    json_t *o = json_object();
+    for (size_t c = 0; o && c < nc; c++) {
+        int64_t i;
+        json_object_set_new(o, cols[c].name,
+                            !v[c] ? json_null()
+                            : cols[c].kind == 'i' && num_parse_i64(v[c], strlen(v[c]), &i)
+                                ? json_integer(i)
+                                : json_string(v[c]));
+    }
+    return json_array_append_new(ctx, o) != 0;
+}
+
+/* The reader's row and the books they rated (explicit first, best first). */
+static enum MHD_Result reader(web_srv *s, const web_req *r, wh *w, const char *id)
+{
+    int64_t uid;
+    if (!num_parse_i64(id, strlen(id), &uid) || uid <= 0)
+        return web_error(r, 400, "a user id is a number");
+    const char *sch = schema_of(s);
+    buf q = {0};
+    json_t *who = json_object(), *rated = json_array();
+    bp_err err = {0};
+    const char *p[1] = {id};
+    wh_user_query uq = {1, s->o->statement_timeout_ms, 1, p};
+    bool more = false, ok = who && rated &&
+        !buf_adds(&q, "SELECT user_id, age, city, state, country FROM ") &&
+        !buf_add_relation(&q, sch, "users") && !buf_adds(&q, " WHERE user_id = CAST($1 AS BIGINT)");
+    bp_status st = ok ? wh_query_user(w, q.p, &uq, on_book_row, who, &more, &err)
+                      : bp_fail(&err, BP_ENOMEM, "out of memory");
+    q.len = 0;
+    ok = !buf_adds(&q, "SELECT r.isbn, b.title, b.author, r.rating FROM ") &&
+         !buf_add_relation(&q, sch, "ratings") && !buf_adds(&q, " r LEFT JOIN ") &&
+         !buf_add_relation(&q, sch, "books") &&
+         !buf_adds(&q, " b ON b.isbn = r.isbn WHERE r.user_id = CAST($1 AS BIGINT) "
+                       "ORDER BY r.rating DESC, r.isbn LIMIT 200");
+    uq.max_rows = 200;
+    if (st == BP_OK)
+        st = ok ? wh_query_user(w, q.p, &uq, on_rated, rated, &more, &err)
+                : bp_fail(&err, BP_ENOMEM, "out of memory");
+    buf_free(&q);
+    if (st != BP_OK || !json_object_size(who)) {
+        json_decref(who), json_decref(rated);
+        return st != BP_OK ? web_error(r, 500, err.msg) : web_error(r, 404, "no such user");
+    }
+    json_object_set_new(who, "rated", rated);
+    json_object_set_new(who, "more", json_boolean(more));
+    return web_json(r, 200, who);
+}
+
 /* ---- search ----------------------------------------------------------------- */
 
 static int on_hit(void *ctx, size_t nc, const wh_col *cols, const char *const *v)
@@ -224,8 +280,14 @@ enum MHD_Result web_recs(web_srv *s, const web_req *r)
 {
     const char *u = r->url;
     enum MHD_Result res;
-    char isbn[32] = "";
+    char isbn[32] = "", user[32] = "";
     bool sim = false;
+    if (!strncmp(u, "/api/users/", 11)) {
+        size_t n = strlen(u + 11);
+        if (n == 0 || n >= sizeof user || r->post)
+            return web_error(r, 404, "GET /api/users/ID");
+        memcpy(user, u + 11, n + 1);
+    }
     if (!strncmp(u, "/api/books/", 11)) {
         const char *rest = u + 11, *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -240,6 +302,8 @@ enum MHD_Result web_recs(web_srv *s, const web_req *r)
         return res;
     if (isbn[0])
         res = sim ? similar(s, r, w, isbn) : book(s, r, w, isbn);
+    else if (user[0])
+        res = reader(s, r, w, user);
     else if (!strcmp(u, "/api/search"))
         res = search(s, r, w);
     else

@@ -186,9 +186,11 @@ static enum MHD_Result queue(const web_req *rq, unsigned status, const char *typ
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     /* scripts only from this server: a data value that slips into the
-     * page as markup still cannot run */
+     * page as markup still cannot run; images also from the dataset's
+     * cover host (the book page) */
     MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                            "default-src 'self'; img-src 'self' data: http://images.amazon.com "
+                            "https://images.amazon.com; object-src 'none'; "
                             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     if (rq->cookie)
         MHD_add_response_header(r, "Set-Cookie", rq->cookie);

@@ -153,7 +153,7 @@ bp_status web_table_columns(web_srv *s, wh *w, const char *schema, const char *t
                             json_t *out, bp_err *err);
 /* 503 with Retry-After: the warehouse is taken by a run for now. */
 enum MHD_Result web_busy(const web_req *r, const char *msg);
-/* recs.c: /api/recommend, /api/books/ISBN[/similar], /api/search */
+/* recs.c: /api/recommend, /api/books/ISBN[/similar], /api/users/ID, /api/search */
 enum MHD_Result web_recs(web_srv *s, const web_req *r);
 
 #endif

@@ -101,6 +101,17 @@ try {
     const texts = await page.locator('.panel[data-type="stat"] .stat-value').allInnerTexts();
     assert(texts.length === 3 && texts.every((t) => /\d/.test(t)), JSON.stringify(texts));
   });
+  await check('dashboard: a top book\'s title links to its book page, which shows it', async () => {
+    const link = page.locator('.panel[data-panel="8"] td a[href^="/books/"]').first();
+    const href = await link.getAttribute('href');
+    const title = await link.innerText();
+    await link.click();
+    await page.waitForSelector('#book-title');
+    assert((await page.innerText('#book-title')) === title, `${title} at ${href}`);
+    assert(await page.locator('#similar').count() === 1, 'no readers-also-read list');
+    await page.goBack();
+    await ready();
+  });
   await check('dashboard: the gridPos layout puts Ratings left of Books, in one row', async () => {
     const a = await page.locator('.panel[data-panel="1"]').boundingBox();
     const b = await page.locator('.panel[data-panel="2"]').boundingBox();
