@@ -33,7 +33,6 @@ typedef struct {
     float shrink;
     /* per thread */
     float *acc[64];
-    uint32_t *touched[64];
     rec_hit *heap[64];
     bool oom;
 } knn_job;
@@ -92,31 +91,34 @@ static void knn_rows(void *ctx, int th, size_t lo, size_t hi)
     rec_model *m = j->m;
     const rec_data *d = m->d;
     float *acc = j->acc[th];
-    uint32_t *touched = j->touched[th];
     rec_hit *heap = j->heap[th];
     for (size_t i = lo; i < hi; i++) {
-        size_t nt = 0;
+        /* two passes over the readers' lists: adding first, then reading
+         * each sum once (the first visit zeroes it). No list of touched
+         * cells: appending to one made each add wait for the last. */
         for (size_t p = j->iptr[i]; p < j->iptr[i + 1]; p++) {
             uint32_t u = j->iuser[p];
             float a = j->ua[u];
-            /* branch-free: the first add to a cell lists it */
-            for (size_t q = d->uptr[u]; q < d->uptr[u + 1]; q++) {
-                uint32_t x = j->uitem[q];
-                touched[nt] = x;
-                nt += acc[x] == 0;
-                acc[x] += a;
-            }
+            for (size_t q = d->uptr[u]; q < d->uptr[u + 1]; q++)
+                acc[j->uitem[q]] += a;
         }
         uint32_t n = 0;
-        for (size_t t = 0; t < nt; t++) {
-            uint32_t x = touched[t];
-            /* shrunk toward 0 when few readers share the two (a pair of
-             * one reader each would otherwise look perfectly similar) */
-            float s = acc[x] * j->iw[i] * j->iw[x] * (acc[x] / (acc[x] + j->shrink));
-            acc[x] = 0;
-            /* most candidates lose to the k-th best so far: test that first */
-            if (x != i && s > 0 && (n < m->k || s >= heap[0].score))
-                heap_push(m, heap, &n, m->k, (rec_hit){x, (uint32_t)i, s});
+        float wi = j->iw[i];
+        for (size_t p = j->iptr[i]; p < j->iptr[i + 1]; p++) {
+            uint32_t u = j->iuser[p];
+            for (size_t q = d->uptr[u]; q < d->uptr[u + 1]; q++) {
+                uint32_t x = j->uitem[q];
+                float c = acc[x];
+                if (c == 0)
+                    continue;
+                acc[x] = 0;
+                /* shrunk toward 0 when few readers share the two (a pair of
+                 * one reader each would otherwise look perfectly similar) */
+                float sc = c * wi * j->iw[x] * (c / (c + j->shrink));
+                /* most candidates lose to the k-th best so far: test that first */
+                if (x != i && sc > 0 && (n < m->k || sc >= heap[0].score))
+                    heap_push(m, heap, &n, m->k, (rec_hit){x, (uint32_t)i, sc});
+            }
         }
         qsort_r(heap, n, sizeof *heap, cmp_hit_desc, m);
         size_t orig = d->by_pop[i];
@@ -202,9 +204,8 @@ bp_status rec_knn_train(rec_model *m, bp_err *err)
     int threads = rec_threads(m->m.threads);
     for (int t = 0; t < threads && st == BP_OK; t++) {
         j.acc[t] = calloc(n, sizeof *j.acc[t]);
-        j.touched[t] = malloc(n * sizeof *j.touched[t]);
         j.heap[t] = malloc(m->k * sizeof *j.heap[t]);
-        if (!j.acc[t] || !j.touched[t] || !j.heap[t])
+        if (!j.acc[t] || !j.heap[t])
             st = bp_fail(err, BP_ENOMEM, "out of memory for the neighbour search");
     }
     if (st == BP_OK) {
@@ -214,7 +215,7 @@ bp_status rec_knn_train(rec_model *m, bp_err *err)
         st = rec_parallel(threads, d->n_items, 64, knn_rows, &j, err);
     }
     for (int t = 0; t < threads; t++)
-        free(j.acc[t]), free(j.touched[t]), free(j.heap[t]);
+        free(j.acc[t]), free(j.heap[t]);
     free(iptr), free(iuser), free(ua), free(iw), free(ritem);
     return st;
 }

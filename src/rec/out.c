@@ -41,82 +41,128 @@ static const table_def defs[T_N] = {
     {"rec_eval__new", eval_cols, 9},
 };
 
-/* A table being written: its writer and the batch being filled. */
-typedef struct {
-    wh *w;
-    wh_writer *x;
-    batch *b;
-} sink;
+/* What fills a table: a cursor over its rows and a function that adds
+ * rows from it to a batch until the batch is full or the rows end. The
+ * same producer feeds a target's writer and DuckDB's parallel pull. */
+typedef struct prod prod;
+typedef bp_status (*fill_fn)(prod *p, batch *b, bool *done);
 
-static bp_status sink_open(sink *s, wh *w, const char *schema, const table_def *def, bp_err *err)
-{
-    *s = (sink){w, NULL, batch_new(def)};
-    if (!s->b)
-        return bp_fail(err, BP_ENOMEM, "out of memory");
-    return wh_writer_open(w, schema, def, &s->x, err);
-}
-
-/* The row just set is complete; send the batch when it is full. */
-static bp_status sink_commit(sink *s, bp_err *err)
-{
-    batch_commit(s->b);
-    if (!batch_full(s->b))
-        return BP_OK;
-    bp_status st = wh_writer_batch(s->x, s->b, err);
-    batch_clear(s->b);
-    return st;
-}
-
-static bp_status sink_close(sink *s, bp_status st, bp_err *err)
-{
-    if (st == BP_OK && s->x)
-        st = wh_writer_batch(s->x, s->b, err);
-    bp_err e2 = {0};
-    bp_status st2 = wh_writer_close(s->x, st == BP_OK ? err : &e2);
-    batch_free(s->b);
-    return st != BP_OK ? st : st2;
-}
+struct prod {
+    const rec_model *m, *lists;
+    const rec_publish_opts *o;
+    fill_fn fill;
+    size_t pos, sub;        /* the row: an edition, item or user, and a rank */
+    const rec_hit *hits;    /* rec_user_top: every user's list, n a user */
+    const uint32_t *count;
+    uint32_t n;
+    int64_t now;
+    /* the pull: one producer for the engine's threads */
+    pthread_mutex_t mu;
+    bp_status st;
+};
 
 static bp_status set_text(batch *b, int c, const char *s)
 {
     return s ? batch_set_text(b, c, s, strlen(s)) : (batch_set_null(b, c), BP_OK);
 }
 
-/* ---- the tables --------------------------------------------------------- */
-
-static bp_status write_items(sink *s, const rec_data *d, bp_err *err)
+static bp_status fill_items(prod *p, batch *b, bool *done)
 {
-    bp_status st = BP_OK;
-    for (size_t e = 0; e < d->n_editions && st == BP_OK; e++) {
-        uint32_t i = d->ed_item[e];
-        if (set_text(s->b, 0, d->ed_isbn[e]) || set_text(s->b, 1, d->isbn[i]))
-            return bp_fail(err, BP_ENOMEM, "out of memory");
-        batch_set_int(s->b, 2, d->ed_readers[e]);
-        batch_set_int(s->b, 3, d->pop[i]);
-        st = sink_commit(s, err);
+    const rec_data *d = p->m->d;
+    for (; p->pos < d->n_editions && !batch_full(b); p->pos++) {
+        uint32_t i = d->ed_item[p->pos];
+        if (set_text(b, 0, d->ed_isbn[p->pos]) || set_text(b, 1, d->isbn[i]))
+            return BP_ENOMEM;
+        batch_set_int(b, 2, d->ed_readers[p->pos]);
+        batch_set_int(b, 3, d->pop[i]);
+        batch_commit(b);
     }
-    return st;
+    *done = p->pos >= d->n_editions;
+    return BP_OK;
 }
 
-static bp_status write_neighbors(sink *s, const rec_model *m, uint32_t keep, bp_err *err)
+static bp_status fill_neighbors(prod *p, batch *b, bool *done)
 {
-    const rec_data *d = m->d;
-    bp_status st = BP_OK;
-    for (uint32_t i = 0; i < d->n_items && st == BP_OK; i++) {
+    const rec_data *d = p->m->d;
+    uint32_t keep = p->o->neighbors ? p->o->neighbors : 20;
+    while (p->pos < d->n_items && !batch_full(b)) {
         const uint32_t *nb;
         const float *sc;
         uint32_t n;
-        rec_neighbors(m, i, &nb, &sc, &n);
-        for (uint32_t r = 0; r < n && r < keep && st == BP_OK; r++) {
-            if (set_text(s->b, 0, d->isbn[i]) || set_text(s->b, 1, d->isbn[nb[r]]))
-                return bp_fail(err, BP_ENOMEM, "out of memory");
-            batch_set_double(s->b, 2, sc[r]);
-            batch_set_int(s->b, 3, r + 1);
-            st = sink_commit(s, err);
+        rec_neighbors(p->m, (uint32_t)p->pos, &nb, &sc, &n);
+        if (p->sub >= n || p->sub >= keep) {
+            p->pos++, p->sub = 0;
+            continue;
         }
+        if (set_text(b, 0, d->isbn[p->pos]) || set_text(b, 1, d->isbn[nb[p->sub]]))
+            return BP_ENOMEM;
+        batch_set_double(b, 2, sc[p->sub]);
+        batch_set_int(b, 3, (int64_t)p->sub + 1);
+        batch_commit(b);
+        p->sub++;
     }
-    return st;
+    *done = p->pos >= d->n_items;
+    return BP_OK;
 }
+
+static bp_status fill_user_top(prod *p, batch *b, bool *done)
+{
+    const rec_data *d = p->lists->d;
+    while (p->pos < d->n_users && !batch_full(b)) {
+        if (p->sub >= p->count[p->pos]) {
+            p->pos++, p->sub = 0;
+            continue;
+        }
+        const rec_hit *h = &p->hits[p->pos * p->n + p->sub];
+        batch_set_int(b, 0, d->user_id[p->pos]);
+        batch_set_int(b, 1, (int64_t)p->sub + 1);
+        if (set_text(b, 2, d->isbn[h->item]) ||
+            set_text(b, 4, h->because == REC_NONE ? NULL : d->isbn[h->because]))
+            return BP_ENOMEM;
+        if (h->because == REC_NONE)
+            batch_set_null(b, 3);
+        else
+            batch_set_double(b, 3, h->score);
+        batch_commit(b);
+        p->sub++;
+    }
+    *done = p->pos >= d->n_users;
+    return BP_OK;
+}
+
+/* One row per method and measure: the five ranking metrics with their
+ * intervals, then coverage, mean popularity and the two timings. */
+static bp_status fill_eval(prod *p, batch *b, bool *done)
+{
+    static const char *const extra[] = {"coverage", "mean_popularity", "train_seconds",
+                                        "users_per_second"};
+    const int per = REC_NMETRICS + 4;
+    for (; p->pos < (size_t)p->o->neval * per && !batch_full(b); p->pos++) {
+        const rec_eval_row *r = &p->o->eval[p->pos / per];
+        int q = (int)(p->pos % per);
+        const double more[] = {r->coverage, r->mean_pop, r->train_s, r->users_per_s};
+        bool ranked = q < REC_NMETRICS;
+        if (set_text(b, 0, r->method) ||
+            set_text(b, 1, ranked ? rec_metric_names[q] : extra[q - REC_NMETRICS]) ||
+            set_text(b, 7, p->o->eval_params))
+            return BP_ENOMEM;
+        batch_set_double(b, 2, ranked ? r->mean[q] : more[q - REC_NMETRICS]);
+        if (ranked) {
+            batch_set_double(b, 3, r->lo[q]);
+            batch_set_double(b, 4, r->hi[q]);
+        } else {
+            batch_set_null(b, 3), batch_set_null(b, 4);
+        }
+        batch_set_int(b, 5, r->users);
+        batch_set_int(b, 6, r->seeds);
+        batch_set_int(b, 8, p->now);
+        batch_commit(b);
+    }
+    *done = p->pos >= (size_t)p->o->neval * per;
+    return BP_OK;
+}
+
+/* ---- every user's list, scored on all cores before it is written -------- */
 
 typedef struct {
     const rec_model *m;
@@ -135,67 +181,99 @@ static void top_users(void *ctx, int th, size_t lo, size_t hi)
                                         d->uptr[u + 1] - d->uptr[u], j->hits + u * j->n, j->n);
 }
 
-/* Every user's list, scored on all cores, then written in user order. */
-static bp_status write_user_top(sink *s, const rec_model *m, uint32_t n, bp_err *err)
+static bp_status score_users(const rec_model *m, uint32_t n, top_job *j, bp_err *err)
 {
     const rec_data *d = m->d;
     int threads = rec_threads(m->m.threads);
-    top_job j = {m, n, malloc(((size_t)d->n_users * n + 1) * sizeof *j.hits),
-                 malloc(((size_t)d->n_users + 1) * sizeof *j.count), {0}};
-    bp_status st = !j.hits || !j.count ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
+    *j = (top_job){m, n, malloc(((size_t)d->n_users * n + 1) * sizeof *j->hits),
+                   malloc(((size_t)d->n_users + 1) * sizeof *j->count), {0}};
+    bp_status st = !j->hits || !j->count ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
     for (int t = 0; t < threads && st == BP_OK; t++)
-        st = rec_scratch_new(m, &j.s[t], err);
-    st = st ? st : rec_parallel(threads, d->n_users, 256, top_users, &j, err);
-    for (uint32_t u = 0; u < d->n_users && st == BP_OK; u++)
-        for (uint32_t r = 0; r < j.count[u] && st == BP_OK; r++) {
-            const rec_hit *h = &j.hits[(size_t)u * n + r];
-            batch_set_int(s->b, 0, d->user_id[u]);
-            batch_set_int(s->b, 1, r + 1);
-            if (set_text(s->b, 2, d->isbn[h->item]) ||
-                set_text(s->b, 4, h->because == REC_NONE ? NULL : d->isbn[h->because]))
-                st = bp_fail(err, BP_ENOMEM, "out of memory");
-            if (h->because == REC_NONE)
-                batch_set_null(s->b, 3);
-            else
-                batch_set_double(s->b, 3, h->score);
-            st = st ? st : sink_commit(s, err);
-        }
+        st = rec_scratch_new(m, &j->s[t], err);
+    st = st ? st : rec_parallel(threads, d->n_users, 256, top_users, j, err);
     for (int t = 0; t < threads; t++)
-        rec_scratch_free(j.s[t]);
-    free(j.hits), free(j.count);
+        rec_scratch_free(j->s[t]);
     return st;
 }
 
-/* One row per method and measure: the five ranking metrics with their
- * intervals, then coverage, mean popularity and the two timings. */
-static bp_status write_eval(sink *s, const rec_publish_opts *o, bp_err *err)
+/* ---- the two ways of writing ------------------------------------------------ */
+
+/* The engine pulls batches from its own threads: made under a lock, freed
+ * when the engine is done with them. */
+static const batch *pull_next(void *ctx)
 {
-    static const char *const extra[] = {"coverage", "mean_popularity", "train_seconds",
-                                        "users_per_second"};
-    int64_t now = (int64_t)time(NULL) * 1000000;
-    bp_status st = BP_OK;
-    for (int k = 0; k < o->neval && st == BP_OK; k++) {
-        const rec_eval_row *r = &o->eval[k];
-        const double more[] = {r->coverage, r->mean_pop, r->train_s, r->users_per_s};
-        for (int q = 0; q < REC_NMETRICS + 4 && st == BP_OK; q++) {
-            bool ranked = q < REC_NMETRICS;
-            if (set_text(s->b, 0, r->method) ||
-                set_text(s->b, 1, ranked ? rec_metric_names[q] : extra[q - REC_NMETRICS]) ||
-                set_text(s->b, 7, o->eval_params))
-                return bp_fail(err, BP_ENOMEM, "out of memory");
-            batch_set_double(s->b, 2, ranked ? r->mean[q] : more[q - REC_NMETRICS]);
-            if (ranked) {
-                batch_set_double(s->b, 3, r->lo[q]);
-                batch_set_double(s->b, 4, r->hi[q]);
-            } else {
-                batch_set_null(s->b, 3), batch_set_null(s->b, 4);
-            }
-            batch_set_int(s->b, 5, r->users);
-            batch_set_int(s->b, 6, r->seeds);
-            batch_set_int(s->b, 8, now);
-            st = sink_commit(s, err);
+    prod *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    batch *b = NULL;
+    bool done = false;
+    if (p->st == BP_OK) {
+        b = batch_new(p->fill == fill_items ? &defs[T_ITEMS]
+                      : p->fill == fill_neighbors ? &defs[T_NEIGHBORS]
+                      : p->fill == fill_user_top ? &defs[T_USER_TOP] : &defs[T_EVAL]);
+        p->st = !b ? BP_ENOMEM : p->fill(p, b, &done);
+        if (p->st != BP_OK || b->n == 0) {
+            batch_free(b);
+            b = NULL;
         }
     }
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+static void pull_done(void *ctx, const batch *b)
+{
+    (void)ctx;
+    batch_free((batch *)b);
+}
+
+static bp_status write_pulled(wh *w, const char *schema, const table_def *def, prod *p,
+                              bp_err *err)
+{
+    bp_status st = wh_create_table(w, schema, def, true, err);
+    wh_source src = {pull_next, pull_done, p};
+    st = st ? st : wh_load_source(w, schema, def, &src, err);
+    if (st == BP_OK && p->st != BP_OK)
+        st = bp_fail(err, p->st, "out of memory");
+    return st;
+}
+
+static bp_status write_batches(wh *w, const char *schema, const table_def *def, prod *p,
+                               bp_err *err)
+{
+    wh_writer *x = NULL;
+    batch *b = batch_new(def);
+    bp_status st = !b ? bp_fail(err, BP_ENOMEM, "out of memory")
+                      : wh_writer_open(w, schema, def, &x, err);
+    for (bool done = false; st == BP_OK && !done;) {
+        batch_clear(b);
+        if ((st = p->fill(p, b, &done)) != BP_OK)
+            st = bp_fail(err, st, "out of memory");
+        st = st ? st : wh_writer_batch(x, b, err);
+    }
+    bp_err e2 = {0};
+    bp_status st2 = wh_writer_close(x, st == BP_OK ? err : &e2);
+    batch_free(b);
+    return st != BP_OK ? st : st2;
+}
+
+static bp_status write_table(wh *w, int t, const rec_model *m, const rec_model *lists,
+                             const rec_publish_opts *o, bp_err *err)
+{
+    static const fill_fn fills[T_N] = {fill_items, fill_neighbors, fill_user_top, fill_eval};
+    prod p = {.m = m, .lists = lists, .o = o, .fill = fills[t], .now = (int64_t)time(NULL) * 1000000,
+              .mu = PTHREAD_MUTEX_INITIALIZER};
+    top_job j = {0};
+    bp_status st = BP_OK;
+    if (t == T_USER_TOP) {
+        st = score_users(lists, o->top_n ? o->top_n : 10, &j, err);
+        p.hits = j.hits, p.count = j.count, p.n = j.n;
+    }
+    if (st == BP_OK)
+        st = wh_can_pull(w) ? write_pulled(w, o->schema, &defs[t], &p, err)
+                            : write_batches(w, o->schema, &defs[t], &p, err);
+    free(j.hits), free(j.count);
+    if (st != BP_OK)
+        bp_err_prefix(err, "writing %s.%s", o->schema, rec_tables[t]);
     return st;
 }
 
@@ -222,25 +300,6 @@ static bp_status swap_in(wh *w, const char *schema, int first, int end, bp_err *
     if (st != BP_OK)
         wh_rollback(w);
     buf_free(&q);
-    return st;
-}
-
-static bp_status write_table(wh *w, int t, const rec_model *m, const rec_model *lists,
-                             const rec_publish_opts *o, bp_err *err)
-{
-    sink s;
-    bp_status st = sink_open(&s, w, o->schema, &defs[t], err);
-    if (st == BP_OK) {
-        switch (t) {
-        case T_ITEMS: st = write_items(&s, m->d, err); break;
-        case T_NEIGHBORS: st = write_neighbors(&s, m, o->neighbors ? o->neighbors : 20, err); break;
-        case T_USER_TOP: st = write_user_top(&s, lists, o->top_n ? o->top_n : 10, err); break;
-        default: st = write_eval(&s, o, err); break;
-        }
-    }
-    st = sink_close(&s, st, err);
-    if (st != BP_OK)
-        bp_err_prefix(err, "writing %s.%s", o->schema, rec_tables[t]);
     return st;
 }
 
