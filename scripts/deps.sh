@@ -13,7 +13,8 @@
 # hash from the lock file.
 #
 # Usage: scripts/deps.sh [build|test|bench|fuzz]   (test adds the packages
-# tests need; bench adds wrk to those; fuzz adds clang and libFuzzer)
+# tests need; bench adds wrk, time and the peers' Debian python3-pandas and
+# python3-psycopg2 to those; fuzz adds clang and libFuzzer)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,7 +135,7 @@ fi
 
 pkgs=$build_pkgs
 [ "$what" = test ] || [ "$what" = bench ] && pkgs="$pkgs $test_pkgs"
-[ "$what" = bench ] && pkgs="$pkgs wrk"
+[ "$what" = bench ] && pkgs="$pkgs wrk time python3-pandas python3-psycopg2"
 # libFuzzer: clang and its runtime libraries
 [ "$what" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 # shellcheck disable=SC2086

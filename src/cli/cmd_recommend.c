@@ -246,7 +246,10 @@ int cmd_recommend(int argc, char **argv)
         return rc;
     }
     rec_data d;
+    double t0 = rec_now();
     st = rec_data_load(w, &c.data, &d, &err);
+    if (st == BP_OK)
+        fprintf(stderr, "bookpipe recommend: ratings read in %.2f s\n", rec_now() - t0);
     if (st != BP_OK) {
         wh_close(w);
         return cli_fail("recommend", st, err.msg);

@@ -10,6 +10,12 @@ static uint64_t hash(const char *s)
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    /* FNV's low bits, the ones a slot is taken from, mix only the low
+     * bits of each byte: keys of digits (ISBNs, ids) pile into a few runs
+     * of slots without this finisher (murmur3's) */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
     return h;
 }
 
