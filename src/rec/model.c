@@ -210,8 +210,9 @@ bp_status rec_scratch_new(const rec_model *m, rec_scratch **out, bp_err *err)
         s->because = malloc(n * sizeof *s->because);
         s->touched = malloc(n * sizeof *s->touched);
         s->mark = calloc(n, 1);
+        s->escore = malloc((m->en ? m->en : 1) * sizeof *s->escore);
     }
-    if (!s || !s->score || !s->best || !s->because || !s->touched || !s->mark) {
+    if (!s || !s->score || !s->best || !s->because || !s->touched || !s->mark || !s->escore) {
         rec_scratch_free(s);
         return bp_fail(err, BP_ENOMEM, "out of memory for scoring");
     }
@@ -224,6 +225,7 @@ void rec_scratch_free(rec_scratch *s)
     if (!s)
         return;
     free(s->score), free(s->best), free(s->because), free(s->touched), free(s->mark);
+    free(s->escore);
     free(s->heap);
     free(s);
 }
@@ -260,22 +262,41 @@ static void score_user(const rec_model *m, rec_scratch *s, const uint32_t *have,
             }
         }
     } else if (m->m.kind == REC_EASE) {
-        /* every covered item gets a score, the user's covered items add rows */
-        for (uint32_t e = 0; e < m->en; e++)
-            touch(s, m->eitem[e]);
+        /* the user's covered items add their rows, in the covered items'
+         * own order (a dense sum the compiler vectorises); then every
+         * covered item gets its score. "because" is found for the few
+         * that make a list (ease_because), not for all. */
+        float *es = s->escore;
+        memset(es, 0, m->en * sizeof *es);
         for (size_t h = 0; h < nhave; h++) {
             int32_t row = m->erow[have[h]];
             if (row < 0)
                 continue;
             const float *b = m->B + (size_t)row * m->en;
-            for (uint32_t e = 0; e < m->en; e++) {
-                uint32_t j = m->eitem[e];
-                s->score[j] += b[e];
-                if (b[e] > s->best[j] && b[e] > 0)
-                    s->best[j] = b[e], s->because[j] = have[h];
-            }
+            for (uint32_t e = 0; e < m->en; e++)
+                es[e] += b[e];
+        }
+        for (uint32_t e = 0; e < m->en; e++) {
+            uint32_t j = m->eitem[e];
+            touch(s, j);
+            s->score[j] = es[e];
         }
     }
+}
+
+/* EASE: the item of have whose row gives j the most (REC_NONE if none
+ * gives anything). */
+static uint32_t ease_because(const rec_model *m, const uint32_t *have, size_t nhave, uint32_t j)
+{
+    int32_t col = m->erow[j];
+    uint32_t best = REC_NONE;
+    float top = 0;
+    for (size_t h = 0; col >= 0 && h < nhave; h++) {
+        int32_t row = m->erow[have[h]];
+        if (row >= 0 && m->B[(size_t)row * m->en + (size_t)col] > top)
+            top = m->B[(size_t)row * m->en + (size_t)col], best = have[h];
+    }
+    return best;
 }
 
 static void unscore(rec_scratch *s, const uint32_t *have, size_t nhave)
@@ -386,6 +407,9 @@ size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t 
         out[0] = out[end - 1], out[end - 1] = t;
         sift_down(m, out, end - 1, 0);
     }
+    if (m->m.kind == REC_EASE)
+        for (size_t i = 0; i < k; i++)
+            out[i].because = ease_because(m, have, nhave, out[i].item);
     /* the rest of the list in the fallback order */
     for (uint32_t r = 0; k < n && r < m->d->n_items; r++) {
         uint32_t j = m->forder[r];

@@ -26,6 +26,7 @@ struct rec_model {
 
 struct rec_scratch {
     float *score, *best;
+    float *escore;   /* EASE: the user's scores in the covered items' order */
     uint32_t *because, *touched;
     uint8_t *mark;   /* 1: the user has it, 2: scored (in touched) */
     size_t ntouched;
