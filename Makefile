@@ -179,6 +179,7 @@ bench: bookpipe
 	bench/pg_bench.sh ./bookpipe
 	bench/orch_bench.sh ./bookpipe
 	bench/web_bench.sh ./bookpipe
+	bench/rec_bench.sh ./bookpipe
 	bench/peers_bench.sh ./bookpipe
 	bench/s3_bench.sh ./bookpipe
 

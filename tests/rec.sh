@@ -160,6 +160,18 @@ rec_tests() {
     check "rec: postgres: the pipeline with its recommend block" "$bp" run --quiet --target postgres --data tastes --no-lake
     check "rec: postgres: the lists equal DuckDB's" test "$(pgq "SELECT md5(string_agg(user_id || ':' || rank || ':' || isbn || ':' || coalesce(because_isbn, ''), ',' ORDER BY user_id, rank)) FROM books_schema.rec_user_top")" = "$(q t.duckdb "SELECT md5(string_agg(user_id || ':' || rank || ':' || isbn || ':' || coalesce(because_isbn, ''), ',' ORDER BY user_id, rank)) FROM rec_user_top")"
     check "rec: postgres: recommend --isbn" bash -c "'$bp' recommend --target postgres --isbn '$isbn' | grep -q '^ *1  $sim'"
+    # the server reads them through its read-only login, granted the new tables
+    if serve_start pgserve.log --target postgres --no-lake --no-schedule; then
+        resp=$(api "$url/api/recommend?user=$user")
+        check "rec: postgres: GET /api/recommend through the reader login" test "$(sed '$d' <<< "$resp" | jq -r '[.items[] | .isbn] | join("|")')" = "$want_list"
+        resp=$(api "$url/api/books/$isbn/similar")
+        check "rec: postgres: GET /api/books/ISBN/similar" test "$(sed '$d' <<< "$resp" | jq -r '.items[0].isbn')" = "$sim"
+        resp=$(api -X POST -H 'X-Bookpipe-CSRF: 1' -H 'Content-Type: application/json' --data-binary "$body" "$url/api/recommend")
+        check "rec: postgres: POST /api/recommend" test "$(sed '$d' <<< "$resp" | jq '.items | length')" = 10
+        serve_stop
+    else
+        not_ok "rec: postgres: serve did not start" "$(cat pgserve.log)"
+    fi
     pg_stop
     cd .. || return
 }
