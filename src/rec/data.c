@@ -7,17 +7,10 @@
 #include <string.h>
 
 #include "../core/buf.h"
-#include "../core/strmap.h"
 
 #define NONE UINT32_MAX
 
 /* ---- building from (user, item) pairs --------------------------------- */
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int cmp_pop(const void *a, const void *b, void *ctx)
 {
@@ -47,29 +40,59 @@ bp_status rec_data_index(rec_data *d, bp_err *err)
     return BP_OK;
 }
 
-/* The matrix from packed pairs (user index << 32 | item), users[] their
- * ids: sorted, de-duplicated, as CSR. Takes ownership of pairs. */
-static bp_status build_csr(rec_data *d, uint64_t *pairs, size_t n, bp_err *err)
+static int cmp_u32(const void *a, const void *b)
 {
-    qsort(pairs, n, sizeof *pairs, cmp_u64);
-    size_t m = 0;
-    for (size_t k = 0; k < n; k++)
-        if (m == 0 || pairs[k] != pairs[m - 1])
-            pairs[m++] = pairs[k];
-    d->nnz = m;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sort a user's short list in place (insertion sort below 32 items). */
+static void sort_items(uint32_t *v, size_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* The CSR from n rows of (user index, item): counted into place per user,
+ * each list sorted and its repeats dropped (no sort of all the rows). */
+static bp_status build_csr(rec_data *d, const uint32_t *uix, const uint32_t *item, size_t n,
+                           bp_err *err)
+{
     d->uptr = calloc((size_t)d->n_users + 1, sizeof *d->uptr);
-    d->uitem = malloc((m ? m : 1) * sizeof *d->uitem);
-    if (!d->uptr || !d->uitem) {
-        free(pairs);
-        return bp_fail(err, BP_ENOMEM, "out of memory for %zu interactions", m);
+    d->uitem = malloc((n ? n : 1) * sizeof *d->uitem);
+    size_t *fill = malloc(((size_t)d->n_users + 1) * sizeof *fill);
+    if (!d->uptr || !d->uitem || !fill) {
+        free(fill);
+        return bp_fail(err, BP_ENOMEM, "out of memory for %zu interactions", n);
     }
-    for (size_t k = 0; k < m; k++) {
-        d->uptr[(pairs[k] >> 32) + 1]++;
-        d->uitem[k] = (uint32_t)pairs[k];
-    }
+    for (size_t k = 0; k < n; k++)
+        d->uptr[uix[k] + 1]++;
     for (uint32_t u = 0; u < d->n_users; u++)
         d->uptr[u + 1] += d->uptr[u];
-    free(pairs);
+    memcpy(fill, d->uptr, ((size_t)d->n_users + 1) * sizeof *fill);
+    for (size_t k = 0; k < n; k++)
+        d->uitem[fill[uix[k]]++] = item[k];
+    size_t m = 0;
+    for (uint32_t u = 0; u < d->n_users; u++) {
+        size_t a = d->uptr[u], b = d->uptr[u + 1];
+        sort_items(d->uitem + a, b - a);
+        d->uptr[u] = m;
+        for (size_t k = a; k < b; k++)
+            if (k == a || d->uitem[k] != d->uitem[k - 1])
+                d->uitem[m++] = d->uitem[k];
+    }
+    d->uptr[d->n_users] = m;
+    d->nnz = m;
+    free(fill);
     return rec_data_index(d, err);
 }
 
@@ -79,9 +102,40 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* User ids -> indexes: the distinct ids, ascending. */
-static bp_status index_users(rec_data *d, const int64_t *user, size_t n, bp_err *err)
+/* User ids -> indexes (the distinct ids, ascending), and each row's
+ * index into uix. Ids within a few times the row count (as Book-Crossing's
+ * are) go through a table; others are sorted and searched. */
+static bp_status index_users(rec_data *d, const int64_t *user, size_t n, uint32_t *uix,
+                             bp_err *err)
 {
+    int64_t lo = n ? user[0] : 0, hi = lo;
+    for (size_t k = 1; k < n; k++)
+        lo = user[k] < lo ? user[k] : lo, hi = user[k] > hi ? user[k] : hi;
+    uint64_t span = (uint64_t)(hi - lo) + 1;
+    if (span <= 4 * (uint64_t)n + 1024 && span < ((uint64_t)1 << 31)) {
+        uint32_t *slot = calloc(span, sizeof *slot);
+        if (!slot)
+            return bp_fail(err, BP_ENOMEM, "out of memory for %zu users", n);
+        for (size_t k = 0; k < n; k++)
+            slot[user[k] - lo] = 1;
+        uint32_t m = 0;
+        for (uint64_t i = 0; i < span; i++)
+            if (slot[i])
+                slot[i] = ++m;
+        d->user_id = malloc((m ? m : 1) * sizeof *d->user_id);
+        if (!d->user_id) {
+            free(slot);
+            return bp_fail(err, BP_ENOMEM, "out of memory for %u users", m);
+        }
+        for (uint64_t i = 0; i < span; i++)
+            if (slot[i])
+                d->user_id[slot[i] - 1] = lo + (int64_t)i;
+        for (size_t k = 0; k < n; k++)
+            uix[k] = slot[user[k] - lo] - 1;
+        d->n_users = m;
+        free(slot);
+        return BP_OK;
+    }
     d->user_id = malloc((n ? n : 1) * sizeof *d->user_id);
     if (!d->user_id)
         return bp_fail(err, BP_ENOMEM, "out of memory for %zu users", n);
@@ -94,6 +148,8 @@ static bp_status index_users(rec_data *d, const int64_t *user, size_t n, bp_err 
     if (m >= NONE)
         return bp_fail(err, BP_ENOMEM, "too many users (%zu)", m);
     d->n_users = (uint32_t)m;
+    for (size_t k = 0; k < n; k++)
+        uix[k] = (uint32_t)rec_user_of(d, user[k]);
     return BP_OK;
 }
 
@@ -132,24 +188,98 @@ typedef struct {
     uint32_t item;
 } edition;
 
+/* Strings to dense ids, each slot keeping its key's hash: a probe reads
+ * 8 bytes of the table and a key only when the hashes agree (with millions
+ * of ISBNs, following every key pointer was most of the load's time). */
+typedef struct {
+    uint64_t *h;
+    const char **key;
+    uint32_t *id;     /* id + 1; 0: an empty slot */
+    size_t cap, n;
+} idmap;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    h ^= h >> 33; /* murmur3's finisher: FNV's low bits alone cluster */
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
+static bool idmap_grow(idmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    uint64_t *h = malloc(cap * sizeof *h);
+    const char **key = malloc(cap * sizeof *key);
+    uint32_t *id = calloc(cap, sizeof *id);
+    if (!h || !key || !id) {
+        free(h), free(key), free(id);
+        return false;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->id[i])
+            continue;
+        size_t k = m->h[i] & (cap - 1);
+        while (id[k])
+            k = (k + 1) & (cap - 1);
+        h[k] = m->h[i], key[k] = m->key[i], id[k] = m->id[i];
+    }
+    free(m->h), free(m->key), free(m->id);
+    m->h = h, m->key = key, m->id = id, m->cap = cap;
+    return true;
+}
+
+/* key's id, or NONE; *slot: where it would go. Call idmap_room first. */
+static uint32_t idmap_find(const idmap *m, const char *key, uint64_t h, size_t *slot)
+{
+    size_t i = h & (m->cap - 1);
+    for (; m->id[i]; i = (i + 1) & (m->cap - 1))
+        if (m->h[i] == h && !strcmp(m->key[i], key))
+            return m->id[i] - 1;
+    *slot = i;
+    return NONE;
+}
+
+/* Room for one more key (the table stays at most half full). */
+static bool idmap_room(idmap *m) { return (m->n + 1) * 2 <= m->cap || idmap_grow(m); }
+
+static void idmap_set(idmap *m, size_t slot, const char *key, uint64_t h, uint32_t id)
+{
+    m->h[slot] = h, m->key[slot] = key, m->id[slot] = id + 1;
+    m->n++;
+}
+
+static void idmap_free(idmap *m)
+{
+    free(m->h), free(m->key), free(m->id);
+    memset(m, 0, sizeof *m);
+}
+
 typedef struct {
     arena a;
-    strmap ed_map;      /* ISBN -> edition index + 1 */
+    idmap ed_map;       /* ISBN -> edition */
     edition *ed;
     size_t ned, ed_cap;
-    strmap work_map;    /* normalised title + author -> work index + 1 */
+    idmap work_map;     /* normalised title + author -> work */
     uint32_t nwork;
     int64_t *tu;        /* rating rows: user id, edition */
     uint32_t *te;
     size_t nt, t_cap;
     bool oom;
+    /* Rows come sorted by ISBN (ORDER BY): editions are found by walking
+     * along, not by hashing (millions of hash probes are millions of cache
+     * misses). Rows out of order (another collation) switch to the map. */
+    bool mapped;
+    size_t nbook_ed;    /* editions made from Books: ed[0 .. nbook_ed), in order */
+    size_t cursor;      /* the ratings' walk along them */
+    uint32_t last_e;    /* the edition of the last rating row */
 } loader;
 
-static uint32_t edition_of(loader *l, const char *isbn)
+/* A new edition at the end of the list (and in the map when there is one). */
+static uint32_t add_edition(loader *l, const char *isbn, uint64_t h, size_t slot)
 {
-    uintptr_t v = (uintptr_t)strmap_get(&l->ed_map, isbn);
-    if (v)
-        return (uint32_t)(v - 1);
     if (l->ned == l->ed_cap) {
         size_t nc = l->ed_cap ? l->ed_cap * 2 : 4096;
         edition *ne = realloc(l->ed, nc * sizeof *ne);
@@ -158,10 +288,72 @@ static uint32_t edition_of(loader *l, const char *isbn)
         l->ed = ne, l->ed_cap = nc;
     }
     char *s = arena_strndup(&l->a, isbn, strlen(isbn));
-    if (!s || !strmap_put(&l->ed_map, s, (void *)(uintptr_t)(l->ned + 1)))
+    if (!s)
         return NONE;
+    if (l->mapped)
+        idmap_set(&l->ed_map, slot, s, h, (uint32_t)l->ned);
     l->ed[l->ned] = (edition){s, NONE, 0, NONE};
     return (uint32_t)l->ned++;
+}
+
+/* The edition isbn names, through the map (made or added to). */
+static uint32_t edition_of(loader *l, const char *isbn)
+{
+    size_t slot;
+    uint64_t h = hash_str(isbn);
+    if (!idmap_room(&l->ed_map))
+        return NONE;
+    uint32_t e = idmap_find(&l->ed_map, isbn, h, &slot);
+    return e != NONE ? e : add_edition(l, isbn, h, slot);
+}
+
+/* Rows came out of order: every edition so far into the map, and the map
+ * from now on. */
+static bool map_all(loader *l)
+{
+    l->mapped = true;
+    for (size_t e = 0; e < l->ned; e++) {
+        size_t slot;
+        uint64_t h = hash_str(l->ed[e].isbn);
+        if (!idmap_room(&l->ed_map))
+            return false;
+        if (idmap_find(&l->ed_map, l->ed[e].isbn, h, &slot) == NONE)
+            idmap_set(&l->ed_map, slot, l->ed[e].isbn, h, (uint32_t)e);
+    }
+    return true;
+}
+
+/* A book's edition: the next one in ISBN order. */
+static uint32_t book_edition(loader *l, const char *isbn)
+{
+    if (!l->mapped && l->ned) {
+        int c = strcmp(isbn, l->ed[l->ned - 1].isbn);
+        if (c == 0)
+            return (uint32_t)l->ned - 1;
+        if (c < 0 && !map_all(l))
+            return NONE;
+    }
+    return l->mapped ? edition_of(l, isbn) : add_edition(l, isbn, 0, 0);
+}
+
+/* A rating's edition: the last one again, or further along the Books
+ * editions, or one Books does not have. */
+static uint32_t rating_edition(loader *l, const char *isbn)
+{
+    if (l->mapped)
+        return edition_of(l, isbn);
+    if (l->last_e != NONE) {
+        int c = strcmp(isbn, l->ed[l->last_e].isbn);
+        if (c == 0)
+            return l->last_e;
+        if (c < 0)
+            return map_all(l) ? edition_of(l, isbn) : NONE;
+    }
+    while (l->cursor < l->nbook_ed && strcmp(l->ed[l->cursor].isbn, isbn) < 0)
+        l->cursor++;
+    if (l->cursor < l->nbook_ed && !strcmp(l->ed[l->cursor].isbn, isbn))
+        return (uint32_t)l->cursor;
+    return add_edition(l, isbn, 0, 0);
 }
 
 /* Lower-case letters and digits, one space for any run of the rest:
@@ -188,7 +380,7 @@ static int on_book(void *ctx, size_t nc, const wh_col *cols, const char *const *
 {
     loader *l = ctx;
     (void)nc, (void)cols;
-    if (!v[0] || !v[1] || !v[2])
+    if (!v || !v[0] || !v[1] || !v[2]) /* !v: the columns, before the rows */
         return 0;
     buf key = {0};
     norm_text(&key, v[1]);
@@ -202,24 +394,22 @@ static int on_book(void *ctx, size_t nc, const wh_col *cols, const char *const *
         buf_free(&key);
         return 0;
     }
-    uint32_t e = edition_of(l, v[0]);
-    uintptr_t wv = (uintptr_t)strmap_get(&l->work_map, key.p);
-    if (e == NONE) {
-        buf_free(&key);
+    uint32_t e = book_edition(l, v[0]);
+    size_t slot;
+    uint64_t h = hash_str(key.p);
+    uint32_t w = e != NONE && idmap_room(&l->work_map) ? idmap_find(&l->work_map, key.p, h, &slot)
+                                                       : NONE;
+    if (e != NONE && l->work_map.cap && w == NONE) {
+        char *k = arena_strndup(&l->a, key.p, key.len);
+        if (k)
+            idmap_set(&l->work_map, slot, k, h, w = l->nwork++);
+    }
+    buf_free(&key);
+    if (w == NONE) {
         l->oom = true;
         return 1;
     }
-    if (!wv) {
-        char *k = arena_strndup(&l->a, key.p, key.len);
-        if (!k || !strmap_put(&l->work_map, k, (void *)(uintptr_t)(l->nwork + 1))) {
-            buf_free(&key);
-            l->oom = true;
-            return 1;
-        }
-        wv = ++l->nwork;
-    }
-    l->ed[e].work = (uint32_t)(wv - 1);
-    buf_free(&key);
+    l->ed[e].work = w;
     return 0;
 }
 
@@ -227,7 +417,7 @@ static int on_rating(void *ctx, size_t nc, const wh_col *cols, const char *const
 {
     loader *l = ctx;
     (void)nc, (void)cols;
-    if (!v[0] || !v[1])
+    if (!v || !v[0] || !v[1])
         return 0;
     if (l->nt == l->t_cap) {
         size_t nc2 = l->t_cap ? l->t_cap * 2 : 65536;
@@ -241,11 +431,12 @@ static int on_rating(void *ctx, size_t nc, const wh_col *cols, const char *const
         }
         l->te = ne, l->t_cap = nc2;
     }
-    uint32_t e = edition_of(l, v[1]);
+    uint32_t e = rating_edition(l, v[1]);
     if (e == NONE) {
         l->oom = true;
         return 1;
     }
+    l->last_e = e;
     l->ed[e].readers++;
     l->tu[l->nt] = strtoll(v[0], NULL, 10);
     l->te[l->nt++] = e;
@@ -317,33 +508,29 @@ static bp_status make_items(loader *l, bool by_isbn, rec_data *d, bp_err *err)
 
 static void loader_free(loader *l)
 {
-    strmap_free(&l->ed_map), strmap_free(&l->work_map);
+    idmap_free(&l->ed_map), idmap_free(&l->work_map);
     free(l->ed), free(l->tu), free(l->te);
 }
 
-/* The loader's rows as packed (user index, item) pairs. */
-static bp_status pack_pairs(loader *l, rec_data *d, uint64_t **out, bp_err *err)
+/* The loader's rows as the matrix. */
+static bp_status rows_to_csr(loader *l, rec_data *d, bp_err *err)
 {
-    bp_status st = index_users(d, l->tu, l->nt, err);
-    if (st != BP_OK)
-        return st;
-    uint64_t *pairs = malloc((l->nt ? l->nt : 1) * sizeof *pairs);
-    if (!pairs)
+    uint32_t *uix = malloc((l->nt ? l->nt : 1) * sizeof *uix);
+    if (!uix)
         return bp_fail(err, BP_ENOMEM, "out of memory for %zu ratings", l->nt);
-    for (size_t k = 0; k < l->nt; k++) {
-        uint64_t u = (uint64_t)rec_user_of(d, l->tu[k]);
-        pairs[k] = u << 32 | l->ed[l->te[k]].item;
-    }
-    *out = pairs;
-    return BP_OK;
+    bp_status st = index_users(d, l->tu, l->nt, uix, err);
+    /* te[] becomes the rows' items, in place */
+    for (size_t k = 0; st == BP_OK && k < l->nt; k++)
+        l->te[k] = l->ed[l->te[k]].item;
+    st = st ? st : build_csr(d, uix, l->te, l->nt, err);
+    free(uix);
+    return st;
 }
 
 static bp_status finish(loader *l, bool by_isbn, rec_data *d, bp_err *err)
 {
-    uint64_t *pairs = NULL;
     bp_status st = make_items(l, by_isbn, d, err);
-    st = st ? st : pack_pairs(l, d, &pairs, err);
-    st = st ? st : build_csr(d, pairs, l->nt, err);
+    st = st ? st : rows_to_csr(l, d, err);
     /* the ISBN strings live in the loader's arena: the matrix keeps it */
     d->a = l->a;
     l->a = (arena){0};
@@ -354,7 +541,7 @@ static bp_status finish(loader *l, bool by_isbn, rec_data *d, bp_err *err)
 
 bp_status rec_data_from_pairs(const rec_pairs *p, rec_data *d, bp_err *err)
 {
-    loader l = {0};
+    loader l = {.last_e = NONE, .mapped = true}; /* pairs in any order */
     memset(d, 0, sizeof *d);
     for (size_t k = 0; k < p->n && !l.oom; k++) {
         const char *v[2] = {"", p->isbn[k]};
@@ -374,24 +561,35 @@ bp_status rec_data_from_pairs(const rec_pairs *p, rec_data *d, bp_err *err)
     return st;
 }
 
+/* Every row of sql to fn, streamed (a plain query would hold the whole
+ * result first, and reading it back cell by cell grows worse than linearly). */
+static bp_status stream(wh *w, const char *sql, wh_row_fn fn, void *ctx, bp_err *err)
+{
+    wh_user_query q = {0, 0, 0, NULL};
+    bool truncated = false;
+    return wh_query_user(w, sql, &q, fn, ctx, &truncated, err);
+}
+
 bp_status rec_data_load(wh *w, const rec_data_opts *o, rec_data *d, bp_err *err)
 {
-    loader l = {0};
+    loader l = {.last_e = NONE};
     buf q = {0};
     bp_status st = BP_OK;
     memset(d, 0, sizeof *d);
     if (!o->by_isbn) {
         if (buf_adds(&q, "SELECT isbn, title, author FROM ") ||
-            buf_add_relation(&q, o->schema, "books"))
+            buf_add_relation(&q, o->schema, "books") || buf_adds(&q, " ORDER BY isbn"))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
-        st = st ? st : wh_query(w, q.p, on_book, &l, err);
+        st = st ? st : stream(w, q.p, on_book, &l, err);
     }
+    l.nbook_ed = l.mapped ? 0 : l.ned;
     q.len = 0;
     if (st == BP_OK && (buf_adds(&q, "SELECT user_id, isbn FROM ") ||
                         buf_add_relation(&q, o->schema, "ratings") ||
-                        buf_adds(&q, o->explicit_only ? " WHERE rating >= 6" : "")))
+                        buf_adds(&q, o->explicit_only ? " WHERE rating >= 6" : "") ||
+                        buf_adds(&q, " ORDER BY isbn")))
         st = bp_fail(err, BP_ENOMEM, "out of memory");
-    st = st ? st : wh_query(w, q.p, on_rating, &l, err);
+    st = st ? st : stream(w, q.p, on_rating, &l, err);
     buf_free(&q);
     if (st == BP_OK && l.oom)
         st = bp_fail(err, BP_ENOMEM, "out of memory reading the ratings");
