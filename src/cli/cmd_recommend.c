@@ -17,7 +17,7 @@ typedef struct {
     rec_eval_opts eval;
     bool evaluate;
     const char *user, *isbn;
-    long long top, k, ease_n;
+    long long top, k, ease_n, min_readers;
     double lambda, shrink;
 } rec_cli;
 
@@ -75,6 +75,8 @@ static int parse(rec_cli *c, int argc, char **argv)
             cli_int(&a, 1, 1000, &c->top);
         } else if (cli_flag(&a, "--k", true)) {
             cli_int(&a, 1, 1000, &c->k);
+        } else if (cli_flag(&a, "--min-readers", true)) {
+            cli_int(&a, 1, 1000000, &c->min_readers);
         } else if (cli_flag(&a, "--ease-n", true)) {
             cli_int(&a, 1, 40000, &c->ease_n);
         } else if (cli_flag(&a, "--shrink", true)) {
@@ -102,7 +104,11 @@ static int parse(rec_cli *c, int argc, char **argv)
             c->methods[i].ease_lambda = c->lambda;
         if (c->shrink >= 0)
             c->methods[i].shrink = c->shrink;
+        if (c->min_readers)
+            c->methods[i].min_readers = (uint32_t)c->min_readers;
     }
+    if (c->min_readers)
+        c->publish.min_readers = (uint32_t)c->min_readers;
     if (c->k)
         c->publish.k = (uint32_t)c->k;
     if (c->shrink >= 0)
@@ -173,6 +179,7 @@ static int train_publish(rec_cli *c, wh *w, const rec_data *d)
     rec_method_parse("knn", &km);
     km.k = c->publish.k;
     km.shrink = c->publish.shrink;
+    km.min_readers = c->publish.min_readers;
     double t0 = rec_now();
     bp_status st = rec_train(d, &km, &knn, &err);
     double t1 = rec_now();

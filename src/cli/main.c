@@ -284,6 +284,8 @@ static const char recommend_usage[] =
     "  --k N              kNN neighbours per item (default 20)\n"
     "  --shrink X         kNN: similarities times c / (c + X), c the readers two\n"
     "                     books share (default 100)\n"
+    "  --min-readers N    kNN: books with fewer readers get no neighbours and are\n"
+    "                     no one's (default 2)\n"
     "  --ease-n N         EASE: the N most-read items (default sized to the memory,\n"
     "                     at most 6,000)\n"
     "  --ease-lambda X    EASE: L2 weight (default 500)\n"

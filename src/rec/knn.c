@@ -8,6 +8,10 @@
  *           everything says little), damping (k1 + 1) / (k1 (1 - b + b
  *           len / mean len) + 1), k1 = 1.2, b = 0.75; the similarity is the
  *           cosine of the weighted vectors.
+ * Books with fewer than min_readers readers (default 2) get no neighbours
+ * and are no one's: a book read once is like everything its reader read,
+ * equally, which says nothing (and at scale they are most of the books
+ * and most of the work). They still count in the users' own lists.
  * Both shrink toward 0 by c / (c + shrink), c the pair's shared weight in
  * mean-interaction units (default 100): without it a book read once
  * looks perfectly like everything its one reader read, and those flood
@@ -15,7 +19,9 @@
  * For each item, every reader's other items are accumulated in a dense
  * row (the work is the sum over users of their items squared), then the k
  * best kept: score descending, then popularity, then ISBN. Items are split
- * over the cores in chunks. */
+ * over the cores in chunks. The row is done in blocks of BLOCK items, each
+ * small enough to stay in the core's cache: a row of millions of items
+ * would miss the cache on every add (scale 10 took 80 s that way). */
 #include "rec_int.h"
 
 #include <math.h>
@@ -31,8 +37,13 @@ typedef struct {
     const uint32_t *iuser;
     const float *ua, *iw;   /* user and item weights */
     float shrink;
+    size_t max_readers;
+    /* items with at least min_readers readers: the first ncand in
+     * popularity order; only they get neighbours or are ones */
+    uint32_t ncand;
     /* per thread */
     float *acc[64];
+    size_t *cur[64], *beg[64];  /* per reader: where the block starts and ends in its list */
     rec_hit *heap[64];
     bool oom;
 } knn_job;
@@ -85,48 +96,78 @@ static int cmp_hit_desc(const void *a, const void *b, void *ctx)
     return nb_worse(m, y, x) ? -1 : nb_worse(m, x, y) ? 1 : 0;
 }
 
+#define BLOCK 131072  /* items: 512 KB of sums */
+
 static void knn_rows(void *ctx, int th, size_t lo, size_t hi)
 {
     knn_job *j = ctx;
     rec_model *m = j->m;
     const rec_data *d = m->d;
     float *acc = j->acc[th];
+    size_t *cur = j->cur[th], *beg = j->beg[th];
     rec_hit *heap = j->heap[th];
     for (size_t i = lo; i < hi; i++) {
-        /* two passes over the readers' lists: adding first, then reading
-         * each sum once (the first visit zeroes it). No list of touched
-         * cells: appending to one made each add wait for the last. */
-        for (size_t p = j->iptr[i]; p < j->iptr[i + 1]; p++) {
-            uint32_t u = j->iuser[p];
-            float a = j->ua[u];
-            for (size_t q = d->uptr[u]; q < d->uptr[u + 1]; q++)
-                acc[j->uitem[q]] += a;
-        }
+        const uint32_t *readers = j->iuser + j->iptr[i];
+        size_t np = j->iptr[i + 1] - j->iptr[i];
+        for (size_t p = 0; p < np; p++)
+            cur[p] = d->uptr[readers[p]];
         uint32_t n = 0;
         float wi = j->iw[i];
-        for (size_t p = j->iptr[i]; p < j->iptr[i + 1]; p++) {
-            uint32_t u = j->iuser[p];
-            for (size_t q = d->uptr[u]; q < d->uptr[u + 1]; q++) {
-                uint32_t x = j->uitem[q];
-                float c = acc[x];
-                if (c == 0)
-                    continue;
-                acc[x] = 0;
-                /* shrunk toward 0 when few readers share the two (a pair of
-                 * one reader each would otherwise look perfectly similar) */
-                float sc = c * wi * j->iw[x] * (c / (c + j->shrink));
-                /* most candidates lose to the k-th best so far: test that first */
-                if (x != i && sc > 0 && (n < m->k || sc >= heap[0].score))
-                    heap_push(m, heap, &n, m->k, (rec_hit){x, (uint32_t)i, sc});
+        for (uint32_t b0 = 0; b0 < j->ncand; b0 += BLOCK) {
+            uint32_t b1 = j->ncand - b0 > BLOCK ? b0 + BLOCK : j->ncand;
+            /* two passes over the readers' lists (ascending): adding first,
+             * then reading each sum once (the first visit zeroes it) */
+            for (size_t p = 0; p < np; p++) {
+                uint32_t u = readers[p];
+                float a = j->ua[u];
+                size_t q = beg[p] = cur[p], end = d->uptr[u + 1];
+                for (; q < end && j->uitem[q] < b1; q++)
+                    acc[j->uitem[q] - b0] += a;
+                cur[p] = q;
             }
+            for (size_t p = 0; p < np; p++)
+                for (size_t q = beg[p]; q < cur[p]; q++) {
+                    uint32_t x = j->uitem[q];
+                    float c = acc[x - b0];
+                    if (c == 0)
+                        continue;
+                    acc[x - b0] = 0;
+                    /* shrunk toward 0 when few readers share the two (a pair of
+                     * one reader each would otherwise look perfectly similar) */
+                    float sc = c * wi * j->iw[x] * (c / (c + j->shrink));
+                    /* most candidates lose to the k-th best so far: test that first */
+                    if (x != i && sc > 0 && (n < m->k || sc >= heap[0].score))
+                        heap_push(m, heap, &n, m->k, (rec_hit){x, (uint32_t)i, sc});
+                }
         }
         qsort_r(heap, n, sizeof *heap, cmp_hit_desc, m);
-        size_t orig = d->by_pop[i];
         for (uint32_t r = 0; r < n; r++) {
-            m->nb[orig * m->k + r] = d->by_pop[heap[r].item];
-            m->sim[orig * m->k + r] = heap[r].score;
+            m->nb[i * m->k + r] = d->by_pop[heap[r].item];
+            m->sim[i * m->k + r] = heap[r].score;
         }
-        m->nnb[orig] = n;
+        m->nnb[i] = n;
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A user's list in ascending order (insertion sort below 32 items). */
+static void sort_list(uint32_t *v, size_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t k = i;
+        for (; k > 0 && v[k - 1] > x; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
     }
 }
 
@@ -189,9 +230,15 @@ bp_status rec_knn_train(rec_model *m, bp_err *err)
     float *ua = malloc((d->n_users ? d->n_users : 1) * sizeof *ua);
     float *iw = malloc(n * sizeof *iw);
     uint32_t *ritem = malloc((d->nnz ? d->nnz : 1) * sizeof *ritem);
-    m->nb = malloc(n * m->k * sizeof *m->nb);
-    m->sim = malloc(n * m->k * sizeof *m->sim);
-    m->nnb = calloc(n, sizeof *m->nnb);
+    uint32_t min = m->m.min_readers ? m->m.min_readers : 1;
+    while (j.ncand < d->n_items && d->pop[d->by_pop[j.ncand]] >= min)
+        j.ncand++;
+    m->ncand = j.ncand;
+    /* lists for the candidates only, by popularity rank */
+    size_t nc = j.ncand ? j.ncand : 1;
+    m->nb = malloc(nc * m->k * sizeof *m->nb);
+    m->sim = malloc(nc * m->k * sizeof *m->sim);
+    m->nnb = calloc(nc, sizeof *m->nnb);
     bp_status st = !ua || !iw || !ritem || !m->nb || !m->sim || !m->nnb
                        ? bp_fail(err, BP_ENOMEM, "out of memory for %u neighbours of %zu items",
                                  m->k, n)
@@ -199,23 +246,30 @@ bp_status rec_knn_train(rec_model *m, bp_err *err)
     if (st == BP_OK) {
         for (size_t q = 0; q < d->nnz; q++)
             ritem[q] = d->popos[d->uitem[q]];
+        for (uint32_t u = 0; u < d->n_users; u++)
+            sort_list(ritem + d->uptr[u], d->uptr[u + 1] - d->uptr[u]);
         st = transpose(d, ritem, &iptr, &iuser, err);
     }
+    for (uint32_t i = 0; i < d->n_items; i++)
+        if (d->pop[i] > j.max_readers)
+            j.max_readers = d->pop[i];
     int threads = rec_threads(m->m.threads);
     for (int t = 0; t < threads && st == BP_OK; t++) {
-        j.acc[t] = calloc(n, sizeof *j.acc[t]);
+        j.acc[t] = calloc(n < BLOCK ? n : BLOCK, sizeof *j.acc[t]);
         j.heap[t] = malloc(m->k * sizeof *j.heap[t]);
-        if (!j.acc[t] || !j.heap[t])
+        j.cur[t] = malloc((j.max_readers + 1) * sizeof *j.cur[t]);
+        j.beg[t] = malloc((j.max_readers + 1) * sizeof *j.beg[t]);
+        if (!j.acc[t] || !j.heap[t] || !j.cur[t] || !j.beg[t])
             st = bp_fail(err, BP_ENOMEM, "out of memory for the neighbour search");
     }
     if (st == BP_OK) {
         float unit = weights(m, iptr, iuser, ua, iw);
         j.shrink = (float)m->m.shrink * unit;
         j.uitem = ritem, j.iptr = iptr, j.iuser = iuser, j.ua = ua, j.iw = iw;
-        st = rec_parallel(threads, d->n_items, 64, knn_rows, &j, err);
+        st = rec_parallel(threads, j.ncand, 64, knn_rows, &j, err);
     }
     for (int t = 0; t < threads; t++)
-        free(j.acc[t]), free(j.heap[t]);
+        free(j.acc[t]), free(j.heap[t]), free(j.cur[t]), free(j.beg[t]);
     free(iptr), free(iuser), free(ua), free(iw), free(ritem);
     return st;
 }

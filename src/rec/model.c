@@ -99,7 +99,8 @@ bool rec_method_parse(const char *name, rec_method *m)
 {
     for (size_t i = 0; i < sizeof method_names / sizeof method_names[0]; i++)
         if (!strcmp(name, method_names[i].name)) {
-            *m = (rec_method){method_names[i].kind, 20, method_names[i].bm25, 100, 0, 500, 1, 0};
+            *m = (rec_method){.kind = method_names[i].kind, .k = 20, .bm25 = method_names[i].bm25,
+                              .shrink = 100, .min_readers = 2, .ease_lambda = 500, .seed = 1};
             return true;
         }
     return false;
@@ -189,13 +190,14 @@ const rec_data *rec_model_data(const rec_model *m) { return m->d; }
 void rec_neighbors(const rec_model *m, uint32_t i, const uint32_t **items, const float **scores,
                    uint32_t *n)
 {
-    if (!m->nb || i >= m->d->n_items) {
+    uint32_t r = i < m->d->n_items ? m->d->popos[i] : UINT32_MAX;
+    if (!m->nb || r >= m->ncand) {
         *n = 0, *items = NULL, *scores = NULL;
         return;
     }
-    *items = m->nb + (size_t)i * m->k;
-    *scores = m->sim + (size_t)i * m->k;
-    *n = m->nnb[i];
+    *items = m->nb + (size_t)r * m->k;
+    *scores = m->sim + (size_t)r * m->k;
+    *n = m->nnb[r];
 }
 
 /* ---- scoring ---------------------------------------------------------- */
@@ -251,9 +253,12 @@ static void score_user(const rec_model *m, rec_scratch *s, const uint32_t *have,
     if (m->m.kind == REC_KNN) {
         for (size_t h = 0; h < nhave; h++) {
             uint32_t i = have[h];
-            const uint32_t *nb = m->nb + (size_t)i * m->k;
-            const float *sim = m->sim + (size_t)i * m->k;
-            for (uint32_t r = 0; r < m->nnb[i]; r++) {
+            uint32_t rank = m->d->popos[i];
+            if (rank >= m->ncand)
+                continue;
+            const uint32_t *nb = m->nb + (size_t)rank * m->k;
+            const float *sim = m->sim + (size_t)rank * m->k;
+            for (uint32_t r = 0; r < m->nnb[rank]; r++) {
                 uint32_t j = nb[r];
                 touch(s, j);
                 s->score[j] += sim[r];

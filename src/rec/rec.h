@@ -79,6 +79,8 @@ typedef struct {
     uint32_t k;          /* kNN: neighbours kept per item (default 20) */
     bool bm25;           /* kNN: BM25 weighting instead of cosine */
     double shrink;       /* kNN: similarities shrunk by c / (c + shrink) (default 100) */
+    uint32_t min_readers; /* kNN: books with fewer readers get no neighbours and are
+                             no one's (default 2) */
     uint32_t ease_n;     /* EASE: the most-read items it covers (0: sized to the machine) */
     double ease_lambda;  /* EASE: L2 weight (default 500) */
     uint64_t seed;       /* random: the order */

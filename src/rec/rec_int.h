@@ -11,8 +11,9 @@
 struct rec_model {
     rec_method m;
     const rec_data *d;
-    /* kNN: k slots per item, nb = REC_NONE past the item's nnb */
-    uint32_t k, *nb, *nnb;
+    /* kNN: k slots for each of the ncand most-read items (by popularity
+     * rank), nnb of them filled; items further down have none */
+    uint32_t k, ncand, *nb, *nnb;
     float *sim;
     /* EASE: the covered items (most-read first), an item's row (-1: not
      * covered), the weights (en x en, row i: what item i adds to each) */
