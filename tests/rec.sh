@@ -82,24 +82,27 @@ rec_tests() {
     check "rec: unchanged inputs skip the block" grep -Eq 'recommend +skipped' <<< "$out"
 
     # the evaluation: tastes on, the item methods win; off, popularity does
-    check "rec: evaluate (tastes on)" "$bp" recommend --evaluate --warehouse t.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,random
-    local pop knn ease rnd
+    check "rec: evaluate (tastes on)" "$bp" recommend --evaluate --warehouse t.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,random,als
+    local pop knn ease rnd als
     pop=$(rec_metric t.duckdb popularity hr@10); knn=$(rec_metric t.duckdb item-knn hr@10)
     ease=$(rec_metric t.duckdb ease hr@10); rnd=$(rec_metric t.duckdb random hr@10)
+    als=$(rec_metric t.duckdb ials hr@10)
     check "rec: with tastes item-kNN beats popularity on HR@10 by 0.005 ($knn vs $pop)" gt "$knn" "$pop" 0.005
     check "rec: with tastes EASE beats popularity on HR@10 by 0.02 ($ease vs $pop)" gt "$ease" "$pop" 0.02
+    check "rec: with tastes iALS beats popularity on HR@10 by 0.02 ($als vs $pop)" gt "$als" "$pop" 0.02
     check "rec: popularity beats random ($pop vs $rnd)" gt "$pop" "$rnd" 0.01
     check "rec: rec_eval holds intervals around the means" test "$(q t.duckdb "SELECT count(*) FROM rec_eval WHERE metric = 'hr@10' AND NOT (ci_low <= value AND value <= ci_high)")" = 0
     local first
     first=$(q t.duckdb "SELECT string_agg(method || metric || value, ',' ORDER BY method, metric) FROM rec_eval WHERE metric NOT IN ('train_seconds', 'users_per_second')")
-    "$bp" recommend --evaluate --warehouse t.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,random > /dev/null 2>&1
+    "$bp" recommend --evaluate --warehouse t.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,random,als > /dev/null 2>&1
     check "rec: the same seed gives the same numbers" test "$(q t.duckdb "SELECT string_agg(method || metric || value, ',' ORDER BY method, metric) FROM rec_eval WHERE metric NOT IN ('train_seconds', 'users_per_second')")" = "$first"
     check "rec: run on the plain data" "$bp" run --quiet --data plain --warehouse p.duckdb --no-lake --no-models
-    check "rec: evaluate (tastes off)" "$bp" recommend --evaluate --warehouse p.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease
+    check "rec: evaluate (tastes off)" "$bp" recommend --evaluate --warehouse p.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,als
     pop=$(rec_metric p.duckdb popularity hr@10); knn=$(rec_metric p.duckdb item-knn hr@10)
-    ease=$(rec_metric p.duckdb ease hr@10)
+    ease=$(rec_metric p.duckdb ease hr@10); als=$(rec_metric p.duckdb ials hr@10)
     check "rec: without tastes popularity beats item-kNN ($pop vs $knn)" gt "$pop" "$knn" 0
     check "rec: without tastes popularity beats EASE ($pop vs $ease)" gt "$pop" "$ease" 0
+    check "rec: without tastes popularity beats iALS ($pop vs $als)" gt "$pop" "$als" 0
 
     # the command line and the API read the published tables
     local user isbn sim

@@ -17,8 +17,8 @@ typedef struct {
     rec_eval_opts eval;
     bool evaluate;
     const char *user, *isbn;
-    long long top, k, ease_n, min_readers;
-    double lambda, shrink;
+    long long top, k, ease_n, min_readers, factors, iterations;
+    double lambda, shrink, alpha, reg;
 } rec_cli;
 
 static bool parse_methods(rec_cli *c, const char *list)
@@ -32,6 +32,17 @@ static bool parse_methods(rec_cli *c, const char *list)
         c->nmethods++;
     }
     return c->nmethods > 0;
+}
+
+/* A number above 0 in text into *out. */
+static bool positive(const char *text, double *out)
+{
+    char *end;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || *end || !(v > 0))
+        return false;
+    *out = v;
+    return true;
 }
 
 static int parse(rec_cli *c, int argc, char **argv)
@@ -50,10 +61,10 @@ static int parse(rec_cli *c, int argc, char **argv)
         } else if (cli_flag(&a, "--methods", true)) {
             if (!a.val || !parse_methods(c, a.val))
                 return cli_usage_error("recommend", "--methods takes a list of random, "
-                                       "popularity, knn, knn-bm25, ease");
+                                       "popularity, knn, knn-bm25, ease, als");
         } else if (cli_flag(&a, "--method", true)) {
             if (!a.val || !rec_method_parse(a.val, &c->publish) || c->publish.kind < REC_POP)
-                return cli_usage_error("recommend", "--method is popularity, knn, knn-bm25 or ease");
+                return cli_usage_error("recommend", "--method is popularity, knn, knn-bm25, ease or als");
         } else if (cli_flag(&a, "--items", true)) {
             if (!a.val || (strcmp(a.val, "work") && strcmp(a.val, "isbn")))
                 return cli_usage_error("recommend", "--items is work or isbn");
@@ -75,6 +86,16 @@ static int parse(rec_cli *c, int argc, char **argv)
             cli_int(&a, 1, 1000, &c->top);
         } else if (cli_flag(&a, "--k", true)) {
             cli_int(&a, 1, 1000, &c->k);
+        } else if (cli_flag(&a, "--factors", true)) {
+            cli_int(&a, 2, 512, &c->factors);
+        } else if (cli_flag(&a, "--iterations", true)) {
+            cli_int(&a, 1, 200, &c->iterations);
+        } else if (cli_flag(&a, "--alpha", true)) {
+            if (!positive(a.val, &c->alpha))
+                return cli_usage_error("recommend", "--alpha takes a positive number");
+        } else if (cli_flag(&a, "--reg", true)) {
+            if (!positive(a.val, &c->reg))
+                return cli_usage_error("recommend", "--reg takes a positive number");
         } else if (cli_flag(&a, "--min-readers", true)) {
             cli_int(&a, 1, 1000000, &c->min_readers);
         } else if (cli_flag(&a, "--ease-n", true)) {
@@ -85,9 +106,7 @@ static int parse(rec_cli *c, int argc, char **argv)
             if (!a.val || *end || !(c->shrink >= 0))
                 return cli_usage_error("recommend", "--shrink takes a number, 0 or more");
         } else if (cli_flag(&a, "--ease-lambda", true)) {
-            char *end;
-            c->lambda = a.val ? strtod(a.val, &end) : 0;
-            if (!a.val || *end || !(c->lambda > 0))
+            if (!positive(a.val, &c->lambda))
                 return cli_usage_error("recommend", "--ease-lambda takes a positive number");
         } else {
             return cli_usage_error("recommend", "unknown argument '%s'", argv[a.i]);
@@ -106,7 +125,16 @@ static int parse(rec_cli *c, int argc, char **argv)
             c->methods[i].shrink = c->shrink;
         if (c->min_readers)
             c->methods[i].min_readers = (uint32_t)c->min_readers;
+        rec_method *mm = &c->methods[i];
+        mm->factors = c->factors ? (uint32_t)c->factors : mm->factors;
+        mm->iterations = c->iterations ? (uint32_t)c->iterations : mm->iterations;
+        mm->alpha = c->alpha > 0 ? c->alpha : mm->alpha;
+        mm->reg = c->reg > 0 ? c->reg : mm->reg;
     }
+    c->publish.factors = c->factors ? (uint32_t)c->factors : c->publish.factors;
+    c->publish.iterations = c->iterations ? (uint32_t)c->iterations : c->publish.iterations;
+    c->publish.alpha = c->alpha > 0 ? c->alpha : c->publish.alpha;
+    c->publish.reg = c->reg > 0 ? c->reg : c->publish.reg;
     if (c->min_readers)
         c->publish.min_readers = (uint32_t)c->min_readers;
     if (c->k)
@@ -235,7 +263,7 @@ int cmd_recommend(int argc, char **argv)
     rec_eval_defaults(&c.eval);
     c.top = 10;
     rec_method_parse("knn", &c.publish);
-    parse_methods(&c, "random,popularity,knn,knn-bm25,ease");
+    parse_methods(&c, "random,popularity,knn,knn-bm25,ease,als");
     int rc = parse(&c, argc, argv);
     if (rc)
         return rc;

@@ -17,7 +17,7 @@ bp_status blk_recommend_exec(blk_ctx *c, bp_err *err)
     rec_method lists, knn;
     if (!rec_method_parse(method, &lists) || lists.kind == REC_RANDOM)
         return bp_fail(err, BP_EUSAGE, "recommend block '%s': command is popularity, knn, "
-                       "knn-bm25 or ease, not '%s'", c->k->b->name, method);
+                       "knn-bm25, ease or als, not '%s'", c->k->b->name, method);
     if (!rec_method_parse("knn", &knn))
         return bp_fail(err, BP_EINTERNAL, "no knn method");
     rec_data_opts dopts = {o->schema, false, false};

@@ -166,7 +166,9 @@ static bp_status eval_method(eval_run *e, const rec_data *train, int mi, int s, 
         if (st == BP_OK && !(j.covered[t] = calloc((size_t)train->n_items + 1, 1)))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
     }
+    rec_blas_threads(1);
     st = st ? st : rec_parallel(threads, nu, 16, score_users, &j, err);
+    rec_blas_threads(rec_threads(0));
     double t2 = rec_now();
     if (st == BP_OK) {
         size_t cov = 0;

@@ -92,7 +92,7 @@ static const struct {
     bool bm25;
 } method_names[] = {
     {"random", REC_RANDOM, false}, {"popularity", REC_POP, false}, {"knn", REC_KNN, false},
-    {"knn-bm25", REC_KNN, true},   {"ease", REC_EASE, false},
+    {"knn-bm25", REC_KNN, true},   {"ease", REC_EASE, false},      {"als", REC_ALS, false},
 };
 
 bool rec_method_parse(const char *name, rec_method *m)
@@ -100,7 +100,8 @@ bool rec_method_parse(const char *name, rec_method *m)
     for (size_t i = 0; i < sizeof method_names / sizeof method_names[0]; i++)
         if (!strcmp(name, method_names[i].name)) {
             *m = (rec_method){.kind = method_names[i].kind, .k = 20, .bm25 = method_names[i].bm25,
-                              .shrink = 100, .min_readers = 2, .ease_lambda = 500, .seed = 1};
+                              .shrink = 100, .min_readers = 2, .ease_lambda = 500, .factors = 32,
+                              .alpha = 10, .reg = 0.1, .iterations = 12, .seed = 1};
             return true;
         }
     return false;
@@ -118,6 +119,10 @@ void rec_method_name(const rec_method *m, char *out, size_t n)
     case REC_EASE:
         snprintf(out, n, "ease n=%u lambda=%g", m->ease_n ? m->ease_n : rec_ease_default_n(),
                  m->ease_lambda);
+        break;
+    case REC_ALS:
+        snprintf(out, n, "ials f=%u alpha=%g reg=%g it=%u", m->factors, m->alpha, m->reg,
+                 m->iterations);
         break;
     }
 }
@@ -167,6 +172,7 @@ bp_status rec_train(const rec_data *d, const rec_method *meth, rec_model **out, 
     case REC_POP: break;
     case REC_KNN: st = rec_knn_train(m, err); break;
     case REC_EASE: st = rec_ease_train(m, err); break;
+    case REC_ALS: st = rec_als_train(m, err); break;
     }
     if (st != BP_OK) {
         rec_model_free(m);
@@ -181,6 +187,7 @@ void rec_model_free(rec_model *m)
     if (!m)
         return;
     free(m->nb), free(m->nnb), free(m->sim), free(m->eitem), free(m->erow), free(m->B);
+    free(m->X), free(m->Y), free(m->G);
     free(m->rand_pos), free(m->rand_order);
     free(m);
 }
@@ -212,7 +219,8 @@ bp_status rec_scratch_new(const rec_model *m, rec_scratch **out, bp_err *err)
         s->because = malloc(n * sizeof *s->because);
         s->touched = malloc(n * sizeof *s->touched);
         s->mark = calloc(n, 1);
-        s->escore = malloc((m->en ? m->en : 1) * sizeof *s->escore);
+        /* dense models: the scores of the covered items, then work room */
+        s->escore = malloc((rec_dense_n(m) + 4 * (size_t)m->f + 1) * sizeof *s->escore);
     }
     if (!s || !s->score || !s->best || !s->because || !s->touched || !s->mark || !s->escore) {
         rec_scratch_free(s);
@@ -267,10 +275,10 @@ static void score_user(const rec_model *m, rec_scratch *s, const uint32_t *have,
             }
         }
     } else if (m->m.kind == REC_EASE) {
-        /* the user's covered items add their rows, in the covered items'
-         * own order (a dense sum the compiler vectorises); then every
-         * covered item gets its score. "because" is found for the few
-         * that make a list (ease_because), not for all. */
+        /* the user's covered items add their rows (a dense sum the
+         * compiler vectorises), in the covered items' order, which is
+         * popularity rank. "because" is found for the few that make a
+         * list (ease_because), not for all. */
         float *es = s->escore;
         memset(es, 0, m->en * sizeof *es);
         for (size_t h = 0; h < nhave; h++) {
@@ -281,11 +289,8 @@ static void score_user(const rec_model *m, rec_scratch *s, const uint32_t *have,
             for (uint32_t e = 0; e < m->en; e++)
                 es[e] += b[e];
         }
-        for (uint32_t e = 0; e < m->en; e++) {
-            uint32_t j = m->eitem[e];
-            touch(s, j);
-            s->score[j] = es[e];
-        }
+    } else if (m->m.kind == REC_ALS) {
+        rec_als_score(m, s, have, nhave);
     }
 }
 
@@ -321,10 +326,48 @@ static inline bool before(const rec_model *m, const rec_scratch *s, uint32_t a, 
     return m->fpos[a] < m->fpos[b];
 }
 
+/* Dense models (EASE, ALS) score the ncov most-read items, whose
+ * popularity ranks are 0..ncov-1, into s->escore by rank: ranking and
+ * selecting work on that array, with no per-item bookkeeping. */
+size_t rec_dense_n(const rec_model *m)
+{
+    return m->m.kind == REC_EASE ? m->en : m->m.kind == REC_ALS ? m->ncand : 0;
+}
+
+static uint32_t dense_rank(const rec_model *m, const rec_scratch *s, const uint32_t *have,
+                           size_t nhave, uint32_t target)
+{
+    const float *sc = s->escore;
+    size_t ncov = rec_dense_n(m);
+    uint32_t p = m->d->popos[target], rank = 0, had = 0, ahead = 0;
+    for (size_t h = 0; h < nhave; h++) {
+        uint32_t r = m->d->popos[have[h]];
+        had += r < ncov;
+        ahead += r >= ncov && r < p;
+    }
+    if (p >= ncov) /* after every covered item the user lacks, then by popularity */
+        return (uint32_t)(ncov - had) + (p - (uint32_t)ncov - ahead);
+    float t = sc[p];
+    for (uint32_t r = 0; r < ncov; r++)
+        rank += sc[r] > t || (sc[r] == t && r < p);
+    /* the user's own covered items do not count */
+    for (size_t h = 0; h < nhave; h++) {
+        uint32_t r = m->d->popos[have[h]];
+        if (r < ncov && (sc[r] > t || (sc[r] == t && r < p)))
+            rank--;
+    }
+    return rank;
+}
+
 uint32_t rec_rank(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
                   uint32_t target)
 {
     score_user(m, s, have, nhave);
+    if (rec_dense_n(m)) {
+        uint32_t r = dense_rank(m, s, have, nhave, target);
+        unscore(s, have, nhave);
+        return r;
+    }
     uint32_t rank = 0;
     if (s->mark[target] & 2) {
         for (size_t t = 0; t < s->ntouched; t++) {
@@ -392,12 +435,12 @@ size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t 
                rec_hit *out, size_t n)
 {
     score_user(m, s, have, nhave);
-    size_t k = 0;
-    for (size_t t = 0; t < s->ntouched && n; t++) {
-        uint32_t j = s->touched[t];
+    size_t k = 0, ncov = rec_dense_n(m), nscored = ncov ? ncov : s->ntouched;
+    for (size_t t = 0; t < nscored && n; t++) {
+        uint32_t j = ncov ? m->d->by_pop[t] : s->touched[t];
         if (s->mark[j] & 1)
             continue;
-        rec_hit hit = {j, s->because[j], s->score[j]};
+        rec_hit hit = {j, ncov ? REC_NONE : s->because[j], ncov ? s->escore[t] : s->score[j]};
         if (k < n) {
             out[k] = hit;
             sift_up(m, out, k++);
@@ -412,11 +455,11 @@ size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t 
         out[0] = out[end - 1], out[end - 1] = t;
         sift_down(m, out, end - 1, 0);
     }
-    if (m->m.kind == REC_EASE)
-        for (size_t i = 0; i < k; i++)
-            out[i].because = ease_because(m, have, nhave, out[i].item);
-    /* the rest of the list in the fallback order */
-    for (uint32_t r = 0; k < n && r < m->d->n_items; r++) {
+    for (size_t i = 0; ncov && i < k; i++)
+        out[i].because = m->m.kind == REC_EASE ? ease_because(m, have, nhave, out[i].item)
+                                               : rec_als_because(m, have, nhave, out[i].item);
+    /* the rest of the list in the fallback order (past the covered items) */
+    for (uint32_t r = (uint32_t)ncov; k < n && r < m->d->n_items; r++) {
         uint32_t j = m->forder[r];
         if (!(s->mark[j] & 3))
             out[k++] = (rec_hit){j, REC_NONE, 0};

@@ -190,7 +190,9 @@ static bp_status score_users(const rec_model *m, uint32_t n, top_job *j, bp_err 
     bp_status st = !j->hits || !j->count ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
     for (int t = 0; t < threads && st == BP_OK; t++)
         st = rec_scratch_new(m, &j->s[t], err);
+    rec_blas_threads(1);
     st = st ? st : rec_parallel(threads, d->n_users, 256, top_users, j, err);
+    rec_blas_threads(rec_threads(0));
     for (int t = 0; t < threads; t++)
         rec_scratch_free(j->s[t]);
     return st;

@@ -72,7 +72,7 @@ int64_t rec_user_of(const rec_data *d, int64_t user_id);
 
 /* ---- methods --------------------------------------------------------- */
 
-typedef enum { REC_RANDOM, REC_POP, REC_KNN, REC_EASE } rec_kind;
+typedef enum { REC_RANDOM, REC_POP, REC_KNN, REC_EASE, REC_ALS } rec_kind;
 
 typedef struct {
     rec_kind kind;
@@ -83,13 +83,16 @@ typedef struct {
                              no one's (default 2) */
     uint32_t ease_n;     /* EASE: the most-read items it covers (0: sized to the machine) */
     double ease_lambda;  /* EASE: L2 weight (default 500) */
+    uint32_t factors;    /* iALS: latent factors (default 32) */
+    double alpha, reg;   /* iALS: confidence 1 + alpha an interaction (10), L2 weight (0.1) */
+    uint32_t iterations; /* iALS: alternations (default 12) */
     uint64_t seed;       /* random: the order */
     int threads;         /* 0: one per core */
 } rec_method;
 
 /* The method's name as printed and stored ("item-knn cosine k=50"). */
 void rec_method_name(const rec_method *m, char *out, size_t n);
-/* Parse "random", "popularity", "knn", "knn-bm25", "ease" into m (defaults
+/* Parse "random", "popularity", "knn", "knn-bm25", "ease", "als" into m (defaults
  * for the rest); false when name is none of them. */
 bool rec_method_parse(const char *name, rec_method *m);
 /* EASE's default N for this machine: the Gram matrix and its inverse

@@ -20,6 +20,10 @@ struct rec_model {
     uint32_t en, *eitem;
     int32_t *erow;
     float *B;
+    /* iALS: f factors a user (X) and a covered item (Y, by popularity
+     * rank, ncand of them), and Y'Y (G) for solving a user's list */
+    uint32_t f;
+    float *X, *Y, *G;
     /* the order after the scored items: popularity, or a random one */
     const uint32_t *fpos, *forder;
     uint32_t *rand_pos, *rand_order;
@@ -27,7 +31,8 @@ struct rec_model {
 
 struct rec_scratch {
     float *score, *best;
-    float *escore;   /* EASE: the user's scores in the covered items' order */
+    float *escore;   /* dense models: the covered items' scores by popularity
+                        rank (rec_dense_n), then work room (iALS) */
     uint32_t *because, *touched;
     uint8_t *mark;   /* 1: the user has it, 2: scored (in touched) */
     size_t ntouched;
@@ -43,6 +48,18 @@ BP_MUST bp_status rec_data_without(const rec_data *d, const uint32_t *hold, rec_
 
 BP_MUST bp_status rec_knn_train(rec_model *m, bp_err *err);
 BP_MUST bp_status rec_ease_train(rec_model *m, bp_err *err);
+BP_MUST bp_status rec_als_train(rec_model *m, bp_err *err);
+/* iALS: the covered items' scores for a user who has have[], into
+ * s->escore by popularity rank; the item of have most like j. */
+void rec_als_score(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave);
+uint32_t rec_als_because(const rec_model *m, const uint32_t *have, size_t nhave, uint32_t j);
+/* How many items a dense model (EASE, iALS) scores: the most read, by
+ * rank; 0 for the others. */
+size_t rec_dense_n(const rec_model *m);
+/* OpenBLAS's own threads: 1 while our threads score users (each BLAS call
+ * small; its threads would only wait on each other), all cores for the
+ * big factorisations. */
+void rec_blas_threads(int n);
 
 /* Run fn over [0, n) in chunks on m threads (0: one per core). */
 typedef void (*rec_range_fn)(void *ctx, int thread, size_t lo, size_t hi);

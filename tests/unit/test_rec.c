@@ -228,30 +228,32 @@ static void evaluation(void **state)
     static char names[40][16];
     rec_data d;
     camps(&d, users, isbns, names);
-    rec_method ms[3];
+    rec_method ms[4];
     assert_true(rec_method_parse("popularity", &ms[0]));
     assert_true(rec_method_parse("knn", &ms[1]));
     assert_true(rec_method_parse("random", &ms[2]));
+    assert_true(rec_method_parse("als", &ms[3]));
     rec_eval_opts o;
     rec_eval_defaults(&o);
     o.boot = 200;
-    rec_eval_row r1[3], r2[3];
+    rec_eval_row r1[4], r2[4];
     bp_err err = {0};
-    assert_int_equal(rec_evaluate(&d, ms, 3, &o, r1, NULL, NULL, &err), BP_OK);
-    assert_int_equal(rec_evaluate(&d, ms, 3, &o, r2, NULL, NULL, &err), BP_OK);
+    assert_int_equal(rec_evaluate(&d, ms, 4, &o, r1, NULL, NULL, &err), BP_OK);
+    assert_int_equal(rec_evaluate(&d, ms, 4, &o, r2, NULL, NULL, &err), BP_OK);
     uint32_t eligible = 0; /* users with 5 distinct books or more */
     for (uint32_t u = 0; u < d.n_users; u++)
         eligible += d.uptr[u + 1] - d.uptr[u] >= 5;
     assert_true(eligible > 250);
-    for (int i = 0; i < 3; i++) { /* the same seed: the same numbers */
+    for (int i = 0; i < 4; i++) { /* the same seed: the same numbers */
         assert_int_equal(r1[i].users, eligible);
         for (int k = 0; k < REC_NMETRICS; k++) {
             assert_true(r1[i].mean[k] == r2[i].mean[k]);
             assert_true(r1[i].lo[k] <= r1[i].mean[k] && r1[i].mean[k] <= r1[i].hi[k]);
         }
     }
-    /* the camps: kNN finds them, popularity cannot */
+    /* the camps: kNN and iALS find them, popularity cannot */
     assert_true(r1[1].mean[REC_HR10] > r1[0].mean[REC_HR10] + 0.1);
+    assert_true(r1[3].mean[REC_HR10] > r1[0].mean[REC_HR10] + 0.1);
     o.seed = 2; /* another seed, other held-out items */
     assert_int_equal(rec_evaluate(&d, ms, 1, &o, r2, NULL, NULL, &err), BP_OK);
     assert_true(r2[0].mean[REC_MRR] != r1[0].mean[REC_MRR]);
