@@ -52,9 +52,9 @@ static void score_users(void *ctx, int th, size_t lo, size_t hi)
         uint32_t u = j->users[k];
         const uint32_t *have = t->uitem + t->uptr[u];
         size_t nhave = t->uptr[u + 1] - t->uptr[u];
-        uint32_t r = rec_rank(j->m, j->s[th], have, nhave, j->hold[u]);
+        uint32_t r;
+        size_t n = rec_rank_top(j->m, j->s[th], have, nhave, j->hold[u], &r, top, 10);
         rec_metrics_of_rank(r, j->vals + k * REC_NMETRICS);
-        size_t n = rec_top(j->m, j->s[th], have, nhave, top, 10);
         for (size_t i = 0; i < n; i++) {
             j->covered[th][top[i].item] = 1;
             j->pop_sum[th] += t->pop[top[i].item];

@@ -359,15 +359,12 @@ static uint32_t dense_rank(const rec_model *m, const rec_scratch *s, const uint3
     return rank;
 }
 
-uint32_t rec_rank(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
-                  uint32_t target)
+/* The rank of target among what score_user left in s. */
+static uint32_t rank_scored(const rec_model *m, rec_scratch *s, const uint32_t *have,
+                            size_t nhave, uint32_t target)
 {
-    score_user(m, s, have, nhave);
-    if (rec_dense_n(m)) {
-        uint32_t r = dense_rank(m, s, have, nhave, target);
-        unscore(s, have, nhave);
-        return r;
-    }
+    if (rec_dense_n(m))
+        return dense_rank(m, s, have, nhave, target);
     uint32_t rank = 0;
     if (s->mark[target] & 2) {
         for (size_t t = 0; t < s->ntouched; t++) {
@@ -390,8 +387,16 @@ uint32_t rec_rank(const rec_model *m, rec_scratch *s, const uint32_t *have, size
                 ahead++;
         rank = scored + (p - ahead);
     }
-    unscore(s, have, nhave);
     return rank;
+}
+
+uint32_t rec_rank(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
+                  uint32_t target)
+{
+    score_user(m, s, have, nhave);
+    uint32_t r = rank_scored(m, s, have, nhave, target);
+    unscore(s, have, nhave);
+    return r;
 }
 
 /* ---- top lists: a bounded min-heap on (score, fallback order) ---------- */
@@ -431,10 +436,10 @@ static void sift_up(const rec_model *m, rec_hit *h, size_t i)
     }
 }
 
-size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
-               rec_hit *out, size_t n)
+/* The top n of what score_user left in s. */
+static size_t top_scored(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
+                         rec_hit *out, size_t n)
 {
-    score_user(m, s, have, nhave);
     size_t k = 0, ncov = rec_dense_n(m), nscored = ncov ? ncov : s->ntouched;
     for (size_t t = 0; t < nscored && n; t++) {
         uint32_t j = ncov ? m->d->by_pop[t] : s->touched[t];
@@ -464,6 +469,24 @@ size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t 
         if (!(s->mark[j] & 3))
             out[k++] = (rec_hit){j, REC_NONE, 0};
     }
+    return k;
+}
+
+size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
+               rec_hit *out, size_t n)
+{
+    score_user(m, s, have, nhave);
+    size_t k = top_scored(m, s, have, nhave, out, n);
+    unscore(s, have, nhave);
+    return k;
+}
+
+size_t rec_rank_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
+                    uint32_t target, uint32_t *rank, rec_hit *out, size_t n)
+{
+    score_user(m, s, have, nhave);
+    *rank = rank_scored(m, s, have, nhave, target);
+    size_t k = top_scored(m, s, have, nhave, out, n);
     unscore(s, have, nhave);
     return k;
 }

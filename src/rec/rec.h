@@ -128,6 +128,9 @@ size_t rec_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t 
 /* Where target (not in have) comes in that full ranking, 0-based. */
 uint32_t rec_rank(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
                   uint32_t target);
+/* Both from one scoring (the evaluation's way). */
+size_t rec_rank_top(const rec_model *m, rec_scratch *s, const uint32_t *have, size_t nhave,
+                    uint32_t target, uint32_t *rank, rec_hit *out, size_t n);
 
 /* ---- evaluation ------------------------------------------------------- */
 
