@@ -96,6 +96,20 @@ rec_tests() {
     first=$(q t.duckdb "SELECT string_agg(method || metric || value, ',' ORDER BY method, metric) FROM rec_eval WHERE metric NOT IN ('train_seconds', 'users_per_second')")
     "$bp" recommend --evaluate --warehouse t.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,random,als > /dev/null 2>&1
     check "rec: the same seed gives the same numbers" test "$(q t.duckdb "SELECT string_agg(method || metric || value, ',' ORDER BY method, metric) FROM rec_eval WHERE metric NOT IN ('train_seconds', 'users_per_second')")" = "$first"
+    # the evaluation as a pipeline block
+    cat > eval.yml <<'EOF2'
+name: receval
+blocks:
+  - name: evaluate
+    type: recommend
+    command: evaluate
+EOF2
+    check "rec: an evaluate block in a pipeline" "$bp" run --quiet --pipeline eval.yml --data tastes --warehouse t.duckdb --no-lake
+    check "rec: it stored five methods' nine measures, saying where they came from" test "$(q t.duckdb "SELECT count(*) || ' ' || count(DISTINCT method) || ' ' || min(params LIKE '%pipeline block evaluate%') FROM rec_eval")" = "45 5 true"
+    check "rec: its log has the table" bash -c "'$bp' logs --warehouse t.duckdb \$('$bp' runs --warehouse t.duckdb --limit 1 --csv | awk -F, 'NR == 2 { print \$1 }') evaluate | grep -q 'ials f=32'"
+    sed -i 's/command: evaluate/command: nonsense/' eval.yml
+    out=$("$bp" run --pipeline eval.yml --data tastes --warehouse t.duckdb --no-lake 2>&1)
+    check "rec: a recommend block with an unknown command fails saying what it takes" grep -q "command is popularity, knn, knn-bm25, ease, als or evaluate, not 'nonsense'" <<< "$out"
     check "rec: run on the plain data" "$bp" run --quiet --data plain --warehouse p.duckdb --no-lake --no-models
     check "rec: evaluate (tastes off)" "$bp" recommend --evaluate --warehouse p.duckdb --seeds 1 --users 2000 --methods popularity,knn,ease,als
     pop=$(rec_metric p.duckdb popularity hr@10); knn=$(rec_metric p.duckdb item-knn hr@10)
