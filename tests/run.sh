@@ -423,6 +423,7 @@ redshift_emulated_tests() {
     check "redshift (emulated): the tables hold the cleaned rows" test "$("$bp" query --csv --target postgres "SELECT count(*) FROM rs_books.users" | tail -1)" = "$users"
     check "redshift (emulated): the stage tables are dropped" test "$("$bp" query --csv --target postgres "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'rs_books_stage'" | tail -1)" = 0
     check "redshift (emulated): the models ran with target.type redshift" bash -c "'$bp' query --csv --target postgres \"SELECT data_type FROM information_schema.columns WHERE table_schema = 'rs_books' AND table_name = 'stg_ratings' AND column_name = 'score'\" | grep -q 'double precision'"
+    check "redshift (emulated): the recommend block wrote its lists with INSERTs (no COPY from a client)" test "$("$bp" query --csv --target postgres "SELECT count(DISTINCT user_id) FROM rs_books.rec_user_top" | tail -1)" = "$("$bp" query --csv --target postgres "SELECT count(DISTINCT user_id) FROM rs_books.ratings" | tail -1)"
     check "redshift (emulated): the run lock is a local file" test -e .bookpipe/stage-rs_books.duckdb.lock
     # a load that fails inside the transaction leaves the previous tables
     "$bp" gen --out small --scale 0.002 --seed 5 > /dev/null
