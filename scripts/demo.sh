@@ -28,7 +28,11 @@ echo
 echo
 ./bookpipe query "SELECT source, reason, count(*) AS rows FROM books_schema.quarantine WHERE run_id = (SELECT max(run_id) FROM books_schema.load_audit) GROUP BY ALL ORDER BY 3 DESC"
 echo
+reader=$(./bookpipe query --csv "SELECT user_id FROM books_schema.rec_user_top WHERE because_isbn IS NOT NULL GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1" | tail -n 1)
+echo "Recommendations for reader $reader (./bookpipe recommend --user $reader; the methods compared: ./bookpipe recommend --evaluate):"
+./bookpipe recommend --user "$reader" --top 5
+echo
 ./bookpipe runs --limit 3
 echo
 echo "Run it again: unchanged blocks are skipped. The history: ./bookpipe runs show 1, ./bookpipe logs 1 clean"
-echo "The web UI (dashboards, the pipeline and its runs, a SQL explorer): ./bookpipe serve --data $data, then open http://127.0.0.1:8080/d/books"
+echo "The web UI (dashboards, the pipeline and its runs, a SQL explorer): ./bookpipe serve --data $data, then open http://127.0.0.1:8080/d/books (a reader's page: /users/$reader)"

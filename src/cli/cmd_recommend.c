@@ -226,6 +226,24 @@ static int train_publish(rec_cli *c, wh *w, const rec_data *d)
     return 0;
 }
 
+/* s in exactly width columns (one a code point): cut at a character,
+ * never inside one, then padded. */
+static void print_cell(const char *s, size_t width)
+{
+    size_t cols = 0;
+    const char *p = s ? s : "";
+    while (*p && cols < width) {
+        const char *next = p + 1;
+        while ((*next & 0xC0) == 0x80)
+            next++;
+        fwrite(p, 1, (size_t)(next - p), stdout);
+        p = next;
+        cols++;
+    }
+    for (; cols < width; cols++)
+        putchar(' ');
+}
+
 static int lookup(rec_cli *c, wh *w)
 {
     rec_list l;
@@ -247,8 +265,11 @@ static int lookup(rec_cli *c, wh *w)
         char score[32] = "";
         if (b->has_score)
             snprintf(score, sizeof score, "%.4f", b->score);
-        printf("%4zu  %-13s %-50.50s %-25.25s %8s  %s\n", i + 1, b->isbn,
-               b->title ? b->title : "", b->author ? b->author : "", score,
+        printf("%4zu  %-13s ", i + 1, b->isbn);
+        print_cell(b->title, 50);
+        putchar(' ');
+        print_cell(b->author, 25);
+        printf(" %8s  %s\n", score,
                b->because_title ? b->because_title : b->because_isbn ? b->because_isbn : "");
     }
     rec_list_free(&l);
