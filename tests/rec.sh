@@ -176,6 +176,7 @@ EOF2
     fi
     check "rec: postgres: the pipeline with its recommend block" "$bp" run --quiet --target postgres --data tastes --no-lake
     check "rec: postgres: the lists equal DuckDB's" test "$(pgq "SELECT md5(string_agg(user_id || ':' || rank || ':' || isbn || ':' || coalesce(because_isbn, ''), ',' ORDER BY user_id, rank)) FROM books_schema.rec_user_top")" = "$(q t.duckdb "SELECT md5(string_agg(user_id || ':' || rank || ':' || isbn || ':' || coalesce(because_isbn, ''), ',' ORDER BY user_id, rank)) FROM rec_user_top")"
+    check "rec: postgres: the scores arrive whole (floats go in COPY's binary format)" test "$(pgq "SELECT round(CAST(sum(score) AS numeric), 4) || ' ' || count(*) FROM books_schema.rec_item_neighbors")" = "$(q t.duckdb "SELECT round(CAST(sum(score) AS DECIMAL(18,6)), 4) || ' ' || count(*) FROM rec_item_neighbors")"
     check "rec: postgres: recommend --isbn" bash -c "'$bp' recommend --target postgres --isbn '$isbn' | grep -q '^ *1  $sim'"
     # the server reads them through its read-only login, granted the new tables
     if serve_start pgserve.log --target postgres --no-lake --no-schedule; then
