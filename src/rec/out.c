@@ -50,6 +50,7 @@ typedef bp_status (*fill_fn)(prod *p, batch *b, bool *done);
 struct prod {
     const rec_model *m, *lists;
     const rec_publish_opts *o;
+    const table_def *def;
     fill_fn fill;
     size_t pos, sub;        /* the row: an edition, item or user, and a rank */
     const rec_hit *hits;    /* rec_user_top: every user's list, n a user */
@@ -209,9 +210,7 @@ static const batch *pull_next(void *ctx)
     batch *b = NULL;
     bool done = false;
     if (p->st == BP_OK) {
-        b = batch_new(p->fill == fill_items ? &defs[T_ITEMS]
-                      : p->fill == fill_neighbors ? &defs[T_NEIGHBORS]
-                      : p->fill == fill_user_top ? &defs[T_USER_TOP] : &defs[T_EVAL]);
+        b = batch_new(p->def);
         p->st = !b ? BP_ENOMEM : p->fill(p, b, &done);
         if (p->st != BP_OK || b->n == 0) {
             batch_free(b);
@@ -262,7 +261,8 @@ static bp_status write_table(wh *w, int t, const rec_model *m, const rec_model *
                              const rec_publish_opts *o, bp_err *err)
 {
     static const fill_fn fills[T_N] = {fill_items, fill_neighbors, fill_user_top, fill_eval};
-    prod p = {.m = m, .lists = lists, .o = o, .fill = fills[t], .now = (int64_t)time(NULL) * 1000000,
+    prod p = {.m = m, .lists = lists, .o = o, .def = &defs[t], .fill = fills[t],
+              .now = (int64_t)time(NULL) * 1000000,
               .mu = PTHREAD_MUTEX_INITIALIZER};
     top_job j = {0};
     bp_status st = BP_OK;
