@@ -202,27 +202,14 @@ static int evaluate(rec_cli *c, wh *w, const rec_data *d)
 static int train_publish(rec_cli *c, wh *w, const rec_data *d)
 {
     bp_err err = {0};
-    rec_model *knn = NULL, *top = NULL;
-    rec_method km;
-    rec_method_parse("knn", &km);
-    km.k = c->publish.k;
-    km.shrink = c->publish.shrink;
-    km.min_readers = c->publish.min_readers;
-    double t0 = rec_now();
-    bp_status st = rec_train(d, &km, &knn, &err);
-    double t1 = rec_now();
-    if (st == BP_OK && c->publish.kind != REC_KNN)
-        st = rec_train(d, &c->publish, &top, &err);
+    double train_s = 0, write_s = 0;
     rec_publish_opts po = {c->wh.schema, (uint32_t)c->top, 20, NULL, 0, NULL};
-    st = st ? st : rec_publish(w, knn, top ? top : knn, &po, &err);
-    double t2 = rec_now();
-    rec_model_free(top);
-    rec_model_free(knn);
+    bp_status st = rec_refresh(w, d, &c->publish, &po, &train_s, &write_s, &err);
     if (st != BP_OK)
         return cli_fail("recommend", st, err.msg);
     printf("recommend: %u users, %u items, %zu interactions; item-knn trained in %.2f s, "
            "tables written in %.2f s (%s.rec_items, rec_item_neighbors, rec_user_top)\n",
-           d->n_users, d->n_items, d->nnz, t1 - t0, t2 - t1, c->wh.schema);
+           d->n_users, d->n_items, d->nnz, train_s, write_s, c->wh.schema);
     return 0;
 }
 

@@ -19,35 +19,36 @@ static uint64_t hash(const char *s)
     return h;
 }
 
-static size_t slot(const char **keys, size_t cap, const char *key)
+/* A key's slot: the slot holding it, or the empty one where it would go.
+ * Each slot keeps its key's hash, so a probe reads a key only when the
+ * hashes agree (with millions of keys, following every key pointer was
+ * most of a lookup's time). */
+static size_t slot(const strmap *m, const char *key, uint64_t h)
 {
-    size_t i = (size_t)hash(key) & (cap - 1);
-    while (keys[i] && strcmp(keys[i], key) != 0)
-        i = (i + 1) & (cap - 1);
+    size_t i = (size_t)h & (m->cap - 1);
+    while (m->keys[i] && (m->h[i] != h || strcmp(m->keys[i], key) != 0))
+        i = (i + 1) & (m->cap - 1);
     return i;
 }
 
 static bool grow(strmap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 64;
-    const char **keys = calloc(cap, sizeof *keys);
-    void **vals = calloc(cap, sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
+    strmap g = {calloc(cap, sizeof *g.keys), calloc(cap, sizeof *g.vals),
+                malloc(cap * sizeof *g.h), cap, m->n};
+    if (!g.keys || !g.vals || !g.h) {
+        free(g.keys), free(g.vals), free(g.h);
         return false;
     }
     for (size_t i = 0; i < m->cap; i++)
         if (m->keys[i]) {
-            size_t k = slot(keys, cap, m->keys[i]);
-            keys[k] = m->keys[i];
-            vals[k] = m->vals[i];
+            size_t k = (size_t)m->h[i] & (cap - 1);
+            while (g.keys[k])
+                k = (k + 1) & (cap - 1);
+            g.keys[k] = m->keys[i], g.vals[k] = m->vals[i], g.h[k] = m->h[i];
         }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
-    m->cap = cap;
+    free(m->keys), free(m->vals), free(m->h);
+    *m = g;
     return true;
 }
 
@@ -56,12 +57,28 @@ bool strmap_put(strmap *m, const char *key, void *v)
     /* at most half full, so probes stay short */
     if ((m->n + 1) * 2 > m->cap && !grow(m))
         return false;
-    size_t i = slot(m->keys, m->cap, key);
+    uint64_t h = hash(key);
+    size_t i = slot(m, key, h);
     if (!m->keys[i]) {
         m->keys[i] = key;
+        m->h[i] = h;
         m->n++;
     }
     m->vals[i] = v;
+    return true;
+}
+
+bool strmap_add(strmap *m, const char *key, void *v, void **had)
+{
+    if ((m->n + 1) * 2 > m->cap && !grow(m))
+        return false;
+    uint64_t h = hash(key);
+    size_t i = slot(m, key, h);
+    *had = m->keys[i] ? m->vals[i] : NULL;
+    if (!m->keys[i]) {
+        m->keys[i] = key, m->h[i] = h, m->vals[i] = v;
+        m->n++;
+    }
     return true;
 }
 
@@ -69,7 +86,7 @@ void *strmap_get(const strmap *m, const char *key)
 {
     if (!m->cap)
         return NULL;
-    size_t i = slot(m->keys, m->cap, key);
+    size_t i = slot(m, key, hash(key));
     return m->keys[i] ? m->vals[i] : NULL;
 }
 
@@ -77,5 +94,6 @@ void strmap_free(strmap *m)
 {
     free(m->keys);
     free(m->vals);
+    free(m->h);
     memset(m, 0, sizeof *m);
 }

@@ -8,15 +8,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     const char **keys;
     void **vals;
+    uint64_t *h;        /* each slot's key's hash */
     size_t cap, n;
 } strmap;
 
 /* Set key to v (replacing); false when memory runs out. */
 bool strmap_put(strmap *m, const char *key, void *v);
+/* Set key to v unless it is there: *had gets the value there (nothing
+ * changes), or NULL when key was added; one lookup for both. false when
+ * memory runs out. */
+bool strmap_add(strmap *m, const char *key, void *v, void **had);
 /* The value, or NULL. */
 void *strmap_get(const strmap *m, const char *key);
 /* The i-th slot (0 <= i < m->cap): its key, NULL for an empty slot. */

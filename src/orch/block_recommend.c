@@ -47,12 +47,10 @@ bp_status blk_recommend_exec(blk_ctx *c, bp_err *err)
     const orch_opts *o = c->run->o;
     const char *method = c->k->b->command ? c->k->b->command : "knn";
     bool eval = !strcmp(method, "evaluate");
-    rec_method lists, knn;
+    rec_method lists;
     if (!eval && (!rec_method_parse(method, &lists) || lists.kind == REC_RANDOM))
         return bp_fail(err, BP_EUSAGE, "recommend block '%s': command is popularity, knn, "
                        "knn-bm25, ease, als or evaluate, not '%s'", c->k->b->name, method);
-    if (!rec_method_parse("knn", &knn))
-        return bp_fail(err, BP_EINTERNAL, "no knn method");
     rec_data_opts dopts = {o->schema, false, false};
     rec_data d;
     double t0 = rec_now();
@@ -66,27 +64,18 @@ bp_status blk_recommend_exec(blk_ctx *c, bp_err *err)
         rec_data_free(&d);
         return st;
     }
-    rec_model *nb = NULL, *top = NULL;
-    t0 = rec_now();
-    st = rec_train(&d, &knn, &nb, err);
-    if (st == BP_OK && lists.kind != REC_KNN)
-        st = rec_train(&d, &lists, &top, err);
+    double train_s = 0, write_s = 0;
+    rec_publish_opts po = {o->schema, 10, 20, NULL, 0, NULL};
+    st = rec_refresh(c->conn, &d, &lists, &po, &train_s, &write_s, err);
     if (st == BP_OK) {
         char name[96];
         rec_method_name(&lists, name, sizeof name);
-        fprintf(c->log, "  trained in %.2f s; users' lists by %s\n", rec_now() - t0, name);
-        t0 = rec_now();
-        rec_publish_opts po = {o->schema, 10, 20, NULL, 0, NULL};
-        st = rec_publish(c->conn, nb, top ? top : nb, &po, err);
-    }
-    if (st == BP_OK) {
+        fprintf(c->log, "  trained in %.2f s; users' lists by %s\n", train_s, name);
         fprintf(c->log, "  %s.rec_items, rec_item_neighbors, rec_user_top swapped in (%.2f s)\n",
-                o->schema, rec_now() - t0);
+                o->schema, write_s);
         c->k->rows_in = (int64_t)d.nnz;
         c->k->rows_out = (int64_t)d.n_users;
     }
-    rec_model_free(top);
-    rec_model_free(nb);
     rec_data_free(&d);
     return st;
 }

@@ -49,39 +49,50 @@ static void apply(const als_half *h, size_t r, const float *v, float *out)
     }
 }
 
-/* Three CG steps on row r's system, from its current factors. */
-static void solve_rows(void *ctx, int th, size_t lo, size_t hi)
+/* Conjugate-gradient steps on row r's system A x = b, b = (1 + alpha)
+ * sum y_j: from x as it is (warm) or from zero, at most steps of them,
+ * stopping when the residual's square falls to tol. work: 3 f floats. */
+static void cg(const als_half *h, size_t r, float *x, float *work, bool warm, uint32_t steps,
+               float tol)
 {
-    als_half *h = ctx;
     uint32_t f = h->f;
-    float *res = h->tmp[th], *p = res + f, *ap = p + f;
-    for (size_t r = lo; r < hi; r++) {
-        float *x = h->mine + r * f;
-        /* residual b - A x, b = (1 + alpha) sum y_j */
+    float *res = work, *p = res + f, *ap = p + f;
+    if (warm) {
         apply(h, r, x, ap);
         for (uint32_t a = 0; a < f; a++)
             res[a] = -ap[a];
-        for (size_t q = h->ptr[r]; q < h->ptr[r + 1]; q++) {
-            const float *y = h->other + (size_t)h->idx[q] * f;
-            for (uint32_t a = 0; a < f; a++)
-                res[a] += (1 + h->alpha) * y[a];
-        }
-        memcpy(p, res, f * sizeof *p);
-        float rs = dot(res, res, f);
-        for (int step = 0; step < 3 && rs > 1e-20f; step++) {
-            apply(h, r, p, ap);
-            float pap = dot(p, ap, f);
-            if (!(pap > 0))
-                break;
-            float al = rs / pap;
-            for (uint32_t a = 0; a < f; a++)
-                x[a] += al * p[a], res[a] -= al * ap[a];
-            float rs2 = dot(res, res, f);
-            for (uint32_t a = 0; a < f; a++)
-                p[a] = res[a] + rs2 / rs * p[a];
-            rs = rs2;
-        }
+    } else {
+        memset(x, 0, f * sizeof *x);
+        memset(res, 0, f * sizeof *res);
     }
+    for (size_t q = h->ptr[r]; q < h->ptr[r + 1]; q++) {
+        const float *y = h->other + (size_t)h->idx[q] * f;
+        for (uint32_t a = 0; a < f; a++)
+            res[a] += (1 + h->alpha) * y[a];
+    }
+    memcpy(p, res, f * sizeof *p);
+    float rs = dot(res, res, f);
+    for (uint32_t step = 0; step < steps && rs > tol; step++) {
+        apply(h, r, p, ap);
+        float pap = dot(p, ap, f);
+        if (!(pap > 0))
+            break;
+        float al = rs / pap;
+        for (uint32_t a = 0; a < f; a++)
+            x[a] += al * p[a], res[a] -= al * ap[a];
+        float rs2 = dot(res, res, f);
+        for (uint32_t a = 0; a < f; a++)
+            p[a] = res[a] + rs2 / rs * p[a];
+        rs = rs2;
+    }
+}
+
+/* Three CG steps on each row's system, from its current factors. */
+static void solve_rows(void *ctx, int th, size_t lo, size_t hi)
+{
+    als_half *h = ctx;
+    for (size_t r = lo; r < hi; r++)
+        cg(h, r, h->mine + r * h->f, h->tmp[th], true, 3, 1e-20f);
 }
 
 /* The interactions among the covered items: users -> item ranks, and the
@@ -179,7 +190,7 @@ void rec_als_score(const rec_model *m, rec_scratch *s, const uint32_t *have, siz
 {
     const rec_data *d = m->d;
     uint32_t f = m->f;
-    float *sc = s->escore, *x = sc + m->ncand, *res = x + f, *p = res + f, *ap = p + f;
+    float *sc = s->escore, *x = sc + m->ncand; /* then 3 f floats of work */
     uint32_t *ranks = s->touched; /* free room: dense models touch nothing */
     size_t n = 0;
     for (size_t h = 0; h < nhave; h++) {
@@ -189,28 +200,7 @@ void rec_als_score(const rec_model *m, rec_scratch *s, const uint32_t *have, siz
     }
     als_half hf = {.f = f, .alpha = (float)m->m.alpha, .lambda = (float)m->m.reg,
                    .ptr = (size_t[2]){0, n}, .idx = ranks, .other = m->Y, .G = m->G};
-    memset(x, 0, f * sizeof *x);
-    memset(res, 0, f * sizeof *res);
-    for (size_t q = 0; q < n; q++) {
-        const float *y = m->Y + (size_t)ranks[q] * f;
-        for (uint32_t a = 0; a < f; a++)
-            res[a] += (1 + hf.alpha) * y[a];
-    }
-    memcpy(p, res, f * sizeof *p);
-    float rs = dot(res, res, f);
-    for (uint32_t step = 0; step < f && rs > 1e-12f; step++) {
-        apply(&hf, 0, p, ap);
-        float pap = dot(p, ap, f);
-        if (!(pap > 0))
-            break;
-        float al = rs / pap;
-        for (uint32_t a = 0; a < f; a++)
-            x[a] += al * p[a], res[a] -= al * ap[a];
-        float rs2 = dot(res, res, f);
-        for (uint32_t a = 0; a < f; a++)
-            p[a] = res[a] + rs2 / rs * p[a];
-        rs = rs2;
-    }
+    cg(&hf, 0, x, x + f, false, f, 1e-12f); /* to convergence: f steps at most */
     if (m->ncand)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->ncand, (int)f, 1.0f, m->Y, (int)f, x, 1,
                     0.0f, sc, 1);

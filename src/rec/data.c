@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/buf.h"
+#include "../core/strmap.h"
 
 #define NONE UINT32_MAX
 
@@ -40,28 +41,6 @@ bp_status rec_data_index(rec_data *d, bp_err *err)
     return BP_OK;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sort a user's short list in place (insertion sort below 32 items). */
-static void sort_items(uint32_t *v, size_t n)
-{
-    if (n > 32) {
-        qsort(v, n, sizeof *v, cmp_u32);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = v[i];
-        size_t j = i;
-        for (; j > 0 && v[j - 1] > x; j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
-}
-
 /* The CSR from n rows of (user index, item): counted into place per user,
  * each list sorted and its repeats dropped (no sort of all the rows). */
 static bp_status build_csr(rec_data *d, const uint32_t *uix, const uint32_t *item, size_t n,
@@ -84,7 +63,7 @@ static bp_status build_csr(rec_data *d, const uint32_t *uix, const uint32_t *ite
     size_t m = 0;
     for (uint32_t u = 0; u < d->n_users; u++) {
         size_t a = d->uptr[u], b = d->uptr[u + 1];
-        sort_items(d->uitem + a, b - a);
+        rec_sort_u32(d->uitem + a, b - a);
         d->uptr[u] = m;
         for (size_t k = a; k < b; k++)
             if (k == a || d->uitem[k] != d->uitem[k - 1])
@@ -188,81 +167,24 @@ typedef struct {
     uint32_t item;
 } edition;
 
-/* Strings to dense ids, each slot keeping its key's hash: a probe reads
- * 8 bytes of the table and a key only when the hashes agree (with millions
- * of ISBNs, following every key pointer was most of the load's time). */
-typedef struct {
-    uint64_t *h;
-    const char **key;
-    uint32_t *id;     /* id + 1; 0: an empty slot */
-    size_t cap, n;
-} idmap;
-
-static uint64_t hash_str(const char *s)
+/* An id in a strmap: id + 1 as the pointer, so that 0 stays "absent". */
+static uint32_t map_id(const strmap *m, const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    h ^= h >> 33; /* murmur3's finisher: FNV's low bits alone cluster */
-    h *= 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 33);
+    uintptr_t v = (uintptr_t)strmap_get(m, key);
+    return v ? (uint32_t)(v - 1) : NONE;
 }
 
-static bool idmap_grow(idmap *m)
+static bool map_set(strmap *m, const char *key, uint32_t id)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
-    uint64_t *h = malloc(cap * sizeof *h);
-    const char **key = malloc(cap * sizeof *key);
-    uint32_t *id = calloc(cap, sizeof *id);
-    if (!h || !key || !id) {
-        free(h), free(key), free(id);
-        return false;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->id[i])
-            continue;
-        size_t k = m->h[i] & (cap - 1);
-        while (id[k])
-            k = (k + 1) & (cap - 1);
-        h[k] = m->h[i], key[k] = m->key[i], id[k] = m->id[i];
-    }
-    free(m->h), free(m->key), free(m->id);
-    m->h = h, m->key = key, m->id = id, m->cap = cap;
-    return true;
-}
-
-/* key's id, or NONE; *slot: where it would go. Call idmap_room first. */
-static uint32_t idmap_find(const idmap *m, const char *key, uint64_t h, size_t *slot)
-{
-    size_t i = h & (m->cap - 1);
-    for (; m->id[i]; i = (i + 1) & (m->cap - 1))
-        if (m->h[i] == h && !strcmp(m->key[i], key))
-            return m->id[i] - 1;
-    *slot = i;
-    return NONE;
-}
-
-/* Room for one more key (the table stays at most half full). */
-static bool idmap_room(idmap *m) { return (m->n + 1) * 2 <= m->cap || idmap_grow(m); }
-
-static void idmap_set(idmap *m, size_t slot, const char *key, uint64_t h, uint32_t id)
-{
-    m->h[slot] = h, m->key[slot] = key, m->id[slot] = id + 1;
-    m->n++;
-}
-
-static void idmap_free(idmap *m)
-{
-    free(m->h), free(m->key), free(m->id);
-    memset(m, 0, sizeof *m);
+    return strmap_put(m, key, (void *)(uintptr_t)(id + 1));
 }
 
 typedef struct {
     arena a;
-    idmap ed_map;       /* ISBN -> edition */
+    strmap ed_map;      /* ISBN -> edition */
     edition *ed;
     size_t ned, ed_cap;
-    idmap work_map;     /* normalised title + author -> work */
+    strmap work_map;    /* normalised title + author -> work */
     uint32_t nwork;
     int64_t *tu;        /* rating rows: user id, edition */
     uint32_t *te;
@@ -278,7 +200,7 @@ typedef struct {
 } loader;
 
 /* A new edition at the end of the list (and in the map when there is one). */
-static uint32_t add_edition(loader *l, const char *isbn, uint64_t h, size_t slot)
+static uint32_t add_edition(loader *l, const char *isbn)
 {
     if (l->ned == l->ed_cap) {
         size_t nc = l->ed_cap ? l->ed_cap * 2 : 4096;
@@ -290,8 +212,8 @@ static uint32_t add_edition(loader *l, const char *isbn, uint64_t h, size_t slot
     char *s = arena_strndup(&l->a, isbn, strlen(isbn));
     if (!s)
         return NONE;
-    if (l->mapped)
-        idmap_set(&l->ed_map, slot, s, h, (uint32_t)l->ned);
+    if (l->mapped && !map_set(&l->ed_map, s, (uint32_t)l->ned))
+        return NONE;
     l->ed[l->ned] = (edition){s, NONE, 0, NONE};
     return (uint32_t)l->ned++;
 }
@@ -299,12 +221,8 @@ static uint32_t add_edition(loader *l, const char *isbn, uint64_t h, size_t slot
 /* The edition isbn names, through the map (made or added to). */
 static uint32_t edition_of(loader *l, const char *isbn)
 {
-    size_t slot;
-    uint64_t h = hash_str(isbn);
-    if (!idmap_room(&l->ed_map))
-        return NONE;
-    uint32_t e = idmap_find(&l->ed_map, isbn, h, &slot);
-    return e != NONE ? e : add_edition(l, isbn, h, slot);
+    uint32_t e = map_id(&l->ed_map, isbn);
+    return e != NONE ? e : add_edition(l, isbn);
 }
 
 /* Rows came out of order: every edition so far into the map, and the map
@@ -312,14 +230,10 @@ static uint32_t edition_of(loader *l, const char *isbn)
 static bool map_all(loader *l)
 {
     l->mapped = true;
-    for (size_t e = 0; e < l->ned; e++) {
-        size_t slot;
-        uint64_t h = hash_str(l->ed[e].isbn);
-        if (!idmap_room(&l->ed_map))
+    for (size_t e = 0; e < l->ned; e++)
+        if (map_id(&l->ed_map, l->ed[e].isbn) == NONE &&
+            !map_set(&l->ed_map, l->ed[e].isbn, (uint32_t)e))
             return false;
-        if (idmap_find(&l->ed_map, l->ed[e].isbn, h, &slot) == NONE)
-            idmap_set(&l->ed_map, slot, l->ed[e].isbn, h, (uint32_t)e);
-    }
     return true;
 }
 
@@ -333,7 +247,7 @@ static uint32_t book_edition(loader *l, const char *isbn)
         if (c < 0 && !map_all(l))
             return NONE;
     }
-    return l->mapped ? edition_of(l, isbn) : add_edition(l, isbn, 0, 0);
+    return l->mapped ? edition_of(l, isbn) : add_edition(l, isbn);
 }
 
 /* A rating's edition: the last one again, or further along the Books
@@ -353,7 +267,7 @@ static uint32_t rating_edition(loader *l, const char *isbn)
         l->cursor++;
     if (l->cursor < l->nbook_ed && !strcmp(l->ed[l->cursor].isbn, isbn))
         return (uint32_t)l->cursor;
-    return add_edition(l, isbn, 0, 0);
+    return add_edition(l, isbn);
 }
 
 /* Lower-case letters and digits, one space for any run of the rest:
@@ -395,15 +309,13 @@ static int on_book(void *ctx, size_t nc, const wh_col *cols, const char *const *
         return 0;
     }
     uint32_t e = book_edition(l, v[0]);
-    size_t slot;
-    uint64_t h = hash_str(key.p);
-    uint32_t w = e != NONE && idmap_room(&l->work_map) ? idmap_find(&l->work_map, key.p, h, &slot)
-                                                       : NONE;
-    if (e != NONE && l->work_map.cap && w == NONE) {
-        char *k = arena_strndup(&l->a, key.p, key.len);
-        if (k)
-            idmap_set(&l->work_map, slot, k, h, w = l->nwork++);
-    }
+    /* the key copied first, so that one lookup finds or adds it (a key
+     * already there leaves its copy unused in the arena) */
+    char *k = e != NONE ? arena_strndup(&l->a, key.p, key.len) : NULL;
+    void *had = NULL;
+    uint32_t w = NONE;
+    if (k && strmap_add(&l->work_map, k, (void *)(uintptr_t)(l->nwork + 1), &had))
+        w = had ? (uint32_t)((uintptr_t)had - 1) : l->nwork++;
     buf_free(&key);
     if (w == NONE) {
         l->oom = true;
@@ -508,7 +420,7 @@ static bp_status make_items(loader *l, bool by_isbn, rec_data *d, bp_err *err)
 
 static void loader_free(loader *l)
 {
-    idmap_free(&l->ed_map), idmap_free(&l->work_map);
+    strmap_free(&l->ed_map), strmap_free(&l->work_map);
     free(l->ed), free(l->tu), free(l->te);
 }
 

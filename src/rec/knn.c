@@ -48,54 +48,6 @@ typedef struct {
     bool oom;
 } knn_job;
 
-/* Candidates carry renumbered ids: a smaller one is the more popular. */
-static inline bool nb_worse(const rec_model *m, const rec_hit *a, const rec_hit *b)
-{
-    (void)m;
-    if (a->score != b->score)
-        return a->score < b->score;
-    return a->item > b->item;
-}
-
-static void heap_push(const rec_model *m, rec_hit *h, uint32_t *n, uint32_t k, rec_hit x)
-{
-    if (*n < k) {
-        size_t i = (*n)++;
-        h[i] = x;
-        while (i > 0) {
-            size_t p = (i - 1) / 2;
-            if (!nb_worse(m, &h[i], &h[p]))
-                break;
-            rec_hit t = h[i];
-            h[i] = h[p], h[p] = t;
-            i = p;
-        }
-        return;
-    }
-    if (!nb_worse(m, &h[0], &x))
-        return;
-    h[0] = x;
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < k && nb_worse(m, &h[l], &h[w]))
-            w = l;
-        if (r < k && nb_worse(m, &h[r], &h[w]))
-            w = r;
-        if (w == i)
-            break;
-        rec_hit t = h[i];
-        h[i] = h[w], h[w] = t;
-        i = w;
-    }
-}
-
-static int cmp_hit_desc(const void *a, const void *b, void *ctx)
-{
-    const rec_model *m = ctx;
-    const rec_hit *x = a, *y = b;
-    return nb_worse(m, y, x) ? -1 : nb_worse(m, x, y) ? 1 : 0;
-}
-
 #define BLOCK 131072  /* items: 512 KB of sums */
 
 static void knn_rows(void *ctx, int th, size_t lo, size_t hi)
@@ -111,7 +63,7 @@ static void knn_rows(void *ctx, int th, size_t lo, size_t hi)
         size_t np = j->iptr[i + 1] - j->iptr[i];
         for (size_t p = 0; p < np; p++)
             cur[p] = d->uptr[readers[p]];
-        uint32_t n = 0;
+        size_t n = 0; /* candidates carry renumbered ids: the lower, the more popular */
         float wi = j->iw[i];
         for (uint32_t b0 = 0; b0 < j->ncand; b0 += BLOCK) {
             uint32_t b1 = j->ncand - b0 > BLOCK ? b0 + BLOCK : j->ncand;
@@ -137,37 +89,15 @@ static void knn_rows(void *ctx, int th, size_t lo, size_t hi)
                     float sc = c * wi * j->iw[x] * (c / (c + j->shrink));
                     /* most candidates lose to the k-th best so far: test that first */
                     if (x != i && sc > 0 && (n < m->k || sc >= heap[0].score))
-                        heap_push(m, heap, &n, m->k, (rec_hit){x, (uint32_t)i, sc});
+                        rec_heap_push(heap, &n, m->k, (rec_hit){x, (uint32_t)i, sc}, NULL);
                 }
         }
-        qsort_r(heap, n, sizeof *heap, cmp_hit_desc, m);
+        rec_heap_sort(heap, n, NULL);
         for (uint32_t r = 0; r < n; r++) {
             m->nb[i * m->k + r] = d->by_pop[heap[r].item];
             m->sim[i * m->k + r] = heap[r].score;
         }
-        m->nnb[i] = n;
-    }
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* A user's list in ascending order (insertion sort below 32 items). */
-static void sort_list(uint32_t *v, size_t n)
-{
-    if (n > 32) {
-        qsort(v, n, sizeof *v, cmp_u32);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = v[i];
-        size_t k = i;
-        for (; k > 0 && v[k - 1] > x; k--)
-            v[k] = v[k - 1];
-        v[k] = x;
+        m->nnb[i] = (uint32_t)n;
     }
 }
 
@@ -222,7 +152,7 @@ static float weights(const rec_model *m, const size_t *iptr, const uint32_t *ius
 bp_status rec_knn_train(rec_model *m, bp_err *err)
 {
     const rec_data *d = m->d;
-    m->k = m->m.k ? m->m.k : 50;
+    m->k = m->m.k ? m->m.k : 20;
     size_t n = d->n_items ? d->n_items : 1;
     knn_job j = {.m = m};
     size_t *iptr = NULL;
@@ -247,7 +177,7 @@ bp_status rec_knn_train(rec_model *m, bp_err *err)
         for (size_t q = 0; q < d->nnz; q++)
             ritem[q] = d->popos[d->uitem[q]];
         for (uint32_t u = 0; u < d->n_users; u++)
-            sort_list(ritem + d->uptr[u], d->uptr[u + 1] - d->uptr[u]);
+            rec_sort_u32(ritem + d->uptr[u], d->uptr[u + 1] - d->uptr[u]);
         st = transpose(d, ritem, &iptr, &iuser, err);
     }
     for (uint32_t i = 0; i < d->n_items; i++)

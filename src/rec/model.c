@@ -236,7 +236,6 @@ void rec_scratch_free(rec_scratch *s)
         return;
     free(s->score), free(s->best), free(s->because), free(s->touched), free(s->mark);
     free(s->escore);
-    free(s->heap);
     free(s);
 }
 
@@ -399,40 +398,35 @@ uint32_t rec_rank(const rec_model *m, rec_scratch *s, const uint32_t *have, size
     return r;
 }
 
-/* ---- top lists: a bounded min-heap on (score, fallback order) ---------- */
+/* ---- top lists: a bounded min-heap on (score, then order) ---------------- */
 
-static inline bool worse(const rec_model *m, const rec_hit *a, const rec_hit *b)
+void rec_heap_sort(rec_hit *h, size_t n, const uint32_t *pos)
 {
-    if (a->score != b->score)
-        return a->score < b->score;
-    return m->fpos[a->item] > m->fpos[b->item];
-}
-
-static void sift_down(const rec_model *m, rec_hit *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && worse(m, &h[l], &h[w]))
-            w = l;
-        if (r < n && worse(m, &h[r], &h[w]))
-            w = r;
-        if (w == i)
-            return;
-        rec_hit t = h[i];
-        h[i] = h[w], h[w] = t;
-        i = w;
+    for (size_t end = n; end > 1; end--) {
+        rec_hit t = h[0];
+        h[0] = h[end - 1], h[end - 1] = t;
+        rec_heap_sift(pos, h, end - 1, 0);
     }
 }
 
-static void sift_up(const rec_model *m, rec_hit *h, size_t i)
+static int cmp_u32(const void *a, const void *b)
 {
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!worse(m, &h[i], &h[p]))
-            return;
-        rec_hit t = h[i];
-        h[i] = h[p], h[p] = t;
-        i = p;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void rec_sort_u32(uint32_t *v, size_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) { /* short lists: insertion sort */
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
     }
 }
 
@@ -446,20 +440,9 @@ static size_t top_scored(const rec_model *m, rec_scratch *s, const uint32_t *hav
         if (s->mark[j] & 1)
             continue;
         rec_hit hit = {j, ncov ? REC_NONE : s->because[j], ncov ? s->escore[t] : s->score[j]};
-        if (k < n) {
-            out[k] = hit;
-            sift_up(m, out, k++);
-        } else if (worse(m, &out[0], &hit)) {
-            out[0] = hit;
-            sift_down(m, out, k, 0);
-        }
+        rec_heap_push(out, &k, n, hit, m->fpos);
     }
-    /* heap to best-first order */
-    for (size_t end = k; end > 1; end--) {
-        rec_hit t = out[0];
-        out[0] = out[end - 1], out[end - 1] = t;
-        sift_down(m, out, end - 1, 0);
-    }
+    rec_heap_sort(out, k, m->fpos);
     for (size_t i = 0; ncov && i < k; i++)
         out[i].because = m->m.kind == REC_EASE ? ease_because(m, have, nhave, out[i].item)
                                                : rec_als_because(m, have, nhave, out[i].item);

@@ -329,3 +329,26 @@ bp_status rec_publish(wh *w, const rec_model *m, const rec_model *lists,
     }
     return st;
 }
+
+bp_status rec_refresh(wh *w, const rec_data *d, const rec_method *lists,
+                      const rec_publish_opts *o, double *train_s, double *write_s, bp_err *err)
+{
+    rec_method knn;
+    if (!rec_method_parse("knn", &knn))
+        return bp_fail(err, BP_EINTERNAL, "no knn method");
+    knn.k = lists->k, knn.shrink = lists->shrink, knn.min_readers = lists->min_readers;
+    rec_model *nb = NULL, *top = NULL;
+    double t0 = rec_now();
+    bp_status st = rec_train(d, &knn, &nb, err);
+    if (st == BP_OK && lists->kind != REC_KNN)
+        st = rec_train(d, lists, &top, err);
+    double t1 = rec_now();
+    st = st ? st : rec_publish(w, nb, top ? top : nb, o, err);
+    if (train_s)
+        *train_s = t1 - t0;
+    if (write_s)
+        *write_s = rec_now() - t1;
+    rec_model_free(top);
+    rec_model_free(nb);
+    return st;
+}

@@ -189,6 +189,15 @@ typedef struct {
 BP_MUST bp_status rec_publish(wh *w, const rec_model *neighbors, const rec_model *lists,
                               const rec_publish_opts *o, bp_err *err);
 
+/* What `bookpipe recommend` and the recommend block do: item-kNN (with
+ * lists' k, shrink and min_readers) for the neighbours, the lists by
+ * lists' method (the same model when it is kNN), then rec_publish. The
+ * seconds spent training and writing into *train_s and *write_s (NULL:
+ * not wanted). */
+BP_MUST bp_status rec_refresh(wh *w, const rec_data *d, const rec_method *lists,
+                              const rec_publish_opts *o, double *train_s, double *write_s,
+                              bp_err *err);
+
 /* Seconds on a monotonic clock. */
 double rec_now(void);
 

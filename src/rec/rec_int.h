@@ -36,8 +36,6 @@ struct rec_scratch {
     uint32_t *because, *touched;
     uint8_t *mark;   /* 1: the user has it, 2: scored (in touched) */
     size_t ntouched;
-    rec_hit *heap;
-    size_t heap_cap;
 };
 
 /* Readers and the popularity order of d, from its CSR. */
@@ -60,6 +58,55 @@ size_t rec_dense_n(const rec_model *m);
  * small; its threads would only wait on each other), all cores for the
  * big factorisations. */
 void rec_blas_threads(int n);
+
+/* A bounded min-heap of the k best hits (the worst at h[0]): ties go to
+ * the earlier in pos (NULL: the lower item id); rec_heap_sort turns it
+ * into best-first order. Inline: kNN training pushes in its inner loop. */
+static inline bool rec_hit_worse(const uint32_t *pos, const rec_hit *a, const rec_hit *b)
+{
+    if (a->score != b->score)
+        return a->score < b->score;
+    return pos ? pos[a->item] > pos[b->item] : a->item > b->item;
+}
+
+static inline void rec_heap_sift(const uint32_t *pos, rec_hit *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && rec_hit_worse(pos, &h[l], &h[w]))
+            w = l;
+        if (r < n && rec_hit_worse(pos, &h[r], &h[w]))
+            w = r;
+        if (w == i)
+            return;
+        rec_hit t = h[i];
+        h[i] = h[w], h[w] = t;
+        i = w;
+    }
+}
+
+static inline void rec_heap_push(rec_hit *h, size_t *n, size_t k, rec_hit x, const uint32_t *pos)
+{
+    if (*n < k) {
+        size_t i = (*n)++;
+        h[i] = x;
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (!rec_hit_worse(pos, &h[i], &h[p]))
+                return;
+            rec_hit t = h[i];
+            h[i] = h[p], h[p] = t;
+            i = p;
+        }
+    } else if (k && rec_hit_worse(pos, &h[0], &x)) {
+        h[0] = x;
+        rec_heap_sift(pos, h, k, 0);
+    }
+}
+
+void rec_heap_sort(rec_hit *h, size_t n, const uint32_t *pos);
+/* A list of ids in ascending order, in place. */
+void rec_sort_u32(uint32_t *v, size_t n);
 
 /* Run fn over [0, n) in chunks on m threads (0: one per core). */
 typedef void (*rec_range_fn)(void *ctx, int thread, size_t lo, size_t hi);

@@ -61,6 +61,20 @@ static enum MHD_Result fail(const web_req *r, bp_status st, const bp_err *err)
     return web_error(r, 500, err->msg);
 }
 
+/* A list's answer, {key: what, "known", "items"} (key NULL: without it),
+ * or the failure that stopped it; frees the list. */
+static enum MHD_Result send_list(const web_req *r, bp_status st, const bp_err *err, rec_list *l,
+                                 const char *key, const char *what)
+{
+    if (st != BP_OK)
+        return fail(r, st, err);
+    json_t *j = json_pack("{s:b, s:o}", "known", l->known, "items", list_json(l));
+    if (j && key)
+        json_object_set_new(j, key, json_string(what));
+    rec_list_free(l);
+    return web_json(r, 200, j);
+}
+
 static enum MHD_Result for_user(web_srv *s, const web_req *r, wh *w)
 {
     const char *user = MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, "user");
@@ -69,11 +83,7 @@ static enum MHD_Result for_user(web_srv *s, const web_req *r, wh *w)
     rec_list l;
     bp_err err = {0};
     bp_status st = rec_serve_user(w, schema_of(s), user, count_arg(r), &l, &err);
-    if (st != BP_OK)
-        return fail(r, st, &err);
-    json_t *j = json_pack("{s:s, s:b, s:o}", "user", user, "known", l.known, "items", list_json(&l));
-    rec_list_free(&l);
-    return web_json(r, 200, j);
+    return send_list(r, st, &err, &l, "user", user);
 }
 
 static enum MHD_Result for_isbns(web_srv *s, const web_req *r, wh *w)
@@ -101,11 +111,7 @@ static enum MHD_Result for_isbns(web_srv *s, const web_req *r, wh *w)
     bp_status st = rec_serve_isbns(w, schema_of(s), isbns, n,
                                    want >= 1 && want <= 100 ? (int)want : 10, &l, &err);
     json_decref(in);
-    if (st != BP_OK)
-        return fail(r, st, &err);
-    json_t *j = json_pack("{s:b, s:o}", "known", l.known, "items", list_json(&l));
-    rec_list_free(&l);
-    return web_json(r, 200, j);
+    return send_list(r, st, &err, &l, NULL, NULL);
 }
 
 /* ---- books ------------------------------------------------------------------ */
@@ -131,15 +137,16 @@ static enum MHD_Result book(web_srv *s, const web_req *r, wh *w, const char *isb
 {
     const char *sch = schema_of(s);
     buf q = {0};
+    /* the book's ratings in one pass over them */
     bool ok = !buf_adds(&q, "SELECT b.isbn, b.title, b.author, b.year, b.publisher, b.image_url_s, "
-                            "b.image_url_m, b.image_url_l, "
-                            "(SELECT count(*) FROM ") && !buf_add_relation(&q, sch, "ratings") &&
-              !buf_adds(&q, " r WHERE r.isbn = b.isbn) AS ratings, (SELECT count(*) FROM ") &&
+                            "b.image_url_m, b.image_url_l, coalesce(r.ratings, 0) AS ratings, "
+                            "coalesce(r.explicit_ratings, 0) AS explicit_ratings, r.avg_rating FROM ") &&
+              !buf_add_relation(&q, sch, "books") &&
+              !buf_adds(&q, " b LEFT JOIN (SELECT isbn, count(*) AS ratings, "
+                            "count(CASE WHEN rating > 0 THEN 1 END) AS explicit_ratings, "
+                            "avg(CASE WHEN rating > 0 THEN rating END) AS avg_rating FROM ") &&
               !buf_add_relation(&q, sch, "ratings") &&
-              !buf_adds(&q, " r WHERE r.isbn = b.isbn AND r.rating > 0) AS explicit_ratings, "
-                            "(SELECT avg(r.rating) FROM ") && !buf_add_relation(&q, sch, "ratings") &&
-              !buf_adds(&q, " r WHERE r.isbn = b.isbn AND r.rating > 0) AS avg_rating FROM ") &&
-              !buf_add_relation(&q, sch, "books") && !buf_adds(&q, " b WHERE b.isbn = $1");
+              !buf_adds(&q, " WHERE isbn = $1 GROUP BY isbn) r ON r.isbn = b.isbn WHERE b.isbn = $1");
     json_t *o = json_object();
     bp_err err = {0};
     const char *p[1] = {isbn};
@@ -164,11 +171,7 @@ static enum MHD_Result similar(web_srv *s, const web_req *r, wh *w, const char *
     rec_list l;
     bp_err err = {0};
     bp_status st = rec_serve_similar(w, schema_of(s), isbn, count_arg(r), &l, &err);
-    if (st != BP_OK)
-        return fail(r, st, &err);
-    json_t *j = json_pack("{s:s, s:b, s:o}", "isbn", isbn, "known", l.known, "items", list_json(&l));
-    rec_list_free(&l);
-    return web_json(r, 200, j);
+    return send_list(r, st, &err, &l, "isbn", isbn);
 }
 
 /* ---- readers ---------------------------------------------------------------- */
