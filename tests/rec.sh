@@ -118,6 +118,18 @@ EOF2
     check "rec: without tastes popularity beats EASE ($pop vs $ease)" gt "$pop" "$ease" 0
     check "rec: without tastes popularity beats iALS ($pop vs $als)" gt "$pop" "$als" 0
 
+    # a reader who has read every book there is: an empty list, never a book they have
+    mkdir -p one
+    printf 'ISBN,Book-Title,Book-Author,Year-Of-Publication,Publisher,Image-URL-S,Image-URL-M,Image-URL-L\n0439136350,T,A,1999,P,,,\n' > one/Books.csv
+    printf 'User-ID,Location,Age\n1,"a, b, c",30\n' > one/Users.csv
+    printf 'User-ID,ISBN,Book-Rating\n1,0439136350,5\n' > one/Ratings.csv
+    rm -f one.duckdb
+    "$bp" run --quiet --data one --warehouse one.duckdb --no-lake > /dev/null 2>&1
+    out=$("$bp" recommend --warehouse one.duckdb --user 1 2>&1)
+    check "rec: a reader who has read the whole catalogue is told so, and offered none of it" bash -c "grep -q 'has read every book' <<< \"\$0\" && ! grep -q 0439136350 <<< \"\$0\"" "$out"
+    out=$("$bp" recommend --warehouse one.duckdb --evaluate 2>&1); rc=$?
+    check "rec: evaluating with no reader of 5 books is an input error that says so" test "$rc" = 3 -a -n "$(grep 'no user has 5 interactions or more' <<< "$out")"
+
     # the command line and the API read the published tables
     local user isbn sim
     user=$(q t.duckdb "SELECT user_id FROM rec_user_top WHERE because_isbn IS NOT NULL ORDER BY user_id LIMIT 1")

@@ -241,6 +241,8 @@ static int lookup(rec_cli *c, wh *w)
         return cli_fail("recommend", st, err.msg);
     if (c->user && !l.known)
         printf("user %s has no ratings: the most-read books\n", c->user);
+    if (c->user && l.known && l.n == 0)
+        printf("user %s has read every book there is to recommend\n", c->user);
     if (c->isbn && !l.known) {
         rec_list_free(&l);
         return cli_fail("recommend", BP_EINPUT, "no one in the data has read that ISBN");

@@ -123,6 +123,16 @@ static bool all_digits(const char *s)
     return true;
 }
 
+static int on_count(void *ctx, size_t nc, const wh_col *cols, const char *const *v)
+{
+    if (!v) /* a result without rows: only its columns */
+        return 0;
+    (void)nc, (void)cols;
+    int64_t n = 0;
+    *(long long *)ctx = v[0] && num_parse_i64(v[0], strlen(v[0]), &n) ? n : 0;
+    return 0;
+}
+
 bp_status rec_serve_user(wh *w, const char *schema, const char *user_id, int n, rec_list *out,
                          bp_err *err)
 {
@@ -139,23 +149,23 @@ bp_status rec_serve_user(wh *w, const char *schema, const char *user_id, int n, 
     const char *p[1] = {user_id};
     bp_status st = ok ? run(w, &q, 1, p, on_book, out, err)
                       : bp_fail(err, BP_ENOMEM, "out of memory");
-    buf_free(&q);
     out->known = out->n > 0;
-    if (st == BP_OK && out->n == 0)
+    /* no list: a reader without ratings (the most-read books then), or one
+     * who has read all there is (nothing then, never a book they have) */
+    long long rated = 0;
+    q.len = 0;
+    if (st == BP_OK && !out->known) {
+        ok = !buf_adds(&q, "SELECT count(*) FROM ") && !buf_add_relation(&q, schema, "ratings") &&
+             !buf_adds(&q, " WHERE user_id = CAST($1 AS BIGINT)");
+        st = ok ? run(w, &q, 1, p, on_count, &rated, err) : bp_fail(err, BP_ENOMEM, "out of memory");
+        out->known = rated > 0;
+    }
+    buf_free(&q);
+    if (st == BP_OK && !out->known)
         st = add_popular(w, schema, n, out, err);
     if (st != BP_OK)
         rec_list_free(out);
     return st;
-}
-
-static int on_count(void *ctx, size_t nc, const wh_col *cols, const char *const *v)
-{
-    if (!v) /* a result without rows: only its columns */
-        return 0;
-    (void)nc, (void)cols;
-    int64_t n = 0;
-    *(long long *)ctx = v[0] && num_parse_i64(v[0], strlen(v[0]), &n) ? n : 0;
-    return 0;
 }
 
 bp_status rec_serve_similar(wh *w, const char *schema, const char *isbn, int n, rec_list *out,

@@ -30,7 +30,8 @@ typedef struct {
 void rec_list_free(rec_list *l);
 
 /* user_id's top list (at most n); a user without ratings gets the
- * most-read books (known false). */
+ * most-read books (known false); one who has read every book there is to
+ * recommend, an empty list (known true). */
 BP_MUST bp_status rec_serve_user(wh *w, const char *schema, const char *user_id, int n,
                                  rec_list *out, bp_err *err);
 /* The books most like isbn (any edition of its work); known false when no
