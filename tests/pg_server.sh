@@ -23,12 +23,19 @@ pg_start() {
     "${PG_AS[@]}" "$bin/initdb" -D "$PG_TMP/data" -U bookpipe --pwfile="$PG_TMP/pw" \
         --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$PG_TMP/initdb.log" 2>&1 ||
         { cat "$PG_TMP/initdb.log" >&2; return 1; }
+    # a port that looks free can be taken before the server binds it (two
+    # suites starting at once): then the next one
     for p in $(seq 55432 55532); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+        if "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
+            -o "-p $p -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
+            start >/dev/null; then
+            port=$p
+            break
+        fi
+        grep -q "Address already in use" "$PG_TMP/server.log" || { cat "$PG_TMP/server.log" >&2; return 1; }
     done
-    "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
-        -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
-        start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
+    [ -n "${port:-}" ] || { cat "$PG_TMP/server.log" >&2; return 1; }
     export PGHOST=127.0.0.1 PGPORT=$port PGUSER=bookpipe PGPASSWORD=bookpipe-test-secret PGDATABASE=books
     "$bin/createdb" books || return 1
     PG_BIN=$bin
