@@ -298,7 +298,9 @@ pg_tests() {
     check "postgres: binary and text agree" test "$(pgq "SELECT count(*), sum(rating), count(isbn13), sum(user_id) FROM books_schema.ratings")" = "$counts"
     check "postgres: timestamps survive the binary format" test "$(pgq "SELECT max(loaded_at) > now() - interval '1 hour' AND max(loaded_at) < now() + interval '1 minute' FROM books_schema.load_audit")" = true
     check "postgres: the lake reads back" test "$(q e2e.duckdb "SELECT count(*) FROM read_parquet('pglake/latest/ratings.parquet')")" = "$(pgq "SELECT count(*) FROM books_schema.ratings")"
-    for m in dim_age_ratings dim_country_count dim_country_book_ratings top_books top_authors top_publishers books_by_year rating_distribution user_activity stg_users facts_all; do
+    check_by_definition pgq books_schema. postgres
+    check "postgres: the load gave books and users a unique index on their keys" test "$(pgq "SELECT string_agg(indexdef, ' | ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'books_schema' AND indexname LIKE 'bookpipe_%_key'")" = "CREATE UNIQUE INDEX bookpipe_books_key ON books_schema.books USING btree (isbn) | CREATE UNIQUE INDEX bookpipe_users_key ON books_schema.users USING btree (user_id)"
+    for m in dim_age_ratings dim_country_count dim_country_book_ratings top_books top_authors top_publishers books_by_year rating_distribution user_activity stg_users facts_all int_user_ratings int_book_ratings; do
         "$bp" query --csv --max-rows 0 --warehouse e2e.duckdb "SELECT * FROM $m" | tail -n +2 | sort > duck_$m.csv
         "$bp" query --csv --max-rows 0 --target postgres "SELECT * FROM books_schema.$m" | tail -n +2 | sort > pg_$m.csv
         if d=$(awk -f "$here/csv_close.awk" duck_$m.csv pg_$m.csv); then
@@ -578,7 +580,33 @@ dbt_tests() {
     # the bundled project ran inside `bookpipe run`
     check "the bundled project's marts exist after run" test "$(q e2e.duckdb "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('facts_all', 'dim_age_ratings', 'dim_country_count', 'dim_country_book_ratings', 'top_books', 'data_quality')")" = 6
     check "age brackets come in age order" test "$(q e2e.duckdb "SELECT string_agg(age_bracket, '|' ORDER BY bracket_order) FROM dim_age_ratings")" = "Under 18|18-24|25-34|35-44|45-54|55-64|65+|Unknown"
+    check_by_definition "q e2e.duckdb" "" "dbt"
     check "data_quality reconciles with load_audit" test "$(q e2e.duckdb "SELECT sum(row_count) FROM data_quality")" = "$(q e2e.duckdb "SELECT sum(rows_read) FROM load_audit WHERE run_id = (SELECT max(run_id) FROM load_audit)")"
+}
+
+# The marts built from per-key sums (project/models/intermediate) equal
+# their definition over facts_all, row for row: check_by_definition QUERY
+# PREFIX LABEL, with QUERY q-like (q FILE SQL, or pgq SQL) and PREFIX the
+# schema ("" or "books_schema.").
+check_by_definition() {
+    local query=$1 p=$2 label=$3 m def avg
+    avg="round(cast(avg(case when is_explicit then score end) as numeric), 2)"
+    for m in top_authors top_publishers dim_country_count user_activity; do
+        case $m in
+        top_authors | top_publishers)
+            def="SELECT ${m:4:-1}, count(DISTINCT isbn), count(*), count(CASE WHEN is_explicit THEN 1 END), $avg
+                 FROM ${p}facts_all WHERE ${m:4:-1} IS NOT NULL GROUP BY ${m:4:-1}" ;;
+        dim_country_count)
+            def="SELECT country, count(*), count(CASE WHEN is_explicit THEN 1 END) FROM ${p}facts_all GROUP BY country" ;;
+        user_activity)
+            def="SELECT r.user_id, coalesce(u.country, 'Unknown'), count(*), count(CASE WHEN r.is_explicit THEN 1 END),
+                 round(cast(avg(CASE WHEN r.is_explicit THEN r.score END) AS numeric), 2)
+                 FROM ${p}stg_ratings r LEFT JOIN ${p}stg_users u ON u.user_id = r.user_id GROUP BY 1, 2" ;;
+        esac
+        check "$label: $m equals its definition over the ratings" test "$($query "SELECT (SELECT count(*) FROM ${p}$m) > 0 AND
+            (SELECT count(*) FROM ((SELECT * FROM ${p}$m EXCEPT $def) UNION ALL ($def EXCEPT SELECT * FROM ${p}$m)) d) = 0")" = true
+    done
+    check "$label: dim_age_ratings counts every rating of a known reader once" test "$($query "SELECT sum(rating_count) || '/' || sum(explicit_count) FROM ${p}dim_age_ratings")" = "$($query "SELECT count(*) || '/' || count(CASE WHEN is_explicit THEN 1 END) FROM ${p}facts_all")"
 }
 
 # tests/run.sh BOOKPIPE [GROUP...]: every group, or the ones named (e2e

@@ -77,6 +77,25 @@ static bool add_swap(buf *q, const orun *r, const char *t, bool rename)
            buf_adds(q, " SELECT * FROM ") == 0 && blk_add_staged(q, r, t) && buf_adds(q, ";\n") == 0;
 }
 
+/* A refilled table's key gets a unique index, dropped before the refill
+ * and built after it (one build is cheaper than 270 k index inserts): the
+ * planner then knows that a left join to books or users on its key adds
+ * no rows and leaves it out where the marts do not read the columns
+ * (PostgreSQL at scale 1: the 15 models 7.5 s -> 5.8 s), and a key the
+ * cleaning let through twice fails the load instead of doubling a mart.
+ * Ratings get none: the marts aggregate it whole. */
+static const char *const blk_keys[SRC_NTABLES] = {"isbn", "user_id", NULL};
+
+static bool add_key_index(buf *q, const orun *r, const char *t, const char *key, bool create)
+{
+    const char *live = r->o->schema;
+    if (!create)
+        return buf_adds(q, "DROP INDEX IF EXISTS ") == 0 && buf_add_ident(q, live) == 0 &&
+               buf_printf(q, ".\"bookpipe_%s_key\";\n", t) == 0;
+    return buf_printf(q, "CREATE UNIQUE INDEX \"bookpipe_%s_key\" ON ", t) == 0 &&
+           blk_add_live(q, r, t) && buf_printf(q, " (\"%s\");\n", key) == 0;
+}
+
 /* The planner's statistics of the new rows, where the warehouse keeps
  * none by itself (wh_analyze): a server planning the marts without them
  * joins blind (PostgreSQL at scale 1: the models 3.2-3.4 s without, 2.5-2.6 s
@@ -127,7 +146,10 @@ bp_status blk_load_exec(blk_ctx *c, bp_err *err)
                                                          clean_table_def((src_table)t), err)) !=
                            BP_OK)
             goto fail;
-        if (!add_swap(&q, r, blk_tables[t], rename)) {
+        const char *key = rename ? NULL : blk_keys[t];
+        if ((key && !add_key_index(&q, r, blk_tables[t], key, false)) ||
+            !add_swap(&q, r, blk_tables[t], rename) ||
+            (key && !add_key_index(&q, r, blk_tables[t], key, true))) {
             st = blk_oom(err);
             goto fail;
         }

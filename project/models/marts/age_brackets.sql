@@ -1,10 +1,7 @@
 {{ config(materialized='ephemeral') }}
--- Age brackets with a sort key, so that charts keep them in age order.
+-- Each user's age bracket with a sort key, so that charts keep them in age order.
 select
     user_id,
-    rating,
-    score,
-    is_explicit,
     case
         when age is null then 'Unknown'
         when age < 18 then 'Under 18'
@@ -25,4 +22,4 @@ select
         when age < 65 then 6
         else 7
     end as bracket_order
-from {{ ref('facts_all') }}
+from {{ ref('stg_users') }}

@@ -1,9 +1,11 @@
--- Averages use explicit scores only.
+-- Averages use explicit scores only (per-reader sums from int_user_ratings).
 select
-    age_bracket,
-    bracket_order,
-    count(*) as rating_count,
-    count(case when is_explicit then 1 end) as explicit_count,
-    round(cast(avg(case when is_explicit then score end) as numeric), 2) as avg_rating
-from {{ ref('age_brackets') }}
-group by age_bracket, bracket_order
+    a.age_bracket,
+    a.bracket_order,
+    cast(sum(p.rating_count) as bigint) as rating_count,
+    cast(sum(p.explicit_count) as bigint) as explicit_count,
+    round(cast({{ mean('sum(p.score_total)', 'sum(p.explicit_count)') }} as numeric), 2) as avg_rating
+from {{ ref('int_user_ratings') }} p
+join {{ ref('age_brackets') }} a
+    on a.user_id = p.user_id
+group by a.age_bracket, a.bracket_order

@@ -1,9 +1,13 @@
+-- Per publisher: books rated, ratings, and the average explicit score (per-book
+-- sums from int_book_ratings, so the 1.1 M ratings are not joined again).
 select
-    publisher,
-    count(distinct isbn) as books_rated,
-    count(*) as rating_count,
-    count(case when is_explicit then 1 end) as explicit_count,
-    round(cast(avg(case when is_explicit then score end) as numeric), 2) as avg_rating
-from {{ ref('facts_all') }}
-where publisher is not null
-group by publisher
+    b.publisher,
+    count(*) as books_rated,
+    cast(sum(p.rating_count) as bigint) as rating_count,
+    cast(sum(p.explicit_count) as bigint) as explicit_count,
+    round(cast({{ mean('sum(p.score_total)', 'sum(p.explicit_count)') }} as numeric), 2) as avg_rating
+from {{ ref('int_book_ratings') }} p
+join {{ ref('stg_books') }} b
+    on b.isbn = p.isbn
+where b.publisher is not null
+group by b.publisher

@@ -1,10 +1,10 @@
+-- Each reader who rated: counts, country, and the average explicit score.
 select
-    r.user_id,
+    p.user_id,
     coalesce(u.country, 'Unknown') as country,
-    count(*) as rating_count,
-    count(case when r.is_explicit then 1 end) as explicit_count,
-    round(cast(avg(case when r.is_explicit then r.score end) as numeric), 2) as avg_rating
-from {{ ref('stg_ratings') }} r
+    p.rating_count,
+    p.explicit_count,
+    round(cast({{ mean('p.score_total', 'p.explicit_count') }} as numeric), 2) as avg_rating
+from {{ ref('int_user_ratings') }} p
 left join {{ ref('stg_users') }} u
-    on u.user_id = r.user_id
-group by r.user_id, coalesce(u.country, 'Unknown')
+    on u.user_id = p.user_id
