@@ -35,7 +35,6 @@ gen scale1 1
 bench_run "generated, scale 1" "$out/scale1"
 gen scale10 10
 bench_run "generated, scale 10" "$out/scale10"
-bench_run "generated, scale 10, --memory-limit 256MB" "$out/scale10" --memory-limit 256MB
 if [ -f "$shared/Users.csv.gz" ]; then
     mkdir -p "$out/real"
     cp "$out/scale1/Books.csv" "$out/scale1/Ratings.csv" "$out/real/"

@@ -113,5 +113,14 @@ orch_tests() {
     mkdir -p adir
     "$bp" doctor --data /nonexistent --warehouse adir > out.txt
     check "orch: doctor reports problems with fixes" bash -c "test $? -eq 1 && grep -q 'FAIL  input data' out.txt && grep -q 'FAIL  warehouse' out.txt && grep -q 'fix:' out.txt"
+    # the memory cap the models run under: --memory-limit, else a quarter of the machine
+    local mem=(run --pipeline "$o/memory.yml" --project-dir "$o/memproj" --warehouse mem.duckdb --quiet --full-refresh)
+    check "orch: the models run under --memory-limit" bash -c "'$bp' ${mem[*]} --memory-limit 300MB && test \"\$('$bp' query --csv --warehouse mem.duckdb 'SELECT cap FROM cap' | tail -1)\" = '286.1 MiB'"
+    "$bp" "${mem[@]}"
+    check "orch: by default under a quarter of the machine's memory" awk -v cap="$(q mem.duckdb "SELECT cap FROM cap")" '
+        /^MemTotal:/ { want = $2 / 1024 / 4 }
+        END { split(cap, p, " "); got = p[1] * (p[2] == "GiB" ? 1024 : 1); exit !(got > want * 0.97 && got < want * 1.03) }' /proc/meminfo
+    "$bp" "${mem[@]}" --memory-limit 12XB 2> err.txt
+    check "orch: a bad --memory-limit is refused with the form it wants" bash -c "test $? -eq 2 && grep -q 'give a size such as 512MB' err.txt"
     cd ..
 }

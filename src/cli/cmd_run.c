@@ -12,6 +12,7 @@
 #include "../orch/orch.h"
 #include "../ingest/ingest.h"
 #include "cli.h"
+#include "../core/num.h"
 #include "../extract/kaggle.h"
 #include "../lake/lake.h"
 #include "../orch/meta.h"
@@ -89,6 +90,9 @@ static int ingest_main(int argc, char **argv)
     io.stop = orch_stop_flag();
     bp_err err = {0};
     wh *w = NULL;
+    char cap[32];
+    orch_load_memory(cr.w.memory_limit, cap, sizeof cap);
+    cr.w.memory_limit = cap;
     bp_status st = wh_spec_open(&cr.w, WH_OPEN_WRITE, &w, &err);
     /* before the load: were it after, a crash between would leave the
      * pipeline believing the warehouse holds what its last run loaded */
@@ -129,22 +133,10 @@ static int add_var(run_request *cr, const char *kv)
 /* "8MB", "16MiB", "1048576" in bytes. */
 static bool parse_size(const char *s, size_t *out)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s)
+    uint64_t v;
+    if (!num_parse_size(s, &v) || v > SIZE_MAX)
         return false;
-    unsigned long long m = 1;
-    if (!strcasecmp(end, "kb") || !strcasecmp(end, "kib") || !strcasecmp(end, "k"))
-        m = 1024;
-    else if (!strcasecmp(end, "mb") || !strcasecmp(end, "mib") || !strcasecmp(end, "m"))
-        m = 1024 * 1024;
-    else if (!strcasecmp(end, "gb") || !strcasecmp(end, "gib") || !strcasecmp(end, "g"))
-        m = 1024ULL * 1024 * 1024;
-    else if (*end)
-        return false;
-    if (v == 0 || v > SIZE_MAX / m)
-        return false; /* zero, or more bytes than a size_t holds */
-    *out = (size_t)(v * m);
+    *out = (size_t)v;
     return true;
 }
 
@@ -180,7 +172,6 @@ int cli_run_parse(const char *cmd, int argc, char **argv, run_request *cr, cli_e
     clean_config_default(&cr->clean);
     cr->lake = "lake";
     cr->lake_keep = 5;
-    cr->w.memory_limit = "128MB";
     cr->models = true;
     cr->view = isatty(1) && isatty(2) ? VIEW_TTY : VIEW_PLAIN;
     long long v;
@@ -219,8 +210,13 @@ int cli_run_parse(const char *cmd, int argc, char **argv, run_request *cr, cli_e
             cr->pipeline = a->val;
         else if (cli_flag(a, "--state-dir", true))
             cr->state_dir = a->val;
-        else if (cli_flag(a, "--memory-limit", true))
+        else if (cli_flag(a, "--memory-limit", true)) {
+            uint64_t cap;
+            if (!num_parse_size(a->val, &cap) || cap < (16ULL << 20))
+                return cli_usage_error(cmd, "--memory-limit %s: give a size such as 512MB or "
+                                       "4GB (at least 16MB)", a->val);
             cr->w.memory_limit = a->val;
+        }
         else if (cli_flag(a, "--quiet", false))
             cr->view = VIEW_QUIET;
         else if (cli_flag(a, "--json", false))

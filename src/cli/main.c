@@ -53,7 +53,10 @@ static const char run_usage[] =
     "  --state-dir DIR    local working files (default ./.bookpipe)\n"
     "  --min-age N        ages below become NULL (default 5)\n"
     "  --max-age N        ages above become NULL (default 100)\n"
-    "  --memory-limit SZ  DuckDB's memory cap (default 128MB)\n"
+    "  --memory-limit SZ  DuckDB's memory cap for the models, tests and\n"
+    "                     recommendations (default: a quarter of the machine's\n"
+    "                     memory; DuckDB spills the rest to disk); the loading\n"
+    "                     blocks take at most 128MB of it\n"
     CLI_WH_HELP
     "\n"
     "One run at a time per warehouse: a second run is refused while one goes on;\n"

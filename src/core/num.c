@@ -1,7 +1,11 @@
 /* num.c: strict integer parsing. */
 #include "num.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void trim(const char **s, size_t *n)
 {
@@ -63,5 +67,28 @@ bool num_parse_range(const char *s, int64_t lo, int64_t hi, int64_t *out)
     if (!num_parse_i64(s, strlen(s), &v) || v < lo || v > hi)
         return false;
     *out = v;
+    return true;
+}
+
+bool num_parse_size(const char *s, uint64_t *out)
+{
+    static const char scale[] = "kmgt";
+    if (*s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return false;
+    while (*end == ' ')
+        end++;
+    const char *k = *end ? strchr(scale, tolower((unsigned char)*end)) : NULL;
+    int shift = k ? 10 * (int)(k - scale + 1) : 0;
+    end += k != NULL;
+    if (*end && strcasecmp(end, "b") && (!k || strcasecmp(end, "ib")))
+        return false;
+    if (v == 0 || v > UINT64_MAX >> shift)
+        return false;
+    *out = (uint64_t)v << shift;
     return true;
 }

@@ -17,4 +17,9 @@ bool num_parse_intlike(const char *s, size_t n, int64_t *out);
 /* Parse a whole NUL-terminated string as an integer in [lo, hi]. */
 bool num_parse_range(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
+/* Parse a size: a positive integer with an optional unit, K/KB/KiB, M/MB/MiB,
+ * G/GB/GiB or T/TB/TiB (powers of 1024 all), case-insensitive. False on
+ * zero, junk or a size that does not fit. */
+bool num_parse_size(const char *s, uint64_t *out);
+
 #endif

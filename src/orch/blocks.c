@@ -26,7 +26,7 @@ bool blk_from_lake(const orun *r) { return r->wops->load == WH_LOAD_FROM_LAKE; }
 bp_status blk_open_stage(const orun *r, bool read_only, wh **out, bp_err *err)
 {
     wh_config cfg = {.target = "duckdb", .path = r->stage_file, .read_only = read_only,
-                     .memory_limit = read_only ? "128MB" : r->o->memory_limit};
+                     .memory_limit = r->load_memory};
     bp_status st = wh_open(&cfg, out, err);
     if (st != BP_OK)
         bp_err_prefix(err, "opening the stage copy %s (run the clean block again)", r->stage_file);
@@ -118,30 +118,24 @@ bool blk_outputs_ok(blk_ctx *c)
 }
 
 /* DuckDB's memory cap is the database's, not a connection's: the loading
- * blocks (bounded by design) run under --memory-limit; dbt models (joins
- * that may not spill) get DuckDB's default back. Blocks of the two kinds
- * running at once share whichever was set last. */
+ * blocks (bounded by design) run under the load cap, the blocks that query
+ * (models, tests, recommendations: joins and sorts that spill) under the
+ * model cap (orch.c size_memory). Blocks of the two kinds running at once
+ * share whichever was set last. */
 static bp_status set_memory(blk_ctx *c, bp_err *err)
 {
     orun *r = c->run;
     pl_type t = c->k->b->type;
-    if (!blk_embedded(r) || !r->o->memory_limit)
+    if (!blk_embedded(r))
+        return BP_OK;
+    const char *cap = t == BT_CLEAN || t == BT_LAKE || t == BT_LOAD ? r->load_memory
+                      : t == BT_DBT || t == BT_TEST || t == BT_RECOMMEND ? r->model_memory
+                                                                        : NULL;
+    if (!cap)
         return BP_OK;
     buf q = {0};
-    bp_status st = BP_OK;
-    if (t == BT_CLEAN || t == BT_LAKE || t == BT_LOAD) {
-        if (buf_adds(&q, "SET memory_limit = ") || buf_add_sqlstr(&q, r->o->memory_limit))
-            st = blk_oom(err);
-    } else if (t == BT_DBT || t == BT_TEST) {
-        /* RESET would go back to the cap the database was opened with */
-        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-        long long mb = pages > 0 && size > 0 ? (long long)pages / 1024 * size / 1024 * 8 / 10
-                                             : 1024;
-        if (buf_printf(&q, "SET memory_limit = '%lldMB'", mb))
-            st = blk_oom(err);
-    }
-    if (st == BP_OK && q.p)
-        st = wh_exec(c->conn, q.p, err);
+    bp_status st = buf_adds(&q, "SET memory_limit = ") || buf_add_sqlstr(&q, cap)
+                       ? blk_oom(err) : wh_exec(c->conn, q.p, err);
     buf_free(&q);
     return st;
 }

@@ -59,4 +59,8 @@ typedef struct {
  * pipeline file, warehouse unreachable, lock held). */
 BP_MUST bp_status orch_run(const orch_opts *o, orch_result *r, bp_err *err);
 
+/* The loading blocks' DuckDB memory cap for --memory-limit cap (NULL: none
+ * given): cap itself when under 128MB, else 128MB. */
+void orch_load_memory(const char *cap, char *out, size_t n);
+
 #endif

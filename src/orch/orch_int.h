@@ -54,6 +54,8 @@ struct orun {
     const char *stage_prefix;  /* this prefix (load renames); others: <schema>_stage */
     char stage_file[4200];     /* non-DuckDB targets: DuckDB copy of the stage */
     char project_dir[4200];
+    char model_memory[32];     /* DuckDB's cap for dbt, test and recommend blocks */
+    char load_memory[32];      /* and for the loading blocks: at most 128MB */
     char **vkeys, **vvals;     /* the run's variables */
     int nv;
     pthread_mutex_t mu;

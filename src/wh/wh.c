@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,6 +37,13 @@ bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err)
         return bp_fail(err, BP_EUSAGE, "unknown target '%s' (this build supports: duckdb, "
                        "postgres, redshift)", t);
     return ops->open(cfg, out, err);
+}
+
+void wh_memory_default(char *out, size_t n)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    long long mib = pages > 0 && size > 0 ? (long long)pages / 1024 * size / 1024 / 4 : 1024;
+    snprintf(out, n, "%lldMiB", mib < 256 ? 256 : mib);
 }
 
 void wh_close(wh *w)

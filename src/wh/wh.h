@@ -167,6 +167,10 @@ BP_MUST bp_status wh_parquet_close(wh_parquet *p, const char *path, bp_err *err)
 
 /* Open the warehouse named by cfg->target. */
 BP_MUST bp_status wh_open(const wh_config *cfg, wh **out, bp_err *err);
+/* An embedded engine's memory cap when none is given: a quarter of the
+ * machine's memory ("5967MiB"), at least 256MiB; what does not fit spills
+ * to disk. */
+void wh_memory_default(char *out, size_t n);
 
 /* Which warehouse, as the commands and the server name it (their
  * --target, --warehouse, --schema, --dsn flags). */

@@ -279,6 +279,29 @@ static void numbers(void **state)
     assert_false(num_parse_intlike("DK Publishing Inc", 17, &v));
 }
 
+static void sizes(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_true(num_parse_size("128MB", &v));
+    assert_int_equal(v, 128ULL << 20);
+    assert_true(num_parse_size("4 GiB", &v));
+    assert_int_equal(v, 4ULL << 30);
+    assert_true(num_parse_size("2t", &v));
+    assert_int_equal(v, 2ULL << 40);
+    assert_true(num_parse_size("1048576", &v));
+    assert_int_equal(v, 1048576);
+    assert_true(num_parse_size("8kb", &v));
+    assert_int_equal(v, 8192);
+    assert_false(num_parse_size("0MB", &v));
+    assert_false(num_parse_size("5XB", &v));
+    assert_false(num_parse_size("MB", &v));
+    assert_false(num_parse_size("-1GB", &v));
+    assert_false(num_parse_size("12ib", &v));
+    assert_false(num_parse_size("1.5GB", &v));
+    assert_false(num_parse_size("99999999999TB", &v));
+}
+
 static void keyset_exact(void **state)
 {
     (void)state;
@@ -316,6 +339,7 @@ int main(void)
         cmocka_unit_test(text_always_valid_utf8),
         cmocka_unit_test(loc_parsing),
         cmocka_unit_test(numbers),
+        cmocka_unit_test(sizes),
         cmocka_unit_test(keyset_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+select current_setting('memory_limit') as cap

@@ -1,0 +1,2 @@
+
+select current_setting('memory_limit') as cap
