@@ -150,6 +150,18 @@ e2e_tests() {
         check "lake $t reads back with the same count ($n)" test "$n" = "$r" -a "$n" -gt 0
     done
     check "latest points at run=1" test "$(readlink lake/latest)" = "run=1"
+    # keys over the memory budget: found in a first pass over each file, the
+    # same rows loaded and the same rows quarantined, each at its line
+    local sum d
+    mkdir -p twopass
+    "$bp" ingest --data data --warehouse twopass/one.duckdb --no-lake --quiet
+    BOOKPIPE_KEYS_MEMORY=1KB "$bp" ingest --data data --warehouse twopass/two.duckdb --no-lake > twopass/out.txt
+    check "keys over the budget: each file read twice" test "$(grep -c 'keys over memory: read twice' twopass/out.txt)" = 3
+    sum="SELECT (SELECT md5(string_agg(b::varchar, '|' ORDER BY b::varchar)) FROM books b) || (SELECT md5(string_agg(u::varchar, '|' ORDER BY u::varchar)) FROM users u) ||
+         (SELECT md5(string_agg(r::varchar, '|' ORDER BY r::varchar)) FROM ratings r) || (SELECT md5(string_agg(source || line || reason || raw, '|' ORDER BY source, line)) FROM quarantine)"
+    d=$(q twopass/one.duckdb "SELECT count(*) FROM quarantine WHERE reason = 'duplicate_key'")
+    check "keys over the budget: the same tables and quarantine ($d duplicates)" test "$(q twopass/two.duckdb "$sum")" = "$(q twopass/one.duckdb "$sum")" -a "$d" -gt 0
+    check "keys over the budget: no spill file left" test -z "$(find . -name '.bookpipe-keys-*')"
     check "quarantine raw text is kept" test "$(q e2e.duckdb "SELECT count(*) FROM quarantine WHERE raw IS NULL OR line < 2")" = 0
     check "implicit ratings are flagged" test "$(q e2e.duckdb "SELECT count(*) FROM ratings WHERE is_implicit <> (rating = 0)")" = 0
     b=$(q e2e.duckdb "SELECT count(*) FROM books")

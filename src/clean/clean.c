@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../core/keyset.h"
+#include "../core/keyspill.h"
 #include "../core/num.h"
 #include "isbn.h"
 #include "loc.h"
@@ -91,12 +92,18 @@ void clean_config_default(clean_config *c)
 
 /* ---- the cleaner ------------------------------------------------------ */
 
+/* rough bytes per row of each source, to size the key set once */
+static const size_t row_bytes[SRC_NTABLES] = {250, 40, 20};
+
 struct cleaner {
     src_table table;
     clean_config cfg;
     char label[256];
     clean_stats st;
     keyset keys;
+    keyset_spill *spill;       /* a first pass: keys go here, rows nowhere */
+    const keyset_lines *dups;  /* a second pass: the lines whose key came before */
+    bp_err err;                /* why clean_record failed */
     text_ctx tx;
     buf scratch, locbuf, raw;
     bool row_repaired;
@@ -110,8 +117,6 @@ cleaner *clean_new(src_table t, const clean_config *cfg, const char *label, size
     c->table = t;
     c->cfg = *cfg;
     snprintf(c->label, sizeof c->label, "%s", label);
-    /* rough bytes per row of each source, to size the key set once */
-    static const size_t row_bytes[SRC_NTABLES] = {250, 40, 20};
     if (keyset_init(&c->keys, size_hint / row_bytes[t]) != BP_OK) {
         free(c);
         return NULL;
@@ -132,6 +137,45 @@ void clean_free(cleaner *c)
 }
 
 const clean_stats *clean_get_stats(const cleaner *c) { return &c->st; }
+
+bool clean_keys_fit(src_table t, size_t size_hint)
+{
+    size_t expect = size_hint / row_bytes[t], cap = 1024;
+    while (cap < expect + expect / 3)
+        cap *= 2;
+    /* BOOKPIPE_KEYS_MEMORY: another budget (a machine with less memory, tests) */
+    const char *env = getenv("BOOKPIPE_KEYS_MEMORY");
+    uint64_t budget = CLEAN_KEYS_BUDGET;
+    if (env && !num_parse_size(env, &budget))
+        budget = CLEAN_KEYS_BUDGET;
+    return cap * (sizeof(uint64_t) + sizeof(uint16_t)) <= budget;
+}
+
+void clean_keys_to(cleaner *c, keyset_spill *s) { c->spill = s; }
+void clean_dups_from(cleaner *c, const keyset_lines *l) { c->dups = l; }
+const char *clean_error(const cleaner *c) { return c->err.msg[0] ? c->err.msg : "out of memory"; }
+
+typedef enum { KEY_NEW, KEY_DUP, KEY_SPILLED } key_seen;
+
+/* Is the row's key new? In memory, or from a first pass's findings; in a
+ * first pass the key is written down and the row goes no further. */
+static bp_status check_key(cleaner *c, const csv_reader *r, uint16_t hi, uint64_t lo,
+                           key_seen *ks)
+{
+    if (c->spill) {
+        *ks = KEY_SPILLED;
+        return keyset_spill_add(c->spill, hi, lo, csv_line(r), &c->err);
+    }
+    if (c->dups) {
+        *ks = keyset_lines_dup(c->dups, csv_line(r)) ? KEY_DUP : KEY_NEW;
+        return BP_OK;
+    }
+    bool added;
+    if (keyset_add(&c->keys, hi, lo, &added) != BP_OK)
+        return bp_fail(&c->err, BP_ENOMEM, "out of memory");
+    *ks = added ? KEY_NEW : KEY_DUP;
+    return BP_OK;
+}
 
 static const char *const headers[SRC_NTABLES] = {
     ("ISBN,Book-Title,Book-Author,Year-Of-Publication,Publisher,Image-URL-S,Image-URL-M,"
@@ -322,10 +366,11 @@ static bp_status clean_books(cleaner *c, const csv_reader *r, int64_t run_id, ba
     isbn_info ib;
     if (!isbn_clean(f[0].p, f[0].len, &ib))
         return quarantine(c, r, run_id, q, Q_ISBN_MALFORMED);
-    bool added;
-    if (keyset_add(&c->keys, 0, isbn_code(&ib), &added) != BP_OK)
-        return BP_ENOMEM;
-    if (!added)
+    key_seen ks;
+    bp_status st = check_key(c, r, 0, isbn_code(&ib), &ks);
+    if (st != BP_OK || ks == KEY_SPILLED)
+        return st;
+    if (ks == KEY_DUP)
         return quarantine(c, r, run_id, q, Q_DUPLICATE_KEY);
     if (ib.repaired)
         repaired(c, R_ISBN_LEADING_ZERO);
@@ -367,10 +412,11 @@ static bp_status clean_users(cleaner *c, const csv_reader *r, int64_t run_id, ba
     int64_t id;
     if (parse_user_id(csv_field(r, 0), &id) != BP_OK)
         return quarantine(c, r, run_id, q, Q_USER_ID_INVALID);
-    bool added;
-    if (keyset_add(&c->keys, 0, (uint64_t)id, &added) != BP_OK)
-        return BP_ENOMEM;
-    if (!added)
+    key_seen ks;
+    bp_status st = check_key(c, r, 0, (uint64_t)id, &ks);
+    if (st != BP_OK || ks == KEY_SPILLED)
+        return st;
+    if (ks == KEY_DUP)
         return quarantine(c, r, run_id, q, Q_DUPLICATE_KEY);
     batch_set_int(out, U_USER_ID, id);
 
@@ -433,12 +479,13 @@ static bp_status clean_ratings(cleaner *c, const csv_reader *r, int64_t run_id, 
     csv_cell rc = csv_field(r, 2);
     if (!num_parse_intlike(rc.p, rc.len, &rating) || rating < 0 || rating > 10)
         return quarantine(c, r, run_id, q, Q_RATING_INVALID);
-    bool added;
     /* key: isbn code (44 bits) and user id (31 bits) */
     uint64_t lo = isbn_code(&ib) | ((uint64_t)id << 44);
-    if (keyset_add(&c->keys, (uint16_t)((uint64_t)id >> 20), lo, &added) != BP_OK)
-        return BP_ENOMEM;
-    if (!added)
+    key_seen ks;
+    bp_status st = check_key(c, r, (uint16_t)((uint64_t)id >> 20), lo, &ks);
+    if (st != BP_OK || ks == KEY_SPILLED)
+        return st;
+    if (ks == KEY_DUP)
         return quarantine(c, r, run_id, q, Q_DUPLICATE_KEY);
     if (ib.repaired)
         repaired(c, R_ISBN_LEADING_ZERO);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../core/batch.h"
+#include "../core/keyspill.h"
 #include "../core/err.h"
 #include "../csv/csv.h"
 #include "../extract/src.h"
@@ -97,6 +98,19 @@ BP_MUST bp_status clean_header(cleaner *c, const csv_reader *r, const char *wher
 BP_MUST bp_status clean_record(cleaner *c, const csv_reader *r, int64_t run_id, batch *out, batch *q);
 
 const clean_stats *clean_get_stats(const cleaner *c);
+
+/* Exact duplicate keys either way: a key set in memory when the keys of a
+ * file of size_hint bytes fit in CLEAN_KEYS_BUDGET (up to scale 10: the
+ * ratings' set is 168 MB there), else two passes: the first with
+ * clean_keys_to (keys spilled to disk, no rows out), the second with
+ * clean_dups_from (the lines that repeat a key, from
+ * keyset_spill_resolve). A cleaner of either pass is made with size_hint 0. */
+#define CLEAN_KEYS_BUDGET (192u << 20)
+bool clean_keys_fit(src_table t, size_t size_hint);
+void clean_keys_to(cleaner *c, keyset_spill *s);
+void clean_dups_from(cleaner *c, const keyset_lines *l);
+/* Why clean_record failed ("out of memory", or the spill file's error). */
+const char *clean_error(const cleaner *c);
 
 /* The expected header, for messages: "User-ID,Location,Age". */
 const char *clean_expected_header(src_table t);

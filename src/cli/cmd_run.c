@@ -24,14 +24,7 @@ static void print_summary(const run_request *ra, const ingest_opts *io, const in
     printf("run %lld loaded into %s%s (schema %s) in %.2f s\n", (long long)r->run_id,
            duck ? "" : "the postgres target", duck ? ra->w.warehouse : "", ra->w.schema,
            r->t_total);
-    printf("  %-22s %-7s %12s %12s %12s %10s\n", "source", "format", "read", "loaded",
-           "quarantined", "repaired");
-    for (int t = 0; t < SRC_NTABLES; t++) {
-        const clean_stats *s = &r->st[t];
-        printf("  %-22s %-7s %12llu %12llu %12llu %10llu\n", r->label[t], r->format[t],
-               (unsigned long long)s->read, (unsigned long long)s->loaded,
-               (unsigned long long)s->quarantined, (unsigned long long)s->repaired);
-    }
+    ingest_report_print(stdout, r);
     printf("  tables: %s.books, %s.users, %s.ratings, %s.quarantine, %s.load_audit\n",
            ra->w.schema, ra->w.schema, ra->w.schema, ra->w.schema, ra->w.schema);
     if (io->lake)
@@ -88,6 +81,12 @@ static int ingest_main(int argc, char **argv)
     io.clean = cr.clean;
     io.progress = cr.view != VIEW_QUIET && isatty(2);
     io.stop = orch_stop_flag();
+    /* duplicate keys that do not fit in memory spill beside the warehouse */
+    char dir[4096] = ".";
+    const char *wf = cr.w.warehouse, *slash = wf ? strrchr(wf, '/') : NULL;
+    if (slash && (!cr.w.target || !strcmp(cr.w.target, "duckdb")))
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - wf) + (slash == wf), wf);
+    io.spill_dir = dir;
     bp_err err = {0};
     wh *w = NULL;
     char cap[32];

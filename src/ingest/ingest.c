@@ -243,6 +243,92 @@ static bp_status pass_on(producer *p, int kind, batch **b)
     return *b ? BP_OK : bp_fail(&p->err, BP_EINTERNAL, "cancelled");
 }
 
+/* Open source t and read its header: the reader stands on the first row. */
+static bp_status open_source(producer *p, src_table t, cleaner *c, src_stream **s,
+                             csv_reader **r)
+{
+    bp_err *err = &p->err;
+    bp_status st = src_open(p->set, t, s, err);
+    if (st != BP_OK)
+        return st;
+    if (!(*r = csv_new(*s, (csv_dialect){',', false})))
+        return bp_fail(err, BP_ENOMEM, "out of memory");
+    csv_dialect d;
+    src_format fmt;
+    if ((st = detect_dialect(*r, src_label(*s), &d, &fmt, err)) != BP_OK)
+        return st;
+    csv_set_dialect(*r, d);
+    snprintf(p->rep->format[t], sizeof p->rep->format[t], "%s",
+             fmt == SRC_FMT_BX ? "bx" : "kaggle");
+    int got = csv_next(*r, err);
+    if (got == 0)
+        bp_fail(err, BP_EINPUT, "%s: the file is empty (expected a header line)", src_label(*s));
+    if (got <= 0)
+        return err->status;
+    if ((st = clean_header(c, *r, src_label(*s), err)) != BP_OK)
+        return st;
+    csv_expect_fields(*r, csv_nfields(*r)); /* a stray quote is then caught at its line */
+    return BP_OK;
+}
+
+/* Every 4096 rows: stop when asked, show progress. */
+static bp_status tick(producer *p, const char *label, uint64_t n)
+{
+    if ((n & 0xFFF) != 0)
+        return BP_OK;
+    if (p->o->stop && *p->o->stop)
+        return bp_fail(&p->err, BP_EINTR, "interrupted; the warehouse and lake are unchanged");
+    if ((n & 0x3FFFF) == 0)
+        progress(p->o, label, n, false);
+    return BP_OK;
+}
+
+/* The first of two passes over a source whose keys would not fit in
+ * memory (clean_keys_fit): each row is checked as in the second pass up to
+ * its key, which goes to a spill file; rows and quarantine rows go
+ * nowhere. Out: the lines that repeat an earlier line's key, and the
+ * file as it was read (the second pass must read the same). */
+static bp_status find_dups(producer *p, src_table t, keyset_lines *dups, src_seen *seen)
+{
+    const char *label = p->set->file[t].label;
+    bp_err *err = &p->err;
+    src_stream *s = NULL;
+    csv_reader *r = NULL;
+    keyset_spill *sp = NULL;
+    cleaner *c = clean_new(t, &p->o->clean, label, 0);
+    batch *out = batch_new(kind_def(t)), *q = batch_new(&clean_quarantine_def);
+    bp_status st = !c || !out || !q ? bp_fail(err, BP_ENOMEM, "out of memory")
+                                    : keyset_spill_new(p->o->spill_dir, &sp, err);
+    if (st == BP_OK) {
+        clean_keys_to(c, sp);
+        bp_log(BP_LOG_INFO, "%s: more keys than memory allows; duplicates found in a first "
+               "pass", label);
+        st = open_source(p, t, c, &s, &r);
+    }
+    uint64_t n = 0;
+    int got = 0;
+    while (st == BP_OK && (got = csv_next(r, err)) > 0) {
+        if ((st = clean_record(c, r, p->run_id, out, q)) != BP_OK)
+            bp_fail(err, st, "%s: line %llu: %s", label, (unsigned long long)csv_line(r),
+                    clean_error(c));
+        else if (batch_full(q))
+            batch_clear(q);
+        if (st == BP_OK)
+            st = tick(p, label, ++n);
+    }
+    if (st == BP_OK && got < 0)
+        st = err->status;
+    if (st == BP_OK && (st = src_finish(s, seen, err)) == BP_OK)
+        st = keyset_spill_resolve(sp, dups, err);
+    keyset_spill_free(sp);
+    batch_free(out);
+    batch_free(q);
+    clean_free(c);
+    csv_free(r);
+    src_close(s);
+    return st;
+}
+
 /* Read and clean one source into batches. */
 static bp_status clean_table(producer *p, src_table t, batch **q)
 {
@@ -253,58 +339,44 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
     const src_set *set = p->set;
     const char *label = set->file[t].label;
     bp_err *err = &p->err;
-    bp_status st = src_open(set, t, &s, err);
-    if (st != BP_OK)
-        return st;
+    bp_status st = BP_OK;
     struct stat sb;
     size_t hint = 0; /* file size, to size the key sets once */
-    if (!set->is_zip && !set->file[t].gz && stat(set->file[t].name, &sb) == 0)
+    if (!set->is_zip && !set->file[t].gz && stat(set->file[t].name, &sb) == 0 &&
+        S_ISREG(sb.st_mode))
         hint = (size_t)sb.st_size;
-    r = csv_new(s, (csv_dialect){',', false});
-    c = clean_new(t, &p->o->clean, label, hint);
+    /* a regular file can be read twice: its keys need not fit in memory */
+    bool two_pass = hint && !clean_keys_fit(t, hint);
+    keyset_lines dups = {0};
+    src_seen first = {0};
+    if (two_pass && (st = find_dups(p, t, &dups, &first)) != BP_OK)
+        return st;
+    c = clean_new(t, &p->o->clean, label, two_pass ? 0 : hint);
     b = chan_take(&p->ch, t);
-    if (!r || !c || !b) {
+    if (!c || !b) {
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
     }
-    csv_dialect d;
-    src_format fmt;
-    if ((st = detect_dialect(r, src_label(s), &d, &fmt, err)) != BP_OK)
+    if (two_pass)
+        clean_dups_from(c, &dups);
+    if ((st = open_source(p, t, c, &s, &r)) != BP_OK)
         goto done;
-    csv_set_dialect(r, d);
-    snprintf(p->rep->format[t], sizeof p->rep->format[t], "%s",
-             fmt == SRC_FMT_BX ? "bx" : "kaggle");
-    int got = csv_next(r, err);
-    if (got == 0)
-        bp_fail(err, BP_EINPUT, "%s: the file is empty (expected a header line)", src_label(s));
-    if (got <= 0) {
-        st = err->status;
-        goto done;
-    }
-    if ((st = clean_header(c, r, src_label(s), err)) != BP_OK)
-        goto done;
-    csv_expect_fields(r, csv_nfields(r)); /* a stray quote is then caught at its line */
     uint64_t n = 0;
+    int got;
     while ((got = csv_next(r, err)) > 0) {
         if ((st = clean_record(c, r, p->run_id, b, *q)) != BP_OK) {
-            bp_fail(err, st, "%s: line %llu: out of memory", label,
-                    (unsigned long long)csv_line(r));
+            bp_fail(err, st, "%s: line %llu: %s", label, (unsigned long long)csv_line(r),
+                    clean_error(c));
             goto done;
         }
         if (batch_full(b) && (st = pass_on(p, t, &b)) != BP_OK)
             goto done;
         if (batch_full(*q) && (st = pass_on(p, K_QUARANTINE, q)) != BP_OK)
             goto done;
-        if ((++n & 0xFFF) == 0) {
-            if (p->o->stop && *p->o->stop) {
-                st = bp_fail(err, BP_EINTR, "interrupted; the warehouse and lake are unchanged");
-                goto done;
-            }
-            if ((n & 0x3FFFF) == 0)
-                progress(p->o, label, n, false);
-            if (p->o->bytes_done)
-                *p->o->bytes_done = p->bytes_before + src_bytes(s);
-        }
+        if ((st = tick(p, label, ++n)) != BP_OK)
+            goto done;
+        if ((n & 0xFFF) == 0 && p->o->bytes_done)
+            *p->o->bytes_done = p->bytes_before + src_bytes(s);
     }
     if (got < 0) {
         st = err->status;
@@ -316,22 +388,46 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
                      "what you want)", src_label(s), table_names[t]);
         goto done;
     }
-    if ((st = src_finish(s, &p->rep->seen[t], err)) != BP_OK ||
-        (st = pass_on(p, t, &b)) != BP_OK)
+    if ((st = src_finish(s, &p->rep->seen[t], err)) != BP_OK)
+        goto done;
+    const src_seen *now = &p->rep->seen[t];
+    if (two_pass && (now->size != first.size || now->mtime_ns != first.mtime_ns ||
+                     strcmp(now->sum, first.sum) != 0)) {
+        st = bp_fail(err, BP_EINPUT, "%s changed between the two passes over it (%lld bytes, "
+                     "then %lld): a file still being written? Nothing was loaded; run again "
+                     "when it is complete", label, (long long)first.size, (long long)now->size);
+        goto done;
+    }
+    if ((st = pass_on(p, t, &b)) != BP_OK)
         goto done;
     progress(p->o, label, n, true);
     p->rep->st[t] = *clean_get_stats(c);
     p->rep->bytes[t] = src_bytes(s);
+    p->rep->two_pass[t] = two_pass;
     p->bytes_before += src_bytes(s);
     if (p->o->bytes_done)
         *p->o->bytes_done = p->bytes_before;
 done:
     if (b)
         chan_give(&p->ch, t, b);
+    keyset_lines_free(&dups);
     clean_free(c);
     csv_free(r);
     src_close(s);
     return st;
+}
+
+void ingest_report_print(FILE *f, const ingest_report *rep)
+{
+    fprintf(f, "  %-22s %-7s %12s %12s %12s %10s\n", "source", "format", "read", "loaded",
+            "quarantined", "repaired");
+    for (int t = 0; t < SRC_NTABLES; t++) {
+        const clean_stats *x = &rep->st[t];
+        fprintf(f, "  %-22s %-7s %12llu %12llu %12llu %10llu%s\n", rep->label[t], rep->format[t],
+                (unsigned long long)x->read, (unsigned long long)x->loaded,
+                (unsigned long long)x->quarantined, (unsigned long long)x->repaired,
+                rep->two_pass[t] ? "  (keys over memory: read twice)" : "");
+    }
 }
 
 static void *produce(void *arg)

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -31,6 +32,9 @@ typedef struct {
      * tables at this path (the orchestrator's stage for the lake block).
      * Replaced only after the warehouse committed. NULL: none kept. */
     const char *engine_path;
+    /* where a source too big for its duplicate keys in memory spills
+     * them (files unlinked at once; NULL: the current folder) */
+    const char *spill_dir;
     /* Write every table as <prefix><name> (the orchestrator's stage next to
      * the tables it replaces); NULL: the tables themselves. */
     const char *table_prefix;
@@ -53,6 +57,7 @@ typedef struct {
     char format[SRC_NTABLES][8];
     clean_stats st[SRC_NTABLES];
     uint64_t bytes[SRC_NTABLES];
+    bool two_pass[SRC_NTABLES];   /* its duplicate keys found in a first pass */
     src_seen seen[SRC_NTABLES];   /* each file as it was read (see src_finish) */
     double t_clean, t_load, t_lake, t_commit, t_total;  /* seconds */
 } ingest_report;
@@ -62,5 +67,8 @@ BP_MUST bp_status ingest_run(wh *w, const ingest_opts *o, ingest_report *rep, bp
 /* The next run id: one more than any in the warehouse or the lake. */
 BP_MUST bp_status ingest_next_run_id(wh *w, const char *schema, const char *lake, int64_t *out,
                              bp_err *err);
+
+/* The per-source table of a load (read, loaded, quarantined, repaired). */
+void ingest_report_print(FILE *f, const ingest_report *rep);
 
 #endif

@@ -57,16 +57,18 @@ bp_status blk_clean_exec(blk_ctx *c, bp_err *err)
     io.bytes_done = &k->prog_done;
     io.live = c->conn; /* the load guards compare with the live tables */
     io.live_schema = r->o->schema;
-    if (!blk_embedded(r)) { /* the lake block reads the stage from a local DuckDB copy */
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s", r->stage_file);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = 0;
-        if (slash && (st = fs_mkdir_p(dir, BP_EIO, "state folder", err)) != BP_OK)
-            return st;
+    /* the state folder: the stage's local DuckDB copy (the lake block
+     * reads it) for servers, duplicate keys that do not fit in memory */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", r->stage_file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    if (slash && (st = fs_mkdir_p(dir, BP_EIO, "state folder", err)) != BP_OK)
+        return st;
+    io.spill_dir = slash ? dir : ".";
+    if (!blk_embedded(r))
         io.engine_path = r->stage_file;
-    }
     ingest_report rep;
     wh *into = c->conn;
     if (blk_from_lake(r)) { /* no COPY FROM STDIN there: the stage stays local */
@@ -82,16 +84,11 @@ bp_status blk_clean_exec(blk_ctx *c, bp_err *err)
     if (st != BP_OK)
         return st;
     k->rows_in = k->rows_out = 0;
-    fprintf(c->log, "  %-22s %-7s %12s %12s %12s %10s\n", "source", "format", "read", "loaded",
-            "quarantined", "repaired");
     for (int t = 0; t < SRC_NTABLES; t++) {
-        const clean_stats *x = &rep.st[t];
-        k->rows_in += (int64_t)x->read;
-        k->rows_out += (int64_t)x->loaded;
-        fprintf(c->log, "  %-22s %-7s %12llu %12llu %12llu %10llu\n", rep.label[t],
-                rep.format[t], (unsigned long long)x->read, (unsigned long long)x->loaded,
-                (unsigned long long)x->quarantined, (unsigned long long)x->repaired);
+        k->rows_in += (int64_t)rep.st[t].read;
+        k->rows_out += (int64_t)rep.st[t].loaded;
     }
+    ingest_report_print(c->log, &rep);
     fprintf(c->log, "  staged as %s.%s* (run %lld) in %.2f s\n", r->stage_schema,
             r->stage_prefix, (long long)rep.run_id, rep.t_total);
     return BP_OK;

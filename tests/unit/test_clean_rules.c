@@ -13,6 +13,7 @@
 #include "clean/loc.h"
 #include "clean/text.h"
 #include "core/keyset.h"
+#include "core/keyspill.h"
 #include "core/num.h"
 
 /* ---- ISBN ---- */
@@ -320,6 +321,31 @@ static void keyset_exact(void **state)
     keyset_free(&s);
 }
 
+static void keyset_spill_finds_repeats(void **state)
+{
+    (void)state;
+    keyset_spill *sp;
+    bp_err err = {0};
+    assert_int_equal(keyset_spill_new("/tmp", &sp, &err), BP_OK);
+    /* line i has key i % 1000: lines 1000.. repeat a key; hi tells keys apart */
+    for (uint64_t i = 0; i < 5000; i++)
+        assert_int_equal(keyset_spill_add(sp, 0, (i % 1000) * 7919, i, &err), BP_OK);
+    assert_int_equal(keyset_spill_add(sp, 3, 5 * 7919, 5000, &err), BP_OK); /* new: other hi */
+    assert_int_equal(keyset_spill_add(sp, 3, 5 * 7919, 5001, &err), BP_OK); /* its repeat */
+    keyset_lines l;
+    assert_int_equal(keyset_spill_resolve(sp, &l, &err), BP_OK);
+    keyset_spill_free(sp);
+    assert_int_equal(l.ndup, 4001);
+    for (uint64_t i = 0; i < 1000; i++)
+        assert_false(keyset_lines_dup(&l, i));
+    for (uint64_t i = 1000; i < 5000; i++)
+        assert_true(keyset_lines_dup(&l, i));
+    assert_false(keyset_lines_dup(&l, 5000));
+    assert_true(keyset_lines_dup(&l, 5001));
+    assert_false(keyset_lines_dup(&l, 999999)); /* past the last line */
+    keyset_lines_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +367,7 @@ int main(void)
         cmocka_unit_test(numbers),
         cmocka_unit_test(sizes),
         cmocka_unit_test(keyset_exact),
+        cmocka_unit_test(keyset_spill_finds_repeats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
