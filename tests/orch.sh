@@ -122,5 +122,9 @@ orch_tests() {
         END { split(cap, p, " "); got = p[1] * (p[2] == "GiB" ? 1024 : 1); exit !(got > want * 0.97 && got < want * 1.03) }' /proc/meminfo
     "$bp" "${mem[@]}" --memory-limit 12XB 2> err.txt
     check "orch: a bad --memory-limit is refused with the form it wants" bash -c "test $? -eq 2 && grep -q 'give a size such as 512MB' err.txt"
+    # two models that do not fit side by side under the cap: the one that ran out of memory runs again alone
+    "$bp" run --pipeline "$o/memory.yml" --project-dir "$o/oomproj" --warehouse oom.duckdb --plain --memory-limit 150MB > oom.txt 2>&1
+    check "orch: a model out of memory beside another is built again alone" bash -c "grep -q 'models  *completed' oom.txt && test \"\$('$bp' query --csv --warehouse oom.duckdb 'SELECT (SELECT count(*) FROM big_a) + (SELECT count(*) FROM big_b)' | tail -1)\" = 3000000 || { cut -c1-300 oom.txt; false; }"
+    check "orch: its retry is in the log, then its success" bash -c "'$bp' logs 1 models --warehouse oom.duckdb > oomlog.txt; ! grep -q RETRY oomlog.txt || grep -A5 RETRY oomlog.txt | grep -q 'OK created sql table model books_schema.big_'"
     cd ..
 }

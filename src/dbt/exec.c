@@ -16,7 +16,36 @@
 
 /* ---- running one node ---------------------------------------------------------------- */
 
-static void run_one(runner *r, wh *w, int i, int idx)
+/* Out of an engine's memory? DuckDB's cap is the database's: nodes built
+ * at once share it, so a node can fail beside others and pass alone. */
+static bool out_of_memory(const bp_err *err)
+{
+    /* DuckDB's words; a commit that runs out says "Failed to commit: could
+     * not allocate block", without the error's name */
+    static const char *const says[] = {"Out of Memory Error", "could not allocate block",
+                                       "failed to pin block", "failed to allocate data"};
+    for (size_t k = 0; k < sizeof says / sizeof *says; k++)
+        if (strstr(err->msg, says[k]))
+            return true;
+    return false;
+}
+
+/* A node starts (lock held): counted as running, from the caller's lock
+ * on, so that a node waiting to run alone sees it. */
+typedef struct {
+    unsigned starts;
+    bool beside; /* another node was running when it started */
+} node_start;
+
+static node_start begin_node(runner *r)
+{
+    return (node_start){++r->starts, ++r->running > 1};
+}
+
+/* Build node i, begun with begin_node; false when it ran out of memory
+ * beside other nodes and may_retry: nothing is reported then, and the
+ * caller runs it again alone. */
+static bool run_one(runner *r, wh *w, int i, int idx, node_start ns, bool may_retry)
 {
     project *p = r->p;
     node *n = &p->nodes[i];
@@ -42,6 +71,17 @@ static void run_one(runner *r, wh *w, int i, int idx)
     else
         st = dbt_mat_model(p, w, i, &err);
     n->secs = dbt_now_s() - t0;
+    pthread_mutex_lock(&r->mu);
+    bool beside = ns.beside || r->starts != ns.starts;
+    r->running--;
+    pthread_cond_broadcast(&r->cv);
+    if (st != BP_OK && may_retry && beside && out_of_memory(&err)) {
+        snprintf(what, sizeof what, "RETRY %s alone (out of memory beside other nodes)", label);
+        dbt_line(r, idx, what, "RETRY");
+        pthread_mutex_unlock(&r->mu);
+        return false;
+    }
+    pthread_mutex_unlock(&r->mu);
     dbt_art_write_compiled(p, n);
     pthread_mutex_lock(&r->mu);
     if (st != BP_OK) {
@@ -80,6 +120,24 @@ static void run_one(runner *r, wh *w, int i, int idx)
         dbt_line(r, idx, what, status);
     }
     pthread_mutex_unlock(&r->mu);
+    return true;
+}
+
+/* Node i again, once nothing else is being built and no other node runs
+ * alone; no node starts meanwhile (work() waits on want_alone). Lock held. */
+static void run_alone(runner *r, wh *w, int i, int idx)
+{
+    r->want_alone++;
+    while (r->alone || r->running > 0)
+        pthread_cond_wait(&r->cv, &r->mu);
+    r->alone = true;
+    node_start ns = begin_node(r);
+    pthread_mutex_unlock(&r->mu);
+    run_one(r, w, i, idx, ns, false);
+    pthread_mutex_lock(&r->mu);
+    r->alone = false;
+    r->want_alone--;
+    pthread_cond_broadcast(&r->cv);
 }
 
 static void skip_one(runner *r, int i)
@@ -113,16 +171,19 @@ static void *work(void *arg)
     project *p = r->p;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        if (r->nheap) {
+        if (r->nheap && !r->want_alone) {
             int i = dbt_heap_pop(r);
             if (r->blocked[i] || r->stop || (p->opts.stop && *p->opts.stop)) {
                 skip_one(r, i);
                 continue;
             }
             int idx = ++r->next_index;
+            node_start ns = begin_node(r);
             pthread_mutex_unlock(&r->mu);
-            run_one(r, wk->w, i, idx);
+            bool done = run_one(r, wk->w, i, idx, ns, true);
             pthread_mutex_lock(&r->mu);
+            if (!done)
+                run_alone(r, wk->w, i, idx);
             dbt_finish(r, i);
             continue;
         }

@@ -29,6 +29,10 @@ typedef struct {
     int nheap;
     int finished, next_index;
     bool stop;            /* --fail-fast saw a failure */
+    int running;          /* nodes being built now */
+    unsigned starts;      /* nodes started so far (did another start beside one?) */
+    int want_alone;       /* nodes waiting to run again with nothing beside them */
+    bool alone;           /* one of them runs now */
     double t0;
     struct timeval started_at;
 } runner;
