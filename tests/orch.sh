@@ -126,5 +126,9 @@ orch_tests() {
     "$bp" run --pipeline "$o/memory.yml" --project-dir "$o/oomproj" --warehouse oom.duckdb --plain --memory-limit 150MB > oom.txt 2>&1
     check "orch: a model out of memory beside another is built again alone" bash -c "grep -q 'models  *completed' oom.txt && test \"\$('$bp' query --csv --warehouse oom.duckdb 'SELECT (SELECT count(*) FROM big_a) + (SELECT count(*) FROM big_b)' | tail -1)\" = 3000000 || { cut -c1-300 oom.txt; false; }"
     check "orch: its retry is in the log, then its success" bash -c "'$bp' logs 1 models --warehouse oom.duckdb > oomlog.txt; ! grep -q RETRY oomlog.txt || grep -A5 RETRY oomlog.txt | grep -q 'OK created sql table model books_schema.big_'"
+    # bookpipe dbt with dbt-duckdb's settings: in the profile
+    MEMPROF_DB=$PWD/prof.duckdb "$bp" dbt run --project-dir "$o/memproj" --profiles-dir "$o/memprofile" -q
+    check "orch: bookpipe dbt applies the profile's settings (memory_limit)" test "$(q prof.duckdb "SELECT cap FROM cap")" = "286.1 MiB"
+    rm -rf "$o/memproj/target" "$o/oomproj/target"
     cd ..
 }

@@ -197,6 +197,9 @@ BP_MUST bp_status dbt_cfg_set_yml_key(project *p, node *n, const char *key, cons
 bool dbt_has_jinja(const char *s);
 /* profile.c: the target (type, connection, schema, database, threads) */
 BP_MUST bp_status dbt_profile_load(project *p, bp_err *err);
+/* A connection to the target: its own (wh_open), with the DuckDB settings
+ * of the output's `settings:` (dbt-duckdb: memory_limit, threads, ...). */
+BP_MUST bp_status dbt_profile_open(project *p, wh **out, bp_err *err);
 BP_MUST bp_status dbt_proj_apply_tree(project *p, node *n, const char *tree_key);
 jv *dbt_cfg_get(const node *n, const char *key);
 /* node.config as dbt shows it: the type's defaults, then what was set */

@@ -311,11 +311,9 @@ static bool runs_hooks(const char *c)
 
 static bp_status open_main(project *p, wh **out, bp_err *err)
 {
-    wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn,
-                     .catalog = p->catalog};
     if (p->opts.conn)
         return wh_connect_more(p->opts.conn, out, err);
-    return wh_open(&cfg, out, err);
+    return dbt_profile_open(p, out, err);
 }
 
 /* compile (and docs generate): every node's SQL, on one connection, no

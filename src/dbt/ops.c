@@ -198,10 +198,8 @@ bp_status dbt_ops_run_operation(project *p, bp_err *err)
             st = bp_fail(err, BP_ENOMEM, "out of memory");
     }
     wh *w = NULL;
-    wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn,
-                     .catalog = p->catalog};
     if (st == BP_OK)
-        st = o->conn ? wh_connect_more(o->conn, &w, err) : wh_open(&cfg, &w, err);
+        st = o->conn ? wh_connect_more(o->conn, &w, err) : dbt_profile_open(p, &w, err);
     if (st == BP_OK) {
         if (!o->quiet)
             fprintf(out_of(o), "Running with bookpipe dbt (dbt-compatible)\n");
@@ -246,9 +244,7 @@ bp_status dbt_ops_debug(const dbt_opts *o, bp_err *err)
     if (p.wops->embedded)
         fprintf(f, "  path: %s\n", p.wh_path);
     wh *w = NULL;
-    wh_config cfg = {.target = p.target_type, .path = p.wh_path, .dsn = p.dsn,
-                     .catalog = p.catalog};
-    st = wh_open(&cfg, &w, err);
+    st = dbt_profile_open(&p, &w, err);
     long long one = 0;
     if (st == BP_OK)
         st = wh_query_int(w, "select 1", 0, &one, err);

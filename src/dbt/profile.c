@@ -179,3 +179,41 @@ bp_status dbt_profile_load(project *p, bp_err *err)
     return BP_OK;
 }
 
+
+/* dbt-duckdb's `settings:` mapping: memory_limit at open (DuckDB takes it
+ * best there), the others as SET statements. */
+bp_status dbt_profile_open(project *p, wh **out, bp_err *err)
+{
+    const yml_node *set = p->target_out && p->wops->embedded ? yml_get(p->target_out, "settings")
+                                                              : NULL;
+    if (set && set->kind != YML_MAP)
+        return bp_fail(err, BP_EUSAGE, "%s:%d: settings: give a mapping of DuckDB settings "
+                       "(memory_limit: 4GB)", yml_file(p->profiles_doc), set->line);
+    const char *mem = set ? yml_get_str(set, "memory_limit", NULL) : NULL;
+    wh_config cfg = {.target = p->target_type, .path = p->wh_path, .dsn = p->dsn,
+                     .catalog = p->catalog, .memory_limit = mem};
+    bp_status st = wh_open(&cfg, out, err);
+    buf q = {0};
+    for (size_t i = 0; st == BP_OK && set && i < set->n; i++) {
+        const char *k = set->keys[i];
+        const yml_node *v = set->items[i];
+        if (!strcmp(k, "memory_limit"))
+            continue;
+        if (v->kind != YML_SCALAR || strspn(k, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(k)) {
+            st = bp_fail(err, BP_EUSAGE, "%s:%d: settings: %s: give a DuckDB setting's name and "
+                         "a plain value", yml_file(p->profiles_doc), v->line, k);
+            break;
+        }
+        buf_reset(&q);
+        if (buf_printf(&q, "SET %s = ", k) || buf_add_sqlstr(&q, v->str))
+            st = bp_fail(err, BP_ENOMEM, "out of memory");
+        else
+            st = wh_exec(*out, q.p, err);
+    }
+    buf_free(&q);
+    if (st != BP_OK && *out) {
+        wh_close(*out);
+        *out = NULL;
+    }
+    return st;
+}

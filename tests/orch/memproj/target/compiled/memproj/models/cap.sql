@@ -1,2 +1,0 @@
-
-select current_setting('memory_limit') as cap

@@ -1,2 +1,0 @@
-
-select hash(i) as x from range(1500000) r(i)
