@@ -9,7 +9,7 @@ select
     r.rating,
     r.score,
     r.is_explicit,
-    r.book_known,
+    b.isbn is not null as book_known,
     u.age,
     u.city,
     u.state,
