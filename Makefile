@@ -181,6 +181,7 @@ bench: bookpipe
 	bench/web_bench.sh ./bookpipe
 	bench/rec_bench.sh ./bookpipe
 	bench/peers_bench.sh ./bookpipe
+	bench/scale_bench.sh ./bookpipe
 	bench/s3_bench.sh ./bookpipe
 
 clean:

@@ -72,7 +72,7 @@ done
 echo
 printf '%-58s %-20s | %-20s | %s\n' "DuckDB target (median wall, peak RSS)" "bookpipe" "peer" "peer/bookpipe"
 report "ingest: run --no-models vs duckdb_ingest.sql" b_ingest p_ingest
-report "pipeline: run (15 models, 34 tests, recommend) vs 5 marts" b_all p_all
+report "pipeline: run (17 models, 34 tests, recommend) vs 5 marts" b_all p_all
 report "pipeline without the recommend block vs 5 marts" b_norec p_all
 
 # PostgreSQL: the seed's pandas + COPY + SQL marts against `run --target postgres`
