@@ -129,6 +129,9 @@ orch_tests() {
     # bookpipe dbt with dbt-duckdb's settings: in the profile
     MEMPROF_DB=$PWD/prof.duckdb "$bp" dbt run --project-dir "$o/memproj" --profiles-dir "$o/memprofile" -q
     check "orch: bookpipe dbt applies the profile's settings (memory_limit)" test "$(q prof.duckdb "SELECT cap FROM cap")" = "286.1 MiB"
+    mkdir -p prof2 && sed 's/preserve_insertion_order: false/s3_region: eu-west-1/' "$o/memprofile/profiles.yml" > prof2/profiles.yml
+    MEMPROF_DB=$PWD/prof2.duckdb "$bp" dbt run --project-dir "$o/memproj" --profiles-dir prof2 -q 2> prof2/err.txt
+    check "orch: a setting DuckDB cannot take is a warning naming it, not a failure" bash -c "test $? -eq 0 && grep -q 'profiles.yml:11: settings: s3_region not applied' prof2/err.txt"
     rm -rf "$o/memproj/target" "$o/oomproj/target"
     cd ..
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dbt_int.h"
+#include "../core/log.h"
 
 
 static const char *home_dbt(char *path, size_t n)
@@ -205,10 +206,16 @@ bp_status dbt_profile_open(project *p, wh **out, bp_err *err)
             break;
         }
         buf_reset(&q);
-        if (buf_printf(&q, "SET %s = ", k) || buf_add_sqlstr(&q, v->str))
+        if (buf_printf(&q, "SET %s = ", k) || buf_add_sqlstr(&q, v->str)) {
             st = bp_fail(err, BP_ENOMEM, "out of memory");
-        else
-            st = wh_exec(*out, q.p, err);
+            break;
+        }
+        /* one DuckDB does not know (an extension's: s3_region needs httpfs,
+         * which bookpipe does not load) is said, not fatal */
+        bp_err e = {0};
+        if (wh_exec(*out, q.p, &e) != BP_OK)
+            bp_log(BP_LOG_WARN, "%s:%d: settings: %s not applied: %s", yml_file(p->profiles_doc),
+                   v->line, k, e.msg);
     }
     buf_free(&q);
     if (st != BP_OK && *out) {
