@@ -118,8 +118,8 @@ orch_tests() {
     check "orch: the models run under --memory-limit" bash -c "'$bp' ${mem[*]} --memory-limit 300MB && test \"\$('$bp' query --csv --warehouse mem.duckdb 'SELECT cap FROM cap' | tail -1)\" = '286.1 MiB'"
     "$bp" "${mem[@]}"
     check "orch: by default under a quarter of the machine's memory" awk -v cap="$(q mem.duckdb "SELECT cap FROM cap")" '
-        /^MemTotal:/ { want = $2 / 1024 / 4 }
-        END { split(cap, p, " "); got = p[1] * (p[2] == "GiB" ? 1024 : 1); exit !(got > want * 0.97 && got < want * 1.03) }' /proc/meminfo
+        /^MemTotal:/ { want = $2 / 1024 / 4 } # DuckDB prints 1 decimal: 5% at 1 GiB
+        END { split(cap, p, " "); got = p[1] * (p[2] == "GiB" ? 1024 : 1); exit !(got > want * 0.94 && got < want * 1.06) }' /proc/meminfo
     "$bp" "${mem[@]}" --memory-limit 12XB 2> err.txt
     check "orch: a bad --memory-limit is refused with the form it wants" bash -c "test $? -eq 2 && grep -q 'give a size such as 512MB' err.txt"
     # two models that do not fit side by side under the cap: the one that ran out of memory runs again alone
