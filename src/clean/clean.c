@@ -140,15 +140,12 @@ const clean_stats *clean_get_stats(const cleaner *c) { return &c->st; }
 
 bool clean_keys_fit(src_table t, size_t size_hint)
 {
-    size_t expect = size_hint / row_bytes[t], cap = 1024;
-    while (cap < expect + expect / 3)
-        cap *= 2;
     /* BOOKPIPE_KEYS_MEMORY: another budget (a machine with less memory, tests) */
     const char *env = getenv("BOOKPIPE_KEYS_MEMORY");
     uint64_t budget = CLEAN_KEYS_BUDGET;
     if (env && !num_parse_size(env, &budget))
         budget = CLEAN_KEYS_BUDGET;
-    return cap * (sizeof(uint64_t) + sizeof(uint16_t)) <= budget;
+    return keyset_bytes(size_hint / row_bytes[t]) <= budget;
 }
 
 void clean_keys_to(cleaner *c, keyset_spill *s) { c->spill = s; }

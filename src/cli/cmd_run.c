@@ -12,6 +12,7 @@
 #include "../orch/orch.h"
 #include "../ingest/ingest.h"
 #include "cli.h"
+#include "../core/fs.h"
 #include "../core/num.h"
 #include "../extract/kaggle.h"
 #include "../lake/lake.h"
@@ -83,9 +84,8 @@ static int ingest_main(int argc, char **argv)
     io.stop = orch_stop_flag();
     /* duplicate keys that do not fit in memory spill beside the warehouse */
     char dir[4096] = ".";
-    const char *wf = cr.w.warehouse, *slash = wf ? strrchr(wf, '/') : NULL;
-    if (slash && (!cr.w.target || !strcmp(cr.w.target, "duckdb")))
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - wf) + (slash == wf), wf);
+    if (cr.w.warehouse && (!cr.w.target || !strcmp(cr.w.target, "duckdb")))
+        fs_dirname(cr.w.warehouse, dir, sizeof dir);
     io.spill_dir = dir;
     bp_err err = {0};
     wh *w = NULL;

@@ -9,6 +9,15 @@
 #include <sys/stat.h>
 #include <stdarg.h>
 
+void fs_dirname(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, n, ".");
+    else
+        snprintf(out, n, "%.*s", (int)(slash - path) + (slash == path), path);
+}
+
 bp_status fs_mkdir_p(const char *path, bp_status st, const char *what, bp_err *err)
 {
     char tmp[4096];

@@ -12,6 +12,10 @@
 __attribute__((warn_unused_result, format(printf, 3, 4)))
 bool fs_pathf(char *out, size_t n, const char *fmt, ...);
 
+/* The folder of path into out[n]: "." when path names none, "/" for a
+ * file at the root. */
+void fs_dirname(const char *path, char *out, size_t n);
+
 /* mkdir -p: create path and its parents. Fails with st (and a message
  * naming what) when a part cannot be created or is not a folder. */
 BP_MUST bp_status fs_mkdir_p(const char *path, bp_status st, const char *what, bp_err *err);

@@ -31,13 +31,20 @@ static bp_status alloc_slots(keyset *s, size_t cap)
     return BP_OK;
 }
 
-bp_status keyset_init(keyset *s, size_t expect)
+static size_t cap_for(size_t expect)
 {
     size_t cap = 1024;
     while (cap < expect + expect / 3)
         cap *= 2;
-    return alloc_slots(s, cap);
+    return cap;
 }
+
+size_t keyset_bytes(size_t expect)
+{
+    return cap_for(expect) * (sizeof(uint64_t) + sizeof(uint16_t));
+}
+
+bp_status keyset_init(keyset *s, size_t expect) { return alloc_slots(s, cap_for(expect)); }
 
 void keyset_free(keyset *s)
 {

@@ -19,6 +19,8 @@ typedef struct {
     size_t cap, n;
 } keyset;
 
+/* The bytes a set presized for expect keys takes (keyset_init's sizing). */
+size_t keyset_bytes(size_t expect);
 /* expect: a size hint (0 for none). */
 BP_MUST bp_status keyset_init(keyset *s, size_t expect);
 void keyset_free(keyset *s);

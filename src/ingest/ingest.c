@@ -271,8 +271,9 @@ static bp_status open_source(producer *p, src_table t, cleaner *c, src_stream **
     return BP_OK;
 }
 
-/* Every 4096 rows: stop when asked, show progress. */
-static bp_status tick(producer *p, const char *label, uint64_t n)
+/* Every 4096 rows: stop when asked, show progress (the bytes of s read,
+ * when s is the pass that loads). */
+static bp_status tick(producer *p, const char *label, uint64_t n, const src_stream *s)
 {
     if ((n & 0xFFF) != 0)
         return BP_OK;
@@ -280,6 +281,8 @@ static bp_status tick(producer *p, const char *label, uint64_t n)
         return bp_fail(&p->err, BP_EINTR, "interrupted; the warehouse and lake are unchanged");
     if ((n & 0x3FFFF) == 0)
         progress(p->o, label, n, false);
+    if (s && p->o->bytes_done)
+        *p->o->bytes_done = p->bytes_before + src_bytes(s);
     return BP_OK;
 }
 
@@ -314,7 +317,7 @@ static bp_status find_dups(producer *p, src_table t, keyset_lines *dups, src_see
         else if (batch_full(q))
             batch_clear(q);
         if (st == BP_OK)
-            st = tick(p, label, ++n);
+            st = tick(p, label, ++n, NULL);
     }
     if (st == BP_OK && got < 0)
         st = err->status;
@@ -373,10 +376,8 @@ static bp_status clean_table(producer *p, src_table t, batch **q)
             goto done;
         if (batch_full(*q) && (st = pass_on(p, K_QUARANTINE, q)) != BP_OK)
             goto done;
-        if ((st = tick(p, label, ++n)) != BP_OK)
+        if ((st = tick(p, label, ++n, s)) != BP_OK)
             goto done;
-        if ((n & 0xFFF) == 0 && p->o->bytes_done)
-            *p->o->bytes_done = p->bytes_before + src_bytes(s);
     }
     if (got < 0) {
         st = err->status;

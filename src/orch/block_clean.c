@@ -59,14 +59,9 @@ bp_status blk_clean_exec(blk_ctx *c, bp_err *err)
     io.live_schema = r->o->schema;
     /* the state folder: the stage's local DuckDB copy (the lake block
      * reads it) for servers, duplicate keys that do not fit in memory */
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", r->stage_file);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    if (slash && (st = fs_mkdir_p(dir, BP_EIO, "state folder", err)) != BP_OK)
+    if ((st = fs_mkdir_p(r->state_dir, BP_EIO, "state folder", err)) != BP_OK)
         return st;
-    io.spill_dir = slash ? dir : ".";
+    io.spill_dir = r->state_dir;
     if (!blk_embedded(r))
         io.engine_path = r->stage_file;
     ingest_report rep;

@@ -571,19 +571,14 @@ static void locate_stage(orun *r)
     r->stage_prefix = rename ? "_stage_" : "";
     snprintf(r->stage_file, sizeof r->stage_file, "%s/stage-%s.duckdb",
              o->state_dir ? o->state_dir : ".bookpipe", o->schema);
+    fs_dirname(r->stage_file, r->state_dir, sizeof r->state_dir);
     snprintf(r->project_dir, sizeof r->project_dir, "%s", o->project_dir ? o->project_dir : "");
 }
 
 /* The folder of the local stage file (and of Redshift's run lock). */
 static bp_status state_dir_ready(const orun *r, bp_err *err)
 {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", r->stage_file);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return BP_OK;
-    *slash = 0;
-    return fs_mkdir_p(dir, BP_EIO, "state folder", err);
+    return fs_mkdir_p(r->state_dir, BP_EIO, "state folder", err);
 }
 
 static void summarize(orun *r, orch_result *res)

@@ -53,6 +53,7 @@ struct orun {
     char stage_schema[200];    /* where clean writes: DuckDB: the schema itself, with */
     const char *stage_prefix;  /* this prefix (load renames); others: <schema>_stage */
     char stage_file[4200];     /* non-DuckDB targets: DuckDB copy of the stage */
+    char state_dir[4200];      /* the folder of stage_file: the run's local files */
     char project_dir[4200];
     char model_memory[32];     /* DuckDB's cap for dbt, test and recommend blocks */
     char load_memory[32];      /* and for the loading blocks: at most 128MB */
