@@ -103,6 +103,7 @@ dbt_features_tests() {
     check "dbt clean removes target/ and the packages" bash -c "'$bp' dbt clean --project-dir '$fx' > /dev/null && test ! -e '$fx/target' && test ! -e '$fx/dbt_packages'"
     dbt_errors_tests
     dbt_scale_tests
+    dbt_unit_tests duckdb
     # the same project on PostgreSQL
     # shellcheck source=tests/pg_server.sh
     source "$here/pg_server.sh"
@@ -121,6 +122,7 @@ dbt_features_tests() {
     check "dbt features (postgres): snapshot round 2" "$bp" dbt snapshot --project-dir "$fx" --target postgres --vars '{round: 2}' -q
     check "dbt features (postgres): incremental run gaining a column" "$bp" dbt run --project-dir "$fx" --target postgres -s events_inc --vars '{with_extra_col: true}' -q
     features_round2 postgres
+    dbt_unit_tests postgres
     rm -rf "$fx/target" "$fx/dbt_packages"
     [ "$started" = 1 ] && pg_stop
     unset FEATURES_DB

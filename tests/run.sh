@@ -535,6 +535,8 @@ interrupt_tests() {
 . "$here/safety.sh"
 # shellcheck source=tests/dbt_features.sh
 . "$here/dbt_features.sh"
+# shellcheck source=tests/dbt_unit.sh
+. "$here/dbt_unit.sh"
 # shellcheck source=tests/rec.sh
 . "$here/rec.sh"
 

@@ -200,17 +200,20 @@ bp_status dbt_art_manifest(project *p, bp_err *err)
     bp_status st = buf_adds(&b, "{\"metadata\": ");
     if (st == BP_OK)
         st = add_json(&b, metadata(p, "https://schemas.getdbt.com/dbt/manifest/v12.json"));
-    static const char *const parts[] = {"nodes", "sources", "exposures", "disabled"};
-    for (int part = 0; part < 4 && st == BP_OK; part++) {
+    static const char *const parts[] = {"nodes", "sources", "exposures", "disabled",
+                                        "unit_tests"};
+    for (int part = 0; part < 5 && st == BP_OK; part++) {
         bool first = true;
         st = buf_printf(&b, ", \"%s\": {", parts[part]);
         for (int i = 0; i < p->nnodes && st == BP_OK; i++) {
             node *n = &p->nodes[i];
             bool want = part == 3 ? !n->cfg.enabled
-                        : n->cfg.enabled && (part == 1 ? n->type == NT_SOURCE
-                                            : part == 2 ? n->type == NT_EXPOSURE
-                                                        : n->type != NT_SOURCE &&
-                                                              n->type != NT_EXPOSURE);
+                        : n->cfg.enabled && (part == 1   ? n->type == NT_SOURCE
+                                             : part == 2 ? n->type == NT_EXPOSURE
+                                             : part == 4 ? n->type == NT_UNIT
+                                                         : n->type != NT_SOURCE &&
+                                                               n->type != NT_EXPOSURE &&
+                                                               n->type != NT_UNIT);
             if (!want)
                 continue;
             st = add_key(&b, &first, n->unique_id);
@@ -234,8 +237,7 @@ bp_status dbt_art_manifest(project *p, bp_err *err)
         st = add_map(&b, p, false);
     if (st == BP_OK)
         st = buf_adds(&b, ", \"metrics\": {}, \"groups\": {}, \"selectors\": {}, "
-                          "\"group_map\": {}, \"saved_queries\": {}, \"semantic_models\": {}, "
-                          "\"unit_tests\": {}}");
+                          "\"group_map\": {}, \"saved_queries\": {}, \"semantic_models\": {}}");
     if (st != BP_OK)
         st = bp_fail(err, BP_ENOMEM, "out of memory writing the manifest");
     else

@@ -393,26 +393,48 @@ static bp_status inject_ctes(project *p, int i, wh *w, buf *sql, bp_err *err)
                                       e->name, body.p ? body.p : ""))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
     }
-    if (st == BP_OK) {
-        const char *s = skip_sql_space(sql->p ? sql->p : "");
-        buf out = {0};
-        bool with = strncasecmp(s, "with", 4) == 0 && isspace((unsigned char)s[4]);
-        if (with)
-            st = buf_add(&out, sql->p, (size_t)(s - sql->p)) || buf_adds(&out, "with ") ||
-                         buf_add(&out, ctes.p, ctes.len) || buf_adds(&out, ",\n") ||
-                         buf_adds(&out, s + 5)
-                     ? BP_ENOMEM : BP_OK;
-        else
-            st = buf_adds(&out, "with ") || buf_add(&out, ctes.p, ctes.len) ||
-                         buf_adds(&out, "\n") || buf_add(&out, sql->p ? sql->p : "", sql->len)
-                     ? BP_ENOMEM : BP_OK;
-        if (st != BP_OK)
-            bp_fail(err, st, "out of memory");
-        buf_free(sql);
-        *sql = out;
-    }
+    if (st == BP_OK)
+        st = dbt_compile_splice_ctes(sql, &ctes, err);
     buf_free(&ctes);
     buf_free(&body);
+    return st;
+}
+
+bp_status dbt_compile_splice_ctes(buf *sql, const buf *ctes, bp_err *err)
+{
+    const char *s = skip_sql_space(sql->p ? sql->p : "");
+    buf out = {0};
+    bool with = strncasecmp(s, "with", 4) == 0 && isspace((unsigned char)s[4]);
+    bp_status st;
+    if (with)
+        st = buf_add(&out, sql->p, (size_t)(s - sql->p)) || buf_adds(&out, "with ") ||
+                     buf_add(&out, ctes->p, ctes->len) || buf_adds(&out, ",\n") ||
+                     buf_adds(&out, s + 5)
+                 ? BP_ENOMEM : BP_OK;
+    else
+        st = buf_adds(&out, "with ") || buf_add(&out, ctes->p, ctes->len) ||
+                     buf_adds(&out, "\n") || buf_add(&out, sql->p ? sql->p : "", sql->len)
+                 ? BP_ENOMEM : BP_OK;
+    if (st != BP_OK) {
+        buf_free(&out);
+        return bp_fail(err, st, "out of memory");
+    }
+    buf_free(sql);
+    *sql = out;
+    return BP_OK;
+}
+
+bp_status dbt_compile_unit_model(project *p, int i, wh *w, const struct unit_ctx *u, buf *out,
+                                 bp_err *err)
+{
+    cctx c;
+    jinja_rt *rt;
+    bp_status st = node_tpl(p, i, err);
+    if (st == BP_OK && (st = with_rt(p, i, false, w, err, &rt, &c)) == BP_OK) {
+        c.unit = u;
+        st = render_node(rt, p, i, out, err);
+        jinja_rt_free(rt);
+    }
     return st;
 }
 
@@ -609,16 +631,6 @@ static bp_status naming_macro(project *p, int i, const char *macro, const char *
     return st;
 }
 
-static const char *trimmed(project *p, const char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        n--;
-    return dbt_proj_str(p, s, n);
-}
-
 bp_status dbt_compile_names(project *p, int i, bp_err *err)
 {
     node *n = &p->nodes[i];
@@ -635,7 +647,7 @@ bp_status dbt_compile_names(project *p, int i, bp_err *err)
             return BP_EINPUT;
     } else {
         n->schema = custom_schema ? dbt_proj_strf(p, "%s_%s", p->target_schema,
-                                              trimmed(p, custom_schema))
+                                              dbt_proj_trim(p, custom_schema))
                                   : p->target_schema;
     }
     if (tdb)
@@ -645,13 +657,13 @@ bp_status dbt_compile_names(project *p, int i, bp_err *err)
             BP_OK)
             return BP_EINPUT;
     } else {
-        n->database = n->cfg.database ? trimmed(p, n->cfg.database) : p->target_db;
+        n->database = n->cfg.database ? dbt_proj_trim(p, n->cfg.database) : p->target_db;
     }
     if (p->override_alias && n->type != NT_TEST) {
         if (naming_macro(p, i, "generate_alias_name", n->cfg.alias, &n->identifier, err) != BP_OK)
             return BP_EINPUT;
     } else if (n->cfg.alias) {
-        n->identifier = trimmed(p, n->cfg.alias);
+        n->identifier = dbt_proj_trim(p, n->cfg.alias);
     } else if (!n->identifier && n->version) { /* dbt's alias for versions: name_v2 */
         char *a = (char *)dbt_proj_strf(p, "%s_v%s", n->name, n->version);
         for (char *c = a; c && *c; c++)

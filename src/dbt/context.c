@@ -139,6 +139,17 @@ static void note_macro(jinja_rt *rt, const jinja_macro *m)
 
 /* ---- ref, source, config, var, env_var, is_incremental ---------------------------------- */
 
+/* In a unit test's render a ref() or source() is one of its given
+ * inputs (a CTE of rows); one it does not give is an error, as in dbt. */
+static bp_status unit_input(jinja_rt *rt, cctx *c, int k, const char *what, jv **out)
+{
+    jv *r = dbt_unit_input_rel(rt, c->unit, k);
+    if (!r)
+        return jinja_fail(rt, "'%s' is not among the unit test's given inputs (give every ref() "
+                          "and source() the model uses an input:)", what);
+    return ret(rt, out, r);
+}
+
 static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
     (void)data;
@@ -179,6 +190,8 @@ static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     }
     if (!p->nodes[k].cfg.enabled)
         return jinja_fail(rt, "ref('%s'): '%s' is disabled", name, name);
+    if (c->unit)
+        return unit_input(rt, c, k, name, out);
     if (c->node >= 0 && c->node != k && c->parse &&
         dbt_proj_add_dep(p, c->node, k, c->err) != BP_OK)
         return jinja_fail(rt, "out of memory");
@@ -201,6 +214,8 @@ static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     }
     if (c->node >= 0 && c->parse && dbt_proj_add_dep(c->p, c->node, k, c->err) != BP_OK)
         return jinja_fail(rt, "out of memory");
+    if (c->unit)
+        return unit_input(rt, c, k, key, out);
     return ret(rt, out, dbt_ctx_relation_of(rt, c->p, k));
 }
 
@@ -307,7 +322,8 @@ static bp_status var_call(jinja_rt *rt, void *self, const jv_args *a, jv **out)
     const char *name = str_arg(a, 0, "name");
     if (!name)
         return jinja_fail(rt, "var() takes a variable name");
-    const yml_node *v = find_var(c, name);
+    const yml_node *v = c->unit ? dbt_unit_override(c->unit, "vars", name) : NULL;
+    v = v ? v : find_var(c, name);
     if (v)
         return ret(rt, out, dbt_proj_yml_value(RA(rt), v));
     jv *d = jinja_arg(a, 1, "default");
@@ -337,7 +353,8 @@ static bp_status fn_env_var(jinja_rt *rt, void *data, const jv_args *a, jv **out
     const char *name = str_arg(a, 0, "var");
     if (!name)
         return jinja_fail(rt, "env_var() takes a variable name");
-    const char *v = getenv(name);
+    const yml_node *o = CTX(rt)->unit ? dbt_unit_override(CTX(rt)->unit, "env_vars", name) : NULL;
+    const char *v = o && o->kind == YML_SCALAR ? o->str : getenv(name);
     if (v)
         return out_str(rt, out, v, strlen(v));
     jv *d = jinja_arg(a, 1, "default");
@@ -1164,9 +1181,35 @@ static const jv_obj_ops adapter_ops = {"Adapter", adapter_getattr, NULL, NULL, N
 
 /* ---- package namespaces: dbt_utils.star(...) ------------------------------------------ */
 
+/* A unit test's override of a macro or a context value: a macro (or a
+ * function) answers the value whatever it is called with; anything else
+ * is the value itself. */
+static bp_status override_call(jinja_rt *rt, void *data, const jv_args *a, jv **out)
+{
+    (void)a;
+    return ret(rt, out, dbt_proj_yml_value(RA(rt), data));
+}
+
+static jv *overridden(jinja_rt *rt, const yml_node *o, bool callable)
+{
+    if (callable)
+        return jv_func(RA(rt), "override", override_call, (void *)o);
+    return dbt_proj_yml_value(RA(rt), o);
+}
+
 static jv *ns_getattr(jinja_rt *rt, void *self, const char *name)
 {
     dbt_pkg *pkg = self;
+    cctx *c = CTX(rt);
+    if (c->unit) { /* overrides: macros: {dbt_utils.star: ..., dbt.x: ...} */
+        char key[512];
+        snprintf(key, sizeof key, "%s.%s", pkg->name, name);
+        const yml_node *o = dbt_unit_override(c->unit, "macros", key);
+        if (!o && !strcmp(pkg->name, "dbt"))
+            o = dbt_unit_override(c->unit, "macros", name);
+        if (o)
+            return overridden(rt, o, true);
+    }
     jinja_macro *m = dbt_macro_in(pkg, name);
     if (m)
         note_macro(rt, m);
@@ -1786,8 +1829,11 @@ static bool context_name(jinja_rt *rt, cctx *c, const char *name, jv **out)
         return (*out = jv_func(a, "set_strict", fn_set, c)) != NULL;
     if (!strcmp(name, "target"))
         return (*out = target_dict(rt, p)) != NULL;
-    if (!strcmp(name, "this"))
+    if (!strcmp(name, "this")) {
+        if (c->unit && dbt_unit_this(c->unit))
+            return (*out = dbt_unit_input_rel(rt, c->unit, c->node)) != NULL;
         return (*out = c->node >= 0 ? dbt_ctx_relation_of(rt, p, c->node) : jv_none(a)) != NULL;
+    }
     if (!strcmp(name, "model"))
         return (*out = c->node >= 0 ? dbt_ctx_model_dict(p, c->node) : jv_none(a)) != NULL;
     if (!strcmp(name, "execute"))
@@ -1853,6 +1899,21 @@ static bool lookup(void *ctx, jinja_rt *rt, const char *name, jv **out)
         jv *v = jv_dict_get(c->extra, name);
         if (v)
             return (*out = v) != NULL;
+    }
+    if (c->unit) {
+        char key[512];
+        snprintf(key, sizeof key, "dbt.%s", name);
+        const yml_node *o = dbt_unit_override(c->unit, "macros", name);
+        o = o ? o : dbt_unit_override(c->unit, "macros", key);
+        if (o) { /* what the name was decides how the override answers */
+            const struct unit_ctx *u = c->unit;
+            c->unit = NULL;
+            jv *orig = NULL;
+            bool had = lookup(ctx, rt, name, &orig);
+            c->unit = u;
+            bool callable = had && orig && (orig->type == JV_MACRO || orig->type == JV_FUNC);
+            return (*out = overridden(rt, o, callable)) != NULL;
+        }
     }
     /* macros: the node's package, the root project, dbt's own */
     jinja_macro *m = dbt_macro_lookup(p, dbt_ctx_local_pkg(rt), name);

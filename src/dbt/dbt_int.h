@@ -9,6 +9,7 @@
  *   select.c    --select / --exclude
  *   exec.c      the scheduler and the command's report
  *   materialize.c  models (view, table, incremental), seeds, snapshots, tests
+ *   unit.c      unit tests: their definitions, fixtures and the comparison
  *   artifacts.c target/manifest.json, run_results.json, catalog.json
  *   ops.c       the commands that run no graph: deps, run-operation, debug
  */
@@ -27,7 +28,8 @@
 #include "dbt.h"
 
 typedef enum {
-    NT_MODEL, NT_SEED, NT_TEST, NT_SOURCE, NT_SNAPSHOT, NT_ANALYSIS, NT_EXPOSURE, NT_NTYPES
+    NT_MODEL, NT_SEED, NT_TEST, NT_SOURCE, NT_SNAPSHOT, NT_ANALYSIS, NT_EXPOSURE, NT_UNIT,
+    NT_NTYPES
 } node_type;
 
 typedef enum { ST_NONE, ST_SUCCESS, ST_ERROR, ST_SKIPPED, ST_PASS, ST_FAIL, ST_WARN } node_status;
@@ -56,6 +58,7 @@ typedef struct {
 } node_config;
 
 struct dbt_pkg;
+struct unit_def;
 
 typedef struct {
     node_type type;
@@ -91,7 +94,9 @@ typedef struct {
     /* generic tests */
     const char *test_kind;     /* the test's name (not_null, dbt_utils.equality); NULL: singular */
     struct jinja_macro *test_macro;
-    int attached;              /* the model a test belongs to, -1 for none */
+    int attached;              /* the model a test belongs to (a unit test: the one it
+                                * tests), -1 for none */
+    struct unit_def *unit;     /* a unit test's given, expect and overrides */
     const char *column;
     jv *test_kwargs;           /* the arguments as written (strings still Jinja) */
     /* sources */
@@ -105,6 +110,7 @@ typedef struct {
     double secs;
     double began;        /* when it started running, epoch seconds (run_results timing) */
     char message[512];
+    const char *detail;        /* a failure's whole story (a unit test's diff), or NULL */
     long long failures;
     bool selected, in_run;
     jv *model_dict;            /* `model` / graph entry (project arena) */
@@ -144,6 +150,7 @@ typedef struct project {
     int nnodes, capnodes;
     strmap by_name[NT_NTYPES]; /* per node type: name -> index + 1 */
     strmap by_uid;             /* unique_id -> index + 1 */
+    strmap fixtures;           /* unit test fixtures: file stem -> full path */
     /* packages: [0] the root, then installed ones, then dbt's own */
     dbt_pkg *pkgs;
     int npkgs;
@@ -170,6 +177,7 @@ typedef struct cctx {
     bp_err *err;
     jv *results;       /* statement results by name (a dict in the render's arena) */
     jv *extra;         /* names the caller adds (on-run-end: results, schemas) */
+    const struct unit_ctx *unit; /* rendering a model for a unit test: its inputs, overrides */
     bool fatal;        /* a ref() or source() to nothing: the project's error, not the node's */
 } cctx;
 
@@ -180,6 +188,7 @@ BP_MUST bp_status dbt_proj_load_config(project *p, const dbt_opts *o, bp_err *er
 void dbt_proj_free(project *p);
 const char *dbt_proj_str(project *p, const char *s, size_t n);  /* arena copy (thread-safe) */
 const char *dbt_proj_strf(project *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *dbt_proj_trim(project *p, const char *s);  /* arena copy without outer spaces */
 int dbt_proj_find(const project *p, node_type t, const char *name);
 int dbt_proj_find_uid(const project *p, const char *uid);
 int dbt_proj_add_node(project *p, node_type t, const char *name, bp_err *err);
@@ -298,6 +307,13 @@ BP_MUST bp_status dbt_compile_run_hooks(project *p, int i, wh *w, const char *ki
 /* Call a macro by name (with the dbt context) and keep its text result. */
 BP_MUST bp_status dbt_compile_call_macro(project *p, int node, wh *w, const char *name, const jv_args *a,
                              buf *out, jv *extra, bp_err *err);
+/* A unit test's render of model i (refs, sources and `this` as its
+ * inputs' CTEs, its overrides in the context). */
+BP_MUST bp_status dbt_compile_unit_model(project *p, int i, wh *w, const struct unit_ctx *u,
+                                         buf *out, bp_err *err);
+/* Put "name as (...), ..." (ctes) in front of sql as dbt injects CTEs:
+ * into the query's own WITH, or a new one. */
+BP_MUST bp_status dbt_compile_splice_ctes(buf *sql, const buf *ctes, bp_err *err);
 /* Names of schema/alias/database for node i (generate_*_name). */
 BP_MUST bp_status dbt_compile_names(project *p, int i, bp_err *err);
 
@@ -306,6 +322,15 @@ BP_MUST bp_status dbt_compile_names(project *p, int i, bp_err *err);
 BP_MUST bp_status dbt_select_nodes(project *p, const char *select, const char *exclude, bp_err *err);
 
 /* materialize.c */
+/* The columns of a relation (information_schema), names and types. */
+typedef struct {
+    char **names;
+    char **types;
+    size_t n, cap;
+} colset;
+BP_MUST bp_status dbt_mat_columns(wh *w, const char *schema, const char *name, colset *out,
+                                  bp_err *err);
+void dbt_mat_colset_free(colset *c);
 BP_MUST bp_status dbt_mat_model(project *p, wh *w, int i, bp_err *err);
 BP_MUST bp_status dbt_mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err);
 BP_MUST bp_status dbt_mat_snapshot(project *p, wh *w, int i, bp_err *err);
@@ -324,6 +349,20 @@ BP_MUST bp_status dbt_seed_read(const node *n, char delimiter, seed_data *s, bp_
 void dbt_seed_free(seed_data *s);
 /* The column type dbt would give column c, for target type ttype. */
 const char *dbt_seed_infer_type(const seed_data *s, size_t c, const wh_ops *target);
+
+/* unit.c */
+/* Unit tests of the root project's properties files (unit_tests:), once
+ * the models' refs are known. */
+BP_MUST bp_status dbt_unit_load(project *p, bp_err *err);
+BP_MUST bp_status dbt_mat_unit(project *p, wh *w, int i, bp_err *err);
+/* For context.c: what a name means in a unit test's render. The input
+ * that stands for node k (its CTE's relation), or NULL when the test
+ * gives none. */
+jv *dbt_unit_input_rel(jinja_rt *rt, const struct unit_ctx *u, int k);
+bool dbt_unit_this(const struct unit_ctx *u);
+/* The override of a macro, var or env var (kind "macros", "vars",
+ * "env_vars"), or NULL. */
+const yml_node *dbt_unit_override(const struct unit_ctx *u, const char *kind, const char *name);
 
 /* exec.c */
 BP_MUST bp_status dbt_exec_command(project *p, dbt_summary *sum, bp_err *err);

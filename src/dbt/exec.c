@@ -66,6 +66,8 @@ static bool run_one(runner *r, wh *w, int i, int idx, node_start ns, bool may_re
         st = dbt_mat_seed(p, w, i, &rows, &err);
     else if (n->type == NT_TEST)
         st = dbt_mat_test(p, w, i, &err);
+    else if (n->type == NT_UNIT)
+        st = dbt_mat_unit(p, w, i, &err);
     else if (n->type == NT_SNAPSHOT)
         st = dbt_mat_snapshot(p, w, i, &err);
     else
@@ -87,18 +89,23 @@ static bool run_one(runner *r, wh *w, int i, int idx, node_start ns, bool may_re
     if (st != BP_OK) {
         n->status = ST_ERROR;
         snprintf(n->message, sizeof n->message, "%.*s", (int)sizeof n->message - 1, err.msg);
-        snprintf(what, sizeof what, "ERROR %s %s", n->type == NT_TEST ? "test" : "creating",
-                 n->type == NT_TEST ? n->name : label);
+        if (n->type == NT_UNIT)
+            snprintf(what, sizeof what, "ERROR %s", label);
+        else
+            snprintf(what, sizeof what, "ERROR %s %s", n->type == NT_TEST ? "test" : "creating",
+                     n->type == NT_TEST ? n->name : label);
         dbt_line(r, idx, what, "ERROR");
-    } else if (n->type == NT_TEST) {
+    } else if (n->type == NT_TEST || n->type == NT_UNIT) {
         static const char *const names[] = {"", "", "", "", "PASS", "FAIL", "WARN"};
-        snprintf(what, sizeof what, "%s %s", names[n->status], n->name);
+        /* a unit test is named model::test, as dbt prints it */
+        snprintf(what, sizeof what, "%s %s", names[n->status],
+                 n->type == NT_UNIT ? label + 10 : n->name);
         if (n->status == ST_PASS)
             snprintf(status, sizeof status, "PASS in %.2fs", n->secs);
         else
             snprintf(status, sizeof status, "%s %lld in %.2fs", names[n->status], n->failures,
                      n->secs);
-        if (n->status != ST_PASS)
+        if (n->status != ST_PASS && n->type == NT_TEST)
             snprintf(n->message, sizeof n->message, "Got %lld result%s, configured to %s if %s",
                      n->failures, n->failures == 1 ? "" : "s",
                      n->status == ST_WARN ? "warn" : "fail",
@@ -151,8 +158,11 @@ static void skip_one(runner *r, int i)
                                            : "skipped: an upstream node failed");
     int idx = ++r->next_index;
     char what[800];
+    char label[700];
     if (n->type == NT_TEST)
         snprintf(what, sizeof what, "SKIP test %s", n->name);
+    else if (n->type == NT_UNIT)
+        snprintf(what, sizeof what, "SKIP %s", dbt_kind_label(n, label, sizeof label));
     else
         snprintf(what, sizeof what, "SKIP relation %s", n->relation);
     dbt_line(r, idx, what, "SKIP");

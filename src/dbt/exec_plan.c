@@ -32,14 +32,14 @@ bool dbt_wanted(const project *p, const node *n)
         return false;
     if (!strcmp(c, "build"))
         return n->type == NT_MODEL || n->type == NT_SEED || n->type == NT_SNAPSHOT ||
-               n->type == NT_TEST;
+               n->type == NT_TEST || n->type == NT_UNIT;
     if (!strcmp(c, "run"))
         return n->type == NT_MODEL;
     if (!strcmp(c, "compile") || !strcmp(c, "docs"))
         return n->type == NT_MODEL || n->type == NT_TEST || n->type == NT_SNAPSHOT ||
                n->type == NT_ANALYSIS;
     if (!strcmp(c, "test"))
-        return n->type == NT_TEST;
+        return n->type == NT_TEST || n->type == NT_UNIT;
     if (!strcmp(c, "seed"))
         return n->type == NT_SEED;
     if (!strcmp(c, "snapshot"))
@@ -153,9 +153,12 @@ bp_status dbt_build_edges(runner *r, bp_err *err)
             if (r->pos[par.v[j]] >= 0)
                 ok = add_edge(r, par.v[j], i);
     }
-    /* build: a test holds back the children of what it tests */
+    /* build: a test holds back the children of what it tests; a unit
+     * test, the model it tests */
     for (int k = 0; ok && !strcmp(p->opts.command, "build") && k < r->norder; k++) {
         int t = r->order[k];
+        if (p->nodes[t].type == NT_UNIT && r->pos[p->nodes[t].attached] >= 0)
+            ok = add_edge(r, t, p->nodes[t].attached);
         if (p->nodes[t].type != NT_TEST)
             continue;
         par.n = 0;

@@ -46,6 +46,9 @@ const char *dbt_kind_label(const node *n, char *b, size_t bn)
         snprintf(b, bn, "seed file %s", n->relation);
     else if (n->type == NT_TEST)
         snprintf(b, bn, "test %s", n->name);
+    else if (n->type == NT_UNIT) /* "unit_test " is 10 characters: run_one prints past it */
+        snprintf(b, bn, "unit_test %s::%s", n->attached >= 0 ? n->fqn[n->nfqn - 2] : "?",
+                 n->name);
     else if (n->type == NT_SNAPSHOT)
         snprintf(b, bn, "snapshot %s", n->relation);
     else
@@ -60,7 +63,7 @@ const char *dbt_type_word(const node *n) { return dbt_node_type_name(n->type); }
 void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
 {
     project *p = r->p;
-    int seeds = 0, views = 0, tables = 0, incs = 0, tests = 0, snaps = 0;
+    int seeds = 0, views = 0, tables = 0, incs = 0, tests = 0, snaps = 0, units = 0;
     memset(sum, 0, sizeof *sum);
     for (int k = 0; k < r->norder; k++) {
         node *n = &p->nodes[r->order[k]];
@@ -68,6 +71,8 @@ void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
             seeds++;
         else if (n->type == NT_TEST)
             tests++;
+        else if (n->type == NT_UNIT)
+            units++;
         else if (n->type == NT_SNAPSHOT)
             snaps++;
         else if (!strcmp(n->cfg.materialized, "view"))
@@ -107,7 +112,8 @@ void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
         int n;
         const char *what;
     } parts[] = {{seeds, "seed"}, {tables, "table model"}, {views, "view model"},
-                 {incs, "incremental model"}, {snaps, "snapshot"}, {tests, "data test"}};
+                 {incs, "incremental model"}, {snaps, "snapshot"}, {tests, "data test"},
+                 {units, "unit test"}};
     for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
         if (parts[k].n) {
             fprintf(f, "%s%d %s%s", sep, parts[k].n, parts[k].what, parts[k].n == 1 ? "" : "s");
@@ -125,7 +131,8 @@ void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
         if (n->status == ST_ERROR || n->status == ST_FAIL || n->status == ST_WARN)
             fprintf(f, "%s  \n%s  %s in %s %s (%s)\n%s    %s\n", ts, ts,
                     n->status == ST_FAIL ? "Failure" : n->status == ST_WARN ? "Warning" : "Error",
-                    dbt_type_word(n), n->name, n->path ? n->path : "", ts, n->message);
+                    dbt_type_word(n), n->name, n->path ? n->path : "", ts,
+                    n->detail ? n->detail : n->message);
     }
     fprintf(f, "%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
             sum->warn, sum->error, sum->skip, sum->total);
@@ -145,9 +152,10 @@ void dbt_banner(runner *r, int threads)
     for (int i = 0; i < p->npkgs; i++)
         macros += (int)p->pkgs[i].macros.n;
     fprintf(dbt_console(p), "%s  Running with bookpipe dbt (dbt-compatible)\n%s  Found %d models, "
-            "%d snapshots, %d seeds, %d data tests, %d sources, %d macros\n%s  \n%s  Concurrency: "
-            "%d threads (target='%s')\n%s  \n", ts, ts, count[NT_MODEL], count[NT_SNAPSHOT],
-            count[NT_SEED], count[NT_TEST], count[NT_SOURCE], macros, ts, ts, threads,
+            "%d snapshots, %d seeds, %d data tests, %d sources, %d macros, %d unit tests\n%s  \n%s  "
+            "Concurrency: %d threads (target='%s')\n%s  \n", ts, ts, count[NT_MODEL],
+            count[NT_SNAPSHOT], count[NT_SEED], count[NT_TEST], count[NT_SOURCE], macros,
+            count[NT_UNIT], ts, ts, threads,
             p->target_name, ts);
 }
 

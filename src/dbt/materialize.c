@@ -105,13 +105,7 @@ static void work_name(const node *n, const char *what, char *out, size_t sz)
 
 /* ---- columns ----------------------------------------------------------------------- */
 
-typedef struct {
-    char **names;
-    char **types;
-    size_t n, cap;
-} colset;
-
-static void colset_free(colset *c)
+void dbt_mat_colset_free(colset *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         free(c->names[i]);
@@ -146,7 +140,7 @@ static int take_col(void *ctx, size_t nc, const wh_col *cols, const char *const 
     return 0;
 }
 
-static bp_status columns(wh *w, const char *schema, const char *name, colset *out, bp_err *err)
+bp_status dbt_mat_columns(wh *w, const char *schema, const char *name, colset *out, bp_err *err)
 {
     buf q = {0};
     bp_status st = BP_ENOMEM;
@@ -269,11 +263,11 @@ static bp_status incremental(project *p, wh *w, node *n, bp_err *err)
         goto fail;
     }
     if ((st = wh_query(w, q.p, take_col, &src, err)) != BP_OK ||
-        (st = columns(w, n->schema, n->identifier, &target, err)) != BP_OK ||
+        (st = dbt_mat_columns(w, n->schema, n->identifier, &target, err)) != BP_OK ||
         (st = schema_change(w, n, &target, &src, err)) != BP_OK)
         goto fail;
-    colset_free(&target);
-    if ((st = columns(w, n->schema, n->identifier, &target, err)) != BP_OK)
+    dbt_mat_colset_free(&target);
+    if ((st = dbt_mat_columns(w, n->schema, n->identifier, &target, err)) != BP_OK)
         goto fail;
     /* insert the columns both have (on_schema_change: ignore leaves the rest) */
     colset both = {0};
@@ -288,7 +282,7 @@ static bp_status incremental(project *p, wh *w, node *n, bp_err *err)
                                               !strcmp(strategy, "default"));
     if (strategy && strcmp(strategy, "append") && strcmp(strategy, "delete+insert") &&
         strcmp(strategy, "merge") && strcmp(strategy, "default")) {
-        colset_free(&both);
+        dbt_mat_colset_free(&both);
         st = bp_fail(err, BP_EINPUT, "incremental_strategy '%s' is not supported (append, "
                      "delete+insert, merge)", strategy);
         goto fail;
@@ -299,7 +293,7 @@ static bp_status incremental(project *p, wh *w, node *n, bp_err *err)
                                     buf_printf(&q, " WHERE (%s) IN (SELECT DISTINCT %s FROM ",
                                                n->cfg.unique_key, n->cfg.unique_key) ||
                                     buf_add_ident(&q, tmpname) || buf_addc(&q, ')'), &q, err)) != BP_OK) {
-            colset_free(&both);
+            dbt_mat_colset_free(&both);
             goto fail;
         }
     }
@@ -307,21 +301,21 @@ static bp_status incremental(project *p, wh *w, node *n, bp_err *err)
     bool unbuilt = buf_adds(&q, "INSERT INTO ") || buf_add_relation(&q, n->schema, n->identifier) ||
                       buf_adds(&q, " (") || col_list(&q, &both) || buf_adds(&q, ") SELECT ") ||
                       col_list(&q, &both) || buf_adds(&q, " FROM ") || buf_add_ident(&q, tmpname);
-    colset_free(&both);
+    dbt_mat_colset_free(&both);
     if ((st = exec_built(w, unbuilt, &q, err)) != BP_OK)
         goto fail;
     buf_reset(&q);
     if ((st = exec_built(w, buf_adds(&q, "DROP TABLE ") || buf_add_ident(&q, tmpname), &q, err)) != BP_OK)
         goto fail;
     buf_free(&q);
-    colset_free(&target);
-    colset_free(&src);
+    dbt_mat_colset_free(&target);
+    dbt_mat_colset_free(&src);
     return wh_commit(w, err);
 fail:
     wh_rollback(w);
     buf_free(&q);
-    colset_free(&target);
-    colset_free(&src);
+    dbt_mat_colset_free(&target);
+    dbt_mat_colset_free(&src);
     return st;
 }
 
@@ -513,7 +507,7 @@ static bp_status snap_all_cols(wh *w, const node *n, buf *cols, bp_err *err)
     for (size_t k = 0; st == BP_OK && k < all.n; k++)
         if (buf_adds(cols, k ? ", " : "") || buf_add_ident(cols, all.names[k]))
             st = bp_fail(err, BP_ENOMEM, "out of memory");
-    colset_free(&all);
+    dbt_mat_colset_free(&all);
     return st;
 }
 
@@ -643,14 +637,14 @@ static bp_status snap_update(wh *w, const node *n, const snap_cols *sc, const ch
         st = exec_built(w, snap_close_sql(n, sc, tmp, &q), &q, err);
     }
     if (st == BP_OK)
-        st = columns(w, n->schema, n->identifier, &target, err);
+        st = dbt_mat_columns(w, n->schema, n->identifier, &target, err);
     if (st == BP_OK) {
         buf_reset(&q);
         st = exec_built(w, snap_insert_sql(n, sc, &target, key, upd, tmp, &q), &q, err);
     }
     if (st == BP_OK)
         st = execf(w, err, "DROP TABLE %s", tmp);
-    colset_free(&target);
+    dbt_mat_colset_free(&target);
     buf_free(&q);
     buf_free(&changed);
     return st;

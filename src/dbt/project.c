@@ -1,6 +1,7 @@
 /* project.c: reading a dbt project (dbt_project.yml, the packages, models,
  * seeds, snapshots, analyses and singular tests) into nodes and their DAG
  * (configs: config.c; the target from profiles.yml: profile.c). */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -68,6 +69,7 @@ void dbt_proj_free(project *p)
     for (int t = 0; t < NT_NTYPES; t++)
         strmap_free(&p->by_name[t]);
     strmap_free(&p->by_uid);
+    strmap_free(&p->fixtures);
     dbt_macros_free(p);
     yml_free(p->project_doc);
     yml_free(p->profiles_doc);
@@ -83,7 +85,7 @@ void dbt_proj_free(project *p)
 const char *dbt_node_type_name(node_type t)
 {
     static const char *const names[] = {"model", "seed", "test", "source", "snapshot",
-                                        "analysis", "exposure"};
+                                        "analysis", "exposure", "unit_test"};
     return names[t];
 }
 
@@ -197,6 +199,16 @@ jv *dbt_proj_yml_value(arena *a, const yml_node *v)
             return NULL;
     }
     return out;
+}
+
+const char *dbt_proj_trim(project *p, const char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return dbt_proj_str(p, s, n);
 }
 
 bool dbt_has_jinja(const char *s) { return strstr(s, "{{") || strstr(s, "{%"); }
@@ -459,6 +471,14 @@ static bp_status on_test_file(project *p, dbt_pkg *pkg, const char *full, const 
 {
     if (ends_with(rel, ".yml") || ends_with(rel, ".yaml"))
         return add_doc(p, pkg, full, err);
+    /* tests/fixtures holds unit tests' rows (name -> file; unit.c) */
+    if (strstr(rel, "/fixtures/")) {
+        const char *ext = ends_with(rel, ".csv") ? ".csv" : ends_with(rel, ".sql") ? ".sql" : NULL;
+        const char *copy = ext && pkg->root ? dbt_proj_str(p, full, strlen(full)) : NULL;
+        if (ext && pkg->root && (!copy || !strmap_put(&p->fixtures, stem(p, rel, ext), (void *)copy)))
+            return bp_fail(err, BP_ENOMEM, "out of memory");
+        return BP_OK;
+    }
     /* tests/generic holds test macros (macros.c), not tests */
     if (!ends_with(rel, ".sql") || strstr(rel, "/generic/"))
         return BP_OK;
@@ -757,7 +777,7 @@ bp_status dbt_proj_load(project *p, const dbt_opts *o, bp_err *err)
     /* config() calls in the SQL come last: they win */
     if (dbt_compile_parse(p, err) != BP_OK)
         return BP_EINPUT;
-    if (dbt_props_tests(p, err) != BP_OK)
+    if (dbt_props_tests(p, err) != BP_OK || dbt_unit_load(p, err) != BP_OK)
         return BP_EINPUT;
     if (check_disabled(p, err) != BP_OK || check_materializations(p, err) != BP_OK)
         return BP_EINPUT;

@@ -56,7 +56,9 @@ static bool atom_matches(const project *p, const node *n, const char *atom)
         if (!strncmp(atom, "config.materialized", ml) && ml == 19)
             return n->cfg.materialized && strcmp(n->cfg.materialized, v) == 0;
         if (!strncmp(atom, "test_type", ml) && ml == 9)
-            return n->type == NT_TEST && !strcmp(v, n->test_kind ? "generic" : "singular");
+            return n->type == NT_UNIT ? !strcmp(v, "unit")
+                   : n->type == NT_TEST && (!strcmp(v, n->test_kind ? "generic" : "singular") ||
+                                            !strcmp(v, "data"));
         return false;
     }
     if (strchr(atom, '/'))
@@ -213,9 +215,11 @@ bp_status dbt_select_nodes(project *p, const char *select, const char *exclude, 
         st = expression(p, exclude, exc, err);
     if (st != BP_OK)
         goto done;
-    /* tests follow the nodes they test */
+    /* tests follow the nodes they test (a unit test: its model) */
     for (int i = 0; i < p->nnodes; i++) {
         node *t = &p->nodes[i];
+        if (t->type == NT_UNIT && !sel[i])
+            sel[i] = sel[t->attached];
         if (t->type != NT_TEST || sel[i])
             continue;
         for (int k = 0; k < t->ndeps && !sel[i]; k++)

@@ -1,0 +1,1 @@
+{% macro shop_label() %}'corner shop'{% endmacro %}
