@@ -45,6 +45,8 @@ features_results() {
     features_table "$t" seed_types "SELECT column_name, lower(data_type) AS data_type FROM information_schema.columns WHERE table_schema = 'ft_raw_seeds' AND table_name = 'events' ORDER BY ordinal_position"
     features_table "$t" stored_failures "SELECT * FROM ft_dbt_test__audit.\"accepted_values_stg_events_amount_cents__False__1050__0__725\" ORDER BY 1"
     features_table "$t" audit_runs "SELECT phase, n FROM ft_audit_runs ORDER BY phase"
+    # the package's on-run-start hook, with a var its own dbt_project.yml scopes to its name
+    features_table "$t" pkg_hook "SELECT word FROM ft_pkg_hook"
 }
 
 features_round2() {
@@ -70,6 +72,8 @@ dbt_features_tests() {
     check "dbt features: warn_if/error_if above the failures pass" grep -q "PASS amounts_known_or_few" build.txt
     check "dbt features: seeds land where generate_schema_name says" grep -q "seed file ft_raw_seeds.events" build.txt
     check "dbt features: a disabled seed (Jinja in dbt_project.yml) is not built" bash -c "! grep -q extra_rows build.txt"
+    check "dbt features: a package's properties see the vars its dbt_project.yml scopes to its name" \
+        bash -c "test \"\$('$bp' dbt ls --project-dir '$fx' -s tag:scoped_in_package 2>/dev/null)\" = helpers.helper_model"
     features_results duckdb
     for f in monthly regex_dates; do
         if d=$(diff -u "$exp/compiled_$f.sql" "$fx/target/compiled/features/models/marts/$f.sql"); then

@@ -83,11 +83,36 @@ bp_status buf_add_sqllit(buf *b, const char *s, bool backslash_escapes)
     return buf_addc(b, '\'');
 }
 
+/* Words DuckDB or PostgreSQL reserve (DuckDB's duckdb_keywords()
+ * 'reserved' and 'type_function', PostgreSQL's reserved list): a column
+ * named `end` or `default` must be quoted to be a name. Sorted. */
+static const char *const reserved[] = {
+    "all", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof",
+    "asymmetric", "at", "authorization", "binary", "both", "by", "case", "cast", "check",
+    "collate", "collation", "column", "columns", "concurrently", "constraint", "create",
+    "cross", "current_catalog", "current_date", "current_role", "current_schema",
+    "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc",
+    "describe", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign",
+    "freeze", "from", "full", "generated", "glob", "grant", "group", "having", "ilike", "in",
+    "initially", "inner", "intersect", "into", "is", "isnull", "join", "lambda", "lateral",
+    "leading", "left", "like", "limit", "localtime", "localtimestamp", "map", "natural", "not",
+    "notnull", "null", "offset", "on", "only", "or", "order", "outer", "overlaps", "pivot",
+    "pivot_longer", "pivot_wider", "placing", "positional", "primary", "qualify", "references",
+    "returning", "right", "select", "semi", "session_user", "show", "similar", "some",
+    "struct", "summarize", "symmetric", "table", "tablesample", "then", "to", "trailing",
+    "true", "try_cast", "union", "unique", "unpack", "unpivot", "user", "using", "variadic",
+    "verbose", "when", "where", "window", "with"};
+
+static int cmp_word(const void *k, const void *e) { return strcmp(k, *(const char *const *)e); }
+
 bp_status buf_add_ident(buf *b, const char *s)
 {
     int plain = (*s && (islower((unsigned char)*s) || *s == '_'));
     for (const char *q = s; plain && *q; q++)
         plain = islower((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_';
+    if (plain && bsearch(s, reserved, sizeof reserved / sizeof *reserved, sizeof *reserved,
+                         cmp_word))
+        plain = 0;
     if (plain)
         return buf_adds(b, s);
     if (buf_addc(b, '"') != BP_OK)

@@ -96,6 +96,8 @@ dbt_pkg *dbt_ctx_local_pkg(jinja_rt *rt)
     cctx *c = CTX(rt);
     if (c->node >= 0 && c->p->nodes[c->node].pkg)
         return c->p->nodes[c->node].pkg;
+    if (c->pkg)
+        return c->pkg;
     return c->p->npkgs ? &c->p->pkgs[0] : NULL;
 }
 
@@ -301,13 +303,18 @@ static const yml_node *find_var(cctx *c, const char *name)
     const yml_node *v = yml_get(p->cli_vars, name);
     if (v)
         return v;
-    dbt_pkg *pkg = c->node >= 0 ? p->nodes[c->node].pkg : NULL;
+    dbt_pkg *pkg = c->node >= 0 ? p->nodes[c->node].pkg : c->pkg;
     if (pkg && !pkg->root && (v = yml_get(yml_get(p->vars, pkg->name), name)))
         return v;
     if ((v = yml_get(yml_get(p->vars, p->name), name)))
         return v;
     v = yml_get(p->vars, name);
     if (v && !(v->kind == YML_MAP && dbt_pkg_find(p, name)))
+        return v;
+    /* a package's own dbt_project.yml, global or scoped to its name */
+    const yml_node *own = pkg && !pkg->root && pkg->doc
+                              ? yml_get(yml_root(pkg->doc), "vars") : NULL;
+    if ((v = yml_get(yml_get(own, pkg ? pkg->name : ""), name)) || (v = yml_get(own, name)))
         return v;
     for (int i = 1; i < p->npkgs; i++)
         if (p->pkgs[i].doc && (v = yml_get(yml_get(yml_root(p->pkgs[i].doc), "vars"), name)))
@@ -2024,6 +2031,7 @@ jinja_rt *dbt_ctx_new(cctx *c, project *p, int node, bool parse, wh *w, bp_err *
     c->parse = parse;
     c->w = w;
     c->err = err;
+    c->pkg = node < 0 ? p->yml_pkg : NULL;
     jinja_rt *rt = jinja_rt_new(&dbt_env);
     if (!rt) {
         bp_fail(err, BP_ENOMEM, "out of memory");

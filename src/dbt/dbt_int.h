@@ -160,6 +160,7 @@ typedef struct project {
     const yml_node *dispatch;  /* dbt_project.yml dispatch: */
     bool override_schema, override_alias, override_database; /* root macros of those names */
     bool parsed;               /* the parse pass is over (execute may be true) */
+    dbt_pkg *yml_pkg;          /* loading: the package whose YAML is being rendered */
     const char *invocation_id, *run_started_at;
     jv *graph;                 /* built once, when first asked for */
     jv *flags;
@@ -179,6 +180,7 @@ typedef struct cctx {
     jv *extra;         /* names the caller adds (on-run-end: results, schemas) */
     const struct unit_ctx *unit; /* rendering a model for a unit test: its inputs, overrides */
     bool fatal;        /* a ref() or source() to nothing: the project's error, not the node's */
+    struct dbt_pkg *pkg; /* no node: the package whose text this is (its hooks), or NULL */
 } cctx;
 
 /* project.c */

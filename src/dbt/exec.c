@@ -283,10 +283,13 @@ static bp_status run_hooks(runner *r, wh *w, const char *key, bp_err *err)
             buf sql = {0};
             jinja_tpl *t;
             char what[600];
-            snprintf(what, sizeof what, "%s (%s)", yml_file(p->project_doc), key);
+            snprintf(what, sizeof what, "%s (%s)",
+                     yml_file(pkg->root ? p->project_doc : pkg->doc), key);
             if ((st = jinja_parse(what, list[i]->str, strlen(list[i]->str), &dbt_env, &t,
                                   err)) != BP_OK)
                 break;
+            /* a package's hook sees its own macros and vars */
+            jinja_tpl_set_data(t, pkg);
             cctx c;
             jinja_rt *rt = dbt_ctx_new(&c, p, -1, false, w, err);
             if (!rt) {
@@ -295,6 +298,7 @@ static bp_status run_hooks(runner *r, wh *w, const char *key, bp_err *err)
                 break;
             }
             c.extra = extra;
+            c.pkg = pkg;
             st = jinja_render(rt, t, &sql, err);
             jinja_rt_free(rt);
             jinja_tpl_free(t);

@@ -762,10 +762,13 @@ bp_status dbt_proj_load(project *p, const dbt_opts *o, bp_err *err)
         return BP_EINPUT;
     if (dbt_macros_load(p, err) != BP_OK)
         return err->status ? err->status : BP_EINPUT;
-    for (int i = 0; i < p->npkgs; i++) /* the packages' own dbt_project.yml too */
+    for (int i = 0; i < p->npkgs; i++) { /* the packages' own dbt_project.yml too */
+        p->yml_pkg = &p->pkgs[i];
         if (p->pkgs[i].doc && dbt_proj_render_yml(p, yml_root(p->pkgs[i].doc),
                                               yml_file(p->pkgs[i].doc), project_skip, err) != BP_OK)
             return BP_EINPUT;
+    }
+    p->yml_pkg = NULL;
     for (int i = 0; i < p->npkgs; i++)
         if (!p->pkgs[i].internal && load_resources(p, &p->pkgs[i], err) != BP_OK)
             return BP_EINPUT;

@@ -309,7 +309,11 @@ bp_status dbt_props_load(project *p, bp_err *err)
         if (r->kind != YML_MAP)
             return bp_fail(err, BP_EINPUT, "%s: a properties file is a mapping (version:, "
                            "models:, sources: ...)", f);
-        if (dbt_proj_render_yml(p, r, f, props_skip, err) != BP_OK)
+        /* rendered as the package sees it: its vars, its macros */
+        p->yml_pkg = pkg;
+        bp_status rst = dbt_proj_render_yml(p, r, f, props_skip, err);
+        p->yml_pkg = NULL;
+        if (rst != BP_OK)
             return BP_EINPUT;
         if (load_sources(p, pkg, yml_get(r, "sources"), f, err) != BP_OK ||
             load_entries(p, pkg, yml_get(r, "models"), NT_MODEL, f, err) != BP_OK ||

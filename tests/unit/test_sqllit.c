@@ -1,4 +1,4 @@
-/* test_sqllit.c: string literals per SQL dialect. DuckDB and PostgreSQL
+/* test_sqllit.c: string literals per SQL dialect, and identifiers. DuckDB and PostgreSQL
  * (standard_conforming_strings) read a backslash as itself; Redshift reads
  * it as an escape, so a literal for Redshift doubles it: a value ending in
  * a backslash must not escape the closing quote. */
@@ -62,12 +62,38 @@ static void literal_follows_the_target(void **state)
     buf_free(&b);
 }
 
+static void ident(const char *in, const char *want)
+{
+    buf b = {0};
+    assert_int_equal(buf_add_ident(&b, in), BP_OK);
+    assert_string_equal(b.p, want);
+    buf_free(&b);
+}
+
+/* Identifiers: plain lower-case names as they are; others, and the words
+ * DuckDB or PostgreSQL reserve (a seed column named end), quoted. */
+static void identifiers_quote_when_needed(void **state)
+{
+    (void)state;
+    ident("user_id", "user_id");
+    ident("Title", "\"Title\"");
+    ident("a\"b", "\"a\"\"b\"");
+    ident("end", "\"end\"");
+    ident("default", "\"default\"");
+    ident("user", "\"user\"");
+    ident("all", "\"all\"");
+    ident("with", "\"with\"");
+    ident("ending", "ending");
+    ident("rank", "rank");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(standard_doubles_quotes_only),
         cmocka_unit_test(redshift_doubles_backslashes_too),
         cmocka_unit_test(literal_follows_the_target),
+        cmocka_unit_test(identifiers_quote_when_needed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
