@@ -33,6 +33,8 @@ dbt_unit_tests() {
     check "dbt unit tests ($t): the diff shows the expected and the actual row" bash -c \
         "grep -q '^@@,customer_id,is_valid_email_address' unit_fail.txt && grep -q '^---,1,false' unit_fail.txt && grep -q '^+++,1,true' unit_fail.txt"
     check "dbt unit tests ($t): an input left out is an error naming it" grep -q "dim_customers.sql:5:22: 'tlds' is not among the unit test's given inputs" unit_fail.txt
+    [ "$t" = duckdb ] && check "dbt unit tests: run_results.json: fail, 1 failure" test "$("$bp" query --csv --warehouse "$UNIT_DB" \
+        "SELECT x.status || ':' || x.failures FROM (SELECT unnest(results) AS x FROM read_json_auto('$fx/target/run_results.json')) WHERE x.unique_id = 'unit_test.unitfx.dim_customers.test_fails_on_purpose'" | tail -1)" = "fail:1"
     "$bp" dbt build "${tgt[@]}" -s dim_customers > unit_skip.txt 2>&1
     check "dbt unit tests ($t): in build a failed unit test skips its model" bash -c \
         "grep -q 'SKIP relation ut.dim_customers' unit_skip.txt && grep -q 'PASS=4 WARN=0 ERROR=2 SKIP=1' unit_skip.txt"
@@ -74,6 +76,10 @@ dbt_unit_parse_errors() {
     "$bp" dbt ls --project-dir "$p" > ue.txt 2>&1
     check "dbt unit tests: is_incremental true needs a 'this' input" \
         grep -q "Unit test 't3' for incremental model 'inc' must have a 'this' input" ue.txt
+    printf 'select 1 as id\n' > "$p/models/vm_v1.sql"
+    printf 'models:\n  - name: vm\n    latest_version: 1\n    versions: [{v: 1}]\nunit_tests:\n  - name: t6\n    model: vm\n    versions: {include: [9]}\n    given: []\n    expect: {rows: []}\n' > "$p/models/u.yml"
+    "$bp" dbt ls --project-dir "$p" > ue.txt 2>&1
+    check "dbt unit tests: versions that the model does not have are refused" grep -q "Unit test 't6' referenced a version of 'vm' which was not found" ue.txt
     printf 'unit_tests:\n  - name: t4\n    model: m\n    given: []\n    expect: {format: csv, fixture: nowhere}\n' > "$p/models/u.yml"
     "$bp" dbt ls --project-dir "$p" > ue.txt 2>&1
     check "dbt unit tests: a fixture that is not there is named" grep -q "File not found for fixture 'nowhere'" ue.txt

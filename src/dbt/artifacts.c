@@ -285,7 +285,8 @@ bp_status dbt_art_run_results(project *p, const int *order, int n, double elapse
                                 nd->message, "timing", "name", "execute", "started_at",
                                 from, "completed_at", to, "adapter_response");
         json_object_set_new(res, "failures",
-                            nd->type == NT_TEST ? json_integer(nd->failures) : json_null());
+                            nd->type == NT_TEST || nd->type == NT_UNIT ? json_integer(nd->failures)
+                                                                    : json_null());
         if (nd->relation && nd->type != NT_TEST)
             json_object_set_new(res, "relation_name", json_string(nd->relation));
         if (nd->compiled)

@@ -219,7 +219,8 @@ static jv *results_value(arena *a, runner *r)
             !jv_dict_set(a, d, "status", jv_strz(a, st[n->status])) ||
             !jv_dict_set(a, d, "message", jv_strz(a, n->message)) ||
             !jv_dict_set(a, d, "execution_time", jv_float(a, n->secs)) ||
-            !jv_dict_set(a, d, "failures", n->type == NT_TEST ? jv_int(a, n->failures) : jv_none(a)) ||
+            !jv_dict_set(a, d, "failures", n->type == NT_TEST || n->type == NT_UNIT
+                                               ? jv_int(a, n->failures) : jv_none(a)) ||
             !jv_dict_set(a, d, "thread_id", jv_strz(a, "Thread-1")) ||
             !jv_dict_set(a, d, "adapter_response", jv_dict_new(a)) || !jv_list_push(a, l, d))
             return NULL;

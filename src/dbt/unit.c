@@ -193,11 +193,12 @@ static bp_status load_one(project *p, dbt_pkg *pkg, const yml_node *e, const cha
         return bp_fail(err, BP_EINPUT, "%s:%d: unit test '%s': model: names a model", file,
                        e->line, name);
     const yml_node *versions = yml_get(e, "versions");
-    int found = 0;
+    int found = 0, named = 0;
     for (int i = 0, nn = p->nnodes; i < nn; i++) {
         const node *m = &p->nodes[i];
         if (m->type != NT_MODEL || strcmp(m->name, mn) || m->pkg != pkg)
             continue;
+        named++;
         if (*mv ? !m->version || strcmp(m->version, mv) : m->version && !covers(versions, m->version))
             continue;
         found++;
@@ -211,6 +212,9 @@ static bp_status load_one(project *p, dbt_pkg *pkg, const yml_node *e, const cha
             add_unit(p, pkg, e, d, name, i, file, err) != BP_OK)
             return err->status ? err->status : BP_EINPUT;
     }
+    if (!found && named)
+        return bp_fail(err, BP_EINPUT, "%s: Unit test '%s' referenced a version of '%s' which "
+                       "was not found.", file, name, mn);
     if (!found)
         return bp_fail(err, BP_EINPUT, "%s: Unable to find model '%s.%s' for unit test '%s'", file,
                        pkg->name, model, name);
@@ -736,12 +740,15 @@ static bp_status expected_sql(project *p, wh *w, int i, const colset *cols, aren
     }
     if (!types || !*names)
         return bp_fail(err, BP_ENOMEM, "out of memory");
+    bool ok = true;
     if (rows && rows->u.l.n) /* the columns of the first row, as written */
-        for (size_t c = 0; c < jv_dict_len(rows->u.l.items[0]); c++)
-            jv_list_push(a, *names, jv_strz(a, jv_dict_key(rows->u.l.items[0], c)));
+        for (size_t c = 0; ok && c < jv_dict_len(rows->u.l.items[0]); c++)
+            ok = jv_list_push(a, *names, jv_strz(a, jv_dict_key(rows->u.l.items[0], c)));
     else
-        for (size_t c = 0; c < cols->n; c++)
-            jv_list_push(a, *names, jv_strz(a, cols->names[c]));
+        for (size_t c = 0; ok && c < cols->n; c++)
+            ok = jv_list_push(a, *names, jv_strz(a, cols->names[c]));
+    if (!ok)
+        return bp_fail(err, BP_ENOMEM, "out of memory");
     if (text) {
         out->len = 0;
         return buf_adds(out, text) ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
