@@ -88,6 +88,8 @@ int cmd_dbt(int argc, char **argv)
             o.macro_args = a.val;
         } else if (cli_flag(&a, "--full-refresh", false)) {
             o.full_refresh = true;
+        } else if (cli_flag(&a, "--empty", false)) {
+            o.empty = true;
         } else if (cli_flag(&a, "--store-failures", false)) {
             o.store_failures = true;
         } else if (cli_flag(&a, "--fail-fast", false) || cli_flag(&a, "-x", false)) {

@@ -235,6 +235,8 @@ static const char dbt_usage[] =
     "  --vars YAML         variables, e.g. '{min_reviews: 5}'\n"
     "  --args YAML         run-operation: the macro's arguments\n"
     "  --full-refresh      rebuild incremental models and seeds from scratch\n"
+    "  --empty             refs and sources read as zero rows: a schema-only dry run\n"
+    "                      (run, build, snapshot, compile)\n"
     "  --store-failures    keep every failing test's rows in a table\n"
     "  -x, --fail-fast     stop at the first failure\n"
     "  --threads N         nodes run at once (default: the profile's, else 2)\n"

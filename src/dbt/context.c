@@ -143,6 +143,19 @@ static void note_macro(jinja_rt *rt, const jinja_macro *m)
 
 /* In a unit test's render a ref() or source() is one of its given
  * inputs (a CTE of rows); one it does not give is an error, as in dbt. */
+/* A ref() or source() as the node reads it: under --empty (not while
+ * parsing) its text is a query of none of its rows. */
+static bp_status read_rel(jinja_rt *rt, cctx *c, int k, jv **out)
+{
+    jv *r = dbt_ctx_relation_of(rt, c->p, k);
+    dbt_rel d;
+    if (r && c->p->opts.empty && !c->parse && dbt_rel_from(r, &d)) {
+        d.empty = true;
+        r = dbt_rel_new(RA(rt), c->p, &d);
+    }
+    return ret(rt, out, r);
+}
+
 static bp_status unit_input(jinja_rt *rt, cctx *c, int k, const char *what, jv **out)
 {
     jv *r = dbt_unit_input_rel(rt, c->unit, k);
@@ -197,7 +210,7 @@ static bp_status fn_ref(jinja_rt *rt, void *data, const jv_args *a, jv **out)
     if (c->node >= 0 && c->node != k && c->parse &&
         dbt_proj_add_dep(p, c->node, k, c->err) != BP_OK)
         return jinja_fail(rt, "out of memory");
-    return ret(rt, out, dbt_ctx_relation_of(rt, p, k));
+    return read_rel(rt, c, k, out);
 }
 
 static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
@@ -218,7 +231,7 @@ static bp_status fn_source(jinja_rt *rt, void *data, const jv_args *a, jv **out)
         return jinja_fail(rt, "out of memory");
     if (c->unit)
         return unit_input(rt, c, k, key, out);
-    return ret(rt, out, dbt_ctx_relation_of(rt, c->p, k));
+    return read_rel(rt, c, k, out);
 }
 
 /* config(materialized='table', ...) or config({...}): recorded in the
@@ -1512,7 +1525,7 @@ static jv *flags_value(project *p)
             jv_dict_set(a, d, "STORE_FAILURES", jv_bool(a, p->opts.store_failures)) &&
             jv_dict_set(a, d, "WARN_ERROR", jv_bool(a, false)) &&
             jv_dict_set(a, d, "FAIL_FAST", jv_bool(a, false)) &&
-            jv_dict_set(a, d, "EMPTY", jv_bool(a, false)) &&
+            jv_dict_set(a, d, "EMPTY", jv_bool(a, p->opts.empty)) &&
             jv_dict_set(a, d, "USE_COLORS", jv_bool(a, false)) &&
             jv_dict_set(a, d, "INTROSPECT", jv_bool(a, true)) &&
             jv_dict_set(a, d, "PARTIAL_PARSE", jv_bool(a, false)) &&

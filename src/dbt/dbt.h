@@ -28,6 +28,7 @@ typedef struct {
     const char *exclude;
     const char *vars;          /* YAML mapping text from --vars */
     bool full_refresh;
+    bool empty;                /* --empty: refs and sources render as zero rows */
     bool store_failures;       /* --store-failures */
     bool fail_fast;            /* --fail-fast: stop at the first failure */
     const char *macro;         /* run-operation: the macro */

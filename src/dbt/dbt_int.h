@@ -263,6 +263,7 @@ typedef struct {
     bool inc_db, inc_schema, inc_ident;
     bool q_db, q_schema, q_ident;
     const char *cte;           /* ephemeral: the CTE name it renders as */
+    bool empty;                /* --empty: as text, a query of none of its rows */
 } dbt_rel;
 jv *dbt_rel_new(arena *a, const project *p, const dbt_rel *r);
 bool dbt_rel_from(const jv *v, dbt_rel *out);

@@ -84,10 +84,20 @@ bp_status dbt_rel_render(const project *p, const dbt_rel *r, buf *out)
     return st;
 }
 
+/* As text: the name, or under --empty a subquery of none of its rows
+ * (dbt's render_limited; .render() keeps the name). PostgreSQL before 16
+ * wants the subquery named; DuckDB does not, and without the name
+ * `from {{ ref('x') }} x` still reads (dbt-duckdb's require_alias off). */
 static bp_status rel_str(jinja_rt *rt, void *self, buf *out)
 {
     relobj *o = self;
-    return dbt_rel_render(o->p, &o->r, out) == BP_OK ? BP_OK : jinja_fail(rt, "out of memory");
+    bool empty = o->r.empty;
+    bool alias = empty && (!o->p || o->p->wops->subquery_alias);
+    if ((empty && buf_adds(out, "(select * from ")) || dbt_rel_render(o->p, &o->r, out) != BP_OK ||
+        (empty && buf_adds(out, " where false limit 0)")) ||
+        (alias && buf_printf(out, " _dbt_limit_subq_%s", o->r.identifier ? o->r.identifier : "")))
+        return jinja_fail(rt, "out of memory");
+    return BP_OK;
 }
 
 static bool rel_eq(const void *self, const jv *other)
@@ -195,9 +205,10 @@ static bp_status m_render(jinja_rt *rt, void *data, const jv_args *a, jv **out)
 {
     (void)a;
     buf b = {0};
-    if (rel_str(rt, data, &b) != BP_OK) {
+    relobj *o = data;
+    if (dbt_rel_render(o->p, &o->r, &b) != BP_OK) {
         buf_free(&b);
-        return BP_EINPUT;
+        return jinja_fail(rt, "out of memory");
     }
     *out = jv_str(RA(rt), b.p ? b.p : "", b.len);
     buf_free(&b);

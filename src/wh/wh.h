@@ -102,6 +102,7 @@ typedef struct {
     const char *relation_class;
     const char *float_type, *timestamp_type;
     bool file_sources;
+    bool subquery_alias;      /* a subquery in FROM needs a name (dbt's require_alias) */
     /* ---- operations ---- */
     bp_status (*open)(const wh_config *cfg, wh **out, bp_err *err);
     void (*close)(wh *w);

@@ -905,7 +905,7 @@ const wh_ops wh_pg_ops = {
     .analyze_after_load = true,
     .dispatch = (const char *const[]){"postgres", "default", NULL},
     .relation_class = "PostgresRelation", .float_type = "float8",
-    .timestamp_type = "timestamp without time zone",
+    .timestamp_type = "timestamp without time zone", .subquery_alias = true,
     .open = pg_open, .load_begin = pg_load_begin, .load_batch = pg_load_batch,
     .load_end = pg_load_end, PG_FAMILY_OPS,
 };

@@ -163,5 +163,6 @@ const wh_ops wh_redshift_ops = {
     .dispatch = (const char *const[]){"redshift", "postgres", "default", NULL},
     .relation_class = "RedshiftRelation", .float_type = "float8",
     .timestamp_type = "timestamp without time zone", .backslash_literals = true,
+    .subquery_alias = true,
     .open = rs_open, .load_begin = rs_load_begin, PG_FAMILY_OPS,
 };
