@@ -49,6 +49,23 @@ features_results() {
     features_table "$t" pkg_hook "SELECT word FROM ft_pkg_hook"
 }
 
+# What packages reach for beyond the documented context (macros/compat_probe.sql)
+features_compat() {
+    local t=$1 fx="$here/dbt/features"
+    "$bp" dbt run-operation compat_probe --project-dir "$fx" --target "$t" > probe.txt 2>&1
+    check "dbt ($t): 'in' an agate column, as operator and as test" bash -c \
+        "grep -q '^in column: True False\$' probe.txt && grep -q '^in test: \[1, 2\]\$' probe.txt"
+    check "dbt ($t): agate Table.rename" grep -q "^renamed: \['renamed'\]\$" probe.txt
+    check "dbt ($t): dbt.run_query" grep -q "^dbt.run_query: 42\$" probe.txt
+    check "dbt ($t): builtins.ref.config (the project, its packages)" grep -q "^runtime config: features helpers\$" probe.txt
+    check "dbt ($t): a dbt object's to_dict()" grep -q "^to_dict: True\$" probe.txt
+    check "dbt ($t): the columns of a temporary table (a relation without a schema)" grep -q "^temp columns: \['a_col'\]\$" probe.txt
+    check "dbt ($t): make_temp_relation: the name alone, made unique by the time" grep -Eq "^temp relation: base__dbt_tmp[0-9]{12}\$" probe.txt
+    "$bp" dbt ls --project-dir "$fx" --target "$t" -s features.marts > ls_fqn.txt 2>&1
+    check "dbt ($t): a bare selector is an fqn prefix (project.folder)" bash -c \
+        "grep -q '^features.marts.monthly\$' ls_fqn.txt && ! grep -q 'staging' ls_fqn.txt"
+}
+
 features_round2() {
     local t=$1
     features_table "$t" people_snapshot "SELECT person_id, name, tier, updated, dbt_scd_id, dbt_valid_from, dbt_valid_to IS NULL AS is_current FROM ft_snapshots.people_snapshot ORDER BY person_id, dbt_valid_from"
@@ -90,6 +107,7 @@ dbt_features_tests() {
     check "dbt features: snapshot round 2" "$bp" dbt snapshot --project-dir "$fx" --vars '{round: 2}' -q
     check "dbt features: incremental run gaining a column" "$bp" dbt run --project-dir "$fx" -s events_inc --vars '{with_extra_col: true}' -q
     features_round2 duckdb
+    features_compat duckdb
     "$bp" dbt run-operation announce --project-dir "$fx" --args '{role: analyst, times: 2}' > op.txt 2>&1
     check "dbt run-operation calls the macro with --args" bash -c "grep -q 'would grant select to analyst (2)' op.txt && grep -q 'the answer is 42' op.txt"
     "$bp" dbt run-operation no_such_macro --project-dir "$fx" > /dev/null 2>err.txt
@@ -126,6 +144,7 @@ dbt_features_tests() {
     check "dbt features (postgres): snapshot round 2" "$bp" dbt snapshot --project-dir "$fx" --target postgres --vars '{round: 2}' -q
     check "dbt features (postgres): incremental run gaining a column" "$bp" dbt run --project-dir "$fx" --target postgres -s events_inc --vars '{with_extra_col: true}' -q
     features_round2 postgres
+    features_compat postgres
     dbt_unit_tests postgres
     rm -rf "$fx/target" "$fx/dbt_packages"
     [ "$started" = 1 ] && pg_stop

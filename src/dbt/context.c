@@ -763,13 +763,17 @@ static bp_status ad_dispatch(jinja_rt *rt, void *data, const jv_args *a, jv **ou
     return ret(rt, out, jinja_macro_value(rt, m));
 }
 
-/* SELECT text of one relation-level query, with the literals escaped. */
+/* SELECT text of one relation-level query, with the literals escaped. A
+ * relation without a schema (a temporary table: PostgreSQL keeps those in
+ * a schema of the session's) is found by its name. */
 static bp_status info_query(jinja_rt *rt, cctx *c, buf *q, const char *head, const char *schema,
                             const char *name, const char *tail)
 {
-    if (buf_adds(q, head) || buf_adds(q, " WHERE table_schema = ") ||
-        wh_add_literal(c->w, q, schema ? schema : "") ||
-        (name && (buf_adds(q, " AND table_name = ") || wh_add_literal(c->w, q, name))) ||
+    bool by_name = !schema && name;
+    if (buf_adds(q, head) || buf_adds(q, " WHERE ") ||
+        (!by_name && (buf_adds(q, "table_schema = ") ||
+                      wh_add_literal(c->w, q, schema ? schema : "") || (name && buf_adds(q, " AND ")))) ||
+        (name && (buf_adds(q, "table_name = ") || wh_add_literal(c->w, q, name))) ||
         buf_adds(q, tail ? tail : ""))
         return jinja_fail(rt, "out of memory");
     return BP_OK;
@@ -1201,6 +1205,8 @@ static const jv_obj_ops adapter_ops = {"Adapter", adapter_getattr, NULL, NULL, N
 
 /* ---- package namespaces: dbt_utils.star(...) ------------------------------------------ */
 
+static bool context_name(jinja_rt *rt, cctx *c, const char *name, jv **out);
+
 /* A unit test's override of a macro or a context value: a macro (or a
  * function) answers the value whatever it is called with; anything else
  * is the value itself. */
@@ -1233,7 +1239,13 @@ static jv *ns_getattr(jinja_rt *rt, void *self, const char *name)
     jinja_macro *m = dbt_macro_in(pkg, name);
     if (m)
         note_macro(rt, m);
-    return m ? jinja_macro_value(rt, m) : NULL;
+    if (m)
+        return jinja_macro_value(rt, m);
+    /* dbt's own macros that bookpipe has as functions: dbt.run_query(...) */
+    jv *v = NULL;
+    if (pkg->internal && context_name(rt, c, name, &v))
+        return v;
+    return NULL;
 }
 
 static bp_status ns_str(jinja_rt *rt, void *self, buf *out)
@@ -1493,23 +1505,28 @@ static jv *build_graph(project *p)
     return g;
 }
 
+/* `graph`, the render's own copy: packages write to it (elementary keeps
+ * its caches there, from every thread), and what one render writes must
+ * neither reach another thread's nor outlive the render's memory. */
 static jv *graph_value(jinja_rt *rt, cctx *c)
 {
     project *p = c->p;
+    arena *a = RA(rt);
+    if (c->graph)
+        return c->graph;
     if (!p->parsed) { /* the parse pass sees an empty graph, as dbt's does */
-        arena *a = RA(rt);
         jv *g = jv_dict_new(a);
         if (g && (!jv_dict_set(a, g, "nodes", jv_dict_new(a)) ||
                   !jv_dict_set(a, g, "sources", jv_dict_new(a))))
             return NULL;
-        return g;
+        return c->graph = g;
     }
     pthread_mutex_lock(&p->mu);
     if (!p->graph)
         p->graph = build_graph(p);
     jv *g = p->graph;
     pthread_mutex_unlock(&p->mu);
-    return g;
+    return c->graph = g ? jv_copy_containers(a, g) : NULL;
 }
 
 static jv *flags_value(project *p)
@@ -1822,6 +1839,53 @@ typedef struct {
     jv_fn fn;
 } named_fn;
 
+/* builtins.ref: ref() itself, and `.config`, the run's configuration as
+ * dbt's RuntimeConfig shows it to packages that reach for it
+ * (elementary): the project's name, its packages and their versions, the
+ * command's selection and vars. */
+static jv *runtime_config(jinja_rt *rt, cctx *c)
+{
+    arena *a = RA(rt);
+    project *p = c->p;
+    jv *d = jv_dict_new(a), *deps = jv_dict_new(a), *args = jv_dict_new(a), *sel = jv_list(a, 4);
+    bool ok = d && deps && args && sel;
+    for (int i = 0; ok && i < p->npkgs; i++) {
+        const dbt_pkg *k = &p->pkgs[i];
+        const yml_node *doc = yml_root(k->root ? p->project_doc : k->doc);
+        jv *dep = jv_dict_new(a);
+        ok = dep && jv_dict_set(a, dep, "project_name", jv_strz(a, k->name)) &&
+             jv_dict_set(a, dep, "version", dbt_proj_yml_value(a, yml_get(doc, "version"))) &&
+             jv_dict_set(a, deps, k->name, dep);
+    }
+    char *copy = p->opts.select ? strdup(p->opts.select) : NULL, *save = NULL;
+    for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; ok && w; w = strtok_r(NULL, " \t", &save))
+        ok = jv_list_push(a, sel, jv_strz(a, w));
+    free(copy);
+    ok = ok && jv_dict_set(a, args, "select", sel) &&
+         jv_dict_set(a, args, "selector_name", jv_none(a)) &&
+         jv_dict_set(a, args, "which", jv_strz(a, p->opts.command ? p->opts.command : "")) &&
+         jv_dict_set(a, d, "project_name", jv_strz(a, p->name)) &&
+         jv_dict_set(a, d, "dependencies", deps) && jv_dict_set(a, d, "args", args) &&
+         jv_dict_set(a, d, "cli_vars", p->cli_vars ? dbt_proj_yml_value(a, p->cli_vars)
+                                                   : jv_dict_new(a)) &&
+         jv_dict_set(a, d, "vars", p->vars ? dbt_proj_yml_value(a, p->vars) : jv_dict_new(a)) &&
+         jv_dict_set(a, d, "target_name", jv_strz(a, p->target_name));
+    return ok ? d : NULL;
+}
+
+static jv *builtin_ref_getattr(jinja_rt *rt, void *self, const char *name)
+{
+    return !strcmp(name, "config") ? runtime_config(rt, self) : NULL;
+}
+
+static bp_status builtin_ref_call(jinja_rt *rt, void *self, const jv_args *a, jv **out)
+{
+    return fn_ref(rt, self, a, out);
+}
+
+static const jv_obj_ops builtin_ref_ops = {"RuntimeRefResolver", builtin_ref_getattr, NULL,
+                                           builtin_ref_call, NULL, NULL, NULL, 0, NULL};
+
 static const named_fn functions[] = {
     {"ref", fn_ref}, {"source", fn_source}, {"env_var", fn_env_var},
     {"is_incremental", fn_is_incremental}, {"should_full_refresh", fn_should_full_refresh},
@@ -1887,7 +1951,7 @@ static bool context_name(jinja_rt *rt, cctx *c, const char *name, jv **out)
     }
     if (!strcmp(name, "builtins")) {
         jv *d = jv_dict_new(a);
-        if (d && jv_dict_set(a, d, "ref", jv_func(a, "ref", fn_ref, c)) &&
+        if (d && jv_dict_set(a, d, "ref", jv_obj(a, &builtin_ref_ops, c)) &&
             jv_dict_set(a, d, "source", jv_func(a, "source", fn_source, c)) &&
             jv_dict_set(a, d, "config", jv_obj(a, &config_ops, c)))
             return (*out = d) != NULL;

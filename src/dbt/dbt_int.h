@@ -181,6 +181,7 @@ typedef struct cctx {
     const struct unit_ctx *unit; /* rendering a model for a unit test: its inputs, overrides */
     bool fatal;        /* a ref() or source() to nothing: the project's error, not the node's */
     struct dbt_pkg *pkg; /* no node: the package whose text this is (its hooks), or NULL */
+    jv *graph;         /* the render's copy of `graph`, once asked for */
 } cctx;
 
 /* project.c */

@@ -73,6 +73,11 @@ static bool run_one(runner *r, wh *w, int i, int idx, node_start ns, bool may_re
     else
         st = dbt_mat_model(p, w, i, &err);
     n->secs = dbt_now_s() - t0;
+    /* a statement that failed inside a transaction (a hook's, a macro's)
+     * leaves PostgreSQL refusing the connection's next ones: the next node
+     * on it starts clean, as dbt rolls back on a node's failure */
+    if (st != BP_OK)
+        wh_rollback(w);
     pthread_mutex_lock(&r->mu);
     bool beside = ns.beside || r->starts != ns.starts;
     r->running--;

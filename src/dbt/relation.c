@@ -1053,6 +1053,32 @@ static bp_status table_print(jinja_rt *rt, void *d, const jv_args *a, jv **out)
     return ret(rt, out, jv_none(RA(rt)));
 }
 
+/* agate's Table.rename(column_names): a dict old -> new, or the new names
+ * in order; the rows are shared. */
+static bp_status table_rename(jinja_rt *rt, void *d, const jv_args *a, jv **out)
+{
+    rref *r = d;
+    arena *ar = RA(rt);
+    const jv *names = jinja_arg(a, 0, "column_names");
+    rtable *t = arena_alloc(ar, sizeof *t);
+    const char **nn = arena_alloc(ar, (r->t->ncols ? r->t->ncols : 1) * sizeof *nn);
+    if (!t || !nn)
+        return jinja_fail(rt, "out of memory");
+    *t = *r->t;
+    for (size_t c = 0; c < t->ncols; c++) {
+        const jv *v = NULL;
+        if (names && names->type == JV_DICT)
+            v = jv_dict_get(names, r->t->names[c]);
+        else if (names && names->type == JV_LIST && c < names->u.l.n)
+            v = names->u.l.items[c];
+        nn[c] = v && v->type == JV_STR ? v->u.s.p : r->t->names[c];
+    }
+    t->names = nn;
+    t->cap = t->nrows; /* a view: nothing is added to it */
+    *out = mkref(ar, &table_ops, t, 0);
+    return *out ? BP_OK : jinja_fail(rt, "out of memory");
+}
+
 static jv *table_getattr(jinja_rt *rt, void *self, const char *name)
 {
     rref *r = self;
@@ -1074,6 +1100,8 @@ static jv *table_getattr(jinja_rt *rt, void *self, const char *name)
     }
     if (!strcmp(name, "print_table"))
         return jv_func(a, "print_table", table_print, r);
+    if (!strcmp(name, "rename"))
+        return jv_func(a, "rename", table_rename, r);
     return NULL;
 }
 

@@ -20,6 +20,35 @@ static bool path_matches(const char *path, const char *pat)
     return path && strncmp(path, pat, n) == 0 && (path[n] == 0 || path[n] == '/' || n == 0);
 }
 
+/* dbt's fqn method (also what a bare name means): the node's own name, or
+ * the leading parts of its fqn (package, folders, name; dots in a name
+ * split it too), each a glob; a part `*` takes the rest. `elementary`
+ * selects that package's nodes, `shop.staging` a folder's. */
+static bool fqn_matches(const node *n, const char *sel)
+{
+    if (fnmatch(sel, n->name, 0) == 0)
+        return true;
+    char flat[1024], want[512];
+    size_t len = 0;
+    flat[0] = 0;
+    for (int i = 0; i < n->nfqn; i++) { /* fqn parts joined by dots: the flat parts */
+        int w = snprintf(flat + len, sizeof flat - len, "%s%s", i ? "." : "", n->fqn[i]);
+        if (w < 0 || (size_t)w >= sizeof flat - len)
+            return false;
+        len += (size_t)w;
+    }
+    snprintf(want, sizeof want, "%s", sel);
+    char *s1 = NULL, *s2 = NULL;
+    char *w = strtok_r(want, ".", &s1), *f = strtok_r(flat, ".", &s2);
+    for (; w; w = strtok_r(NULL, ".", &s1), f = strtok_r(NULL, ".", &s2)) {
+        if (!strcmp(w, "*"))
+            return true;
+        if (!f || fnmatch(w, f, 0) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* Does node n match one method:value atom (no graph operators)? */
 static bool atom_matches(const project *p, const node *n, const char *atom)
 {
@@ -44,15 +73,8 @@ static bool atom_matches(const project *p, const node *n, const char *atom)
         if (!strncmp(atom, "source", ml) && ml == 6)
             return n->type == NT_SOURCE && (fnmatch(v, n->name, 0) == 0 ||
                                             fnmatch(v, n->src_name, 0) == 0);
-        if (!strncmp(atom, "fqn", ml) && ml == 3) {
-            char fq[1024] = "";
-            for (int i = 0; i < n->nfqn; i++) {
-                strncat(fq, n->fqn[i], sizeof fq - strlen(fq) - 2);
-                if (i + 1 < n->nfqn)
-                    strncat(fq, ".", sizeof fq - strlen(fq) - 1);
-            }
-            return fnmatch(v, fq, 0) == 0;
-        }
+        if (!strncmp(atom, "fqn", ml) && ml == 3)
+            return fqn_matches(n, v);
         if (!strncmp(atom, "config.materialized", ml) && ml == 19)
             return n->cfg.materialized && strcmp(n->cfg.materialized, v) == 0;
         if (!strncmp(atom, "test_type", ml) && ml == 9)
@@ -64,7 +86,7 @@ static bool atom_matches(const project *p, const node *n, const char *atom)
     if (strchr(atom, '/'))
         return n->type != NT_SOURCE && path_matches(n->path, atom);
     (void)p;
-    return n->type != NT_SOURCE && fnmatch(atom, n->name, 0) == 0;
+    return n->type != NT_SOURCE && fqn_matches(n, atom);
 }
 
 /* Mark the ancestors (up) or descendants of i within depth steps (-1: all),

@@ -262,16 +262,13 @@ bp_status jinja_bi_test(jinja_rt *rt, const char *name, jv *v, const jv_args *a,
                      !strcmp(name, ">=");
         *out = less ? (or_eq ? c <= 0 : c < 0) : (or_eq ? c >= 0 : c > 0);
     } else if (!strcmp(name, "in")) {
-        if (!arg || (arg->type != JV_LIST && arg->type != JV_DICT && arg->type != JV_STR))
+        if (!arg || (arg->type != JV_LIST && arg->type != JV_DICT && arg->type != JV_STR &&
+                     !(arg->type == JV_OBJ && jv_is_iterable(arg))))
             return jinja_fail(rt, "the in test wants a container");
-        *out = false;
-        if (arg->type == JV_LIST)
-            for (size_t i = 0; i < arg->u.l.n && !*out; i++)
-                *out = jv_equal(v, arg->u.l.items[i]);
-        else if (arg->type == JV_DICT)
-            *out = v->type == JV_STR && jv_dict_get(arg, v->u.s.p);
+        if (arg->type == JV_STR && v->type != JV_STR)
+            *out = false;
         else
-            *out = v->type == JV_STR && memmem(arg->u.s.p, arg->u.s.n, v->u.s.p, v->u.s.n);
+            return jinja_ev_contains(rt, v, arg, out);
     } else if (!strcmp(name, "escaped")) {
         *out = v->safe;
     } else if (!strcmp(name, "filter") || !strcmp(name, "test")) {
@@ -1731,6 +1728,10 @@ static bp_status dict_method(jinja_rt *rt, jv *d, const char *m, const jv_args *
         while (jv_dict_len(d))
             jv_dict_del(d, jv_dict_key(d, 0));
         st = ret(rt, out, jv_none(A));
+    } else if (!strcmp(m, "to_dict")) {
+        /* not Python's: a host's objects given to templates as dicts (dbt's
+         * nodes and run results) answer to_dict() with themselves */
+        st = ret(rt, out, d);
     } else
         st = jinja_fail(rt, "dict has no method '%s'", m);
     buf_free(&k);
@@ -1760,7 +1761,7 @@ jv *jinja_bi_method(jinja_rt *rt, jv *obj, const char *name)
     static const char *const list_m[] = {"append", "extend", "insert", "pop", "remove", "index",
                                          "count", "reverse", "sort", "copy", "clear", NULL};
     static const char *const dict_m[] = {"items", "keys", "values", "get", "update", "pop",
-                                         "setdefault", "copy", "clear", NULL};
+                                         "setdefault", "copy", "clear", "to_dict", NULL};
     const char *const *set = obj->type == JV_STR ? str_m : obj->type == JV_LIST ? list_m
                              : obj->type == JV_DICT ? dict_m : NULL;
     for (int i = 0; set && set[i]; i++)

@@ -667,7 +667,7 @@ bp_status jinja_ev_percent(jinja_rt *rt, const jv *fmt, const jv *args, jv **out
     return st == BP_OK && !*out ? oom(rt) : st;
 }
 
-static bp_status contains(jinja_rt *rt, jv *needle, jv *hay, bool *out)
+bp_status jinja_ev_contains(jinja_rt *rt, jv *needle, jv *hay, bool *out)
 {
     switch (hay->type) {
     case JV_LIST:
@@ -691,6 +691,18 @@ static bp_status contains(jinja_rt *rt, jv *needle, jv *hay, bool *out)
     case JV_UNDEF:
         *out = false;
         return BP_OK;
+    case JV_OBJ: /* a host object one can loop over (an agate column): its items */
+        if (jv_is_iterable(hay)) {
+            jv **items;
+            size_t n;
+            if (jinja_iter(rt, hay, &items, &n) != BP_OK)
+                return BP_EINPUT;
+            *out = false;
+            for (size_t i = 0; i < n && !*out; i++)
+                *out = jv_equal(needle, items[i]);
+            return BP_OK;
+        }
+        return jinja_fail(rt, "the right side of 'in' is not a container");
     default:
         return jinja_fail(rt, "the right side of 'in' is not a container");
     }
@@ -699,7 +711,7 @@ static bp_status contains(jinja_rt *rt, jv *needle, jv *hay, bool *out)
 static bp_status compare(jinja_rt *rt, cmp_op op, jv *a, jv *b, bool *out)
 {
     if (op == CMP_IN || op == CMP_NOTIN) {
-        bp_status st = contains(rt, a, b, out);
+        bp_status st = jinja_ev_contains(rt, a, b, out);
         if (op == CMP_NOTIN)
             *out = !*out;
         return st;

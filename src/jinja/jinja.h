@@ -155,6 +155,10 @@ bool jv_dict_del(jv *dict, const char *key);
 /* A deep copy of lists and dicts into arena a (strings copied; functions,
  * macros and objects shared): for values a host keeps past a render. */
 jv *jv_copy(arena *a, const jv *v);
+/* A copy of v's lists and dicts, sharing its other values (which nothing
+ * changes in place): a private, writable view of a value that lives
+ * longer than a (shares its leaves, so they must outlive the copy). */
+jv *jv_copy_containers(arena *a, const jv *v);
 /* Python's ast.literal_eval of text: numbers, quoted strings, True, False,
  * None, lists, tuples and dicts of them; false (and *out unset) when the
  * text is not such a literal. */

@@ -176,6 +176,9 @@ jv *jv_from_buf(arena *a, const buf *b);
 BP_MUST bp_status jinja_ev_render(jinja_rt *rt, const jnode *n, buf *out);
 BP_MUST bp_status jinja_ev_expr(jinja_rt *rt, const jnode *n, jv **out);
 BP_MUST bp_status jinja_ev_call_value(jinja_rt *rt, jv *fn, const jv_args *a, jv **out);
+/* needle in hay, as Python answers it (lists, dicts, strings, iterable host
+ * objects such as an agate column) */
+BP_MUST bp_status jinja_ev_contains(jinja_rt *rt, jv *needle, jv *hay, bool *out);
 /* Iterate any iterable: list items, dict keys, string characters. */
 BP_MUST bp_status jinja_ev_iter(jinja_rt *rt, const jv *v, jv ***items, size_t *n);
 /* Attribute / item access, as getattr falling back to getitem. */

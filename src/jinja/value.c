@@ -632,31 +632,39 @@ bool jv_to_json(const jv *v, buf *out, int indent, bool sort_keys)
 
 /* ---- copies ------------------------------------------------------------------------------ */
 
-jv *jv_copy(arena *a, const jv *v)
+/* A deep copy of v into a; with leaves false, lists and dicts only (their
+ * other values shared: nothing changes them in place). */
+static jv *copy(arena *a, const jv *v, bool leaves)
 {
     if (!v)
         return NULL;
     jv *c;
     switch (v->type) {
-    case JV_STR:
-        c = jv_str(a, v->u.s.p, v->u.s.n);
-        if (c)
-            c->safe = v->safe;
-        return c;
     case JV_LIST:
         c = jv_list(a, v->u.l.n);
         if (!c)
             return NULL;
         c->tuple = v->tuple;
         for (size_t i = 0; i < v->u.l.n; i++)
-            if (!jv_list_push(a, c, jv_copy(a, v->u.l.items[i])))
+            if (!jv_list_push(a, c, copy(a, v->u.l.items[i], leaves)))
                 return NULL;
         return c;
     case JV_DICT:
         c = jv_dict_new(a);
         for (size_t i = 0; c && i < jv_dict_len(v); i++)
-            if (!jv_dict_set(a, c, jv_dict_key(v, i), jv_copy(a, jv_dict_val(v, i))))
+            if (!jv_dict_set(a, c, jv_dict_key(v, i), copy(a, jv_dict_val(v, i), leaves)))
                 return NULL;
+        return c;
+    default:
+        break;
+    }
+    if (!leaves)
+        return (jv *)v;
+    switch (v->type) {
+    case JV_STR:
+        c = jv_str(a, v->u.s.p, v->u.s.n);
+        if (c)
+            c->safe = v->safe;
         return c;
     case JV_UNDEF:
         return jv_undef(a, v->u.undef_name);
@@ -667,6 +675,10 @@ jv *jv_copy(arena *a, const jv *v)
         return c;
     }
 }
+
+jv *jv_copy(arena *a, const jv *v) { return copy(a, v, true); }
+
+jv *jv_copy_containers(arena *a, const jv *v) { return copy(a, v, false); }
 
 /* ---- Python literals ------------------------------------------------------------------- */
 

@@ -44,8 +44,26 @@
 {% endmacro %}
 
 {% macro make_temp_relation(base_relation, suffix='__dbt_tmp') %}
+    {{ return(adapter.dispatch('make_temp_relation', 'dbt')(base_relation, suffix)) }}
+{% endmacro %}
+
+{% macro default__make_temp_relation(base_relation, suffix) %}
     {%- set tmp_identifier = base_relation.identifier ~ suffix -%}
     {% do return(base_relation.incorporate(path={"identifier": tmp_identifier})) %}
+{% endmacro %}
+
+{#- PostgreSQL's and DuckDB's temporary tables live in a schema of their
+    own: the name alone, made unique by the time (as dbt-postgres and
+    dbt-duckdb name them) -#}
+{% macro duckdb__make_temp_relation(base_relation, suffix) %}
+    {{ return(postgres__make_temp_relation(base_relation, suffix)) }}
+{% endmacro %}
+
+{% macro postgres__make_temp_relation(base_relation, suffix) %}
+    {%- set stamp = modules.datetime.datetime.now().strftime("%H%M%S%f") -%}
+    {%- set tmp_identifier = base_relation.identifier ~ suffix ~ stamp -%}
+    {% do return(base_relation.incorporate(path={"identifier": tmp_identifier, "schema": none,
+                                                  "database": none})) %}
 {% endmacro %}
 
 {% macro make_intermediate_relation(base_relation, suffix='__dbt_tmp') %}
