@@ -40,7 +40,12 @@ dbt_unit_tests() {
         "grep -q 'SKIP relation ut.dim_customers' unit_skip.txt && grep -q 'PASS=4 WARN=0 ERROR=2 SKIP=1' unit_skip.txt"
     # selection
     "$bp" dbt ls "${tgt[@]}" -s test_type:unit > unit_ls.txt 2>&1
-    check "dbt unit tests ($t): test_type:unit selects the 10" test "$(grep -c '' unit_ls.txt)" = 10
+    check "dbt unit tests ($t): test_type:unit selects the 10 (not the disabled one)" test "$(grep -c '' unit_ls.txt)" = 10
+    "$bp" dbt ls "${tgt[@]}" -s "dim_customers,test_type:unit" > unit_ls.txt 2>&1
+    check "dbt unit tests ($t): 'dim_customers,test_type:unit' is that model's unit tests" bash -c \
+        "test \$(grep -c '' unit_ls.txt) = 6 && test \$(grep -c '^unitfx.marts.dim_customers.test_' unit_ls.txt) = 6"
+    "$bp" dbt ls "${tgt[@]}" -s tag:unit > unit_ls.txt 2>&1
+    check "dbt unit tests ($t): dbt_project.yml's unit_tests: configs apply (+tags)" test "$(grep -c '' unit_ls.txt)" = 10
     "$bp" dbt ls "${tgt[@]}" -s customer_totals > unit_ls.txt 2>&1
     check "dbt unit tests ($t): selecting a model selects its unit tests (and no other)" bash -c \
         "test \$(grep -c '' unit_ls.txt) = 3 && grep -q 'unitfx.marts.customer_totals.test_no_matching_orders' unit_ls.txt"

@@ -187,14 +187,33 @@ static bp_status term(const project *p, const char *t, bool *set, bp_err *err)
     return BP_OK;
 }
 
-/* Evaluate a space-separated union of comma-separated intersections. */
+/* Tests follow the nodes they test (dbt's eager indirect selection): a
+ * test with a selected parent other than a source, a unit test whose
+ * model is selected. */
+static void add_tests(const project *p, bool *sel)
+{
+    for (int i = 0; i < p->nnodes; i++) {
+        const node *t = &p->nodes[i];
+        if (t->type == NT_UNIT && !sel[i])
+            sel[i] = sel[t->attached];
+        if (t->type != NT_TEST || sel[i])
+            continue;
+        for (int k = 0; k < t->ndeps && !sel[i]; k++)
+            sel[i] = sel[t->deps[k]] && p->nodes[t->deps[k]].type != NT_SOURCE;
+    }
+}
+
+/* Evaluate a space-separated union of comma-separated intersections. As
+ * dbt combines them, an intersection keeps what every part selects, and
+ * the tests every part selects directly or through its nodes:
+ * `dim_customers,test_type:unit` is that model's unit tests. */
 static bp_status expression(const project *p, const char *expr, bool *out, bp_err *err)
 {
     size_t n = (size_t)p->nnodes + 1;
-    bool *inter = malloc(n), *t = malloc(n);
+    bool *inter = malloc(n), *tests = malloc(n), *t = malloc(n);
     char *copy = strdup(expr);
     bp_status st = BP_OK;
-    if (!inter || !t || !copy) {
+    if (!inter || !tests || !t || !copy) {
         st = bp_fail(err, BP_ENOMEM, "out of memory");
         goto done;
     }
@@ -202,6 +221,7 @@ static bp_status expression(const project *p, const char *expr, bool *out, bp_er
     for (char *word = strtok_r(copy, " \t", &save1); word && st == BP_OK;
          word = strtok_r(NULL, " \t", &save1)) {
         memset(inter, 1, n);
+        memset(tests, 1, n);
         char *save2 = NULL;
         for (char *part = strtok_r(word, ",", &save2); part && st == BP_OK;
              part = strtok_r(NULL, ",", &save2)) {
@@ -209,12 +229,17 @@ static bp_status expression(const project *p, const char *expr, bool *out, bp_er
             st = term(p, part, t, err);
             for (size_t i = 0; i < n; i++)
                 inter[i] = inter[i] && t[i];
+            add_tests(p, t);
+            for (size_t i = 0; i < n; i++)
+                tests[i] = tests[i] && t[i];
         }
         for (int i = 0; i < p->nnodes; i++)
-            out[i] = out[i] || inter[i];
+            out[i] = out[i] || inter[i] ||
+                     (tests[i] && (p->nodes[i].type == NT_TEST || p->nodes[i].type == NT_UNIT));
     }
 done:
     free(inter);
+    free(tests);
     free(t);
     free(copy);
     return st;
@@ -237,16 +262,7 @@ bp_status dbt_select_nodes(project *p, const char *select, const char *exclude, 
         st = expression(p, exclude, exc, err);
     if (st != BP_OK)
         goto done;
-    /* tests follow the nodes they test (a unit test: its model) */
-    for (int i = 0; i < p->nnodes; i++) {
-        node *t = &p->nodes[i];
-        if (t->type == NT_UNIT && !sel[i])
-            sel[i] = sel[t->attached];
-        if (t->type != NT_TEST || sel[i])
-            continue;
-        for (int k = 0; k < t->ndeps && !sel[i]; k++)
-            sel[i] = sel[t->deps[k]] && p->nodes[t->deps[k]].type != NT_SOURCE;
-    }
+    add_tests(p, sel);
     for (int i = 0; i < p->nnodes; i++)
         p->nodes[i].selected = sel[i] && !exc[i] && p->nodes[i].cfg.enabled &&
                                p->nodes[i].type != NT_SOURCE;
