@@ -12,8 +12,8 @@ dbt_unit_tests() {
     rm -rf "$fx/target" "$UNIT_DB"
     "$bp" dbt build "${tgt[@]}" --exclude tag:fail_demo > unit_build.txt 2>&1
     rc=$?
-    check "dbt unit tests ($t): build with 8 unit tests passes" bash -c "test $rc -eq 0 && grep -q 'Done. PASS=15 WARN=0 ERROR=0 SKIP=0 TOTAL=15' unit_build.txt || { cat unit_build.txt; false; }"
-    check "dbt unit tests ($t): counted as unit tests" grep -q "Finished running 3 seeds, 2 table models, 1 view model, 1 incremental model, 8 unit tests" unit_build.txt
+    check "dbt unit tests ($t): build with 8 unit tests passes" bash -c "test $rc -eq 0 && grep -q 'Done. PASS=16 WARN=0 ERROR=0 SKIP=0 TOTAL=16' unit_build.txt || { cat unit_build.txt; false; }"
+    check "dbt unit tests ($t): counted as unit tests" grep -q "Finished running 4 seeds, 2 table models, 1 view model, 1 incremental model, 8 unit tests" unit_build.txt
     local name
     for name in dim_customers::test_is_valid_email_address dim_customers::test_valid_with_fixture_files \
         dim_customers::test_seed_given_without_rows customer_totals::test_totals_with_overrides \
@@ -21,6 +21,8 @@ dbt_unit_tests() {
         orders_inc::test_inc_incremental dim_customers::test_empty_inputs; do
         check "dbt unit tests ($t): PASS $name" grep -q "PASS $name " unit_build.txt
     done
+    check "dbt ($t): a seed whose name with __dbt_tmp passes 63 bytes loads (the work name is cut first)" \
+        grep -q "OK loaded seed file ut.long_named_seed_to_check_that_postgres_keeps_63_bytes_of_a_name" unit_build.txt
     # in build a model waits for its unit tests
     check "dbt unit tests ($t): the model is built after its unit tests" bash -c \
         "test \$(grep -n 'OK created sql incremental model ut.orders_inc' unit_build.txt | cut -d: -f1) -gt \$(grep -n 'PASS orders_inc::test_inc_incremental' unit_build.txt | cut -d: -f1)"

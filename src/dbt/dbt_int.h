@@ -335,6 +335,9 @@ typedef struct {
 BP_MUST bp_status dbt_mat_columns(wh *w, const char *schema, const char *name, colset *out,
                                   bp_err *err);
 void dbt_mat_colset_free(colset *c);
+/* ident + suffix as a name that keeps its suffix within PostgreSQL's 63
+ * bytes (the identifier cut first). */
+void dbt_mat_work_name(const char *ident, const char *suffix, char *out, size_t sz);
 BP_MUST bp_status dbt_mat_model(project *p, wh *w, int i, bp_err *err);
 BP_MUST bp_status dbt_mat_seed(project *p, wh *w, int i, long long *rows, bp_err *err);
 BP_MUST bp_status dbt_mat_snapshot(project *p, wh *w, int i, bp_err *err);

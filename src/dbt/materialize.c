@@ -97,10 +97,26 @@ bp_status dbt_mat_ensure_schema(wh *w, const char *schema, bp_err *err)
     return st;
 }
 
+void dbt_mat_work_name(const char *ident, const char *suffix, char *out, size_t sz)
+{
+    /* PostgreSQL keeps 63 bytes of a name: a long identifier is cut before
+     * the suffix (as dbt-postgres does), or its work table would be named
+     * as the relation itself; cut at a character's start */
+    size_t keep = strlen(ident), room = 63 > strlen(suffix) ? 63 - strlen(suffix) : 0;
+    if (keep > room) {
+        keep = room;
+        while (keep && ((unsigned char)ident[keep] & 0xC0) == 0x80)
+            keep--;
+    }
+    snprintf(out, sz, "%.*s%s", (int)keep, ident, suffix);
+}
+
 /* A name for a work relation next to n: <identifier>__dbt_<what> */
 static void work_name(const node *n, const char *what, char *out, size_t sz)
 {
-    snprintf(out, sz, "%s__dbt_%s", n->identifier, what);
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "__dbt_%s", what);
+    dbt_mat_work_name(n->identifier, suffix, out, sz);
 }
 
 /* ---- columns ----------------------------------------------------------------------- */

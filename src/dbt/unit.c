@@ -7,7 +7,8 @@
  * the model is rendered with those CTEs in place of its relations and the
  * test's overrides of macros, vars and env vars in its context, then
  * get_expected_sql and get_unit_test_sql put the actual and the expected
- * rows into one result (src/dbt/macros/unit.sql). The two sides are
+ * rows into one result (src/dbt/macros/unit.sql); an input given as SQL is
+ * rendered as Jinja first, as dbt renders its stand-in node. The two sides are
  * compared as bags of rows: order does not matter, repeats do. A unit test
  * runs after the model's parents (it needs their columns) and, in build,
  * before the model, which a failure skips. */
@@ -551,8 +552,10 @@ static bp_status model_sql(project *p, wh *w, int i, struct unit_ctx *u, arena *
         if ((st = io_rows(p, t, io, k, a, &rows, &text, err)) != BP_OK)
             break;
         if (text) {
+            /* an input's SQL is its stand-in node's code: dbt renders it
+             * (fixtures branch on target.name, call project macros) */
             buf_reset(&body);
-            st = buf_adds(&body, text) ? bp_fail(err, BP_ENOMEM, "out of memory") : BP_OK;
+            st = dbt_compile_string(p, t->file, text, &body, k, err);
         } else {
             /* rendered as the input itself: `this` is its relation there */
             jv *args[2] = {rows, jv_none(a)};
@@ -695,8 +698,9 @@ static bp_status diff(result *r, buf *d)
 static bp_status query_columns(project *p, wh *w, const node *t, const char *sql, colset *cols,
                                bp_err *err)
 {
-    char name[300];
-    snprintf(name, sizeof name, "%.200s__dbt_unit_%ld", t->identifier, (long)getpid());
+    char name[300], suffix[48];
+    snprintf(suffix, sizeof suffix, "__dbt_unit_%ld", (long)getpid());
+    dbt_mat_work_name(t->identifier, suffix, name, sizeof name);
     /* beside the model (its schema's names are known once the project is) */
     const char *schema = p->nodes[t->attached].schema;
     buf q = {0};
