@@ -124,6 +124,7 @@ dbt_features_tests() {
     check "dbt: a --profiles-dir that does not exist is an error" bash -c "test $? -eq 2 && grep -q 'no-such-dir: no such folder' err.txt"
     check "dbt clean removes target/ and the packages" bash -c "'$bp' dbt clean --project-dir '$fx' > /dev/null && test ! -e '$fx/target' && test ! -e '$fx/dbt_packages'"
     dbt_errors_tests
+    dbt_hook_failure_tests
     dbt_scale_tests
     dbt_unit_tests duckdb
     # the same project on PostgreSQL
@@ -198,6 +199,22 @@ YML
     printf 'name: dbt_utils\n' > "$p/dbt_packages/dbt_utils/dbt_project.yml"
     "$bp" dbt deps --project-dir "$p" > deps.txt 2>&1
     check "dbt deps: a package already in dbt_packages/ is used" grep -q "Already in .*dbt_packages/dbt_utils" deps.txt
+}
+
+# A failing on-run-end is an error of the run (dbt since 1.3): exit 1, named
+dbt_hook_failure_tests() {
+    local p=$work/hookfail
+    mkdir -p "$p/models"
+    printf 'name: hookfail\nprofile: hookfail\non-run-end:\n  - "select * from no_such_table_at_the_end"\n' > "$p/dbt_project.yml"
+    printf 'hookfail:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: %s/hookfail.duckdb\n' "$work" > "$p/profiles.yml"
+    printf 'select 1 as id\n' > "$p/models/fine.sql"
+    "$bp" dbt run --project-dir "$p" > hook.txt 2>&1
+    local rc=$?
+    check "dbt: a failing on-run-end makes the run exit 1, the models built" bash -c \
+        "test $rc -eq 1 && grep -q 'OK created sql view model main.fine' hook.txt && grep -q 'Completed with 1 error' hook.txt"
+    check "dbt: the failing on-run-end is named with its error" bash -c \
+        "grep -q 'on-run-end failed, error:' hook.txt && grep -q 'no_such_table_at_the_end' hook.txt"
+    rm -rf "$p"
 }
 
 # 2,000 models and 6,000 tests load and compile (dbt-core parses such a

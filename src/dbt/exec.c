@@ -464,7 +464,7 @@ static bp_status run_graph(runner *r, wh *main, dbt_summary *sum, bp_err *err)
     if (hooks) {
         bp_err he = {0};
         if (run_hooks(r, main, "on-run-end", &he) != BP_OK)
-            bp_log(BP_LOG_ERROR, "%s", he.msg);
+            snprintf(r->hook_error, sizeof r->hook_error, "%.*s", (int)sizeof r->hook_error - 1, he.msg);
     }
     dbt_summary_print(r, secs, sum);
     char started_at[64];

@@ -35,6 +35,7 @@ typedef struct {
     bool alone;           /* one of them runs now */
     double t0;
     struct timeval started_at;
+    char hook_error[512];  /* on-run-end's failure: an error of the run (dbt >= 1.3) */
 } runner;
 
 bool dbt_ivec_push(ivec *a, int x);

@@ -93,7 +93,15 @@ void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
         }
         sum->total++;
     }
+    /* a failed on-run-end is an error of the run (its exit code), as in
+     * dbt since 1.3; the nodes' counts stay the nodes' */
+    int hook = r->hook_error[0] != 0;
+    if (hook && !sum->error)
+        snprintf(sum->first_error, sizeof sum->first_error, "%s", r->hook_error);
     if (p->opts.quiet) { /* still say what failed */
+        if (hook)
+            bp_log(BP_LOG_ERROR, "%s", r->hook_error);
+        sum->error += hook;
         for (int k = 0; k < r->norder; k++) {
             node *n = &p->nodes[r->order[k]];
             if (n->status == ST_ERROR || n->status == ST_FAIL)
@@ -120,8 +128,9 @@ void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
             sep = ", ";
         }
     fprintf(f, " in %.2fs.\n%s  \n", secs, ts);
-    if (sum->error)
-        fprintf(f, "%s  Completed with %d error%s\n", ts, sum->error, sum->error == 1 ? "" : "s");
+    if (sum->error + hook)
+        fprintf(f, "%s  Completed with %d error%s\n", ts, sum->error + hook,
+                sum->error + hook == 1 ? "" : "s");
     else if (sum->warn)
         fprintf(f, "%s  Completed with %d warning%s\n", ts, sum->warn, sum->warn == 1 ? "" : "s");
     else
@@ -134,8 +143,11 @@ void dbt_summary_print(runner *r, double secs, dbt_summary *sum)
                     dbt_type_word(n), n->name, n->path ? n->path : "", ts,
                     n->detail ? n->detail : n->message);
     }
+    if (hook)
+        fprintf(f, "%s  \n%s  on-run-end failed, error:\n%s    %s\n", ts, ts, ts, r->hook_error);
     fprintf(f, "%s  \n%s  Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d\n", ts, ts, sum->ok,
             sum->warn, sum->error, sum->skip, sum->total);
+    sum->error += hook;
 }
 
 void dbt_banner(runner *r, int threads)
