@@ -1507,7 +1507,8 @@ static jv *build_graph(project *p)
 
 /* `graph`, the render's own copy: packages write to it (elementary keeps
  * its caches there, from every thread), and what one render writes must
- * neither reach another thread's nor outlive the render's memory. */
+ * neither reach another thread's nor outlive the render's memory. What
+ * the run's hooks write is kept (exec.c: run_hooks). */
 static jv *graph_value(jinja_rt *rt, cctx *c)
 {
     project *p = c->p;

@@ -306,6 +306,19 @@ static bp_status run_hooks(runner *r, wh *w, const char *key, bp_err *err)
             c.extra = extra;
             c.pkg = pkg;
             st = jinja_render(rt, t, &sql, err);
+            /* hooks run with no node beside them: what one keeps in
+             * `graph` (elementary's caches, set up in on-run-start and read
+             * in on-run-end) becomes the run's graph, copied out of the
+             * render's memory */
+            if (st == BP_OK && c.graph) {
+                pthread_mutex_lock(&p->mu);
+                jv *g = jv_copy(&p->mem, c.graph);
+                if (g)
+                    p->graph = g;
+                pthread_mutex_unlock(&p->mu);
+                if (!g)
+                    st = bp_fail(err, BP_ENOMEM, "out of memory");
+            }
             jinja_rt_free(rt);
             jinja_tpl_free(t);
             const char *s = sql.p ? wh_sql_skip_space(sql.p) : "";
