@@ -230,6 +230,12 @@ bool dbt_node_is_ephemeral(const node *n);
 /* props.c */
 BP_MUST bp_status dbt_props_load(project *p, bp_err *err);
 BP_MUST bp_status dbt_props_tests(project *p, bp_err *err);
+/* A file's path inside its package (dbt's original_file_path). */
+const char *dbt_props_rel_path(const dbt_pkg *pkg, const char *file);
+/* Start n's fqn as dbt does for what a properties file declares: its
+ * package, then the file's folders below its resource path (n->path and
+ * n->pkg set); the caller adds the names. */
+void dbt_props_fqn_folders(project *p, node *n);
 
 /* macros.c */
 BP_MUST bp_status dbt_macros_load(project *p, bp_err *err);

@@ -23,11 +23,20 @@ static const char *const props_skip[] = {"description", "tests", "data_tests", "
                                          "post-hook", "pre_hook", "post_hook", "given",
                                          "expect", NULL};
 
-/* A file's path inside its package (dbt's original_file_path). */
-static const char *rel_to(const dbt_pkg *pkg, const char *file)
+const char *dbt_props_rel_path(const dbt_pkg *pkg, const char *file)
 {
     size_t n = strlen(pkg->dir);
     return strncmp(file, pkg->dir, n) == 0 && file[n] == '/' ? file + n + 1 : file;
+}
+
+void dbt_props_fqn_folders(project *p, node *n)
+{
+    n->fqn[n->nfqn++] = n->pkg->name;
+    for (const char *s = strchr(n->path, '/'), *next; s && n->nfqn < 13; s = next) {
+        if (!(next = strchr(s + 1, '/')))
+            break;
+        n->fqn[n->nfqn++] = dbt_proj_str(p, s + 1, (size_t)(next - s - 1));
+    }
 }
 
 /* ---- sources ----------------------------------------------------------------------------- */
@@ -100,7 +109,7 @@ static bp_status add_source_table(project *p, dbt_pkg *pkg, const yml_node *s, c
     nd->tbl_name = tname;
     nd->src_def = s;
     nd->tbl_def = t;
-    nd->path = rel_to(pkg, file);
+    nd->path = dbt_props_rel_path(pkg, file);
     nd->file = file;
     nd->schema = schema;
     nd->database = db ? db : p->target_db;
@@ -191,7 +200,7 @@ static bp_status yaml_snapshot(project *p, dbt_pkg *pkg, const yml_node *m, cons
     node *n = &p->nodes[i];
     n->pkg = pkg;
     n->file = file;
-    n->path = rel_to(pkg, file);
+    n->path = dbt_props_rel_path(pkg, file);
     n->fqn[n->nfqn++] = pkg->name;
     n->fqn[n->nfqn++] = name;
     if (dbt_proj_set_uid(p, n, dbt_proj_strf(p, "snapshot.%s.%s", pkg->name, name), err))
@@ -542,19 +551,11 @@ static bp_status add_generic_test(project *p, dbt_pkg *pkg, int target, const ch
     n->column = col;
     n->test_kwargs = kw;
     n->identifier = shortn;
-    n->path = rel_to(pkg, file);
+    n->path = dbt_props_rel_path(pkg, file);
     n->file = file;
     /* fqn: the package, the folders of the properties file below its
      * resource path, the name (as dbt makes it) */
-    n->fqn[n->nfqn++] = pkg->name;
-    const char *s = strchr(n->path, '/');
-    while (s && n->nfqn < 14) {
-        const char *next = strchr(s + 1, '/');
-        if (!next)
-            break;
-        n->fqn[n->nfqn++] = dbt_proj_str(p, s + 1, (size_t)(next - s - 1));
-        s = next;
-    }
+    dbt_props_fqn_folders(p, n);
     n->fqn[n->nfqn++] = full;
     if (set_test_uid(p, n, err) != BP_OK)
         return BP_ENOMEM;
@@ -702,7 +703,7 @@ static bp_status load_exposures(project *p, dbt_pkg *pkg, const yml_node *list, 
         node *n = &p->nodes[k];
         n->pkg = pkg;
         n->file = file;
-        n->path = rel_to(pkg, file);
+        n->path = dbt_props_rel_path(pkg, file);
         n->props = e;
         n->description = yml_get_str(e, "description", "");
         n->meta = yml_get(e, "meta");

@@ -118,17 +118,11 @@ static bp_status add_unit(project *p, dbt_pkg *pkg, const yml_node *e, struct un
     n->unit = def;
     n->attached = model;
     n->file = file;
-    n->path = strncmp(file, pkg->dir, strlen(pkg->dir)) == 0 && file[strlen(pkg->dir)] == '/'
-                  ? file + strlen(pkg->dir) + 1 : file;
+    n->path = dbt_props_rel_path(pkg, file);
     n->description = yml_get_str(e, "description", NULL);
     /* fqn: the package, the properties file's folders below its resource
      * path, the model, the test */
-    n->fqn[n->nfqn++] = pkg->name;
-    for (const char *s = strchr(n->path, '/'), *next; s && n->nfqn < 13; s = next) {
-        if (!(next = strchr(s + 1, '/')))
-            break;
-        n->fqn[n->nfqn++] = dbt_proj_str(p, s + 1, (size_t)(next - s - 1));
-    }
+    dbt_props_fqn_folders(p, n);
     n->fqn[n->nfqn++] = mname;
     n->fqn[n->nfqn++] = full;
     const char *uid = dbt_proj_strf(p, "unit_test.%s.%s.%s", pkg->name, mname, full);
